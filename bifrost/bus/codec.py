@@ -1,0 +1,187 @@
+"""The one place that turns messages into bytes and back (MessagePack).
+
+Unpacking treats every frame as untrusted: the frame size is capped before it is
+read, msgpack's own length limits are set, map keys must be strings, ext types are
+refused, and the result is checked against its message schema (envelope, request or
+reply) before it is handed on. Any failure is a `BadRequest` that says what is wrong.
+
+Wire shapes (DESIGN section 3):
+- event envelope: a 7-item array `[v, type, seq, ts, src, cid, body]`; an array
+  rather than a map because it is on the hottest path and its order is fixed.
+- batch envelope: the same array with `type` = "batch" and body
+  `{"type": T, "items": [body, ...]}`; item i has seq `seq + i`.
+- RPC request: a map `{v, id, method, params, cid, deadline_ms}`.
+- RPC reply: a map `{v, id, ok, result}` or `{v, id, ok: false, error}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import msgpack
+
+from bifrost.bus.schema import ListOf, Optional, Schema, check_plain
+from bifrost.errors import BadRequest, BifrostError
+
+PROTOCOL_VERSION = 1
+BATCH_TYPE = "batch"
+MAX_REQUEST_BYTES = 1 << 20
+"""Largest RPC request a service reads (1 MiB)."""
+MAX_REPLY_BYTES = 256 << 20
+"""Largest RPC reply a client reads (Arrow IPC results can be big)."""
+MAX_EVENT_BYTES = 16 << 20
+"""Largest event frame a subscriber reads."""
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    raise BadRequest(f"msgpack ext type {code} is not allowed")
+
+
+def pack(value: Any) -> bytes:
+    """Serialize plain data (maps, lists, str, bytes, numbers, bool, nil)."""
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def unpack(data: bytes, max_bytes: int) -> Any:
+    """Deserialize one untrusted frame with size limits; raise BadRequest on anything odd."""
+    size = len(data)
+    if size > max_bytes:
+        raise BadRequest(f"frame of {size} bytes exceeds the limit of {max_bytes}")
+    try:
+        return msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            ext_hook=_refuse_ext,
+            timestamp=0,
+            max_str_len=size,
+            max_bin_len=size,
+            max_array_len=size,
+            max_map_len=size // 2,
+            max_ext_len=0,
+        )
+    except BifrostError:
+        raise
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError,
+            msgpack.StackError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"not a valid msgpack frame: {type(exc).__name__}: {exc}") from None
+
+
+class Envelope(NamedTuple):
+    """One event as published: protocol version, type, per-topic seq, time, source, cid, body."""
+
+    v: int
+    type: str
+    seq: int
+    ts: int
+    src: str
+    cid: str
+    body: Any
+
+
+def encode_envelope(type_: str, seq: int, ts: int, src: str, cid: str, body: Any) -> bytes:
+    """Pack one event envelope."""
+    return msgpack.packb((PROTOCOL_VERSION, type_, seq, ts, src, cid, body), use_bin_type=True)
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """Unpack and check an envelope; the body must be plain data."""
+    raw = unpack(data, MAX_EVENT_BYTES)
+    if type(raw) is not list or len(raw) != 7:
+        raise BadRequest("envelope: expected a 7-item array [v,type,seq,ts,src,cid,body]")
+    v, type_, seq, ts, src, cid, body = raw
+    if type(v) is not int or type(type_) is not str or type(seq) is not int:
+        raise BadRequest("envelope: v and seq must be integers, type a string")
+    if type(ts) is not int or type(src) is not str or type(cid) is not str:
+        raise BadRequest("envelope: ts must be an integer, src and cid strings")
+    if v != PROTOCOL_VERSION:
+        raise BadRequest(f"envelope: protocol version {v} is not {PROTOCOL_VERSION}")
+    if type_ == BATCH_TYPE:
+        BATCH_BODY.check(body, "batch")
+    else:
+        check_plain(body, "envelope.body")
+    return Envelope(v, type_, seq, ts, src, cid, body)
+
+
+BATCH_BODY = Schema("batch", {"type": str, "items": ListOf(dict)})
+
+REQUEST = Schema(
+    "request",
+    {
+        "v": int,
+        "id": int,
+        "method": str,
+        "params": Optional(dict),
+        "cid": Optional(str),
+        "deadline_ms": Optional(int),
+    },
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An RPC request after checking: method name, params map, correlation id, budget."""
+
+    id: int
+    method: str
+    params: dict[str, Any]
+    cid: str
+    deadline_ms: int | None
+
+
+def encode_request(
+    id_: int, method: str, params: dict[str, Any], cid: str, deadline_ms: int | None
+) -> bytes:
+    """Pack one RPC request."""
+    return pack(
+        {"v": PROTOCOL_VERSION, "id": id_, "method": method, "params": params,
+         "cid": cid, "deadline_ms": deadline_ms}
+    )
+
+
+def decode_request(data: bytes) -> Request:
+    """Unpack and check an RPC request; raises BadRequest naming the problem."""
+    raw = REQUEST.check(unpack(data, MAX_REQUEST_BYTES))
+    if raw["v"] != PROTOCOL_VERSION:
+        raise BadRequest(f"request: protocol version {raw['v']} is not {PROTOCOL_VERSION}")
+    deadline = raw.get("deadline_ms")
+    if deadline is not None and deadline <= 0:
+        raise BadRequest("request: deadline_ms must be positive")
+    return Request(raw["id"], raw["method"], raw.get("params") or {}, raw.get("cid") or "", deadline)
+
+
+def request_id_of(data: bytes) -> int | None:
+    """Best effort: the `id` of a request that failed to decode, so the reply can name it."""
+    try:
+        raw = msgpack.unpackb(data, raw=False, ext_hook=_refuse_ext, max_buffer_size=len(data))
+    except Exception:
+        return None
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if type(value) is int else None
+
+
+def encode_ok(id_: int | None, result: Any) -> bytes:
+    """Pack a successful reply."""
+    return pack({"v": PROTOCOL_VERSION, "id": id_, "ok": True, "result": result})
+
+
+def encode_error(id_: int | None, error: BifrostError) -> bytes:
+    """Pack an error reply from a typed error."""
+    return pack({"v": PROTOCOL_VERSION, "id": id_, "ok": False, "error": error.to_wire()})
+
+
+def decode_reply(data: bytes) -> dict[str, Any]:
+    """Unpack and check an RPC reply map."""
+    raw = unpack(data, MAX_REPLY_BYTES)
+    if type(raw) is not dict:
+        raise BadRequest("reply: expected a map")
+    for key in ("v", "ok"):
+        if key not in raw:
+            raise BadRequest(f"reply: missing field '{key}'")
+    if type(raw["ok"]) is not bool:
+        raise BadRequest("reply: 'ok' must be a boolean")
+    if not raw["ok"] and type(raw.get("error")) is not dict:
+        raise BadRequest("reply: an error reply needs an 'error' map")
+    check_plain(raw.get("result"), "reply.result")
+    return raw

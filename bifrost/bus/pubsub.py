@@ -1,0 +1,227 @@
+"""Events: a publisher with per-topic sequence numbers and a subscriber that heals gaps.
+
+Each topic is a stream with its own `seq` (+1 per event), so a subscriber that
+picks topics by prefix can still tell when it missed one. The publisher keeps the
+last event of every topic; its owner serves that as the `snapshot` RPC. When a
+subscriber sees a gap it fetches the snapshot, delivers the current value of each
+topic it follows and then skips events no newer than the snapshot (the zguide
+Clone pattern). A slow subscriber is never waited for: the PUB socket's high-water
+mark drops for it, and the gap is healed the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+import zmq
+
+from bifrost.bus import codec
+from bifrost.errors import BadRequest, BifrostError
+
+SnapshotFetcher = Callable[[str, str], dict[str, Any]]
+"""(src, prefix) -> the publisher's `snapshot` result: {"topics": {topic: {...}}}."""
+
+
+class Event(NamedTuple):
+    """One delivered event: the topic plus its envelope fields."""
+
+    topic: str
+    type: str
+    seq: int
+    ts: int
+    src: str
+    cid: str
+    body: Any
+    recovered: bool = False
+    """True when the value came from a snapshot after a gap, not from the stream."""
+
+
+class Publisher:
+    """One service's PUB socket: numbers events per topic and remembers the last of each."""
+
+    def __init__(
+        self,
+        ctx: zmq.Context,
+        endpoint: str,
+        src: str,
+        now_ns: Callable[[], int] = time.time_ns,
+        sndhwm: int = 100_000,
+    ) -> None:
+        self.src = src
+        self._now_ns = now_ns
+        self._socket = ctx.socket(zmq.PUB)
+        self._socket.setsockopt(zmq.SNDHWM, sndhwm)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.bind(endpoint)
+        self._streams: dict[str, list[Any]] = {}  # topic -> [seq, topic bytes]
+        self._last: dict[str, tuple[int, int, str, Any]] = {}
+        self.sent = 0
+
+    def publish(self, topic: str, type_: str, body: Any, cid: str = "") -> int:
+        """Publish one event; returns its seq in the topic's stream."""
+        stream = self._streams.get(topic)
+        if stream is None:
+            stream = self._streams[topic] = [0, topic.encode()]
+        seq = stream[0] = stream[0] + 1
+        ts = self._now_ns()
+        frame = codec.encode_envelope(type_, seq, ts, self.src, cid, body)
+        self._socket.send(stream[1], zmq.SNDMORE | zmq.NOBLOCK)
+        self._socket.send(frame, zmq.NOBLOCK)
+        self._last[topic] = (seq, ts, type_, body)
+        self.sent += 1
+        return seq
+
+    def publish_batch(self, topic: str, type_: str, bodies: list[Any], cid: str = "") -> int:
+        """Publish many events of one topic in one frame; returns the first seq."""
+        if not bodies:
+            raise ValueError("publish_batch needs at least one body")
+        stream = self._streams.get(topic)
+        if stream is None:
+            stream = self._streams[topic] = [0, topic.encode()]
+        first = stream[0] + 1
+        stream[0] += len(bodies)
+        ts = self._now_ns()
+        body = {"type": type_, "items": bodies}
+        frame = codec.encode_envelope(codec.BATCH_TYPE, first, ts, self.src, cid, body)
+        self._socket.send(stream[1], zmq.SNDMORE | zmq.NOBLOCK)
+        self._socket.send(frame, zmq.NOBLOCK)
+        self._last[topic] = (stream[0], ts, type_, bodies[-1])
+        self.sent += len(bodies)
+        return first
+
+    def snapshot(self, prefix: str = "") -> dict[str, Any]:
+        """The last event of every topic starting with `prefix`, with its seq."""
+        return {
+            "src": self.src,
+            "topics": {
+                topic: {"seq": seq, "ts": ts, "type": type_, "body": body}
+                for topic, (seq, ts, type_, body) in self._last.items()
+                if topic.startswith(prefix)
+            },
+        }
+
+    def close(self) -> None:
+        """Close the socket; idempotent."""
+        self._socket.close(linger=0)
+
+
+class Subscriber:
+    """SUB socket over one or more publishers; detects per-topic gaps and heals them."""
+
+    def __init__(
+        self,
+        ctx: zmq.Context,
+        endpoints: Iterable[str],
+        prefixes: Iterable[str],
+        fetch_snapshot: SnapshotFetcher | None = None,
+        rcvhwm: int = 100_000,
+    ) -> None:
+        self._socket = ctx.socket(zmq.SUB)
+        self._socket.setsockopt(zmq.RCVHWM, rcvhwm)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self.prefixes = list(prefixes) or [""]
+        for prefix in self.prefixes:
+            self._socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        for endpoint in endpoints:
+            self._socket.connect(endpoint)
+        self._fetch_snapshot = fetch_snapshot
+        self._last_seq: dict[tuple[str, str], int] = {}
+        self.received = 0
+        self.bad_frames = 0
+        self.gaps = 0
+        self.stale = 0
+        self.last_error = ""
+
+    @property
+    def socket(self) -> zmq.Socket:
+        """The SUB socket, for registering with a poller."""
+        return self._socket
+
+    def poll(self, timeout_ms: int = 0, max_frames: int = 10_000) -> list[Event]:
+        """Receive what is waiting (after at most `timeout_ms`), gaps healed, in order."""
+        out: list[Event] = []
+        if not self._socket.poll(timeout_ms):
+            return out
+        recv = self._socket.recv_multipart
+        for _ in range(max_frames):
+            try:
+                frames = recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self._accept(frames, out)
+        return out
+
+    def _accept(self, frames: list[bytes], out: list[Event]) -> None:
+        try:
+            if len(frames) != 2:
+                raise BadRequest(f"event has {len(frames)} frames, expected 2")
+            topic = frames[0].decode()
+            env = codec.decode_envelope(frames[1])
+        except (BadRequest, UnicodeDecodeError) as exc:
+            self.bad_frames += 1
+            self.last_error = str(exc)
+            return
+        if env.type == codec.BATCH_TYPE:
+            items = env.body["items"]
+            first = self._first_new(topic, env.src, env.seq, len(items), out)
+            if first is None:
+                return
+            type_ = env.body["type"]
+            for i in range(first, len(items)):
+                out.append(Event(topic, type_, env.seq + i, env.ts, env.src, env.cid, items[i]))
+            self.received += len(items) - first
+        elif self._first_new(topic, env.src, env.seq, 1, out) == 0:
+            out.append(Event(topic, env.type, env.seq, env.ts, env.src, env.cid, env.body))
+            self.received += 1
+
+    def _first_new(self, topic: str, src: str, seq: int, count: int, out: list[Event]) -> int | None:
+        """Index of the first new item of a frame of `count` events from `seq`, or None.
+
+        Tracks the stream's last seq; on a gap fetches the snapshot first (which
+        appends the current values to `out`).
+        """
+        key = (src, topic)
+        last = self._last_seq.get(key)
+        end = seq + count - 1
+        if last is not None and seq > last + 1 and seq != 1:
+            self.gaps += 1
+            last = self._recover(src, topic, seq, out)
+        if last is None or seq == 1 and last >= end:
+            # First sight of the stream, or the publisher restarted its numbering.
+            self._last_seq[key] = end
+            return 0
+        if end <= last:
+            self.stale += 1
+            return None
+        self._last_seq[key] = end
+        return max(0, last + 1 - seq)
+
+    def _recover(self, src: str, topic: str, seq: int, out: list[Event]) -> int:
+        """Fetch the snapshot after a gap and return the stream's last seq after it."""
+        if self._fetch_snapshot is not None:
+            try:
+                for prefix in self.prefixes:
+                    self._apply_snapshot(src, self._fetch_snapshot(src, prefix), out)
+            except BifrostError as exc:
+                # The publisher could not be asked: go on from this event rather than stall.
+                self.last_error = f"snapshot from {src} failed: {exc.message}"
+        return max(self._last_seq.get((src, topic), 0), seq - 1)
+
+    def _apply_snapshot(self, src: str, snap: dict[str, Any], out: list[Event]) -> None:
+        topics = snap.get("topics") if isinstance(snap, dict) else None
+        if not isinstance(topics, dict):
+            raise BadRequest("snapshot reply has no 'topics' map")
+        for topic, entry in topics.items():
+            seq = entry["seq"]
+            if seq <= self._last_seq.get((src, topic), 0):
+                continue
+            self._last_seq[(src, topic)] = seq
+            out.append(
+                Event(topic, entry["type"], seq, entry["ts"], src, "", entry["body"], True)
+            )
+
+    def close(self) -> None:
+        """Close the socket; idempotent."""
+        self._socket.close(linger=0)

@@ -1,0 +1,258 @@
+"""Request/reply: a ROUTER server with a method table and a DEALER client (Lazy Pirate).
+
+The server reads `[identity, request]` (or `[identity, "", request]` from a REQ
+peer), checks the request and its params against the method's schema, runs the
+handler and answers with the same reply shape every time. A garbage frame never
+reaches a handler: it gets BAD_REQUEST (or is dropped when it cannot even be
+addressed) and is counted. A request whose deadline passed while it waited is
+answered TIMEOUT without running.
+
+The client numbers its requests, waits up to the deadline and, for idempotent
+methods only, reconnects and retries (zguide Lazy Pirate). A late reply to an
+earlier attempt is recognised by its id and ignored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import zmq
+
+from bifrost.bus import codec
+from bifrost.bus.schema import Schema
+from bifrost.errors import (
+    BadRequest,
+    BifrostError,
+    Internal,
+    Timeout,
+    Unavailable,
+    UnknownMethod,
+    error_from_wire,
+)
+
+NO_PARAMS = Schema("params", {})
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What a handler may know about the call besides its params."""
+
+    method: str
+    cid: str
+    peer: bytes
+    """The ZeroMQ routing identity of the caller."""
+    received_ns: int
+
+
+Handler = Callable[[dict[str, Any], CallContext], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One RPC method: its handler, the schema of its params and whether retry is safe."""
+
+    name: str
+    handler: Handler
+    params: Schema = NO_PARAMS
+    idempotent: bool = True
+    role: str = "viewer"
+    """Least role allowed to call it: viewer (read), trader (+orders), admin."""
+
+
+class RpcObserver(Protocol):
+    """Receives the server's counts (the daemon turns them into metrics)."""
+
+    def request_served(self, method: str, code: str, seconds: float) -> None:
+        """A request was answered with `code` ("OK" or an error code)."""
+
+    def bad_frame(self, reason: str) -> None:
+        """A frame was refused before reaching a handler."""
+
+    def handler_failed(self, method: str) -> None:
+        """A handler raised something that is not a BifrostError."""
+
+
+@dataclass
+class RpcServer:
+    """A ROUTER socket serving a method table; call `serve_pending` when it is readable."""
+
+    ctx: zmq.Context
+    endpoint: str
+    observer: RpcObserver
+    log_error: Callable[[str, str, BaseException], None] = lambda method, cid, exc: None
+    methods: dict[str, Method] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.socket = self.ctx.socket(zmq.ROUTER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.RCVHWM, 10_000)
+        self.socket.bind(self.endpoint)
+        self.received = 0
+
+    def add(self, method: Method) -> None:
+        """Register a method; a name can be registered once."""
+        if method.name in self.methods:
+            raise ValueError(f"method {method.name} is already registered")
+        self.methods[method.name] = method
+
+    def serve_pending(self, max_requests: int = 1000) -> int:
+        """Answer the requests waiting on the socket; returns how many were read."""
+        for count in range(max_requests):
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return count
+            self.received += 1
+            self._serve(frames)
+        return max_requests
+
+    def _serve(self, frames: list[bytes]) -> None:
+        received = time.monotonic_ns()
+        if len(frames) == 2:
+            route, payload = [frames[0]], frames[1]
+        elif len(frames) == 3 and frames[1] == b"":
+            route, payload = frames[:2], frames[2]
+        else:
+            self.observer.bad_frame("frame_count")
+            if len(frames) >= 2:  # addressable: tell the peer what was wrong
+                error = BadRequest(f"request has {len(frames) - 1} frames, expected 1")
+                self._send(route=[frames[0]], reply=codec.encode_error(None, error))
+            return
+        try:
+            request = codec.decode_request(payload)
+        except BadRequest as exc:
+            self.observer.bad_frame("decode")
+            self._send(route, codec.encode_error(codec.request_id_of(payload), exc))
+            return
+        reply, code = self._dispatch(request, route[0], received)
+        self._send(route, reply)
+        self.observer.request_served(request.method, code, (time.monotonic_ns() - received) / 1e9)
+
+    def _dispatch(self, request: codec.Request, peer: bytes, received: int) -> tuple[bytes, str]:
+        method = self.methods.get(request.method)
+        try:
+            if method is None:
+                raise UnknownMethod(
+                    f"no method '{request.method}'", {"methods": sorted(self.methods)}
+                )
+            if request.deadline_ms is not None:
+                waited_ms = (time.monotonic_ns() - received) / 1e6
+                if waited_ms > request.deadline_ms:
+                    raise Timeout(f"deadline of {request.deadline_ms} ms passed before handling")
+            params = method.params.check(request.params, f"{request.method} params")
+            context = CallContext(request.method, request.cid, peer, time.time_ns())
+            result = method.handler(params, context)
+            return codec.encode_ok(request.id, result), "OK"
+        except BifrostError as exc:
+            return codec.encode_error(request.id, exc), exc.code.value
+        except Exception as exc:
+            self.observer.handler_failed(request.method)
+            self.log_error(request.method, request.cid, exc)
+            error = Internal(f"{request.method} failed: {type(exc).__name__}: {exc}")
+            return codec.encode_error(request.id, error), error.code.value
+
+    def _send(self, route: list[bytes], reply: bytes) -> None:
+        try:
+            self.socket.send_multipart([*route, reply], zmq.NOBLOCK)
+        except zmq.Again:
+            self.observer.bad_frame("reply_dropped")
+
+    def close(self) -> None:
+        """Close the socket; idempotent."""
+        self.socket.close(linger=0)
+
+
+class RpcClient:
+    """A DEALER connection to one service; not thread-safe (one per thread)."""
+
+    def __init__(
+        self,
+        ctx: zmq.Context,
+        endpoint: str,
+        *,
+        name: str = "",
+        timeout_ms: int = 3000,
+        retries: int = 2,
+    ) -> None:
+        self.ctx = ctx
+        self.endpoint = endpoint
+        self.name = name or endpoint
+        self.timeout_ms = timeout_ms
+        self.retries = retries
+        self._ids = itertools.count(1)
+        self._socket: zmq.Socket | None = None
+
+    def _connect(self) -> zmq.Socket:
+        if self._socket is None:
+            socket = self.ctx.socket(zmq.DEALER)
+            socket.setsockopt(zmq.LINGER, 0)
+            socket.connect(self.endpoint)
+            self._socket = socket
+        return self._socket
+
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout_ms: int | None = None,
+        idempotent: bool = False,
+        cid: str | None = None,
+    ) -> Any:
+        """Call `method`; returns its result or raises the typed error of the reply.
+
+        Waits `timeout_ms` per attempt. Only an idempotent call is retried (on a
+        fresh socket); a non-idempotent call that times out raises Timeout, since
+        the service may have acted on it.
+        """
+        timeout = self.timeout_ms if timeout_ms is None else timeout_ms
+        cid = cid or uuid.uuid4().hex[:16]
+        attempts = 1 + (self.retries if idempotent else 0)
+        for _ in range(attempts):
+            request_id = next(self._ids)
+            frame = codec.encode_request(request_id, method, params or {}, cid, timeout)
+            reply = self._exchange(frame, request_id, timeout)
+            if reply is not None:
+                if reply["ok"]:
+                    return reply.get("result")
+                raise error_from_wire(reply["error"])
+            self.reset()
+        if idempotent:
+            raise Unavailable(
+                f"{self.name} did not answer {method} at {self.endpoint} "
+                f"({attempts} tries, {timeout} ms each); is it running? try `bifrost up`",
+                {"endpoint": self.endpoint, "method": method},
+            )
+        raise Timeout(
+            f"{self.name} did not answer {method} within {timeout} ms; its outcome is unknown",
+            {"endpoint": self.endpoint, "method": method},
+        )
+
+    def _exchange(self, frame: bytes, request_id: int, timeout_ms: int) -> dict[str, Any] | None:
+        socket = self._connect()
+        socket.send(frame)
+        deadline = time.monotonic() + timeout_ms / 1000
+        while (left := deadline - time.monotonic()) > 0:
+            if not socket.poll(max(1, int(left * 1000))):
+                return None
+            reply = codec.decode_reply(socket.recv())
+            if reply.get("id") == request_id:
+                return reply
+            if reply.get("id") is None and not reply["ok"]:
+                raise error_from_wire(reply["error"])
+        return None
+
+    def reset(self) -> None:
+        """Drop the socket so the next call starts on a fresh connection."""
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    def close(self) -> None:
+        """Close the connection; idempotent."""
+        self.reset()

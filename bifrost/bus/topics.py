@@ -1,0 +1,56 @@
+"""Every topic string of the bus, built in one place.
+
+A topic is UTF-8 `kind.key...` (`quote.AAPL`, `bar.1m.AAPL`, `fill.paper`,
+`alert.risk`) so a subscriber picks symbols by prefix. Build topics with these
+functions; never format topic strings elsewhere.
+"""
+
+from __future__ import annotations
+
+QUOTE = "quote"
+TRADE = "trade"
+BAR = "bar"
+BOOK = "book"
+NEWS = "news"
+ORDER = "order"
+FILL = "fill"
+POSITION = "position"
+PNL = "pnl"
+RISK = "risk"
+ALERT = "alert"
+COMPLIANCE = "compliance"
+STRATEGY = "strategy"
+BACKTEST = "backtest"
+SIGNAL = "signal"
+REPORT = "report"
+MICRO = "micro"
+
+
+def quote(symbol: str) -> str:
+    """Topic of the quotes of one symbol."""
+    return f"{QUOTE}.{symbol}"
+
+
+def trade(symbol: str) -> str:
+    """Topic of the trade prints of one symbol."""
+    return f"{TRADE}.{symbol}"
+
+
+def bar(timeframe: str, symbol: str) -> str:
+    """Topic of live bars of one symbol and timeframe, e.g. `bar.1m.AAPL`."""
+    return f"{BAR}.{timeframe}.{symbol}"
+
+
+def alert(source: str) -> str:
+    """Topic of alerts raised by one source, e.g. `alert.risk`."""
+    return f"{ALERT}.{source}"
+
+
+def prefix(kind: str, key: str = "") -> str:
+    """A subscription prefix: every topic of `kind`, or of `kind` and `key`."""
+    return f"{kind}.{key}" if key else f"{kind}."
+
+
+def kind_of(topic: str) -> str:
+    """The kind of a topic: the part before the first dot."""
+    return topic.partition(".")[0]

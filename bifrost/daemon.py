@@ -1,0 +1,282 @@
+"""The one life cycle every Bifrost daemon shares.
+
+`start()` binds the RPC (ROUTER), event (PUB) and HTTP ports, registers the
+built-in methods (`health`, `ready`, `metrics`, `config`, `snapshot`, `jobs.list`,
+`jobs.run`), lets the subclass register its own, starts the scheduled jobs and
+reports ready (also to systemd). `serve_forever()` runs one thread that owns every
+socket: it answers requests, fires timers and runs jobs handed over by the
+scheduler. SIGTERM makes it stop taking requests, finish what it read, flush,
+checkpoint and exit 0. Subclasses only register handlers, timers and tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from bifrost import __version__
+from bifrost.bus.pubsub import Publisher
+from bifrost.bus.rpc import CallContext, Method, RpcServer
+from bifrost.bus.schema import Optional, Schema
+from bifrost.clock import Clock, LiveClock
+from bifrost.config import BifrostConfig, ConfigError
+from bifrost.errors import NotFound
+from bifrost.logs import JsonLogger
+from bifrost.metrics import ServiceMetrics
+from bifrost.scheduler import JobRunner
+from bifrost.sdnotify import Notifier
+from bifrost.status_http import StatusHttpServer
+
+LOOP_TICK_S = 0.05
+"""Longest the loop sleeps, so stop requests and handed-over work are seen quickly."""
+
+
+class Timer:
+    """A callback the loop runs every `interval` seconds."""
+
+    __slots__ = ("callback", "due", "interval")
+
+    def __init__(self, interval: float, callback: Callable[[], Any]) -> None:
+        self.interval = interval
+        self.callback = callback
+        self.due = time.monotonic() + interval
+
+
+class Daemon:
+    """Base of every service daemon; subclasses override `setup`, `on_stop`, `details`."""
+
+    def __init__(
+        self,
+        config: BifrostConfig,
+        name: str,
+        home: Path,
+        clock: Clock | None = None,
+        log: JsonLogger | None = None,
+    ) -> None:
+        self.config = config
+        self.spec = config.service(name)
+        self.name = name
+        self.home = home
+        self.clock = clock or LiveClock()
+        self.src = f"{name}@{self.spec.host}"
+        self.log = log or JsonLogger(name, self.spec.host, config.site.log_level)
+        self.metrics = ServiceMetrics(name)
+        self.state = "starting"
+        self.started_ns = 0
+        self.tasks: dict[str, Callable[[], Any]] = {}
+        self._timers: list[Timer] = []
+        self._handed_over: queue.SimpleQueue[Callable[[], Any]] = queue.SimpleQueue()
+        self._stop_requested = threading.Event()
+        self._stopped = False
+        self._notifier = Notifier()
+        self._ctx: zmq.Context | None = None
+        self.rpc: RpcServer | None = None
+        self.publisher: Publisher | None = None
+        self._http: StatusHttpServer | None = None
+        self._jobs: JobRunner | None = None
+
+    # -- for subclasses ---------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Register methods, timers and tasks; sockets are bound when this runs."""
+
+    def on_stop(self) -> None:
+        """Flush and checkpoint what the service owns; runs once while stopping."""
+
+    def details(self) -> dict[str, Any]:
+        """Service-specific facts added to `health`."""
+        return {}
+
+    def add_method(self, method: Method) -> None:
+        """Serve one more RPC method."""
+        assert self.rpc is not None, "add methods in setup()"
+        self.rpc.add(method)
+
+    def every(self, seconds: float, callback: Callable[[], Any]) -> None:
+        """Run `callback` on the loop thread every `seconds`."""
+        self._timers.append(Timer(seconds, callback))
+
+    def hand_over(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` on the loop thread soon; safe to call from any thread."""
+        self._handed_over.put(callback)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start, serve until SIGTERM/SIGINT, stop; returns the exit code (0)."""
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.request_stop())
+        try:
+            self.start()
+            self.serve_forever()
+        finally:
+            self.stop()
+        return 0
+
+    def start(self) -> None:
+        """Bind, register, schedule and report ready."""
+        self._refuse_unprotected_bind()
+        self.started_ns = self.clock.now_ns()
+        self.metrics.started.set(self.started_ns / 1e9)
+        self._ctx = zmq.Context()
+        self.rpc = RpcServer(
+            self._ctx, f"tcp://{self.spec.address}:{self.spec.rpc_port}", self.metrics,
+            log_error=self._log_handler_error,
+        )
+        self.publisher = Publisher(
+            self._ctx, f"tcp://{self.spec.address}:{self.spec.pub_port}", self.src,
+            now_ns=self.clock.now_ns,
+        )
+        self.metrics.count_live(
+            "bifrost_messages_in", "RPC frames read", lambda: self.rpc.received, socket="rpc"
+        )
+        self.metrics.count_live(
+            "bifrost_messages_out", "Events published", lambda: self.publisher.sent, socket="pub"
+        )
+        self._http = StatusHttpServer(
+            self.spec.address, self.spec.http_port, self.health, lambda: self.state == "ready",
+            self.metrics.render,
+        )
+        self._register_builtins()
+        self.setup()
+        self._jobs = JobRunner(self.config.jobs_of(self.name), self.tasks, self.hand_over)
+        self._http.start()
+        self._jobs.start()
+        self._set_state("ready")
+        self._notifier.notify("READY=1", f"STATUS={self.name} ready on {self.spec.rpc}")
+        self.log.info("daemon.ready", rpc=self.spec.rpc, pub=self.spec.pub, http=self.spec.http)
+
+    def serve_forever(self) -> None:
+        """The loop: requests, timers and handed-over work, until a stop is requested."""
+        assert self.rpc is not None
+        poller = zmq.Poller()
+        poller.register(self.rpc.socket, zmq.POLLIN)
+        ping_every = self._notifier.watchdog_interval()
+        next_ping = time.monotonic()
+        while not self._stop_requested.is_set():
+            now = time.monotonic()
+            wait = min([LOOP_TICK_S, *(max(0.0, t.due - now) for t in self._timers)])
+            if poller.poll(wait * 1000):
+                self.rpc.serve_pending()
+            self._run_due_timers()
+            self._run_handed_over()
+            if ping_every is not None and time.monotonic() >= next_ping:
+                self._notifier.notify("WATCHDOG=1")
+                next_ping = time.monotonic() + ping_every
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop; safe from signal handlers and other threads."""
+        self._stop_requested.set()
+
+    def stop(self) -> None:
+        """Drain, flush, checkpoint and release every resource; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._set_state("draining")
+        self._notifier.notify("STOPPING=1", f"STATUS={self.name} stopping")
+        if self._jobs is not None:
+            self._jobs.stop()
+        if self.rpc is not None:
+            self.rpc.serve_pending()  # answer what was already read off the wire
+            self.rpc.close()
+        self._run_handed_over()
+        try:
+            self.on_stop()
+        finally:
+            if self.publisher is not None:
+                self.publisher.close()
+            if self._http is not None:
+                self._http.close()
+            if self._ctx is not None:
+                self._ctx.term()
+            self._notifier.close()
+            self._set_state("stopped")
+            self.log.info("daemon.stopped")
+
+    # -- built-in methods -------------------------------------------------------------
+
+    def health(self, params: dict[str, Any] | None = None, ctx: CallContext | None = None) -> dict:
+        """`health`: who and where this daemon is, its state and uptime."""
+        uptime = (self.clock.now_ns() - self.started_ns) / 1e9 if self.started_ns else 0.0
+        return {
+            "service": self.name, "host": self.spec.host, "src": self.src, "state": self.state,
+            "pid": os.getpid(), "version": __version__, "started_ns": self.started_ns,
+            "uptime_s": round(uptime, 3), "rpc": self.spec.rpc, "pub": self.spec.pub,
+            "http": self.spec.http, "details": self.details(),
+        }
+
+    def _register_builtins(self) -> None:
+        prefix = Schema("snapshot params", {"prefix": Optional(str)})
+        job_name = Schema("jobs.run params", {"name": str})
+        for method in (
+            Method("health", self.health),
+            Method("ready", lambda p, c: {"ready": self.state == "ready"}),
+            Method("metrics", lambda p, c: self.metrics.totals()),
+            Method("config", lambda p, c: self.config.to_dict()),
+            Method("snapshot", lambda p, c: self.publisher.snapshot(p.get("prefix") or ""), prefix),
+            Method("jobs.list", lambda p, c: self._jobs.describe() if self._jobs else []),
+            Method("jobs.run", self._run_job_now, job_name, idempotent=False, role="admin"),
+        ):
+            self.add_method(method)
+
+    def _run_job_now(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        name = params["name"]
+        job = self.config.jobs.get(name)
+        if job is None or job.service != self.name:
+            raise NotFound(f"{self.name} has no job '{name}'")
+        result = self.tasks[job.task]()
+        self.log.info("job.ran", ctx.cid, job=name, by="request")
+        return {"job": name, "result": result}
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _refuse_unprotected_bind(self) -> None:
+        host = self.config.hosts[self.spec.host]
+        if not host.is_loopback:
+            raise ConfigError(
+                f"{self.name} would bind {host.address}, which is not loopback: a non-loopback "
+                "bind needs CURVE keys and a client allow-list, which this build does not "
+                "have yet, so it refuses to start (fail closed)"
+            )
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.metrics.ready.set(1 if state == "ready" else 0)
+
+    def _run_due_timers(self) -> None:
+        now = time.monotonic()
+        for timer in self._timers:
+            if now >= timer.due:
+                timer.due = max(timer.due + timer.interval, now)
+                self._guarded(timer.callback, "timer.failed")
+
+    def _run_handed_over(self) -> None:
+        while True:
+            try:
+                callback = self._handed_over.get_nowait()
+            except queue.Empty:
+                return
+            self._guarded(callback, "job.failed")
+
+    def _guarded(self, callback: Callable[[], Any], event: str) -> None:
+        try:
+            callback()
+        except Exception as exc:
+            # A failing timer or job must not take the service down; it is logged and counted.
+            self.metrics.handler_failed(getattr(callback, "__name__", "callback"))
+            self.log.error(event, error=f"{type(exc).__name__}: {exc}")
+
+    def _log_handler_error(self, method: str, cid: str, exc: BaseException) -> None:
+        self.log.error("rpc.handler_failed", cid, method=method,
+                       error=f"{type(exc).__name__}: {exc}")
+

@@ -1,0 +1,1 @@
+"""Market feeds: sources of quotes and trades for the data service."""
