@@ -1,0 +1,107 @@
+"""The one way the CLI and the TUI talk to running daemons.
+
+`BifrostClient` knows the config, so callers name services, not endpoints. It
+keeps one DEALER per service, retries only idempotent methods, and builds
+subscribers whose gap recovery asks the right publisher for its snapshot.
+Not thread-safe: give each thread (or TUI worker) its own client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import zmq
+
+from bifrost.bus.pubsub import Subscriber
+from bifrost.bus.rpc import RpcClient
+from bifrost.config import BifrostConfig
+from bifrost.errors import BifrostError, Unavailable
+
+READ_METHODS = frozenset({"health", "ready", "metrics", "config", "snapshot", "jobs.list"})
+"""Methods that only read, so retrying them is always safe."""
+
+
+class BifrostClient:
+    """Calls and subscriptions to the services of one config."""
+
+    def __init__(self, config: BifrostConfig, timeout_ms: int = 3000, retries: int = 2) -> None:
+        self.config = config
+        self.timeout_ms = timeout_ms
+        self.retries = retries
+        self._ctx = zmq.Context()
+        self._rpc: dict[str, RpcClient] = {}
+
+    def __enter__(self) -> BifrostClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def rpc(self, service: str) -> RpcClient:
+        """The request connection to `service` (made on first use)."""
+        client = self._rpc.get(service)
+        if client is None:
+            spec = self.config.service(service)
+            client = RpcClient(
+                self._ctx, spec.rpc, name=service, timeout_ms=self.timeout_ms, retries=self.retries
+            )
+            self._rpc[service] = client
+        return client
+
+    def call(
+        self,
+        service: str,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        idempotent: bool | None = None,
+        timeout_ms: int | None = None,
+        cid: str | None = None,
+    ) -> Any:
+        """Call one method; read methods are retried, others only when told they are safe."""
+        safe = method in READ_METHODS if idempotent is None else idempotent
+        return self.rpc(service).call(
+            method, params, idempotent=safe, timeout_ms=timeout_ms, cid=cid
+        )
+
+    def health(self, service: str, timeout_ms: int = 500) -> dict[str, Any]:
+        """The service's `health`, or Unavailable when it does not answer quickly."""
+        result: dict[str, Any] = self.rpc(service).call(
+            "health", idempotent=True, timeout_ms=timeout_ms
+        )
+        return result
+
+    def require(self, service: str) -> dict[str, Any]:
+        """`health` of a service the caller cannot work without; Unavailable says what to do."""
+        try:
+            return self.health(service)
+        except Unavailable:
+            spec = self.config.service(service)
+            raise Unavailable(
+                f"the {service} service is not running at {spec.rpc}; start it with `bifrost up`",
+                {"service": service, "endpoint": spec.rpc},
+            ) from None
+
+    def subscribe(self, service: str, prefixes: Iterable[str]) -> Subscriber:
+        """A subscriber to `service`'s events whose gaps heal through its `snapshot`."""
+        spec = self.config.service(service)
+
+        def fetch_snapshot(src: str, prefix: str) -> dict[str, Any]:
+            owner = src.partition("@")[0]
+            if owner not in self.config.services:
+                raise Unavailable(f"no service for event source '{src}'")
+            result: dict[str, Any] = self.call(owner, "snapshot", {"prefix": prefix})
+            return result
+
+        return Subscriber(self._ctx, [spec.pub], prefixes, fetch_snapshot)
+
+    def close(self) -> None:
+        """Close every connection; idempotent."""
+        for client in self._rpc.values():
+            client.close()
+        self._rpc.clear()
+        self._ctx.destroy(linger=0)
+
+
+__all__ = ["BifrostClient", "BifrostError"]
