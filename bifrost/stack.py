@@ -1,0 +1,86 @@
+"""The state of one host's stack as people see it: which services run, and how well.
+
+Joins three sources: the config (what should run here), the supervisor's state
+file (pids, restarts) and each daemon's `health` answer (ready, uptime). A daemon
+only counts as ours when the pid it reports is the pid our supervisor started, so
+another stack on the same ports is never mistaken for this one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from bifrost.client import BifrostClient
+from bifrost.config import BifrostConfig
+from bifrost.errors import BifrostError, Unavailable
+from bifrost.supervisor import StackPaths, alive, read_pid, read_state
+
+
+def service_rows(
+    config: BifrostConfig,
+    client: BifrostClient,
+    paths: StackPaths,
+    host: str,
+    built: Iterable[str],
+) -> list[dict[str, Any]]:
+    """One row per service configured on `host`: pid, state, uptime, restarts, endpoints."""
+    supervised = read_state(paths).get("services", {}) if read_pid(paths.supervisor_pid) else {}
+    built = set(built)
+    rows = []
+    for spec in config.services_on(host):
+        info = supervised.get(spec.name, {})
+        pid = info.get("pid") if info.get("pid") and alive(info["pid"]) else None
+        row: dict[str, Any] = {
+            "service": spec.name, "host": spec.host, "pid": pid, "state": "down",
+            "uptime_s": None, "restarts": info.get("restarts", 0),
+            "rpc": spec.rpc, "pub": spec.pub, "http": spec.http,
+        }
+        if spec.name not in built:
+            row["state"] = "not built"
+        elif pid is not None:
+            row["state"] = "starting"
+            try:
+                health = client.health(spec.name, timeout_ms=500)
+            except BifrostError:
+                health = {}
+            if health.get("pid") == pid:
+                row["state"] = health.get("state", "unknown")
+                row["uptime_s"] = health.get("uptime_s")
+        elif info.get("state") == "backoff":
+            row["state"] = "restarting"
+        rows.append(row)
+    return rows
+
+
+def wait_until_ready(
+    config: BifrostConfig,
+    client: BifrostClient,
+    paths: StackPaths,
+    host: str,
+    built: Iterable[str],
+    timeout_s: float,
+    supervisor_pid: int,
+) -> list[dict[str, Any]]:
+    """Poll until every built service on `host` is ready; Unavailable names the laggards.
+
+    Gives up early when the supervisor process `supervisor_pid` is gone.
+    """
+    built = list(built)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = service_rows(config, client, paths, host, built)
+        waiting = [r for r in rows if r["state"] not in ("ready", "not built")]
+        if not waiting:
+            return rows
+        if time.monotonic() > deadline or not alive(supervisor_pid):
+            names = ", ".join(f"{r['service']} ({r['state']})" for r in waiting)
+            logs = ", ".join(str(paths.service_log(r["service"])) for r in waiting)
+            if not alive(supervisor_pid):
+                names += f"; the supervisor exited, see {paths.log_dir / 'supervisor.log'}"
+            raise Unavailable(
+                f"not ready after {timeout_s:.0f} s: {names}; see the logs: {logs}",
+                {"waiting": [r["service"] for r in waiting]},
+            )
+        time.sleep(0.1)

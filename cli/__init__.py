@@ -1,0 +1,1 @@
+"""The `bifrost` command line: Typer sub-apps mounted by cli/main.py."""

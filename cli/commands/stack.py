@@ -1,0 +1,140 @@
+"""`bifrost up | down | status | demo`: start, stop and inspect this host's stack."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.state import CliState, state_of
+
+HostOption = Annotated[
+    str | None, typer.Option("--host", help="Host of the config to act for (default: site.host).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the stack commands at the top level of `app`."""
+    app.command("up")(up)
+    app.command("down")(down)
+    app.command("status")(status)
+    app.command("demo")(demo)
+
+
+def start_stack(state: CliState, host: str | None, timeout: float) -> dict[str, Any]:
+    """Launch the supervisor unless one runs, then wait for every service to be ready."""
+    from bifrost.stack import wait_until_ready
+    from bifrost.supervisor import StackPaths, launch_supervisor, python_command, read_pid
+    from daemons import DAEMONS
+
+    config = state.config
+    host = host or config.site.host
+    config.services_on(host)  # fails early on an unknown host
+    paths = StackPaths(state.home)
+    running = read_pid(paths.supervisor_pid)
+    supervisor = running
+    if supervisor is None:
+        command = python_command(*state.global_args(), "daemon", "supervise", "--host", host)
+        supervisor = launch_supervisor(paths, command)
+    with state.client(timeout_ms=500, retries=0) as client:
+        rows = wait_until_ready(config, client, paths, host, DAEMONS, timeout, supervisor)
+    return {
+        "started": running is None,
+        "supervisor_pid": supervisor,
+        "host": host,
+        "home": str(state.home),
+        "services": rows,
+    }
+
+
+def stack_status(state: CliState, host: str | None) -> dict[str, Any]:
+    """The status document of `bifrost status --json`."""
+    from bifrost.stack import service_rows
+    from bifrost.supervisor import StackPaths, read_pid
+    from daemons import DAEMONS
+
+    config = state.config
+    host = host or config.site.host
+    paths = StackPaths(state.home)
+    with state.client(timeout_ms=500, retries=0) as client:
+        rows = service_rows(config, client, paths, host, DAEMONS)
+    return {
+        "host": host,
+        "home": str(state.home),
+        "supervisor_pid": read_pid(paths.supervisor_pid),
+        "services": rows,
+    }
+
+
+def show_status(document: dict[str, Any]) -> None:
+    """Print a status document as a table."""
+    colours = {"ready": "green", "down": "red", "not built": "dim"}
+    rows = [
+        [
+            r["service"],
+            r["pid"] or "-",
+            f"[{colours.get(r['state'], 'yellow')}]{r['state']}[/]",
+            "-" if r["uptime_s"] is None else f"{r['uptime_s']:.1f}s",
+            r["restarts"],
+            r["rpc"],
+        ]
+        for r in document["services"]
+    ]
+    title = f"host {document['host']}  ·  home {document['home']}"
+    print_table(title, ["service", "pid", "state", "uptime", "restarts", "endpoint"], rows)
+
+
+def up(
+    ctx: typer.Context,
+    host: HostOption = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 30.0,
+    json: JsonOption = False,
+) -> None:
+    """Start this host's services (supervised) and wait until each is ready."""
+    document = start_stack(state_of(ctx), host, timeout)
+    if json:
+        emit_json(document)
+        return
+    verb = "started" if document["started"] else "already running"
+    say(f"[green]{verb}[/] (supervisor pid {document['supervisor_pid']}); stop with `bifrost down`")
+    show_status(document)
+
+
+def down(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Stop this host's services (SIGTERM, wait) and the supervisor."""
+    from bifrost.supervisor import StackPaths, stop_supervisor
+
+    stopped = stop_supervisor(StackPaths(state_of(ctx).home))
+    if json:
+        emit_json({"stopped": stopped})
+    else:
+        say("[green]stopped[/]" if stopped else "nothing was running")
+
+
+def status(ctx: typer.Context, host: HostOption = None, json: JsonOption = False) -> None:
+    """Show each service of this host: pid, state, uptime, restarts, endpoint."""
+    document = stack_status(state_of(ctx), host)
+    if json:
+        emit_json(document)
+    else:
+        show_status(document)
+
+
+def demo(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(help="How long to show live quotes.")] = 8.0,
+) -> None:
+    """Start the stack, show its status and a burst of live quotes, and leave it running."""
+    from cli.commands.watch import watch_quotes
+
+    state = state_of(ctx)
+    say("[bold]Bifrost demo[/]: starting the local stack (synthetic feed, loopback only)")
+    document = start_stack(state, None, timeout=60.0)
+    show_status(document)
+    symbols = list(state.config.feed.symbols)
+    say(f"live quotes for {', '.join(symbols)} ({seconds:.0f} s):")
+    watch_quotes(state, symbols, as_json=False, count=None, seconds=seconds)
+    say("The stack is still running. Try `bifrost status`, `bifrost watch AAPL`, "
+        "`bifrost watch --json --count 5 MSFT`; stop it with `bifrost down`.")

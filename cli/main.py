@@ -1,0 +1,67 @@
+"""The `bifrost` command: global options, the mounted command groups and exit codes.
+
+Heavy modules are imported inside command bodies so `bifrost --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from cli.commands import config as config_cmd
+from cli.commands import daemon as daemon_cmd
+from cli.commands import jobs as jobs_cmd
+from cli.commands import stack as stack_cmd
+from cli.commands import watch as watch_cmd
+from cli.state import CliState
+
+app = typer.Typer(
+    name="bifrost",
+    help="Bifrost: a terminal-first trading workstation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    home: Annotated[
+        str | None, typer.Option("--home", help="Data dir (default: $BIFROST_HOME or XDG).")
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Config file (default: $BIFROST_CONFIG or local.toml)."),
+    ] = None,
+) -> None:
+    """Bifrost: a terminal-first trading workstation."""
+    ctx.obj = CliState(home_option=home, config_option=config)
+
+
+stack_cmd.register(app)
+watch_cmd.register(app)
+app.add_typer(daemon_cmd.app, name="daemon")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(jobs_cmd.app, name="jobs")
+
+
+def run() -> None:
+    """Entry point: usage errors exit 2 (Typer); Bifrost errors exit with their own code."""
+    from bifrost.errors import BifrostError
+
+    try:
+        app()
+    except BifrostError as exc:
+        from cli.output import emit_json, say
+
+        if "--json" in sys.argv:
+            emit_json({"ok": False, "error": exc.to_wire()})
+        say(f"[bold red]error:[/] {exc.message}")
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    run()
