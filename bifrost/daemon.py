@@ -28,7 +28,7 @@ from bifrost.bus.rpc import CallContext, Method, RpcServer
 from bifrost.bus.schema import Optional, Schema
 from bifrost.clock import Clock, LiveClock
 from bifrost.config import BifrostConfig, ConfigError
-from bifrost.errors import NotFound
+from bifrost.errors import NotFound, Unavailable
 from bifrost.logs import JsonLogger
 from bifrost.metrics import ServiceMetrics
 from bifrost.scheduler import JobRunner
@@ -128,23 +128,12 @@ class Daemon:
         self.started_ns = self.clock.now_ns()
         self.metrics.started.set(self.started_ns / 1e9)
         self._ctx = zmq.Context()
-        self.rpc = RpcServer(
-            self._ctx, f"tcp://{self.spec.address}:{self.spec.rpc_port}", self.metrics,
-            log_error=self._log_handler_error,
-        )
-        self.publisher = Publisher(
-            self._ctx, f"tcp://{self.spec.address}:{self.spec.pub_port}", self.src,
-            now_ns=self.clock.now_ns,
-        )
+        self._bind()
         self.metrics.count_live(
             "bifrost_messages_in", "RPC frames read", lambda: self.rpc.received, socket="rpc"
         )
         self.metrics.count_live(
             "bifrost_messages_out", "Events published", lambda: self.publisher.sent, socket="pub"
-        )
-        self._http = StatusHttpServer(
-            self.spec.address, self.spec.http_port, self.health, lambda: self.state == "ready",
-            self.metrics.render,
         )
         self._register_builtins()
         self.setup()
@@ -198,7 +187,7 @@ class Daemon:
             if self._http is not None:
                 self._http.close()
             if self._ctx is not None:
-                self._ctx.term()
+                self._ctx.destroy(linger=0)
             self._notifier.close()
             self._set_state("stopped")
             self.log.info("daemon.stopped")
@@ -239,6 +228,27 @@ class Daemon:
         return {"job": name, "result": result}
 
     # -- internals ----------------------------------------------------------------------
+
+    def _bind(self) -> None:
+        """Open the RPC, PUB and HTTP ports; a taken port is a clear Unavailable error."""
+        assert self._ctx is not None
+        address = self.spec.address
+        endpoint = self.spec.rpc
+        try:
+            self.rpc = RpcServer(
+                self._ctx, endpoint, self.metrics, log_error=self._log_handler_error
+            )
+            endpoint = self.spec.pub
+            self.publisher = Publisher(self._ctx, endpoint, self.src, now_ns=self.clock.now_ns)
+            endpoint = self.spec.http
+            self._http = StatusHttpServer(
+                address, self.spec.http_port, self.health, lambda: self.state == "ready",
+                self.metrics.render,
+            )
+        except (zmq.ZMQError, OSError) as exc:
+            raise Unavailable(
+                f"{self.name} cannot listen on {endpoint}: {exc}", {"endpoint": endpoint}
+            ) from None
 
     def _refuse_unprotected_bind(self) -> None:
         host = self.config.hosts[self.spec.host]

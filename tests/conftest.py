@@ -24,7 +24,9 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def write_config(directory: Path, services: tuple[str, ...] = ("data",), extra: str = "") -> Path:
+def write_config(
+    directory: Path, services: tuple[str, ...] = ("data",), extra: str = ""
+) -> Path:
     """A config file with `services` on free loopback ports and a fast synthetic feed."""
     ports = free_ports(3 * len(services))
     lines = ['[site]', 'host = "local"', 'log_level = "warning"', "",
@@ -44,7 +46,7 @@ def write_config(directory: Path, services: tuple[str, ...] = ("data",), extra: 
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     """A config file with the data service on free ports."""
-    return write_config(tmp_path)
+    return write_config(tmp_path, extra=JOBS)
 
 
 @pytest.fixture
@@ -59,3 +61,11 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+JOBS = """
+[jobs.feed-stats]
+service = "data"
+task = "feed_stats"
+every_seconds = 60
+"""

@@ -154,7 +154,8 @@ def decode_request(data: bytes) -> Request:
 def request_id_of(data: bytes) -> int | None:
     """Best effort: the `id` of a request that failed to decode, so the reply can name it."""
     try:
-        raw = msgpack.unpackb(data, raw=False, ext_hook=_refuse_ext, max_buffer_size=len(data))
+        # The same limits as any untrusted frame (unpackb has no max_buffer_size).
+        raw = unpack(data, MAX_REQUEST_BYTES)
     except Exception:
         return None
     value = raw.get("id") if isinstance(raw, dict) else None

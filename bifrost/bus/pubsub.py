@@ -54,7 +54,11 @@ class Publisher:
         self._socket = ctx.socket(zmq.PUB)
         self._socket.setsockopt(zmq.SNDHWM, sndhwm)
         self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.bind(endpoint)
+        try:
+            self._socket.bind(endpoint)
+        except zmq.ZMQError:
+            self._socket.close(linger=0)
+            raise
         self._streams: dict[str, list[Any]] = {}  # topic -> [seq, topic bytes]
         self._last: dict[str, tuple[int, int, str, Any]] = {}
         self.sent = 0

@@ -91,7 +91,11 @@ class RpcServer:
         self.socket = self.ctx.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RCVHWM, 10_000)
-        self.socket.bind(self.endpoint)
+        try:
+            self.socket.bind(self.endpoint)
+        except zmq.ZMQError:
+            self.socket.close(linger=0)
+            raise
         self.received = 0
 
     def add(self, method: Method) -> None:
