@@ -235,9 +235,13 @@ class _ConfigReader:
             try:
                 ipaddress.ip_address(host.address)
             except ValueError:
-                raise self.fail(f"hosts.{host.name}", f"address '{host.address}' is not an IP") from None
+                raise self.fail(
+                    f"hosts.{host.name}", f"address '{host.address}' is not an IP"
+                ) from None
         if site.host not in hosts:
-            raise self.fail("site", f"host '{site.host}' is not one of [hosts] ({', '.join(hosts)})")
+            raise self.fail(
+                "site", f"host '{site.host}' is not one of [hosts] ({', '.join(hosts)})"
+            )
         services = {
             name: self.service(name, table, hosts)
             for name, table in self.tables("services", raw.get("services", {})).items()
@@ -253,7 +257,9 @@ class _ConfigReader:
     def service(self, name: str, table: Any, hosts: dict[str, HostConfig]) -> ServiceConfig:
         where = f"services.{name}"
         if name not in SERVICE_NAMES:
-            raise self.fail(where, f"unknown service '{name}' (services: {', '.join(SERVICE_NAMES)})")
+            raise self.fail(
+                where, f"unknown service '{name}' (services: {', '.join(SERVICE_NAMES)})"
+            )
         values = self.values(where, table, ServiceConfig, {"name", "address"})
         if values.get("host") not in hosts:
             raise self.fail(where, f"host '{values.get('host')}' is not one of [hosts]")
@@ -278,7 +284,9 @@ class _ConfigReader:
         values = self.values("feed", table, FeedConfig)
         if "symbols" in values:
             values["symbols"] = tuple(values["symbols"])
-            if not values["symbols"] or not all(isinstance(s, str) and s for s in values["symbols"]):
+            if not values["symbols"] or not all(
+                isinstance(s, str) and s for s in values["symbols"]
+            ):
                 raise self.fail("feed", "symbols must be a non-empty list of names")
         prices = values.get("prices", {})
         if not all(isinstance(p, int | float) and p > 0 for p in prices.values()):
@@ -307,7 +315,9 @@ class _ConfigReader:
     def check_keys(self, where: str, table: dict[str, Any], allowed: set[str]) -> None:
         for key in table:
             if key not in allowed:
-                raise self.fail(where, f"unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+                raise self.fail(
+                    where, f"unknown key '{key}' (allowed: {', '.join(sorted(allowed))})"
+                )
 
     def values(
         self, where: str, table: Any, cls: type, derived: frozenset[str] | set[str] = frozenset()
@@ -342,6 +352,6 @@ class _ConfigReader:
             expected = (str,)
         else:
             expected = (object,)
-        if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
+        if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
             want = " or ".join(t.__name__ for t in expected)
             raise self.fail(where, f"key '{key}' must be {want}, not {type(value).__name__}")

@@ -198,10 +198,18 @@ class Daemon:
         """`health`: who and where this daemon is, its state and uptime."""
         uptime = (self.clock.now_ns() - self.started_ns) / 1e9 if self.started_ns else 0.0
         return {
-            "service": self.name, "host": self.spec.host, "src": self.src, "state": self.state,
-            "pid": os.getpid(), "version": __version__, "started_ns": self.started_ns,
-            "uptime_s": round(uptime, 3), "rpc": self.spec.rpc, "pub": self.spec.pub,
-            "http": self.spec.http, "details": self.details(),
+            "service": self.name,
+            "host": self.spec.host,
+            "src": self.src,
+            "state": self.state,
+            "pid": os.getpid(),
+            "version": __version__,
+            "started_ns": self.started_ns,
+            "uptime_s": round(uptime, 3),
+            "rpc": self.spec.rpc,
+            "pub": self.spec.pub,
+            "http": self.spec.http,
+            "details": self.details(),
         }
 
     def _register_builtins(self) -> None:
@@ -242,7 +250,10 @@ class Daemon:
             self.publisher = Publisher(self._ctx, endpoint, self.src, now_ns=self.clock.now_ns)
             endpoint = self.spec.http
             self._http = StatusHttpServer(
-                address, self.spec.http_port, self.health, lambda: self.state == "ready",
+                address,
+                self.spec.http_port,
+                self.health,
+                lambda: self.state == "ready",
                 self.metrics.render,
             )
         except (zmq.ZMQError, OSError) as exc:
@@ -287,6 +298,6 @@ class Daemon:
             self.log.error(event, error=f"{type(exc).__name__}: {exc}")
 
     def _log_handler_error(self, method: str, cid: str, exc: BaseException) -> None:
-        self.log.error("rpc.handler_failed", cid, method=method,
-                       error=f"{type(exc).__name__}: {exc}")
-
+        self.log.error(
+            "rpc.handler_failed", cid, method=method, error=f"{type(exc).__name__}: {exc}"
+        )

@@ -152,4 +152,6 @@ def error_from_wire(error: dict[str, Any]) -> BifrostError:
     except ValueError:
         code = ErrorCode.INTERNAL
     details = error.get("details")
-    return _BY_CODE[code](str(error.get("message", "")), details if isinstance(details, dict) else {})
+    return _BY_CODE[code](
+        str(error.get("message", "")), details if isinstance(details, dict) else {}
+    )

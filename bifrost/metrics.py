@@ -53,20 +53,29 @@ class ServiceMetrics:
         self._live = _LiveCounters()
         self.registry.register(self._live)
         self.rpc_requests = Counter(
-            "bifrost_rpc_requests", "RPC requests answered, by method and reply code",
-            ["method", "code"], registry=self.registry,
+            "bifrost_rpc_requests",
+            "RPC requests answered, by method and reply code",
+            ["method", "code"],
+            registry=self.registry,
         )
         self.rpc_latency = Histogram(
-            "bifrost_rpc_latency_seconds", "Time from reading a request to sending its reply",
-            ["method"], buckets=RPC_BUCKETS, registry=self.registry,
+            "bifrost_rpc_latency_seconds",
+            "Time from reading a request to sending its reply",
+            ["method"],
+            buckets=RPC_BUCKETS,
+            registry=self.registry,
         )
         self.bad_frames = Counter(
-            "bifrost_bad_frames", "Frames refused before reaching a handler, by reason",
-            ["reason"], registry=self.registry,
+            "bifrost_bad_frames",
+            "Frames refused before reaching a handler, by reason",
+            ["reason"],
+            registry=self.registry,
         )
         self.handler_errors = Counter(
-            "bifrost_handler_errors", "Handlers that raised an unexpected exception",
-            ["method"], registry=self.registry,
+            "bifrost_handler_errors",
+            "Handlers that raised an unexpected exception",
+            ["method"],
+            registry=self.registry,
         )
         self.ready = Gauge("bifrost_ready", "1 when the service is ready", registry=self.registry)
         self.started = Gauge(

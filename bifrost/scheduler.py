@@ -70,12 +70,18 @@ class JobRunner:
         for job in self.jobs:
             scheduled = self._scheduler.get_job(job.name) if self._scheduler.running else None
             next_run = getattr(scheduled, "next_run_time", None)
-            out.append({
-                "name": job.name, "service": job.service, "task": job.task,
-                "every_seconds": job.every_seconds, "cron": job.cron,
-                "next_run": next_run.isoformat(timespec="seconds") if next_run else None,
-                "last_run": self.last_run[job.name], "runs": self.runs[job.name],
-            })
+            out.append(
+                {
+                    "name": job.name,
+                    "service": job.service,
+                    "task": job.task,
+                    "every_seconds": job.every_seconds,
+                    "cron": job.cron,
+                    "next_run": next_run.isoformat(timespec="seconds") if next_run else None,
+                    "last_run": self.last_run[job.name],
+                    "runs": self.runs[job.name],
+                }
+            )
         return out
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ started by hand or by `bifrost up` behaves the same.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
@@ -38,10 +39,8 @@ class Notifier:
         """Send one datagram of `KEY=VALUE` lines; a missing listener is not an error."""
         if self._socket is None:
             return
-        try:
+        with contextlib.suppress(OSError):  # systemd gone or not listening: nothing to tell
             self._socket.sendto("\n".join(lines).encode(), self.address)
-        except OSError:
-            pass  # systemd gone or not listening: nothing to tell
 
     def close(self) -> None:
         """Close the socket; idempotent."""

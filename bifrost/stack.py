@@ -33,9 +33,15 @@ def service_rows(
         info = supervised.get(spec.name, {})
         pid = info.get("pid") if info.get("pid") and alive(info["pid"]) else None
         row: dict[str, Any] = {
-            "service": spec.name, "host": spec.host, "pid": pid, "state": "down",
-            "uptime_s": None, "restarts": info.get("restarts", 0),
-            "rpc": spec.rpc, "pub": spec.pub, "http": spec.http,
+            "service": spec.name,
+            "host": spec.host,
+            "pid": pid,
+            "state": "down",
+            "uptime_s": None,
+            "restarts": info.get("restarts", 0),
+            "rpc": spec.rpc,
+            "pub": spec.pub,
+            "http": spec.http,
         }
         if spec.name not in built:
             row["state"] = "not built"

@@ -171,7 +171,9 @@ class Supervisor:
             child.log = open(self.paths.service_log(child.name), "ab")  # noqa: SIM115
         child.process = subprocess.Popen(
             [*self.child_args, child.name],
-            stdin=subprocess.DEVNULL, stdout=child.log, stderr=child.log,
+            stdin=subprocess.DEVNULL,
+            stdout=child.log,
+            stderr=child.log,
         )
         child.started = time.monotonic()
         self.paths.service_pid(child.name).write_text(f"{child.process.pid}\n")
@@ -194,8 +196,9 @@ class Supervisor:
             if now - child.started >= STABLE_AFTER_S:
                 child.backoff = BACKOFF_START_S
             child.restart_at = now + child.backoff
-            self.log.warning("service.exited", child=child.name, code=code,
-                             restart_in_s=child.backoff)
+            self.log.warning(
+                "service.exited", child=child.name, code=code, restart_in_s=child.backoff
+            )
             child.backoff = min(child.backoff * 2, BACKOFF_MAX_S)
 
     def _stop_children(self) -> None:
@@ -225,7 +228,9 @@ class Supervisor:
         services = {
             child.name: {
                 "pid": child.process.pid if child.process else None,
-                "state": "running" if child.process else ("stopped" if self._stopping else "backoff"),
+                "state": "running"
+                if child.process
+                else ("stopped" if self._stopping else "backoff"),
                 "restarts": child.restarts,
                 "last_exit": child.last_exit,
                 "uptime_s": round(now - child.started, 1) if child.process else 0.0,
@@ -243,7 +248,11 @@ def launch_supervisor(paths: StackPaths, command: list[str]) -> int:
     paths.make()
     with open(paths.log_dir / "supervisor.log", "ab") as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
     return process.pid
 

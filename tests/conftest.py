@@ -24,20 +24,41 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def write_config(
-    directory: Path, services: tuple[str, ...] = ("data",), extra: str = ""
-) -> Path:
+def write_config(directory: Path, services: tuple[str, ...] = ("data",), extra: str = "") -> Path:
     """A config file with `services` on free loopback ports and a fast synthetic feed."""
     ports = free_ports(3 * len(services))
-    lines = ['[site]', 'host = "local"', 'log_level = "warning"', "",
-             "[hosts.local]", 'address = "127.0.0.1"', ""]
+    lines = [
+        "[site]",
+        'host = "local"',
+        'log_level = "warning"',
+        "",
+        "[hosts.local]",
+        'address = "127.0.0.1"',
+        "",
+    ]
     for i, name in enumerate(services):
-        rpc, pub, http = ports[3 * i: 3 * i + 3]
-        lines += [f"[services.{name}]", 'host = "local"', f"rpc_port = {rpc}",
-                  f"pub_port = {pub}", f"http_port = {http}", ""]
-    lines += ["[feed]", 'symbols = ["AAPL", "MSFT", "BTC-USD"]', "quotes_per_second = 100",
-              "seed = 11", "", "[feed.prices]", "AAPL = 190.0", "MSFT = 420.0",
-              "BTC-USD = 65000.0", "", extra]
+        rpc, pub, http = ports[3 * i : 3 * i + 3]
+        lines += [
+            f"[services.{name}]",
+            'host = "local"',
+            f"rpc_port = {rpc}",
+            f"pub_port = {pub}",
+            f"http_port = {http}",
+            "",
+        ]
+    lines += [
+        "[feed]",
+        'symbols = ["AAPL", "MSFT", "BTC-USD"]',
+        "quotes_per_second = 100",
+        "seed = 11",
+        "",
+        "[feed.prices]",
+        "AAPL = 190.0",
+        "MSFT = 420.0",
+        "BTC-USD = 65000.0",
+        "",
+        extra,
+    ]
     path = directory / "bifrost.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

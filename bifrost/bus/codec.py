@@ -63,8 +63,14 @@ def unpack(data: bytes, max_bytes: int) -> Any:
         )
     except BifrostError:
         raise
-    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError,
-            msgpack.StackError, UnicodeDecodeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        msgpack.ExtraData,
+        msgpack.FormatError,
+        msgpack.StackError,
+        UnicodeDecodeError,
+    ) as exc:
         raise BadRequest(f"not a valid msgpack frame: {type(exc).__name__}: {exc}") from None
 
 
@@ -135,8 +141,14 @@ def encode_request(
 ) -> bytes:
     """Pack one RPC request."""
     return pack(
-        {"v": PROTOCOL_VERSION, "id": id_, "method": method, "params": params,
-         "cid": cid, "deadline_ms": deadline_ms}
+        {
+            "v": PROTOCOL_VERSION,
+            "id": id_,
+            "method": method,
+            "params": params,
+            "cid": cid,
+            "deadline_ms": deadline_ms,
+        }
     )
 
 
@@ -148,7 +160,9 @@ def decode_request(data: bytes) -> Request:
     deadline = raw.get("deadline_ms")
     if deadline is not None and deadline <= 0:
         raise BadRequest("request: deadline_ms must be positive")
-    return Request(raw["id"], raw["method"], raw.get("params") or {}, raw.get("cid") or "", deadline)
+    return Request(
+        raw["id"], raw["method"], raw.get("params") or {}, raw.get("cid") or "", deadline
+    )
 
 
 def request_id_of(data: bytes) -> int | None:

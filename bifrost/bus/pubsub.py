@@ -180,7 +180,9 @@ class Subscriber:
             out.append(Event(topic, env.type, env.seq, env.ts, env.src, env.cid, env.body))
             self.received += 1
 
-    def _first_new(self, topic: str, src: str, seq: int, count: int, out: list[Event]) -> int | None:
+    def _first_new(
+        self, topic: str, src: str, seq: int, count: int, out: list[Event]
+    ) -> int | None:
         """Index of the first new item of a frame of `count` events from `seq`, or None.
 
         Tracks the stream's last seq; on a gap fetches the snapshot first (which
@@ -192,7 +194,7 @@ class Subscriber:
         if last is not None and seq > last + 1 and seq != 1:
             self.gaps += 1
             last = self._recover(src, topic, seq, out)
-        if last is None or seq == 1 and last >= end:
+        if last is None or (seq == 1 and last >= end):
             # First sight of the stream, or the publisher restarted its numbering.
             self._last_seq[key] = end
             return 0
@@ -222,9 +224,7 @@ class Subscriber:
             if seq <= self._last_seq.get((src, topic), 0):
                 continue
             self._last_seq[(src, topic)] = seq
-            out.append(
-                Event(topic, entry["type"], seq, entry["ts"], src, "", entry["body"], True)
-            )
+            out.append(Event(topic, entry["type"], seq, entry["ts"], src, "", entry["body"], True))
 
     def close(self) -> None:
         """Close the socket; idempotent."""

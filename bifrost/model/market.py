@@ -51,16 +51,20 @@ class Trade:
     def to_body(self) -> dict[str, Any]:
         """The event body published on `trade.<SYM>`."""
         return {
-            "symbol": self.symbol, "price": self.price, "size": self.size,
-            "side": self.side.value, "trade_id": self.trade_id, "ts": self.ts,
+            "symbol": self.symbol,
+            "price": self.price,
+            "size": self.size,
+            "side": self.side.value,
+            "trade_id": self.trade_id,
+            "ts": self.ts,
         }
 
 
 QUOTE_BODY = Schema(
-    "quote", {"symbol": str, "bid": float, "ask": float, "bid_size": float,
-              "ask_size": float, "ts": int},
+    "quote",
+    {"symbol": str, "bid": float, "ask": float, "bid_size": float, "ask_size": float, "ts": int},
 )
 TRADE_BODY = Schema(
-    "trade", {"symbol": str, "price": float, "size": float, "side": str,
-              "trade_id": str, "ts": int},
+    "trade",
+    {"symbol": str, "price": float, "size": float, "side": str, "trade_id": str, "ts": int},
 )

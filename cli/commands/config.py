@@ -24,8 +24,7 @@ def show(
         return
     say(f"config: {config.path}  (this host: {config.site.host})")
     rows = [
-        [name, s["host"], s["rpc"], s["pub"], s["http"]]
-        for name, s in document["services"].items()
+        [name, s["host"], s["rpc"], s["pub"], s["http"]] for name, s in document["services"].items()
     ]
     print_table("services", ["service", "host", "rpc", "pub", "http"], rows)
 
@@ -33,8 +32,9 @@ def show(
 @app.command("check")
 def check(
     ctx: typer.Context,
-    path: Annotated[str | None, typer.Argument(help="File to check (default: the active config).")]
-    = None,
+    path: Annotated[
+        str | None, typer.Argument(help="File to check (default: the active config).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Validate a config file; exits 1 naming the first problem."""
@@ -42,8 +42,17 @@ def check(
 
     config = load_config(path or state_of(ctx).config_path)
     if json:
-        emit_json({"ok": True, "path": str(config.path), "services": len(config.services),
-                   "hosts": len(config.hosts), "jobs": len(config.jobs)})
+        emit_json(
+            {
+                "ok": True,
+                "path": str(config.path),
+                "services": len(config.services),
+                "hosts": len(config.hosts),
+                "jobs": len(config.jobs),
+            }
+        )
     else:
-        say(f"[green]ok[/] {config.path}: {len(config.hosts)} hosts, "
-            f"{len(config.services)} services, {len(config.jobs)} jobs")
+        say(
+            f"[green]ok[/] {config.path}: {len(config.hosts)} hosts, "
+            f"{len(config.services)} services, {len(config.jobs)} jobs"
+        )

@@ -27,9 +27,16 @@ def list_jobs(ctx: typer.Context, json: JsonOption = False) -> None:
                 live = client.call(service, "jobs.list")
             except BifrostError:
                 live = [
-                    {"name": j.name, "service": j.service, "task": j.task,
-                     "every_seconds": j.every_seconds, "cron": j.cron, "next_run": None,
-                     "last_run": None, "runs": None}
+                    {
+                        "name": j.name,
+                        "service": j.service,
+                        "task": j.task,
+                        "every_seconds": j.every_seconds,
+                        "cron": j.cron,
+                        "next_run": None,
+                        "last_run": None,
+                        "runs": None,
+                    }
                     for j in config.jobs_of(service)
                 ]
             jobs.extend(live)
@@ -37,9 +44,15 @@ def list_jobs(ctx: typer.Context, json: JsonOption = False) -> None:
         emit_json({"jobs": jobs})
         return
     rows = [
-        [j["name"], j["service"], j["task"],
-         f"every {j['every_seconds']:g}s" if j["every_seconds"] else f"cron {j['cron']}",
-         j["next_run"] or "-", j["last_run"] or "-", "-" if j["runs"] is None else j["runs"]]
+        [
+            j["name"],
+            j["service"],
+            j["task"],
+            f"every {j['every_seconds']:g}s" if j["every_seconds"] else f"cron {j['cron']}",
+            j["next_run"] or "-",
+            j["last_run"] or "-",
+            "-" if j["runs"] is None else j["runs"],
+        ]
         for j in jobs
     ]
     print_table("jobs", ["job", "service", "task", "schedule", "next", "last", "runs"], rows)
@@ -57,8 +70,10 @@ def run_job(
     state = state_of(ctx)
     job = state.config.jobs.get(name)
     if job is None:
-        raise NotFound(f"no job '{name}' in {state.config.path} "
-                       f"(jobs: {', '.join(state.config.jobs) or 'none'})")
+        raise NotFound(
+            f"no job '{name}' in {state.config.path} "
+            f"(jobs: {', '.join(state.config.jobs) or 'none'})"
+        )
     with state.client() as client:
         client.require(job.service)
         result = client.call(job.service, "jobs.run", {"name": name})

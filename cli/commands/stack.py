@@ -136,5 +136,7 @@ def demo(
     symbols = list(state.config.feed.symbols)
     say(f"live quotes for {', '.join(symbols)} ({seconds:.0f} s):")
     watch_quotes(state, symbols, as_json=False, count=None, seconds=seconds)
-    say("The stack is still running. Try `bifrost status`, `bifrost watch AAPL`, "
-        "`bifrost watch --json --count 5 MSFT`; stop it with `bifrost down`.")
+    say(
+        "The stack is still running. Try `bifrost status`, `bifrost watch AAPL`, "
+        "`bifrost watch --json --count 5 MSFT`; stop it with `bifrost down`."
+    )

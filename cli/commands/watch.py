@@ -36,7 +36,11 @@ def watch(
 
 
 def watch_quotes(
-    state: CliState, symbols: list[str], *, as_json: bool, count: int | None,
+    state: CliState,
+    symbols: list[str],
+    *,
+    as_json: bool,
+    count: int | None,
     seconds: float | None,
 ) -> None:
     """Subscribe to the quotes (and trades) of `symbols` until the count or time is reached."""
@@ -73,8 +77,9 @@ def _finished(seen: int, count: int | None, deadline: float | None) -> bool:
     )
 
 
-def _stream_json(subscriber: Any, wanted: set[str], count: int | None,
-                 deadline: float | None) -> None:
+def _stream_json(
+    subscriber: Any, wanted: set[str], count: int | None, deadline: float | None
+) -> None:
     seen = 0
     while not _finished(seen, count, deadline):
         for event in subscriber.poll(100):
@@ -86,8 +91,9 @@ def _stream_json(subscriber: Any, wanted: set[str], count: int | None,
                 return
 
 
-def _stream_table(subscriber: Any, wanted: set[str], board: QuoteBoard, count: int | None,
-                  deadline: float | None) -> None:
+def _stream_table(
+    subscriber: Any, wanted: set[str], board: QuoteBoard, count: int | None, deadline: float | None
+) -> None:
     from rich.live import Live
 
     seen = 0
@@ -144,9 +150,12 @@ class QuoteBoard:
             change = mid / self.first_mid[symbol] - 1
             last = self.last.get(symbol)
             table.add_row(
-                symbol, f"[{style}]{quote['bid']:.2f}[/]" if style else f"{quote['bid']:.2f}",
+                symbol,
+                f"[{style}]{quote['bid']:.2f}[/]" if style else f"{quote['bid']:.2f}",
                 f"[{style}]{quote['ask']:.2f}[/]" if style else f"{quote['ask']:.2f}",
-                f"{quote['ask'] - quote['bid']:.2f}", "" if last is None else f"{last:.2f}",
-                f"{change:+.3%}", str(self.updates[symbol]),
+                f"{quote['ask'] - quote['bid']:.2f}",
+                "" if last is None else f"{last:.2f}",
+                f"{change:+.3%}",
+                str(self.updates[symbol]),
             )
         return table

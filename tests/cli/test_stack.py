@@ -16,7 +16,9 @@ import pytest
 from bifrost.supervisor import alive
 
 
-def bifrost(config_path: Path, home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def bifrost(
+    config_path: Path, home: Path, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess:
     """Run the CLI with this interpreter against the test config and home."""
     command = [sys.executable, "-m", "cli.main", "--config", str(config_path), "--home", str(home)]
     return subprocess.run(
