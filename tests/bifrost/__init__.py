@@ -1,0 +1,1 @@
+"""Tests of the bifrost library, mirroring bifrost/."""

@@ -1,0 +1,1 @@
+"""Tests of bifrost/bus: codec, schema, pub/sub and RPC."""
