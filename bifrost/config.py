@@ -289,7 +289,7 @@ class _ConfigReader:
             ):
                 raise self.fail("feed", "symbols must be a non-empty list of names")
         prices = values.get("prices", {})
-        if not all(isinstance(p, int | float) and p > 0 for p in prices.values()):
+        if not all(type(p) in (int, float) and p > 0 for p in prices.values()):  # bool is an int
             raise self.fail("feed", "prices must map symbols to positive numbers")
         values["prices"] = {k: float(v) for k, v in prices.items()}
         if values.get("quotes_per_second", 1.0) <= 0:
