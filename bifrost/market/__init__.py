@@ -1,0 +1,1 @@
+"""Market data engines: timeframes, bar building, import, validation, replay."""

@@ -1,0 +1,1 @@
+"""DuckDB storage: the schema in one place, and one module per table family."""

@@ -1,0 +1,123 @@
+"""The bars table: set-based upserts from Polars frames, range queries, resampling.
+
+Everything here is one SQL statement over whole frames; nothing inserts row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from bifrost.market.timeframes import check_resample
+from bifrost.store.database import query_frame
+
+BAR_COLUMNS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume")
+BAR_SCHEMA = {
+    "symbol": pl.String,
+    "timeframe": pl.String,
+    "ts": pl.Int64,
+    "open": pl.Float64,
+    "high": pl.Float64,
+    "low": pl.Float64,
+    "close": pl.Float64,
+    "volume": pl.Float64,
+}
+_VALUES = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What an upsert did: rows new to the store, rows that changed, rows already there."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def upsert_bars(connection: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> UpsertCounts:
+    """Insert new bars and overwrite changed ones; identical bars are left alone.
+
+    Runs inside the caller's transaction. `frame` must have BAR_SCHEMA and unique keys.
+    """
+    incoming = frame.select(BAR_COLUMNS).cast(BAR_SCHEMA)  # type: ignore[arg-type]
+    connection.register("incoming_bars", incoming.to_arrow())
+    try:
+        differs = " OR ".join(f"b.{c} IS DISTINCT FROM n.{c}" for c in _VALUES)
+        rows = connection.execute(
+            f"""
+            SELECT count(*) FILTER (WHERE b.ts IS NULL),
+                   count(*) FILTER (WHERE b.ts IS NOT NULL AND ({differs})),
+                   count(*) FILTER (WHERE b.ts IS NOT NULL AND NOT ({differs}))
+            FROM incoming_bars n
+            LEFT JOIN bars b USING (symbol, timeframe, ts)
+            """
+        ).fetchall()
+        inserted, updated, unchanged = (int(x) for x in rows[0])
+        if inserted or updated:
+            connection.execute(
+                f"""
+                INSERT INTO bars SELECT {", ".join(BAR_COLUMNS)} FROM incoming_bars
+                ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET
+                    {", ".join(f"{c} = excluded.{c}" for c in _VALUES)}
+                """
+            )
+    finally:
+        connection.unregister("incoming_bars")
+    return UpsertCounts(inserted, updated, unchanged)
+
+
+def list_series(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """One row per stored (symbol, timeframe): first and last bar time and row count."""
+    return query_frame(
+        connection,
+        """
+        SELECT symbol, timeframe, min(ts) AS first, max(ts) AS last, count(*) AS rows
+        FROM bars GROUP BY symbol, timeframe ORDER BY symbol, timeframe
+        """,
+    )
+
+
+def bars_between(
+    connection: duckdb.DuckDBPyConnection,
+    symbol: str,
+    timeframe: str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> pl.DataFrame:
+    """Stored bars of one series with start <= ts < end, in time order."""
+    return query_frame(
+        connection,
+        """
+        SELECT symbol, timeframe, ts, open, high, low, close, volume FROM bars
+        WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts < ?
+        ORDER BY ts
+        """,
+        [symbol, timeframe, start_ns or -(2**62), end_ns or 2**62],
+    )
+
+
+def resample_bars(
+    connection: duckdb.DuckDBPyConnection,
+    symbol: str,
+    source: str,
+    target: str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> pl.DataFrame:
+    """Build `target` bars from stored `source` bars in SQL (first open, max high, ...)."""
+    bucket = check_resample(source, target)
+    return query_frame(
+        connection,
+        f"""
+        SELECT symbol, ? AS timeframe, ts - ts % {bucket} AS ts,
+               arg_min(open, ts) AS open, max(high) AS high, min(low) AS low,
+               arg_max(close, ts) AS close, sum(volume) AS volume
+        FROM bars
+        WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts < ?
+        GROUP BY symbol, ts - ts % {bucket}
+        ORDER BY ts
+        """,
+        [target, symbol, source, start_ns or -(2**62), end_ns or 2**62],
+    )

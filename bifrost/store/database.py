@@ -1,0 +1,96 @@
+"""Opening a DuckDB store file: migrations on write, read-only access for readers.
+
+Only the owning daemon writes its file (DuckDB allows one writing process); the CLI
+opens it read-only when the daemon is down, or writes it itself only when no daemon
+holds it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from bifrost.errors import BifrostError, Unavailable
+from bifrost.store.schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL
+
+
+class StoreError(BifrostError):
+    """The store file is unreadable, from a newer version, or otherwise unusable."""
+
+
+def open_store(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and, when writable, create and migrate) the store at `path`."""
+    if read_only and not path.exists():
+        raise StoreError(f"no store at {path}: nothing has been stored yet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise Unavailable(
+                f"{path} is held by another process (a running daemon owns it); "
+                "ask the daemon instead",
+                {"path": str(path)},
+            ) from None
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    if not read_only:
+        migrate(connection)
+    else:
+        check_version(connection, path)
+    return connection
+
+
+def applied_version(connection: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied to this store (0 for a new file)."""
+    exists = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchall()
+    if not exists[0][0]:
+        return 0
+    rows = connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
+    return int(rows[0][0])
+
+
+def migrate(connection: duckdb.DuckDBPyConnection) -> int:
+    """Apply missing migrations, each in its own transaction; returns the version."""
+    connection.execute(SCHEMA_VERSION_DDL)
+    current = applied_version(connection)
+    if current > LATEST_VERSION:
+        raise StoreError(f"store is at schema {current}, newer than this build ({LATEST_VERSION})")
+    for version, description, ddl in MIGRATIONS:
+        if version <= current:
+            continue
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            connection.execute(ddl)
+            connection.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [version, description, time.time_ns()],
+            )
+            connection.execute("COMMIT")
+        except duckdb.Error:
+            connection.execute("ROLLBACK")
+            raise
+    return LATEST_VERSION
+
+
+def check_version(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a read-only store whose schema differs from this build's."""
+    version = applied_version(connection)
+    if version != LATEST_VERSION:
+        raise StoreError(
+            f"{path} is at schema {version}, this build reads {LATEST_VERSION}; "
+            "start the data daemon once to migrate it"
+        )
+
+
+def query_frame(
+    connection: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+) -> pl.DataFrame:
+    """Run a query and return its rows as a Polars frame (through Arrow, without copies)."""
+    return connection.sql(sql, params=params).pl()

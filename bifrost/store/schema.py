@@ -1,0 +1,80 @@
+"""Every table of the data store, created and upgraded by numbered migrations.
+
+A store file records the migrations it has had in `schema_version`; opening a file
+applies the missing ones in order, each in its own transaction. Timestamps are
+BIGINT nanoseconds UTC, as everywhere in Bifrost.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "market data: instruments, bars, quotes, trades, quarantine, imports",
+        """
+        CREATE TABLE instruments (
+            symbol      VARCHAR PRIMARY KEY,
+            venue       VARCHAR NOT NULL,
+            asset_class VARCHAR NOT NULL,
+            currency    VARCHAR NOT NULL,
+            tick_size   DOUBLE  NOT NULL,
+            lot_size    DOUBLE  NOT NULL,
+            multiplier  DOUBLE  NOT NULL,
+            calendar    VARCHAR NOT NULL
+        );
+        CREATE TABLE bars (
+            symbol    VARCHAR NOT NULL,
+            timeframe VARCHAR NOT NULL,
+            ts        BIGINT  NOT NULL,
+            open      DOUBLE  NOT NULL,
+            high      DOUBLE  NOT NULL,
+            low       DOUBLE  NOT NULL,
+            close     DOUBLE  NOT NULL,
+            volume    DOUBLE  NOT NULL,
+            PRIMARY KEY (symbol, timeframe, ts)
+        );
+        CREATE TABLE quotes (
+            symbol   VARCHAR NOT NULL,
+            ts       BIGINT  NOT NULL,
+            bid      DOUBLE  NOT NULL,
+            ask      DOUBLE  NOT NULL,
+            bid_size DOUBLE  NOT NULL,
+            ask_size DOUBLE  NOT NULL
+        );
+        CREATE TABLE trades (
+            symbol   VARCHAR NOT NULL,
+            ts       BIGINT  NOT NULL,
+            price    DOUBLE  NOT NULL,
+            size     DOUBLE  NOT NULL,
+            side     VARCHAR NOT NULL,
+            trade_id VARCHAR NOT NULL
+        );
+        CREATE TABLE imports (
+            import_id   VARCHAR PRIMARY KEY,
+            started_ns  BIGINT  NOT NULL,
+            files       VARCHAR[] NOT NULL,
+            report      JSON    NOT NULL
+        );
+        CREATE TABLE quarantine (
+            import_id VARCHAR NOT NULL,
+            file      VARCHAR NOT NULL,
+            line      BIGINT  NOT NULL,
+            symbol    VARCHAR,
+            timeframe VARCHAR,
+            ts        BIGINT,
+            reason    VARCHAR NOT NULL,
+            row       JSON    NOT NULL
+        );
+        """,
+    ),
+)
+
+SCHEMA_VERSION_DDL = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY,
+    description VARCHAR NOT NULL,
+    applied_ns  BIGINT  NOT NULL
+)
+"""
+
+LATEST_VERSION = MIGRATIONS[-1][0]
