@@ -47,6 +47,8 @@ CHILD_TIMEOUT_S = 120.0
 TOPIC = "quote.AAPL"
 WARM_TOPIC = "bench.warm"
 BATCH_SIZE = 1000
+POLL_EVENTS = 10_000
+"""Events a subscriber takes per poll (ours: max_frames = this / events per frame)."""
 PUBSUB_GOAL = 0.60
 BATCH_GOAL = 1_000_000
 RPC_GOAL = 1.5
@@ -107,12 +109,14 @@ def run_publisher(
         ctx.destroy(linger=0)
 
 
-def run_subscriber(mode: str, endpoint: str, count: int, warmed: Any, results: Any) -> None:
+def run_subscriber(
+    mode: str, endpoint: str, count: int, batch: int, warmed: Any, results: Any
+) -> None:
     """Child: connect, signal on the first warm-up event, count events until `count` or idle."""
     ctx = zmq.Context()
     try:
         if mode == "ours":
-            received, last = _receive_ours(ctx, endpoint, count, warmed)
+            received, last = _receive_ours(ctx, endpoint, count, batch, warmed)
         else:
             received, last = _receive_raw(ctx, endpoint, count, warmed)
         results.put(("sub", last, received))
@@ -120,13 +124,18 @@ def run_subscriber(mode: str, endpoint: str, count: int, warmed: Any, results: A
         ctx.destroy(linger=0)
 
 
-def _receive_ours(ctx: zmq.Context, endpoint: str, count: int, warmed: Any) -> tuple[int, float]:
+def _receive_ours(
+    ctx: zmq.Context, endpoint: str, count: int, batch: int, warmed: Any
+) -> tuple[int, float]:
     from bifrost.bus.pubsub import Subscriber
 
+    # At most POLL_EVENTS events per poll: the default max_frames (10,000) counts
+    # frames, so with batches one poll could return millions of events at once.
+    max_frames = max(1, POLL_EVENTS // batch)
     sub = Subscriber(ctx, [endpoint], ["bench.", "quote."], rcvhwm=count + 100_000)
     received, last = 0, 0.0
     while received < count:
-        events = sub.poll(IDLE_TIMEOUT_MS)
+        events = sub.poll(IDLE_TIMEOUT_MS, max_frames=max_frames)
         if not events:
             if warmed.is_set():
                 break
@@ -275,7 +284,7 @@ def pubsub_run(ctx: SpawnContext, mode: str, count: int, batch: int) -> dict[str
     warmed, done, results = ctx.Event(), ctx.Event(), ctx.Queue()
     with children(ctx) as procs:
         procs.append(ctx.Process(target=run_subscriber, daemon=True,
-                                 args=(mode, endpoint, count, warmed, results)))
+                                 args=(mode, endpoint, count, batch, warmed, results)))
         procs.append(ctx.Process(target=run_publisher, daemon=True,
                                  args=(mode, endpoint, count, batch, warmed, done, results)))
         for proc in procs:

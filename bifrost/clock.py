@@ -44,3 +44,24 @@ class SimulatedClock:
     def advance_by(self, delta_ns: int) -> None:
         """Move time forward by `delta_ns`."""
         self.advance_to(self._now + delta_ns)
+
+
+def parse_instant(text: str) -> int:
+    """An ISO date or date-time (naive means UTC) as int ns UTC; ValueError names the text."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO date or date-time (e.g. 2024-01-31)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def format_instant(ts_ns: int, date_only: bool = False) -> str:
+    """Int ns UTC as ISO text (a date when `date_only`)."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(ts_ns / 1e9, tz=UTC)
+    return moment.strftime("%Y-%m-%d") if date_only else moment.strftime("%Y-%m-%d %H:%M:%S")

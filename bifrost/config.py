@@ -303,6 +303,8 @@ class _ConfigReader:
             raise self.fail(where, f"service '{values.get('service')}' is not in [services]")
         if (values.get("every_seconds") is None) == (values.get("cron") is None):
             raise self.fail(where, "give exactly one of every_seconds or cron")
+        if values.get("every_seconds") is not None and values["every_seconds"] <= 0:
+            raise self.fail(where, "every_seconds must be positive")
         if values.get("cron") is not None and len(values["cron"].split()) != 5:
             raise self.fail(where, f"cron '{values['cron']}' must have five fields")
         return JobConfig(name=name, **values)

@@ -5,6 +5,7 @@ Heavy modules are imported inside command bodies so `bifrost --help` stays insta
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -12,6 +13,8 @@ import typer
 
 from cli.commands import config as config_cmd
 from cli.commands import daemon as daemon_cmd
+from cli.commands import data as data_cmd
+from cli.commands import instruments as instruments_cmd
 from cli.commands import jobs as jobs_cmd
 from cli.commands import stack as stack_cmd
 from cli.commands import watch as watch_cmd
@@ -44,6 +47,8 @@ def main(
 stack_cmd.register(app)
 watch_cmd.register(app)
 app.add_typer(daemon_cmd.app, name="daemon")
+app.add_typer(data_cmd.app, name="data")
+app.add_typer(instruments_cmd.app, name="instruments")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(jobs_cmd.app, name="jobs")
 
@@ -61,6 +66,16 @@ def run() -> None:
             emit_json({"ok": False, "error": exc.to_wire()})
         say(f"[bold red]error:[/] {exc.message}")
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("BIFROST_DEBUG"):
+            raise
+        from cli.output import say
+
+        say(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(set BIFROST_DEBUG=1 for the traceback)"
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -154,6 +154,7 @@ def _is_flat_batch(body: Any) -> bool:
         return False
     return _SCALAR_TYPES.issuperset(map(type, chain.from_iterable(map(dict.values, items))))
 
+
 REQUEST = Schema(
     "request",
     {

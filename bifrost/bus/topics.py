@@ -24,6 +24,7 @@ BACKTEST = "backtest"
 SIGNAL = "signal"
 REPORT = "report"
 MICRO = "micro"
+REPLAY = "replay"
 
 
 def quote(symbol: str) -> str:
@@ -39,6 +40,16 @@ def trade(symbol: str) -> str:
 def bar(timeframe: str, symbol: str) -> str:
     """Topic of live bars of one symbol and timeframe, e.g. `bar.1m.AAPL`."""
     return f"{BAR}.{timeframe}.{symbol}"
+
+
+def replay_bar(timeframe: str, symbol: str) -> str:
+    """Topic of replayed history bars, apart from live ones: `replay.bar.1d.AAPL`."""
+    return f"{REPLAY}.{BAR}.{timeframe}.{symbol}"
+
+
+def replay_end(replay_id: str) -> str:
+    """Topic of the event that says a replay has sent all its bars."""
+    return f"{REPLAY}.end.{replay_id}"
 
 
 def alert(source: str) -> str:

@@ -1,10 +1,9 @@
-"""Fixtures for the library tests: a real DataDaemon served from a thread in this process."""
+"""Fixtures for the library tests: real DataDaemons served from threads in this process."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,31 @@ JOB_TOML = '[jobs.feed-stats]\nservice = "data"\ntask = "feed_stats"\nevery_seco
 """A scheduled job of the data service, so `jobs.list` and `jobs.run` have one to show."""
 
 
-@contextmanager
-def running_daemon(config: BifrostConfig, home: Path, name: str = "data") -> Iterator[Daemon]:
-    """Start a daemon, serve it from a thread, and always stop it and release its ports."""
-    daemon = daemons.build_daemon(name, config, home)
-    thread: threading.Thread | None = None
-    try:
-        daemon.start()
-        thread = threading.Thread(target=daemon.serve_forever, name=f"test-{name}", daemon=True)
-        thread.start()
-        yield daemon
-    finally:
-        daemon.request_stop()
-        if thread is not None:
-            thread.join(timeout=10)
-        daemon.stop()
+class DaemonThread:
+    """A daemon started in-process with its loop on a thread; `stop()` is idempotent."""
+
+    def __init__(self, config: BifrostConfig, home: Path, name: str = "data") -> None:
+        self.daemon: Daemon = daemons.build_daemon(name, config, home)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Daemon:
+        try:
+            self.daemon.start()
+        except BaseException:
+            self.daemon.stop()  # release whatever was bound before the failure
+            raise
+        self._thread = threading.Thread(
+            target=self.daemon.serve_forever, name=f"test-{self.daemon.name}", daemon=True
+        )
+        self._thread.start()
+        return self.daemon
+
+    def stop(self) -> None:
+        self.daemon.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            assert not self._thread.is_alive(), "daemon loop did not stop"
+        self.daemon.stop()
 
 
 def data_config(directory: Path) -> BifrostConfig:
@@ -51,12 +60,35 @@ def zmq_ctx() -> Iterator[zmq.Context]:
 
 
 @pytest.fixture
-def data_daemon(tmp_path: Path) -> Iterator[Daemon]:
+def daemon_config(tmp_path: Path) -> BifrostConfig:
+    """The data service on free loopback ports, with the `feed-stats` job."""
+    return data_config(tmp_path / "daemon-config")
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path) -> Iterator[Callable[[BifrostConfig], DaemonThread]]:
+    """Start data daemons of a config; every one is stopped at teardown, even on failure."""
+    started: list[DaemonThread] = []
+
+    def start(config: BifrostConfig) -> DaemonThread:
+        home = tmp_path / f"home-{len(started)}"
+        home.mkdir()
+        runner = DaemonThread(config, home)
+        started.append(runner)
+        runner.start()
+        return runner
+
+    yield start
+    for runner in reversed(started):
+        runner.stop()
+
+
+@pytest.fixture
+def data_daemon(
+    start_daemon: Callable[[BifrostConfig], DaemonThread], daemon_config: BifrostConfig
+) -> Daemon:
     """A running DataDaemon with one job, on free loopback ports."""
-    home = tmp_path / "data-home"
-    home.mkdir()
-    with running_daemon(data_config(tmp_path / "daemon-config"), home) as daemon:
-        yield daemon
+    return start_daemon(daemon_config).daemon
 
 
 @pytest.fixture(scope="module")
@@ -65,5 +97,8 @@ def module_data_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dae
     base = tmp_path_factory.mktemp("module-daemon")
     home = base / "home"
     home.mkdir()
-    with running_daemon(data_config(base / "config"), home) as daemon:
-        yield daemon
+    runner = DaemonThread(data_config(base / "config"), home)
+    try:
+        yield runner.start()
+    finally:
+        runner.stop()

@@ -35,7 +35,11 @@ WIRE_CLASSES = [
 
 def test_exit_code_values_match_the_cli_contract() -> None:
     assert [(c.name, int(c)) for c in ExitCode] == [
-        ("OK", 0), ("ERROR", 1), ("USAGE", 2), ("UNAVAILABLE", 3), ("REJECTED", 4),
+        ("OK", 0),
+        ("ERROR", 1),
+        ("USAGE", 2),
+        ("UNAVAILABLE", 3),
+        ("REJECTED", 4),
     ]
 
 
@@ -57,7 +61,9 @@ def test_error_from_wire_round_trip_keeps_type_message_and_details(cls: type) ->
 def test_error_to_wire_shape_is_code_message_details() -> None:
     wire = Rejected("order exceeds max notional", {"limit": 1000}).to_wire()
     assert wire == {
-        "code": "REJECTED", "message": "order exceeds max notional", "details": {"limit": 1000},
+        "code": "REJECTED",
+        "message": "order exceeds max notional",
+        "details": {"limit": 1000},
     }
 
 

@@ -13,9 +13,15 @@ from bifrost.bus import codec
 from bifrost.errors import BadRequest, NotFound
 
 PLAIN = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False) | st.text(max_size=20) | st.binary(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.binary(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -124,7 +130,8 @@ def test_envelope_over_event_limit_is_refused() -> None:
 
 def test_request_round_trip_gives_checked_request() -> None:
     frame = codec.encode_request(9, "snapshot", {"prefix": "quote."}, "c1", 250)
-    assert codec.decode_request(frame) == codec.Request(9, "snapshot", {"prefix": "quote."}, "c1", 250)
+    expected = codec.Request(9, "snapshot", {"prefix": "quote."}, "c1", 250)
+    assert codec.decode_request(frame) == expected
 
 
 def test_request_nil_params_cid_and_deadline_get_defaults() -> None:
@@ -143,12 +150,12 @@ def test_request_unknown_field_names_it() -> None:
 
 
 def test_request_bool_id_is_refused() -> None:
-    with pytest.raises(BadRequest, match="request.id: expected int, got bool"):
+    with pytest.raises(BadRequest, match=r"request\.id: expected int, got bool"):
         codec.decode_request(codec.pack({"v": 1, "id": True, "method": "m"}))
 
 
 def test_request_params_not_a_map_is_refused() -> None:
-    with pytest.raises(BadRequest, match="request.params: expected a dict, got list"):
+    with pytest.raises(BadRequest, match=r"request\.params: expected a dict, got list"):
         codec.decode_request(codec.pack({"v": 1, "id": 1, "method": "m", "params": [1]}))
 
 

@@ -76,8 +76,15 @@ def raw_pub(zmq_ctx: zmq.Context) -> Iterator[tuple[zmq.Socket, str]]:
     socket.close(linger=0)
 
 
-def send_envelope(socket: zmq.Socket, topic: str, seq: int, body: Any = None, *,
-                  type_: str = "quote", src: str = "data@local") -> None:
+def send_envelope(
+    socket: zmq.Socket,
+    topic: str,
+    seq: int,
+    body: Any = None,
+    *,
+    type_: str = "quote",
+    src: str = "data@local",
+) -> None:
     frame = codec.encode_envelope(type_, seq, seq * 10, src, "", body or {"n": seq})
     socket.send_multipart([topic.encode(), frame])
 
@@ -138,8 +145,9 @@ def test_subscriber_receives_events_in_order_with_envelope_fields(
     events = sub.poll(100)
     assert [e.seq for e in events] == [first.seq + 1, first.seq + 2, first.seq + 3]
     assert [e.body for e in events] == [{"n": 1}, {"n": 2}, {"n": 3}]
-    assert events[0] == Event("quote.A", "quote", first.seq + 1, events[0].ts, "data@local",
-                              "c1", {"n": 1}, False)
+    assert events[0] == Event(
+        "quote.A", "quote", first.seq + 1, events[0].ts, "data@local", "c1", {"n": 1}, False
+    )
     assert events[0].ts < events[1].ts
     assert sub.gaps == 0
     sub.close()
@@ -166,7 +174,8 @@ def test_subscriber_batch_envelope_becomes_consecutive_events(
     pub.publish_batch("bar.1m.A", "bar", [{"n": 1}, {"n": 2}, {"n": 3}])
     events = sub.poll(100)
     assert [(e.type, e.seq, e.body) for e in events] == [
-        ("bar", first.seq + 1, {"n": 1}), ("bar", first.seq + 2, {"n": 2}),
+        ("bar", first.seq + 1, {"n": 1}),
+        ("bar", first.seq + 2, {"n": 2}),
         ("bar", first.seq + 3, {"n": 3}),
     ]
     assert sub.received == 4
@@ -196,8 +205,9 @@ def test_subscriber_hwm_gap_recovers_from_snapshot_and_skips_stale(zmq_ctx: zmq.
     healed = sub.poll(50)
     assert sub.gaps == 1
     assert fetched == [("data@local", "quote.")]
-    assert healed == [Event("quote.A", "quote", latest["seq"], latest["ts"], "data@local", "",
-                            {"n": 29}, True)]
+    assert healed == [
+        Event("quote.A", "quote", latest["seq"], latest["ts"], "data@local", "", {"n": 29}, True)
+    ]
     assert sub.stale >= 1  # queued events no newer than the snapshot were skipped
     pause()
     pub.publish("quote.A", "quote", {"n": 30})
@@ -241,23 +251,29 @@ def test_subscriber_gap_snapshot_failure_records_error_and_goes_on(
 def test_subscriber_gap_in_batch_delivers_only_items_newer_than_snapshot(
     zmq_ctx: zmq.Context, raw_pub: tuple[zmq.Socket, str]
 ) -> None:
-    snapshot = {"src": "data@local", "topics": {
-        "bar.1m.A": {"seq": 6, "ts": 60, "type": "bar", "body": {"n": 6}},
-        "bar.1m.B": {"seq": 3, "ts": 30, "type": "bar", "body": {"n": 3}},
-    }}
+    snapshot = {
+        "src": "data@local",
+        "topics": {
+            "bar.1m.A": {"seq": 6, "ts": 60, "type": "bar", "body": {"n": 6}},
+            "bar.1m.B": {"seq": 3, "ts": 30, "type": "bar", "body": {"n": 3}},
+        },
+    }
     socket, address = raw_pub
     sub = Subscriber(zmq_ctx, [address], ["bar."], lambda src, prefix: snapshot)
     connect_raw(raw_pub, sub, "bar")
     send_envelope(socket, "bar.1m.A", 1, type_="bar")
     items = [{"n": n} for n in range(5, 9)]  # seqs 5..8 after 1: a gap
-    frame = codec.encode_envelope(codec.BATCH_TYPE, 5, 50, "data@local", "",
-                                  {"type": "bar", "items": items})
+    frame = codec.encode_envelope(
+        codec.BATCH_TYPE, 5, 50, "data@local", "", {"type": "bar", "items": items}
+    )
     socket.send_multipart([b"bar.1m.A", frame])
     events = sub.poll(100)
     assert [(e.topic, e.seq, e.recovered) for e in events] == [
         ("bar.1m.A", 1, False),
-        ("bar.1m.A", 6, True), ("bar.1m.B", 3, True),
-        ("bar.1m.A", 7, False), ("bar.1m.A", 8, False),
+        ("bar.1m.A", 6, True),
+        ("bar.1m.B", 3, True),
+        ("bar.1m.A", 7, False),
+        ("bar.1m.A", 8, False),
     ]
     assert [e.body for e in events[-2:]] == [{"n": 7}, {"n": 8}]
     sub.close()

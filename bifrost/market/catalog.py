@@ -1,0 +1,65 @@
+"""Market data questions answered from a store connection, the same in-process and in the daemon.
+
+The data daemon serves these over RPC; the CLI calls them directly on a read-only
+connection when the daemon is down, so both paths give identical answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from bifrost.errors import NotFound
+from bifrost.market.timeframes import timeframe_ns
+from bifrost.model.instrument import Instrument
+from bifrost.store.bars import bars_between, list_series, resample_bars
+from bifrost.store.instruments import load_instruments, save_instrument
+from bifrost.store.ticks import trades_to_bars
+
+
+class MarketCatalog:
+    """Read and maintain the bars and instruments of one store."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def series(self) -> list[dict[str, Any]]:
+        """Every stored (symbol, timeframe) with its first and last bar and row count."""
+        return list_series(self.connection).to_dicts()
+
+    def bars(
+        self,
+        symbol: str,
+        timeframe: str = "1d",
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> pl.DataFrame:
+        """Bars of `symbol` at `timeframe`: stored, else resampled from a finer stored
+        timeframe, else aggregated from recorded trades; NotFound when none of these exist."""
+        wanted = timeframe_ns(timeframe)
+        stored = {row["timeframe"] for row in self.series() if row["symbol"] == symbol}
+        if timeframe in stored:
+            return bars_between(self.connection, symbol, timeframe, start_ns, end_ns)
+        finer = sorted(
+            (timeframe_ns(tf), tf)
+            for tf in stored
+            if timeframe_ns(tf) < wanted and wanted % timeframe_ns(tf) == 0
+        )
+        if finer:
+            source = finer[-1][1]
+            return resample_bars(self.connection, symbol, source, timeframe, start_ns, end_ns)
+        built = trades_to_bars(self.connection, symbol, timeframe, start_ns, end_ns)
+        if built.height:
+            return built
+        known = ", ".join(sorted({row["symbol"] for row in self.series()})) or "none"
+        raise NotFound(f"no {timeframe} bars for {symbol} (stored symbols: {known})")
+
+    def instruments(self) -> list[Instrument]:
+        """Every stored instrument."""
+        return load_instruments(self.connection)
+
+    def add_instrument(self, instrument: Instrument) -> None:
+        """Store (or replace) an instrument."""
+        save_instrument(self.connection, instrument)

@@ -1,0 +1,127 @@
+"""Market data for the CLI and TUI: through the data daemon when it runs, else from its file.
+
+Only the data daemon writes data.duckdb while it runs, so when it answers every
+request goes through it. When it does not, the gateway opens the file itself
+(read-only for questions, read-write for imports) and runs the very same catalog
+and import code in-process, so both routes give the same answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bifrost.bus.arrow import ipc_to_frame
+from bifrost.client import BifrostClient
+from bifrost.errors import Unavailable
+from bifrost.model.instrument import Instrument
+
+SERVICE = "data"
+IMPORT_TIMEOUT_MS = 600_000
+
+
+class DataGateway:
+    """One way in to market data, whichever route is open."""
+
+    def __init__(self, client: BifrostClient, home: Path) -> None:
+        self.client = client
+        self.home = home
+        try:
+            client.health(SERVICE, timeout_ms=300)
+            self.via = "daemon"
+        except Unavailable:
+            self.via = "file"
+
+    @property
+    def store_file(self) -> Path:
+        """The data service's DuckDB file."""
+        return self.home / "data.duckdb"
+
+    def _call(self, method: str, params: dict[str, Any], **options: Any) -> Any:
+        return self.client.call(SERVICE, method, params, **options)
+
+    def _open(self, read_only: bool) -> Any:
+        from bifrost.store.database import open_store
+
+        return open_store(self.store_file, read_only=read_only)
+
+    def series(self) -> list[dict[str, Any]]:
+        """Stored series: symbol, timeframe, first, last, rows."""
+        if self.via == "daemon":
+            return list(self._call("data.list", {})["series"])
+        from bifrost.market.catalog import MarketCatalog
+
+        if not self.store_file.exists():
+            return []
+        with self._open(read_only=True) as connection:
+            return MarketCatalog(connection).series()
+
+    def bars(
+        self, symbol: str, timeframe: str, start: int | None = None, end: int | None = None
+    ) -> pl.DataFrame:
+        """Bars of one symbol (stored, resampled or built from trades)."""
+        params = {"symbol": symbol, "timeframe": timeframe, "start": start, "end": end}
+        if self.via == "daemon":
+            reply = self._call("data.bars", params, idempotent=True, timeout_ms=60_000)
+            return ipc_to_frame(reply["arrow"])
+        from bifrost.market.catalog import MarketCatalog
+
+        with self._open(read_only=True) as connection:
+            return MarketCatalog(connection).bars(symbol, timeframe, start, end)
+
+    def import_files(self, paths: list[Path], **options: Any) -> dict[str, Any]:
+        """Import files (one transaction); returns the import report."""
+        absolute = [str(p.resolve()) for p in paths]
+        if self.via == "daemon":
+            params = {"paths": absolute, **options}
+            return dict(self._call("data.import", params, timeout_ms=IMPORT_TIMEOUT_MS))
+        from bifrost.market.ingest.engine import import_files
+        from bifrost.store.instruments import find_instrument
+
+        with self._open(read_only=False) as connection:
+            report = import_files(
+                connection,
+                [Path(p) for p in absolute],
+                calendar_for=lambda s: find_instrument(connection, s).calendar,
+                **{k: v for k, v in options.items() if v is not None},
+            )
+            return report.to_dict()
+
+    def validate(self, symbol: str, timeframe: str) -> dict[str, Any]:
+        """Re-check one stored series."""
+        if self.via == "daemon":
+            params = {"symbol": symbol, "timeframe": timeframe}
+            return dict(self._call("data.validate", params, idempotent=True, timeout_ms=60_000))
+        from bifrost.market.ingest.engine import validate_stored
+        from bifrost.store.instruments import find_instrument
+
+        with self._open(read_only=True) as connection:
+            calendar = find_instrument(connection, symbol).calendar
+            return validate_stored(connection, symbol, timeframe, calendar=calendar)
+
+    def instruments(self) -> list[dict[str, Any]]:
+        """Every stored instrument."""
+        if self.via == "daemon":
+            return list(self._call("instruments.list", {})["instruments"])
+        from bifrost.store.instruments import load_instruments
+
+        if not self.store_file.exists():
+            return []
+        with self._open(read_only=True) as connection:
+            return [i.to_dict() for i in load_instruments(connection)]
+
+    def add_instrument(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Store or replace one instrument (unset fields take the symbol's defaults)."""
+        given = {k: v for k, v in values.items() if v is not None}
+        if self.via == "daemon":
+            return dict(self._call("instruments.add", given, idempotent=True))
+        from bifrost.store.instruments import save_instrument
+
+        instrument = Instrument.from_dict(
+            {**Instrument.default_for(given["symbol"]).to_dict(), **given}
+        )
+        with self._open(read_only=False) as connection:
+            save_instrument(connection, instrument)
+        return instrument.to_dict()

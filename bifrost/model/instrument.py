@@ -1,0 +1,62 @@
+"""Instruments: what a symbol is, where it trades and its price and size increments."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from bifrost.errors import BadRequest
+
+CRYPTO_QUOTES = ("-USD", "-USDT", "-EUR", "-BTC")
+
+
+class AssetClass(StrEnum):
+    """Broad kinds of instrument."""
+
+    EQUITY = "equity"
+    ETF = "etf"
+    CRYPTO = "crypto"
+    FUTURE = "future"
+    FX = "fx"
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable symbol with its venue, currency, increments and trading calendar."""
+
+    symbol: str
+    venue: str = "XNYS"
+    asset_class: AssetClass = AssetClass.EQUITY
+    currency: str = "USD"
+    tick_size: float = 0.01
+    lot_size: float = 1.0
+    multiplier: float = 1.0
+    calendar: str = "XNYS"
+    """An exchange_calendars name (XNYS, XLON, ...) or `24/7`."""
+
+    def __post_init__(self) -> None:
+        if not self.symbol or not self.symbol.strip() or len(self.symbol) > 32:
+            raise BadRequest(f"symbol '{self.symbol}' must be 1-32 visible characters")
+        for name in ("tick_size", "lot_size", "multiplier"):
+            if not getattr(self, name) > 0:
+                raise BadRequest(f"{self.symbol}: {name} must be positive")
+
+    @classmethod
+    def default_for(cls, symbol: str) -> Instrument:
+        """A sensible instrument for a bare symbol: crypto pairs trade 24/7, else XNYS."""
+        if symbol.upper().endswith(CRYPTO_QUOTES):
+            return cls(symbol, "CRYPTO", AssetClass.CRYPTO, "USD", 0.01, 0.0001, 1.0, "24/7")
+        return cls(symbol)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Instrument:
+        """Build from a plain map (RPC params or a table row), checking every field."""
+        try:
+            return cls(**{**values, "asset_class": AssetClass(values.get("asset_class", "equity"))})
+        except (TypeError, ValueError) as exc:
+            raise BadRequest(f"instrument: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain map of every field."""
+        return {**asdict(self), "asset_class": self.asset_class.value}

@@ -1,0 +1,1 @@
+"""Tests of bifrost.market: timeframes, the import engine and its parts."""
