@@ -6,8 +6,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bifrost.market.ingest.engine import import_files, validate_stored
-
 from bifrost.bus import topics
 from bifrost.bus.arrow import frame_to_ipc
 from bifrost.bus.rpc import CallContext, Method
@@ -21,7 +19,7 @@ from bifrost.market.inbox import Inbox
 from bifrost.market.replay import Replay, parse_speed
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import Quote
-from bifrost.store.bars import upsert_bars
+from bifrost.store.bars import upsert_bar_rows
 from bifrost.store.database import open_store
 from bifrost.store.instruments import find_instrument
 from bifrost.store.ticks import append_rows
@@ -147,8 +145,6 @@ class DataDaemon(Daemon):
 
     def record(self) -> None:
         """Write the queued quotes, trades and closed bars in one transaction."""
-        import polars as pl
-
         batch, self.pending = self.pending, {"quotes": [], "trades": []}
         self.db.execute("BEGIN TRANSACTION")
         try:
@@ -156,7 +152,7 @@ class DataDaemon(Daemon):
                 self.recorded[table] += append_rows(self.db, table, batch[table])
             bars = batch.get("bars", [])
             if bars:
-                upsert_bars(self.db, pl.DataFrame(bars))
+                upsert_bar_rows(self.db, bars)
                 self.recorded["bars"] += len(bars)
             self.db.execute("COMMIT")
         except Exception:
@@ -189,6 +185,8 @@ class DataDaemon(Daemon):
         return report
 
     def _import(self, paths: list[Path], **options: Any) -> dict[str, Any]:
+        from bifrost.market.ingest.engine import import_files  # heavy: only when importing
+
         report = import_files(
             self.db, paths, calendar_for=lambda s: find_instrument(self.db, s).calendar, **options
         )
@@ -196,6 +194,8 @@ class DataDaemon(Daemon):
 
     def validate(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`data.validate`: re-check stored bars of one series."""
+        from bifrost.market.ingest.engine import validate_stored
+
         symbol = params["symbol"]
         calendar = find_instrument(self.db, symbol).calendar
         return validate_stored(self.db, symbol, params.get("timeframe") or "1d", calendar=calendar)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from bifrost.errors import BadRequest
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def frame_to_ipc(frame: pl.DataFrame) -> bytes:
@@ -18,6 +20,8 @@ def frame_to_ipc(frame: pl.DataFrame) -> bytes:
 
 def ipc_to_frame(data: bytes) -> pl.DataFrame:
     """Read a frame sent by `frame_to_ipc`; BadRequest if the bytes are not Arrow IPC."""
+    import polars as pl
+
     if not isinstance(data, bytes):
         raise BadRequest(f"expected Arrow IPC bytes, got {type(data).__name__}")
     try:

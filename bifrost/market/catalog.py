@@ -6,10 +6,9 @@ connection when the daemon is down, so both paths give identical answers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from bifrost.errors import NotFound
 from bifrost.market.timeframes import timeframe_ns
@@ -17,6 +16,9 @@ from bifrost.model.instrument import Instrument
 from bifrost.store.bars import bars_between, list_series, resample_bars
 from bifrost.store.instruments import load_instruments, save_instrument
 from bifrost.store.ticks import trades_to_bars
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class MarketCatalog:

@@ -8,11 +8,12 @@ speed `max` everything is due at once (the caller publishes it in chunks).
 
 from __future__ import annotations
 
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from bifrost.errors import BadRequest
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MAX_CHUNK = 5000
 """Most bars handed out by one `due` call, so the daemon loop stays responsive."""

@@ -6,25 +6,24 @@ Everything here is one SQL statement over whole frames; nothing inserts row by r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from bifrost.market.timeframes import check_resample
-from bifrost.store.database import query_frame
+from bifrost.store.database import load_rows, query_frame
+
+if TYPE_CHECKING:
+    import polars as pl
 
 BAR_COLUMNS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume")
-BAR_SCHEMA = {
-    "symbol": pl.String,
-    "timeframe": pl.String,
-    "ts": pl.Int64,
-    "open": pl.Float64,
-    "high": pl.Float64,
-    "low": pl.Float64,
-    "close": pl.Float64,
-    "volume": pl.Float64,
-}
 _VALUES = ("open", "high", "low", "close", "volume")
+BAR_SQL_TYPES = {
+    "symbol": "VARCHAR",
+    "timeframe": "VARCHAR",
+    "ts": "BIGINT",
+    **dict.fromkeys(_VALUES, "DOUBLE"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,32 +38,50 @@ class UpsertCounts:
 def upsert_bars(connection: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> UpsertCounts:
     """Insert new bars and overwrite changed ones; identical bars are left alone.
 
-    Runs inside the caller's transaction. `frame` must have BAR_SCHEMA and unique keys.
+    Runs inside the caller's transaction. `frame` must hold BAR_COLUMNS with unique keys.
     """
-    incoming = frame.select(BAR_COLUMNS).cast(BAR_SCHEMA)  # type: ignore[arg-type]
+    import polars as pl
+
+    schema = {c: pl.Float64 for c in _VALUES} | {"symbol": pl.String, "timeframe": pl.String}
+    incoming = frame.select(BAR_COLUMNS).cast({**schema, "ts": pl.Int64})
     connection.register("incoming_bars", incoming.to_arrow())
     try:
-        differs = " OR ".join(f"b.{c} IS DISTINCT FROM n.{c}" for c in _VALUES)
-        rows = connection.execute(
-            f"""
-            SELECT count(*) FILTER (WHERE b.ts IS NULL),
-                   count(*) FILTER (WHERE b.ts IS NOT NULL AND ({differs})),
-                   count(*) FILTER (WHERE b.ts IS NOT NULL AND NOT ({differs}))
-            FROM incoming_bars n
-            LEFT JOIN bars b USING (symbol, timeframe, ts)
-            """
-        ).fetchall()
-        inserted, updated, unchanged = (int(x) for x in rows[0])
-        if inserted or updated:
-            connection.execute(
-                f"""
-                INSERT INTO bars SELECT {", ".join(BAR_COLUMNS)} FROM incoming_bars
-                ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET
-                    {", ".join(f"{c} = excluded.{c}" for c in _VALUES)}
-                """
-            )
+        return _upsert_incoming(connection)
     finally:
         connection.unregister("incoming_bars")
+
+
+def upsert_bar_rows(
+    connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]
+) -> UpsertCounts:
+    """`upsert_bars` for a few bars given as plain maps (the live path: no Arrow needed)."""
+    load_rows(connection, "incoming_bars", BAR_SQL_TYPES, rows)
+    try:
+        return _upsert_incoming(connection)
+    finally:
+        connection.execute("DROP TABLE incoming_bars")
+
+
+def _upsert_incoming(connection: duckdb.DuckDBPyConnection) -> UpsertCounts:
+    differs = " OR ".join(f"b.{c} IS DISTINCT FROM n.{c}" for c in _VALUES)
+    counts = connection.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE b.ts IS NULL),
+               count(*) FILTER (WHERE b.ts IS NOT NULL AND ({differs})),
+               count(*) FILTER (WHERE b.ts IS NOT NULL AND NOT ({differs}))
+        FROM incoming_bars n
+        LEFT JOIN bars b USING (symbol, timeframe, ts)
+        """
+    ).fetchall()
+    inserted, updated, unchanged = (int(x) for x in counts[0])
+    if inserted or updated:
+        connection.execute(
+            f"""
+            INSERT INTO bars SELECT {", ".join(BAR_COLUMNS)} FROM incoming_bars
+            ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET
+                {", ".join(f"{c} = excluded.{c}" for c in _VALUES)}
+            """
+        )
     return UpsertCounts(inserted, updated, unchanged)
 
 

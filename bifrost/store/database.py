@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from bifrost.errors import BifrostError, Unavailable
 from bifrost.store.schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class StoreError(BifrostError):
@@ -94,3 +97,21 @@ def query_frame(
 ) -> pl.DataFrame:
     """Run a query and return its rows as a Polars frame (through Arrow, without copies)."""
     return connection.sql(sql, params=params).pl()
+
+
+def load_rows(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: dict[str, str],
+    rows: list[dict[str, Any]],
+) -> None:
+    """Create temp table `table` from plain maps in one statement (lists UNNESTed in SQL).
+
+    For small live batches: it needs neither Polars nor Arrow, so an idle daemon stays
+    light, and it is still one set-based insert, never a row at a time.
+    """
+    selects = ", ".join(
+        f"UNNEST(${i}::{kind}[]) AS {name}" for i, (name, kind) in enumerate(columns.items(), 1)
+    )
+    values = [[row[name] for row in rows] for name in columns]
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {selects}", values)

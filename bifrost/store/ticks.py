@@ -5,26 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from bifrost.market.timeframes import timeframe_ns
-from bifrost.store.database import query_frame
+from bifrost.store.database import load_rows, query_frame
 
-QUOTE_SCHEMA = {
-    "symbol": pl.String,
-    "ts": pl.Int64,
-    "bid": pl.Float64,
-    "ask": pl.Float64,
-    "bid_size": pl.Float64,
-    "ask_size": pl.Float64,
+QUOTE_COLUMNS = {
+    "symbol": "VARCHAR",
+    "ts": "BIGINT",
+    "bid": "DOUBLE",
+    "ask": "DOUBLE",
+    "bid_size": "DOUBLE",
+    "ask_size": "DOUBLE",
 }
-TRADE_SCHEMA = {
-    "symbol": pl.String,
-    "ts": pl.Int64,
-    "price": pl.Float64,
-    "size": pl.Float64,
-    "side": pl.String,
-    "trade_id": pl.String,
+TRADE_COLUMNS = {
+    "symbol": "VARCHAR",
+    "ts": "BIGINT",
+    "price": "DOUBLE",
+    "size": "DOUBLE",
+    "side": "VARCHAR",
+    "trade_id": "VARCHAR",
 }
 
 
@@ -34,17 +33,14 @@ def append_rows(
     """Append a batch of quote or trade bodies in one statement; returns the count."""
     if not rows:
         return 0
-    schema = {"quotes": QUOTE_SCHEMA, "trades": TRADE_SCHEMA}[table]
-    frame = pl.DataFrame(rows, schema=schema)  # keeps only the table's columns, in order
-    connection.register("incoming_ticks", frame.to_arrow())
+    columns = {"quotes": QUOTE_COLUMNS, "trades": TRADE_COLUMNS}[table]
+    load_rows(connection, "incoming_ticks", columns, rows)
     try:
-        connection.execute(
-            f"INSERT INTO {table} ({', '.join(schema)}) "
-            f"SELECT {', '.join(schema)} FROM incoming_ticks"
-        )
+        names = ", ".join(columns)
+        connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_ticks")
     finally:
-        connection.unregister("incoming_ticks")
-    return frame.height
+        connection.execute("DROP TABLE incoming_ticks")
+    return len(rows)
 
 
 def trades_to_bars(
@@ -53,8 +49,8 @@ def trades_to_bars(
     timeframe: str,
     start_ns: int | None = None,
     end_ns: int | None = None,
-) -> pl.DataFrame:
-    """OHLCV bars built in SQL from recorded trades of one symbol."""
+) -> Any:
+    """OHLCV bars (a Polars frame) built in SQL from recorded trades of one symbol."""
     bucket = timeframe_ns(timeframe)
     return query_frame(
         connection,

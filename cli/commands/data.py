@@ -188,11 +188,15 @@ def validate(
     if json:
         emit_json(report)
         return
-    problems = report.get("problems", {})
-    rows = [[reason, len(ts) if isinstance(ts, list) else ts] for reason, ts in problems.items()]
-    print_table(f"{symbol} {timeframe}: {report.get('rows', 0)} bars", ["problem", "count"], rows)
-    missing = report.get("missing_sessions", {})
-    say(f"missing sessions: {missing.get('count', 0)} {missing.get('first', [])[:5]}")
+    from bifrost.clock import format_instant
+
+    rows = [
+        [reason, found["count"], ", ".join(format_instant(ts) for ts in found["ts"][:3])]
+        for reason, found in report["problems"].items()
+    ]
+    print_table(f"{symbol} {timeframe}: {report['rows']} bars", ["problem", "count", "first"], rows)
+    missing = report["missing_sessions"]
+    say(f"missing sessions: {missing['count']} {', '.join(missing['first'][:5])}")
 
 
 @app.command("chart")

@@ -59,7 +59,10 @@ def test_read_bars_no_volume_column_gives_zero_volume(tmp_path: Path) -> None:
 
 def test_read_bars_epoch_seconds_millis_nanos_detected_by_magnitude(tmp_path: Path) -> None:
     seconds = JAN2_1430 // 10**9
-    assert times_of(tmp_path, [str(seconds), str(seconds + 60)]) == [JAN2_1430, JAN2_1430 + 60 * 10**9]
+    assert times_of(tmp_path, [str(seconds), str(seconds + 60)]) == [
+        JAN2_1430,
+        JAN2_1430 + 60 * 10**9,
+    ]
     assert times_of(tmp_path, [str(seconds * 1000)]) == [JAN2_1430]
     assert times_of(tmp_path, [str(JAN2_1430)]) == [JAN2_1430]
 
@@ -85,7 +88,9 @@ def test_read_bars_unknown_tz_raises_bad_request(tmp_path: Path) -> None:
 
 
 def test_read_bars_bad_values_mark_row_unparseable_with_line(tmp_path: Path) -> None:
-    text = HEADER + "2024-01-02,1,2,0.5,1.5,10\nnot-a-date,1,2,0.5,1.5,10\n\n2024-01-04,abc,2,1,1,1\n"
+    text = (
+        HEADER + "2024-01-02,1,2,0.5,1.5,10\nnot-a-date,1,2,0.5,1.5,10\n\n2024-01-04,abc,2,1,1,1\n"
+    )
     frame = read_bars(write(tmp_path, "bad.csv", text))
     assert frame["line"].to_list() == [2, 3, 5]
     assert frame["parsed"].to_list() == [True, False, False]
@@ -164,5 +169,5 @@ def test_read_bars_unknown_suffix_needs_format(tmp_path: Path) -> None:
 
 
 def test_read_bars_missing_file_raises_not_found(tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="nope.csv"):
+    with pytest.raises(NotFound, match=r"nope\.csv"):
         read_bars(tmp_path / "nope.csv")
