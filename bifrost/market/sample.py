@@ -9,6 +9,7 @@ which exercises the same import path as real downloads.
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,10 @@ SAMPLE_END = "2024-12-31"
 
 def xnys_sessions(start: str, end: str) -> list[str]:
     """ISO dates of the New York Stock Exchange sessions between two dates."""
-    import exchange_calendars
+    from bifrost.market.ingest.calendar import session_dates
 
-    calendar = exchange_calendars.get_calendar("XNYS")
-    return [d.strftime("%Y-%m-%d") for d in calendar.sessions_in_range(start, end)]
+    dates = session_dates("XNYS", date.fromisoformat(start), date.fromisoformat(end))
+    return [d.isoformat() for d in dates.to_list()]
 
 
 def daily_bars(
