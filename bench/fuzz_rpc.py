@@ -40,7 +40,6 @@ from bifrost.bus import codec
 from bifrost.bus.rpc import RpcClient
 from bifrost.errors import BifrostError, UnknownMethod
 
-ROOT = Path(__file__).resolve().parent.parent
 DAEMON_CODE = (
     "import sys\n"
     "from pathlib import Path\n"
@@ -51,6 +50,7 @@ DAEMON_CODE = (
 READY_TIMEOUT_S = 60.0
 REPLY_WAIT_MS = 5000
 """How long a full window waits for a reply before writing the outstanding ones off."""
+STALLS_TO_GIVE_UP = 3
 METRICS_TIMEOUT_MS = 60_000
 READ_ONLY = ("health", "ready", "config", "snapshot", "jobs.list", "data.list",
              "instruments.list")
@@ -238,7 +238,9 @@ class Fuzzer:
     def bad_params(self) -> Case:
         method = self.rng.choice(self.methods)
         params = {name: self.not_of(str, int) for name in self.rng.sample(FIELD_NAMES, 2)}
-        if self.rng.random() < 0.5:  # an unknown field makes it wrong for every schema
+        # An unknown field makes the params wrong for every schema; methods that write or
+        # start something always get one, so no draw can ever run them.
+        if method not in READ_ONLY or self.rng.random() < 0.5:
             params["__fuzz__"] = self.scalar()
             return [self.pack(self.request(method=method, params=params))], BAD
         return [self.pack(self.request(method=method, params=params))], ANSWERED
@@ -322,8 +324,19 @@ def drain(sock: zmq.Socket, tally: Tally, wait_ms: int) -> bool:
             return True
 
 
-def fuzz(ctx: zmq.Context, endpoint: str, fuzzer: Fuzzer, frames: int, window: int) -> Tally:
-    """Send `frames` cases, reading replies as they come; wait for the stragglers at the end."""
+def fuzz(
+    ctx: zmq.Context,
+    endpoint: str,
+    fuzzer: Fuzzer,
+    frames: int,
+    window: int,
+    alive: Callable[[], bool],
+) -> Tally:
+    """Send `frames` cases, reading replies as they come; wait for the stragglers at the end.
+
+    Stops early when the daemon has exited or stopped answering (STALLS_TO_GIVE_UP waits
+    in a row without a reply).
+    """
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVHWM, 0)
@@ -331,6 +344,7 @@ def fuzz(ctx: zmq.Context, endpoint: str, fuzzer: Fuzzer, frames: int, window: i
     sock.connect(endpoint)
     tally = Tally()
     try:
+        stalls = 0
         for i in range(frames):
             parts, allowed = fuzzer.case(i)
             sock.send_multipart(parts)
@@ -338,9 +352,16 @@ def fuzz(ctx: zmq.Context, endpoint: str, fuzzer: Fuzzer, frames: int, window: i
             tally.expected.append((allowed, parts[-1]))
             drain(sock, tally, 0)
             while tally.outstanding >= window:
-                if not drain(sock, tally, REPLY_WAIT_MS):
-                    tally.written_off += tally.outstanding  # lost: stop waiting for them
-        while tally.outstanding > 0 and drain(sock, tally, REPLY_WAIT_MS):
+                if drain(sock, tally, REPLY_WAIT_MS):
+                    stalls = 0
+                    continue
+                # Lost: stop waiting for them (later checks may then be misaligned).
+                tally.written_off += tally.outstanding
+                tally.expected.clear()
+                stalls += 1
+            if stalls >= STALLS_TO_GIVE_UP or not alive():
+                break
+        while tally.outstanding > 0 and alive() and drain(sock, tally, REPLY_WAIT_MS):
             pass
     finally:
         sock.close(linger=0)
@@ -348,10 +369,10 @@ def fuzz(ctx: zmq.Context, endpoint: str, fuzzer: Fuzzer, frames: int, window: i
 
 
 def start_daemon(config_path: Path, home: Path, log: Any) -> subprocess.Popen[bytes]:
-    """The data daemon in its own process, logging to `log`."""
+    """The data daemon in its own process, in the temporary dir, logging to `log`."""
     return subprocess.Popen(
         [sys.executable, "-c", DAEMON_CODE, str(config_path), str(home)],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        cwd=home.parent, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
     )
 
 
@@ -378,6 +399,17 @@ def method_names(client: RpcClient) -> list[str]:
     return list(READ_ONLY)
 
 
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a process in MB (None where /proc has no answer)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def stop_daemon(proc: subprocess.Popen[bytes]) -> int | None:
     """SIGTERM, then SIGKILL if it lingers; returns the exit code."""
     if proc.poll() is None:
@@ -394,12 +426,13 @@ def check_after(client: RpcClient, proc: subprocess.Popen[bytes]) -> dict[str, A
     """Is the daemon alive and healthy, and what does its `metrics` say."""
     out: dict[str, Any] = {"alive": proc.poll() is None, "healthy": False}
     if not out["alive"]:
-        out["exit_code"] = proc.returncode
         return out
     try:
         health = client.call("health", timeout_ms=10_000, idempotent=True)
         out["healthy"] = health.get("state") == "ready"
+        started = time.monotonic()
         totals = client.call("metrics", timeout_ms=METRICS_TIMEOUT_MS, idempotent=True)
+        out["metrics_call_ms"] = round((time.monotonic() - started) * 1000, 1)
         out["bad_frames"] = sum(v for k, v in totals.items() if k.startswith("bifrost_bad_frames"))
         out["handler_errors"] = sum(
             v for k, v in totals.items() if k.startswith("bifrost_handler_errors")
@@ -420,6 +453,8 @@ def report(fig: dict[str, Any]) -> None:
         ("frames/s", f"{fig['frames_per_s']:,.0f}"),
         ("daemon bifrost_bad_frames", f"{fig.get('bad_frames', 'n/a')}"),
         ("daemon handler errors", f"{fig.get('handler_errors', 'n/a')}"),
+        ("daemon RSS MB before/after", f"{fig.get('rss_mb_before')} / {fig.get('rss_mb_after')}"),
+        ("`metrics` call after, ms", f"{fig.get('metrics_call_ms', 'n/a')}"),
         ("reply codes", ", ".join(f"{k} {v:,}" for k, v in sorted(fig["codes"].items()))),
     ]
     for name, value in rows:
@@ -451,22 +486,26 @@ def main(argv: list[str] | None = None) -> int:
                 wait_ready(client, proc)
                 fuzzer = Fuzzer(random.Random(args.seed), method_names(client))
                 started = time.monotonic()
-                tally = fuzz(ctx, endpoint, fuzzer, args.frames, args.window)
+                rss_before = rss_mb(proc.pid)
+                tally = fuzz(ctx, endpoint, fuzzer, args.frames, args.window,
+                             alive=lambda: proc.poll() is None)
                 seconds = time.monotonic() - started
                 after = check_after(client, proc)
+                after["rss_mb_before"] = rss_before
+                after["rss_mb_after"] = rss_mb(proc.pid) if after["alive"] else None
             finally:
                 exit_code = stop_daemon(proc)
                 client.close()
                 ctx.destroy(linger=0)
         crashed = not (after["alive"] and after["healthy"])
         if crashed or after.get("error"):
-            tail = log_path.read_text(errors="replace").splitlines()[-20:]
+            tail = log_path.read_text(errors="replace").splitlines()[-20:] or ["(empty)"]
             print("daemon log (last lines):", *tail, sep="\n  ", file=sys.stderr)
     fig = {
         "frames_sent": tally.sent, "replies": tally.replies,
         "missing": max(0, tally.sent - tally.replies), "unexpected": sum(tally.unexpected.values()),
         "unexpected_examples": tally.examples, "codes": dict(tally.codes),
-        "crashes": int(crashed), "seconds": round(seconds, 2),
+        "written_off": tally.written_off, "crashes": int(crashed), "seconds": round(seconds, 2),
         "frames_per_s": tally.sent / seconds, "seed": args.seed, "daemon_exit_code": exit_code,
         **{k: v for k, v in after.items() if k not in ("alive", "healthy")},
         "alive": after["alive"], "healthy": after["healthy"],

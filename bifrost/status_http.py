@@ -52,7 +52,8 @@ class StatusHttpServer:
         self._server = ThreadingHTTPServer((address, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="status-http", daemon=True
+            # A short poll interval lets close() return at once instead of after 0.5 s.
+            target=self._server.serve_forever, args=(0.05,), name="status-http", daemon=True
         )
 
     def start(self) -> None:

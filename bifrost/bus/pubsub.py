@@ -18,10 +18,16 @@ from typing import Any, NamedTuple
 import zmq
 
 from bifrost.bus import codec
+from bifrost.bus.schema import Optional, Schema
 from bifrost.errors import BadRequest, BifrostError
 
 _SEND_MORE = int(zmq.SNDMORE | zmq.NOBLOCK)
 """Flags of a topic frame, combined once: or-ing the flag enums costs more than a send."""
+
+SNAPSHOT_ENTRY = Schema(
+    "snapshot entry", {"seq": int, "ts": int, "type": str, "body": Optional(object)}
+)
+"""One topic of a `snapshot` reply; a malformed one is refused, never trusted."""
 
 SnapshotFetcher = Callable[[str, str], dict[str, Any]]
 """(src, prefix) -> the publisher's `snapshot` result: {"topics": {topic: {...}}}."""
@@ -230,6 +236,7 @@ class Subscriber:
         if not isinstance(topics, dict):
             raise BadRequest("snapshot reply has no 'topics' map")
         for topic, entry in topics.items():
+            SNAPSHOT_ENTRY.check(entry, f"snapshot entry {topic}")
             seq = entry["seq"]
             if seq <= self._last_seq.get((src, topic), 0):
                 continue

@@ -1,7 +1,8 @@
 """Declarative shapes for decoded messages, checked before any handler sees them.
 
 A `Schema` maps field names to a spec: a Python type (`int`, `float`, `str`, `bool`,
-`bytes`, `dict`, `list`), a nested `Schema`, `ListOf(spec)` or `Optional(spec)`.
+`bytes`, `dict`, `list`, or `object` for any plain value), a nested `Schema`,
+`ListOf(spec)` or `Optional(spec)`.
 Free-form `dict`/`list` values are walked to make sure they hold only plain data
 (no msgpack ext objects such as timestamps) and are not nested absurdly deep.
 """
@@ -76,6 +77,8 @@ def check_value(spec: Any, value: Any, where: str) -> None:
             raise BadRequest(f"{where}: more than {spec.max_items} items")
         for i, item in enumerate(value):
             check_value(spec.item, item, f"{where}[{i}]")
+    elif spec is object:  # any plain value
+        check_plain(value, where)
     elif spec is float:
         if type(value) is not float and type(value) is not int:
             raise BadRequest(f"{where}: expected a number, got {_kind(value)}")
