@@ -106,15 +106,30 @@ def main() -> None:
     bare_mb = baseline_rss()
     rows = [
         ("bifrost --help (s)", help_s, "python -c pass", bare_s, "<= 0.3 s", help_s <= 0.3),
-        ("data daemon idle RSS (MB)", daemon_mb, "python + zmq + msgpack", bare_mb, "<= 120 MB",
-         daemon_mb <= 120),
+        (
+            "data daemon idle RSS (MB)",
+            daemon_mb,
+            "python + zmq + msgpack",
+            bare_mb,
+            "<= 120 MB",
+            daemon_mb <= 120,
+        ),
     ]
     print(f"{'measure':28} {'ours':>9} {'baseline':24} {'base':>9} {'ratio':>7}  goal")
     for name, ours, base_name, base, goal, ok in rows:
         verdict = "pass" if ok else "FAIL"
-        print(f"{name:28} {ours:9.3f} {base_name:24} {base:9.3f} {ours / base:7.2f}  {goal} {verdict}")
-    print(json.dumps({"help_s": round(help_s, 4), "python_s": round(bare_s, 4),
-                      "daemon_rss_mb": round(daemon_mb, 1), "bare_rss_mb": round(bare_mb, 1)}))
+        ratio = ours / base
+        print(f"{name:28} {ours:9.3f} {base_name:24} {base:9.3f} {ratio:7.2f}  {goal} {verdict}")
+    print(
+        json.dumps(
+            {
+                "help_s": round(help_s, 4),
+                "python_s": round(bare_s, 4),
+                "daemon_rss_mb": round(daemon_mb, 1),
+                "bare_rss_mb": round(bare_mb, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
