@@ -110,12 +110,17 @@ def show_import_report(report: dict[str, Any], via: str) -> None:
 @app.command("list")
 def list_(ctx: typer.Context, json: JsonOption = False) -> None:
     """Stored series: symbol, timeframe, first and last bar, rows."""
-    from bifrost.clock import format_instant
-
     series = gateway(state_of(ctx)).series()
     if json:
         emit_json({"series": series})
-        return
+    else:
+        show_series(series)
+
+
+def show_series(series: list[dict[str, Any]]) -> None:
+    """Print stored series as a table."""
+    from bifrost.clock import format_instant
+
     rows = [
         [
             s["symbol"],

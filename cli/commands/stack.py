@@ -133,10 +133,27 @@ def demo(
     say("[bold]Bifrost demo[/]: starting the local stack (synthetic feed, loopback only)")
     document = start_stack(state, None, timeout=60.0)
     show_status(document)
+    show_history(state)
     symbols = list(state.config.feed.symbols)
     say(f"live quotes for {', '.join(symbols)} ({seconds:.0f} s):")
     watch_quotes(state, symbols, as_json=False, count=None, seconds=seconds)
     say(
         "The stack is still running. Try `bifrost status`, `bifrost watch AAPL`, "
-        "`bifrost watch --json --count 5 MSFT`; stop it with `bifrost down`."
+        "`bifrost data list`, `bifrost data chart SPY`, `bifrost data bars AAPL -t 1m`; "
+        "stop it with `bifrost down`."
     )
+
+
+def show_history(state: CliState) -> None:
+    """Load the built-in daily sample through the data daemon (once) and list the store."""
+    from bifrost.market.gateway import DataGateway
+    from bifrost.market.sample import SAMPLE_SYMBOLS, write_sample
+    from cli.commands.data import show_import_report, show_series
+
+    with state.client(timeout_ms=5000) as client:
+        data = DataGateway(client, state.home)
+        daily = {s["symbol"] for s in data.series() if s["timeframe"] == "1d"}
+        if not set(SAMPLE_SYMBOLS) <= daily:
+            say("importing ten years of sample daily bars (seeded GBM on XNYS sessions):")
+            show_import_report(data.import_files(write_sample(state.home / "sample")), data.via)
+        show_series(data.series())
