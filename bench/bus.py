@@ -60,8 +60,14 @@ MODES = ("ours", "raw")
 
 def quote_body(i: int) -> dict[str, Any]:
     """The benchmark's event body: one quote."""
-    return {"symbol": "AAPL", "bid": 189.97, "ask": 190.01, "bid_size": 1500.0,
-            "ask_size": 800.0, "ts": 1_700_000_000_000_000_000 + i}
+    return {
+        "symbol": "AAPL",
+        "bid": 189.97,
+        "ask": 190.01,
+        "bid_size": 1500.0,
+        "ask_size": 800.0,
+        "ts": 1_700_000_000_000_000_000 + i,
+    }
 
 
 def free_port() -> int:
@@ -88,7 +94,8 @@ def run_publisher(
             while not warmed.wait(WARM_INTERVAL_S):
                 pub.publish(WARM_TOPIC, "warm", {})
             send_one: Callable[[], Any] = (
-                (lambda: pub.publish(TOPIC, "quote", bodies[0])) if batch == 1
+                (lambda: pub.publish(TOPIC, "quote", bodies[0]))
+                if batch == 1
                 else (lambda: pub.publish_batch(TOPIC, "quote", bodies))
             )
         else:
@@ -151,8 +158,10 @@ def _receive_ours(
                 warmed.set()
         last = time.monotonic()
     if sub.bad_frames or sub.gaps:
-        print(f"subscriber: {sub.bad_frames} bad frames, {sub.gaps} gaps: {sub.last_error}",
-              file=sys.stderr)
+        print(
+            f"subscriber: {sub.bad_frames} bad frames, {sub.gaps} gaps: {sub.last_error}",
+            file=sys.stderr,
+        )
     return received, last
 
 
@@ -277,10 +286,20 @@ def pubsub_run(ctx: SpawnContext, mode: str, count: int, batch: int) -> dict[str
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     warmed, done, results = ctx.Event(), ctx.Event(), ctx.Queue()
     with children(ctx) as procs:
-        procs.append(ctx.Process(target=run_subscriber, daemon=True,
-                                 args=(mode, endpoint, count, batch, warmed, results)))
-        procs.append(ctx.Process(target=run_publisher, daemon=True,
-                                 args=(mode, endpoint, count, batch, warmed, done, results)))
+        procs.append(
+            ctx.Process(
+                target=run_subscriber,
+                daemon=True,
+                args=(mode, endpoint, count, batch, warmed, results),
+            )
+        )
+        procs.append(
+            ctx.Process(
+                target=run_publisher,
+                daemon=True,
+                args=(mode, endpoint, count, batch, warmed, done, results),
+            )
+        )
         for proc in procs:
             proc.start()
         got: dict[str, tuple[Any, ...]] = {}
@@ -316,8 +335,9 @@ def rpc_compare(ctx: SpawnContext, calls: int) -> dict[str, dict[str, float]]:
     zctx = zmq.Context()
     with children(ctx) as procs:
         for mode, endpoint in endpoints.items():
-            procs.append(ctx.Process(target=run_rpc_server, args=(mode, endpoint, stop),
-                                     daemon=True))
+            procs.append(
+                ctx.Process(target=run_rpc_server, args=(mode, endpoint, stop), daemon=True)
+            )
             procs[-1].start()
         try:
             callers = {mode: rpc_caller(zctx, mode, ep) for mode, ep in endpoints.items()}
@@ -328,8 +348,12 @@ def rpc_compare(ctx: SpawnContext, calls: int) -> dict[str, dict[str, float]]:
     out = {}
     for mode, values in times.items():
         values.sort()
-        out[mode] = {"calls": len(values), "p50_us": percentile(values, 50),
-                     "p99_us": percentile(values, 99), "mean_us": statistics.fmean(values)}
+        out[mode] = {
+            "calls": len(values),
+            "p50_us": percentile(values, 50),
+            "p99_us": percentile(values, 99),
+            "mean_us": statistics.fmean(values),
+        }
     return out
 
 
@@ -358,19 +382,46 @@ def build_lines(fig: dict[str, Any]) -> list[Line]:
     b_ratio = batch["ours"]["rate"] / batch["raw"]["rate"]
     rpc_ratio = rpc["ours"]["p50_us"] / rpc["raw"]["p50_us"]
     p99_ratio = rpc["ours"]["p99_us"] / rpc["raw"]["p99_us"]
-    fig["ratios"] = {"pubsub": ps_ratio, "batch": b_ratio, "rpc_p50": rpc_ratio,
-                     "rpc_p99": p99_ratio}
+    fig["ratios"] = {
+        "pubsub": ps_ratio,
+        "batch": b_ratio,
+        "rpc_p50": rpc_ratio,
+        "rpc_p99": p99_ratio,
+    }
     drops = sum(r["dropped_all_runs"] for part in (ps, batch) for r in part.values())
     return [
-        Line("pub/sub msgs/s", f"{ps['ours']['rate']:,.0f}", f"{ps['raw']['rate']:,.0f}",
-             f"{ps_ratio:.0%}", f">= {PUBSUB_GOAL:.0%} of raw", ps_ratio >= PUBSUB_GOAL),
-        Line(f"batched events/s ({BATCH_SIZE}/frame)", f"{batch['ours']['rate']:,.0f}",
-             f"{batch['raw']['rate']:,.0f}", f"{b_ratio:.0%}", f">= {BATCH_GOAL:,}",
-             batch["ours"]["rate"] >= BATCH_GOAL),
-        Line("rpc p50 us", f"{rpc['ours']['p50_us']:.1f}", f"{rpc['raw']['p50_us']:.1f}",
-             f"{rpc_ratio:.2f}x", f"<= {RPC_GOAL}x raw", rpc_ratio <= RPC_GOAL),
-        Line("rpc p99 us", f"{rpc['ours']['p99_us']:.1f}", f"{rpc['raw']['p99_us']:.1f}",
-             f"{p99_ratio:.2f}x", "(info)", True),
+        Line(
+            "pub/sub msgs/s",
+            f"{ps['ours']['rate']:,.0f}",
+            f"{ps['raw']['rate']:,.0f}",
+            f"{ps_ratio:.0%}",
+            f">= {PUBSUB_GOAL:.0%} of raw",
+            ps_ratio >= PUBSUB_GOAL,
+        ),
+        Line(
+            f"batched events/s ({BATCH_SIZE}/frame)",
+            f"{batch['ours']['rate']:,.0f}",
+            f"{batch['raw']['rate']:,.0f}",
+            f"{b_ratio:.0%}",
+            f">= {BATCH_GOAL:,}",
+            batch["ours"]["rate"] >= BATCH_GOAL,
+        ),
+        Line(
+            "rpc p50 us",
+            f"{rpc['ours']['p50_us']:.1f}",
+            f"{rpc['raw']['p50_us']:.1f}",
+            f"{rpc_ratio:.2f}x",
+            f"<= {RPC_GOAL}x raw",
+            rpc_ratio <= RPC_GOAL,
+        ),
+        Line(
+            "rpc p99 us",
+            f"{rpc['ours']['p99_us']:.1f}",
+            f"{rpc['raw']['p99_us']:.1f}",
+            f"{p99_ratio:.2f}x",
+            "(info)",
+            True,
+        ),
         Line("events dropped (all runs)", str(drops), "", "", "0", drops == 0),
     ]
 
@@ -382,8 +433,10 @@ def print_table(lines: list[Line]) -> None:
         from rich.table import Table
     except ImportError:
         for ln in lines:
-            print(f"{ln.name:34} {ln.ours:>14} {ln.raw:>14} {ln.ratio:>7} {ln.goal:>16} "
-                  f"{'pass' if ln.ok else 'FAIL'}")
+            print(
+                f"{ln.name:34} {ln.ours:>14} {ln.raw:>14} {ln.ratio:>7} {ln.goal:>16} "
+                f"{'pass' if ln.ok else 'FAIL'}"
+            )
         return
     table = Table(title="Bifrost bus vs raw pyzmq + msgpack (loopback TCP, 2 processes)")
     for col in ("measure", "ours", "raw", "ratio", "goal", "result"):

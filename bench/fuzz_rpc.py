@@ -38,6 +38,7 @@ import zmq
 
 from bifrost.bus import codec
 from bifrost.bus.rpc import RpcClient
+from bifrost.config import load_config
 from bifrost.errors import BifrostError, UnknownMethod
 
 DAEMON_CODE = (
@@ -52,11 +53,24 @@ REPLY_WAIT_MS = 5000
 """How long a full window waits for a reply before writing the outstanding ones off."""
 STALLS_TO_GIVE_UP = 3
 METRICS_TIMEOUT_MS = 60_000
-READ_ONLY = ("health", "ready", "config", "snapshot", "jobs.list", "data.list",
-             "instruments.list")
+READ_ONLY = ("health", "ready", "config", "snapshot", "jobs.list", "data.list", "instruments.list")
 """Methods a valid fuzz call may use: none of them writes or starts anything."""
-FIELD_NAMES = ("symbol", "symbols", "name", "prefix", "timeframe", "start", "end", "speed",
-               "paths", "format", "tz", "venue", "tick_size", "x")
+FIELD_NAMES = (
+    "symbol",
+    "symbols",
+    "name",
+    "prefix",
+    "timeframe",
+    "start",
+    "end",
+    "speed",
+    "paths",
+    "format",
+    "tz",
+    "venue",
+    "tick_size",
+    "x",
+)
 BAD = frozenset({"BAD_REQUEST"})
 UNKNOWN = frozenset({"UNKNOWN_METHOD"})
 ANSWERED = frozenset({"OK", "BAD_REQUEST", "NOT_FOUND", "TIMEOUT", "UNKNOWN_METHOD"})
@@ -82,13 +96,29 @@ def write_config(directory: Path) -> Path:
     """The layout of tests/conftest.py's write_config: the data service on free ports."""
     rpc, pub, http = free_ports(3)
     lines = [
-        "[site]", 'host = "local"', 'log_level = "warning"', "",
-        "[hosts.local]", 'address = "127.0.0.1"', "",
-        "[services.data]", 'host = "local"', f"rpc_port = {rpc}", f"pub_port = {pub}",
-        f"http_port = {http}", "",
-        "[feed]", 'symbols = ["AAPL", "MSFT", "BTC-USD"]', "quotes_per_second = 100",
-        "seed = 11", "",
-        "[feed.prices]", "AAPL = 190.0", "MSFT = 420.0", "BTC-USD = 65000.0", "",
+        "[site]",
+        'host = "local"',
+        'log_level = "warning"',
+        "",
+        "[hosts.local]",
+        'address = "127.0.0.1"',
+        "",
+        "[services.data]",
+        'host = "local"',
+        f"rpc_port = {rpc}",
+        f"pub_port = {pub}",
+        f"http_port = {http}",
+        "",
+        "[feed]",
+        'symbols = ["AAPL", "MSFT", "BTC-USD"]',
+        "quotes_per_second = 100",
+        "seed = 11",
+        "",
+        "[feed.prices]",
+        "AAPL = 190.0",
+        "MSFT = 420.0",
+        "BTC-USD = 65000.0",
+        "",
     ]
     path = directory / "bifrost.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -104,14 +134,21 @@ class Fuzzer:
     def __init__(self, rng: random.Random, methods: list[str]) -> None:
         self.rng = rng
         self.methods = methods
-        self.kinds: list[tuple[Callable[[], Case], int]] = [
-            (self.wrong_frame_count, 8), (self.random_bytes, 12), (self.truncated, 10),
-            (self.huge_declared_size, 8), (self.ext_type, 8), (self.timestamp, 6),
-            (self.wrong_field_type, 12), (self.unknown_method, 8), (self.bad_params, 12),
-            (self.deep_nesting, 6), (self.bad_encoding, 4), (self.valid_call, 6),
-            (self.oversized, 0),
+        weighted: list[tuple[Callable[[], Case], int]] = [
+            (self.wrong_frame_count, 8),
+            (self.random_bytes, 12),
+            (self.truncated, 10),
+            (self.huge_declared_size, 8),
+            (self.ext_type, 8),
+            (self.timestamp, 6),
+            (self.wrong_field_type, 12),
+            (self.unknown_method, 8),
+            (self.bad_params, 12),
+            (self.deep_nesting, 6),
+            (self.bad_encoding, 4),
+            (self.valid_call, 6),
         ]
-        self._draw = [kind for kind, weight in self.kinds for _ in range(weight)]
+        self._draw = [kind for kind, weight in weighted for _ in range(weight)]
 
     def case(self, i: int) -> Case:
         """One case; every 2000th is an oversized frame (they are 1 MiB each)."""
@@ -123,15 +160,26 @@ class Fuzzer:
 
     def scalar(self) -> Any:
         r = self.rng
-        return r.choice((
-            None, True, False, r.randint(-(2**63), 2**64 - 1), r.random() * 1e6,
-            float("nan"), float("inf"), r.randbytes(r.randint(0, 12)), self.text(),
-        ))
+        return r.choice(
+            (
+                None,
+                True,
+                False,
+                r.randint(-(2**63), 2**64 - 1),
+                r.random() * 1e6,
+                float("nan"),
+                float("inf"),
+                r.randbytes(r.randint(0, 12)),
+                self.text(),
+            )
+        )
 
     def text(self, max_len: int = 12) -> str:
         r = self.rng
-        return "".join(chr(r.choice((r.randint(32, 126), r.randint(0xA0, 0xD7FF))))
-                       for _ in range(r.randint(0, max_len)))
+        return "".join(
+            chr(r.choice((r.randint(32, 126), r.randint(0xA0, 0xD7FF))))
+            for _ in range(r.randint(0, max_len))
+        )
 
     def plain(self, depth: int = 0) -> Any:
         r = self.rng.random()
@@ -144,14 +192,27 @@ class Fuzzer:
     def not_of(self, *types: type) -> Any:
         """A value whose type is none of `types` (bool counts as its own type)."""
         while True:
-            value = self.rng.choice((self.scalar(), self.plain(), [self.scalar()],
-                                     {"k": self.scalar()}, msgpack.Timestamp(1, 0)))
+            value = self.rng.choice(
+                (
+                    self.scalar(),
+                    self.plain(),
+                    [self.scalar()],
+                    {"k": self.scalar()},
+                    msgpack.Timestamp(1, 0),
+                )
+            )
             if type(value) not in types:
                 return value
 
     def request(self, **fields: Any) -> dict[str, Any]:
-        base = {"v": 1, "id": self.rng.randint(1, 2**31), "method": self.rng.choice(READ_ONLY),
-                "params": {}, "cid": "fuzz", "deadline_ms": None}
+        base = {
+            "v": 1,
+            "id": self.rng.randint(1, 2**31),
+            "method": self.rng.choice(READ_ONLY),
+            "params": {},
+            "cid": "fuzz",
+            "deadline_ms": None,
+        }
         base.update(fields)
         return base
 
@@ -213,10 +274,16 @@ class Fuzzer:
         r = self.rng
         choice = r.randrange(5)
         if choice == 0:
-            field, ok_types = r.choice((("v", (int,)), ("id", (int,)), ("method", (str,)),
-                                        ("params", (dict, type(None))),
-                                        ("cid", (str, type(None))),
-                                        ("deadline_ms", (int, type(None)))))
+            field, ok_types = r.choice(
+                (
+                    ("v", (int,)),
+                    ("id", (int,)),
+                    ("method", (str,)),
+                    ("params", (dict, type(None))),
+                    ("cid", (str, type(None))),
+                    ("deadline_ms", (int, type(None))),
+                )
+            )
             return [self.pack(self.request(**{field: self.not_of(*ok_types)}))], BAD
         if choice == 1:
             fields = self.request()
@@ -372,7 +439,10 @@ def start_daemon(config_path: Path, home: Path, log: Any) -> subprocess.Popen[by
     """The data daemon in its own process, in the temporary dir, logging to `log`."""
     return subprocess.Popen(
         [sys.executable, "-c", DAEMON_CODE, str(config_path), str(home)],
-        cwd=home.parent, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        cwd=home.parent,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -469,15 +539,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=100_000, help="messages to send")
     parser.add_argument("--seed", type=int, default=1, help="RNG seed (runs are repeatable)")
     parser.add_argument("--window", type=int, default=256, help="most replies outstanding")
-    parser.add_argument("--strict", action="store_true",
-                        help="also exit 1 on missing or unexpected replies")
+    parser.add_argument(
+        "--strict", action="store_true", help="also exit 1 on missing or unexpected replies"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bifrost-fuzz-") as tmp:
         config_path = write_config(Path(tmp))
         home = Path(tmp) / "home"
         home.mkdir()
         log_path = Path(tmp) / "daemon.log"
-        endpoint = _rpc_endpoint(config_path)
+        endpoint = load_config(config_path).service("data").rpc
         ctx = zmq.Context()
         client = RpcClient(ctx, endpoint, name="data", timeout_ms=3000)
         with log_path.open("wb") as log:
@@ -487,8 +558,14 @@ def main(argv: list[str] | None = None) -> int:
                 fuzzer = Fuzzer(random.Random(args.seed), method_names(client))
                 started = time.monotonic()
                 rss_before = rss_mb(proc.pid)
-                tally = fuzz(ctx, endpoint, fuzzer, args.frames, args.window,
-                             alive=lambda: proc.poll() is None)
+                tally = fuzz(
+                    ctx,
+                    endpoint,
+                    fuzzer,
+                    args.frames,
+                    args.window,
+                    alive=lambda: proc.poll() is None,
+                )
                 seconds = time.monotonic() - started
                 after = check_after(client, proc)
                 after["rss_mb_before"] = rss_before
@@ -502,25 +579,27 @@ def main(argv: list[str] | None = None) -> int:
             tail = log_path.read_text(errors="replace").splitlines()[-20:] or ["(empty)"]
             print("daemon log (last lines):", *tail, sep="\n  ", file=sys.stderr)
     fig = {
-        "frames_sent": tally.sent, "replies": tally.replies,
-        "missing": max(0, tally.sent - tally.replies), "unexpected": sum(tally.unexpected.values()),
-        "unexpected_examples": tally.examples, "codes": dict(tally.codes),
-        "written_off": tally.written_off, "crashes": int(crashed), "seconds": round(seconds, 2),
-        "frames_per_s": tally.sent / seconds, "seed": args.seed, "daemon_exit_code": exit_code,
+        "frames_sent": tally.sent,
+        "replies": tally.replies,
+        "missing": max(0, tally.sent - tally.replies),
+        "unexpected": sum(tally.unexpected.values()),
+        "unexpected_examples": tally.examples,
+        "codes": dict(tally.codes),
+        "written_off": tally.written_off,
+        "crashes": int(crashed),
+        "seconds": round(seconds, 2),
+        "frames_per_s": tally.sent / seconds,
+        "seed": args.seed,
+        "daemon_exit_code": exit_code,
         **{k: v for k, v in after.items() if k not in ("alive", "healthy")},
-        "alive": after["alive"], "healthy": after["healthy"],
+        "alive": after["alive"],
+        "healthy": after["healthy"],
     }
     report(fig)
     print(json.dumps(fig, sort_keys=True))
     if crashed:
         return 1
     return 1 if args.strict and (fig["missing"] or fig["unexpected"]) else 0
-
-
-def _rpc_endpoint(config_path: Path) -> str:
-    from bifrost.config import load_config
-
-    return load_config(config_path).service("data").rpc
 
 
 if __name__ == "__main__":

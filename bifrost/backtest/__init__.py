@@ -1,0 +1,1 @@
+"""Backtesting: strategies, simulated exchange, event-driven and vectorized engines."""
