@@ -444,7 +444,9 @@ def print_table(lines: list[Line]) -> None:
     for ln in lines:
         verdict = "[green]pass[/]" if ln.ok else "[red]FAIL[/]"
         table.add_row(ln.name, ln.ours, ln.raw, ln.ratio, ln.goal, verdict)
-    Console().print(table)
+    console = Console()
+    console.width = max(console.width, 100)  # no wrapped rows when piped (80 columns)
+    console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

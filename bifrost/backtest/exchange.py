@@ -141,6 +141,17 @@ class SimulatedExchange:
             self._end(order, OrderStatus.CANCELED, reason)
         return order
 
+    def has_open_orders(self, symbol: str) -> bool:
+        """True when `symbol` has resting orders (cheap: checked every bar)."""
+        return bool(self._open.get(symbol))
+
+    def execute_now(self, order: Order, price: float, ts: int) -> Order:
+        """Submit an order and fill it at once at `price` (end-of-backtest liquidation)."""
+        self.submit(order, ts)
+        self._fill(order, price, ts, None)
+        self._prune(order.symbol)
+        return order
+
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Orders that can still fill."""
         books = [self._open.get(symbol, [])] if symbol else list(self._open.values())

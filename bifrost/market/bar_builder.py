@@ -7,28 +7,8 @@ trades makes no bar.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 from bifrost.market.timeframes import timeframe_ns
-
-
-@dataclass(slots=True)
-class Bar:
-    """One OHLCV bar; `ts` is the start of its interval (ns UTC)."""
-
-    symbol: str
-    timeframe: str
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-    def to_body(self) -> dict[str, Any]:
-        """The event body published on `bar.<tf>.<SYM>`."""
-        return asdict(self)
+from bifrost.model.market import Bar
 
 
 class BarBuilder:

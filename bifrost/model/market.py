@@ -1,4 +1,4 @@
-"""Market data records: quotes and trade prints. Timestamps are int ns UTC."""
+"""Market data records: bars, quotes and trade prints. Timestamps are int ns UTC."""
 
 from __future__ import annotations
 
@@ -58,6 +58,24 @@ class Trade:
             "trade_id": self.trade_id,
             "ts": self.ts,
         }
+
+
+@dataclass(slots=True)
+class Bar:
+    """One OHLCV bar; `ts` is the start of its interval (ns UTC)."""
+
+    symbol: str
+    timeframe: str
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    def to_body(self) -> dict[str, Any]:
+        """The event body published on `bar.<tf>.<SYM>`."""
+        return asdict(self)
 
 
 QUOTE_BODY = Schema(

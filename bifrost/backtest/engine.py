@@ -1,0 +1,293 @@
+"""The event-driven backtest: a Strategy run bar by bar through the SimulatedExchange.
+
+Per timestamp of the merged timeline (all symbols aligned by time), for each symbol
+with a bar at that time, in symbol order:
+1. resting orders placed before this bar fill against it (`process_bar`);
+2. the strategy's `on_bar` sees the closed bar and may place orders;
+3. in "close" fill mode, MARKET orders placed in step 2 fill at this bar's close.
+Then equity is marked at the closes. After the last bar, open orders are cancelled
+and, with `close_at_end`, open positions are sold (or bought back) at the last close.
+The clock is simulated: it reads each bar's time, so the strategy's "now" is the bar.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bifrost.backtest.account import SimAccount, TradeRecord
+from bifrost.backtest.costs import CommissionModel, FixedBpsSlippage, PercentCommission
+from bifrost.backtest.exchange import BarPrices, SimulatedExchange
+from bifrost.backtest.stats import TradeArrays, compute_stats
+from bifrost.backtest.strategy import BarArrays, PortfolioView, Strategy
+from bifrost.clock import SimulatedClock
+from bifrost.errors import BadRequest
+from bifrost.model.market import Bar, Side
+from bifrost.model.orders import Fill, Order, OrderType
+
+FILL_MODES = ("next-open", "close")
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    """Money, costs and conventions of a backtest (both engines use the same)."""
+
+    cash: float = 100_000.0
+    commission: CommissionModel = field(default_factory=PercentCommission)
+    slippage_bps: float = 0.0
+    fill: str = "next-open"
+    """When MARKET orders fill: the next bar's open, or the signal bar's close."""
+    close_at_end: bool = True
+    """Close positions still open after the last bar at its close (counted as trades)."""
+    max_participation: float | None = None
+    timeframe: str = "1d"
+
+    def __post_init__(self) -> None:
+        if self.fill not in FILL_MODES:
+            raise BadRequest(f"fill '{self.fill}' must be next-open or close")
+        if not self.cash > 0:
+            raise BadRequest("cash must be positive")
+        if self.slippage_bps < 0:
+            raise BadRequest("slippage must not be negative")
+
+
+@dataclass
+class BacktestResult:
+    """What a backtest produced: the marked equity curve, trades, fills, orders, stats."""
+
+    symbols: list[str]
+    ts: np.ndarray
+    equity: np.ndarray
+    exposure: np.ndarray
+    trades: list[TradeRecord]
+    fills: list[Fill]
+    orders: list[Order]
+    positions: dict[str, float]
+    benchmark_close: np.ndarray
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def trade_arrays(self) -> TradeArrays:
+        """The round trips as columns (for statistics and storage)."""
+        if not self.trades:
+            return TradeArrays.empty()
+        return TradeArrays(
+            np.array([t.entry_ts for t in self.trades], dtype=np.int64),
+            np.array([t.exit_ts for t in self.trades], dtype=np.int64),
+            np.array([t.pnl for t in self.trades]),
+            np.array([t.return_pct for t in self.trades]),
+            np.array([t.size for t in self.trades], dtype=np.float64),
+            np.array([t.entry_price for t in self.trades]),
+            np.array([t.exit_price for t in self.trades]),
+            np.array([t.symbol for t in self.trades], dtype=object),
+        )
+
+    def compute_stats(self) -> dict[str, Any]:
+        """Fill in and return the statistics."""
+        self.stats = compute_stats(
+            self.ts, self.equity, self.trade_arrays(), self.exposure, self.benchmark_close
+        )
+        return self.stats
+
+
+class EventEngine:
+    """Runs one strategy over bar arrays; it is the strategy's context while it runs."""
+
+    def __init__(self, data: dict[str, BarArrays], config: BacktestConfig) -> None:
+        if not data or any(len(bars) == 0 for bars in data.values()):
+            raise BadRequest("a backtest needs bars for every symbol")
+        self.data = dict(sorted(data.items()))
+        self.config = config
+        self.clock = SimulatedClock(min(int(b.ts[0]) for b in self.data.values()))
+        self.account = SimAccount(config.cash, config.commission)
+        self.exchange = SimulatedExchange(
+            self.account,
+            slippage=FixedBpsSlippage(config.slippage_bps),
+            fill_at_close=config.fill == "close",
+            max_participation=config.max_participation,
+        )
+        self._index = dict.fromkeys(self.data, -1)
+        self._marks = {s: float(b.close[0]) for s, b in self.data.items()}
+        self.strategy: Strategy | None = None
+
+    # -- StrategyContext ------------------------------------------------------------------
+
+    def submit_order(self, order: Order) -> Order:
+        """Place an order now (it fills by the exchange's rules)."""
+        if order.symbol not in self.data:
+            raise BadRequest(f"no data for {order.symbol} in this backtest")
+        return self.exchange.submit(order, self.clock.now_ns())
+
+    def cancel_order(self, client_order_id: str) -> Order:
+        """Cancel an open order."""
+        return self.exchange.cancel(client_order_id)
+
+    def position(self, symbol: str) -> float:
+        """Signed quantity held."""
+        return self.account.positions.get(symbol, 0.0)
+
+    def portfolio(self) -> PortfolioView:
+        """Cash, equity at the latest closes, positions."""
+        equity = self.account.equity(self._marks)
+        return PortfolioView(self.account.cash, equity, dict(self.account.positions))
+
+    def now_ns(self) -> int:
+        """The time of the bar being handled."""
+        return self.clock.now_ns()
+
+    def index(self, symbol: str) -> int:
+        """Index of the current (or latest) bar of `symbol`."""
+        return self._index[symbol]
+
+    # -- the run ----------------------------------------------------------------------
+
+    def run(self, strategy: Strategy) -> BacktestResult:
+        """Run `strategy` over every bar; returns the result with statistics."""
+        self.strategy = strategy
+        strategy.bind(self, self.data)
+        self.exchange.on_fill = strategy.on_fill
+        self.exchange.on_order = strategy.on_order
+        strategy.on_start()
+        times, equity, exposure = self._loop(strategy)
+        strategy.on_stop()
+        self._finish(times)
+        equity[-1] = self.account.equity(self._marks)
+        first = next(iter(self.data.values()))
+        result = BacktestResult(
+            list(self.data),
+            times,
+            equity,
+            exposure,
+            list(self.account.trades),
+            list(self.account.fills),
+            list(self.exchange.orders.values()),
+            {s: q for s, q in self.account.positions.items() if q},
+            first.close,
+        )
+        result.compute_stats()
+        return result
+
+    def _loop(self, strategy: Strategy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if len(self.data) == 1:
+            return self._loop_single(strategy)
+        return self._loop_many(strategy)
+
+    def _loop_single(self, strategy: Strategy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The hot path for one symbol: plain lists, no merging."""
+        ((symbol, bars),) = self.data.items()
+        ts, o, h, lo, c, v = (
+            bars.ts.tolist(),
+            bars.open.tolist(),
+            bars.high.tolist(),
+            bars.low.tolist(),
+            bars.close.tolist(),
+            bars.volume.tolist(),
+        )
+        n = len(ts)
+        equity = np.empty(n)
+        exposure = np.zeros(n, dtype=np.bool_)
+        exchange, account, clock = self.exchange, self.account, self.clock
+        has_orders = exchange.has_open_orders
+        fill_at_close = exchange.fill_at_close
+        on_bar = strategy.on_bar
+        timeframe = self.config.timeframe
+        index = self._index
+        positions = account.positions
+        for k in range(n):
+            t = ts[k]
+            clock.advance_to(t)
+            index[symbol] = k
+            if has_orders(symbol):
+                exchange.process_bar(symbol, BarPrices(t, o[k], h[k], lo[k], c[k], v[k]))
+            on_bar(Bar(symbol, timeframe, t, o[k], h[k], lo[k], c[k], v[k]))
+            if fill_at_close and has_orders(symbol):
+                exchange.process_close(symbol, BarPrices(t, o[k], h[k], lo[k], c[k], v[k]))
+            held = positions.get(symbol, 0.0)
+            equity[k] = account.cash + held * c[k]
+            exposure[k] = held != 0.0
+        self._marks[symbol] = c[-1]
+        return bars.ts.copy(), equity, exposure
+
+    def _loop_many(self, strategy: Strategy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Several symbols merged on time; equity marked once per timestamp."""
+        merged = heapq.merge(
+            *(((int(t), s, k) for k, t in enumerate(b.ts)) for s, b in self.data.items())
+        )
+        times: list[int] = []
+        equity: list[float] = []
+        exposure: list[bool] = []
+        for t, symbol, k in merged:
+            if times and t != times[-1]:
+                self._mark(times, equity, exposure)
+            if not times or t != times[-1]:
+                times.append(t)
+                self.clock.advance_to(t)
+            self._bar(strategy, symbol, k)
+        self._mark(times, equity, exposure)
+        return (
+            np.array(times, dtype=np.int64),
+            np.array(equity),
+            np.array(exposure, dtype=np.bool_),
+        )
+
+    def _bar(self, strategy: Strategy, symbol: str, k: int) -> None:
+        bars = self.data[symbol]
+        prices = BarPrices(
+            int(bars.ts[k]),
+            float(bars.open[k]),
+            float(bars.high[k]),
+            float(bars.low[k]),
+            float(bars.close[k]),
+            float(bars.volume[k]),
+        )
+        self._index[symbol] = k
+        self._marks[symbol] = prices.close
+        self.exchange.process_bar(symbol, prices)
+        strategy.on_bar(
+            Bar(
+                symbol,
+                self.config.timeframe,
+                prices.ts,
+                prices.open,
+                prices.high,
+                prices.low,
+                prices.close,
+                prices.volume,
+            )
+        )
+        self.exchange.process_close(symbol, prices)
+
+    def _mark(self, times: list[int], equity: list[float], exposure: list[bool]) -> None:
+        if len(equity) < len(times):
+            equity.append(self.account.equity(self._marks))
+            exposure.append(any(q != 0 for q in self.account.positions.values()))
+
+    def _finish(self, times: np.ndarray) -> None:
+        """Cancel open orders; close what is still held at the last closes."""
+        self.exchange.cancel_all("backtest ended")
+        if not self.config.close_at_end:
+            return
+        end = int(times[-1])
+        for symbol, quantity in list(self.account.positions.items()):
+            if not quantity:
+                continue
+            side = Side.SELL if quantity > 0 else Side.BUY
+            order = Order(
+                f"close-{symbol}",
+                symbol,
+                side,
+                abs(quantity),
+                OrderType.MARKET,
+                strategy_id="backtest",
+            )
+            price = self.exchange.slippage.adjust(side, self._marks[symbol])
+            self.exchange.execute_now(order, price, end)
+
+
+def run_backtest(
+    strategy: Strategy, data: dict[str, BarArrays], config: BacktestConfig | None = None
+) -> BacktestResult:
+    """Run `strategy` event by event over `data`."""
+    return EventEngine(data, config or BacktestConfig()).run(strategy)

@@ -1,0 +1,286 @@
+"""The one strategy API for backtest, paper and live (DESIGN section 6).
+
+A strategy declares its parameters as annotated class attributes with defaults
+(`fast: int = 10`); `Strategy(**params)` checks names and types. The engine that
+runs it (backtest or live) binds a `StrategyContext`; the strategy then trades
+through `buy`, `sell`, `submit` and `cancel`, reads `position(symbol)` and
+`portfolio`, and uses indicators computed over its data with `self.I(...)`, which
+only ever shows values up to the bar being handled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from bifrost.errors import BadRequest
+from bifrost.model.market import Bar, Quote, Side, Trade
+from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
+
+PARAM_TYPES = (int, float, str, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class BarArrays:
+    """All bars of one symbol as arrays (float64 prices, int64 ns times)."""
+
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioView:
+    """What the strategy may know of its account right now."""
+
+    cash: float
+    equity: float
+    positions: dict[str, float]
+
+
+class StrategyContext(Protocol):
+    """What an engine gives a strategy: order entry, positions, time and data."""
+
+    def submit_order(self, order: Order) -> Order:
+        """Send an order to the exchange or broker."""
+        ...
+
+    def cancel_order(self, client_order_id: str) -> Order:
+        """Cancel an open order."""
+        ...
+
+    def position(self, symbol: str) -> float:
+        """Signed quantity held."""
+        ...
+
+    def portfolio(self) -> PortfolioView:
+        """Cash, equity and positions now."""
+        ...
+
+    def now_ns(self) -> int:
+        """The engine's clock."""
+        ...
+
+    def index(self, symbol: str) -> int:
+        """Index of the bar of `symbol` being handled (or the latest seen)."""
+        ...
+
+
+class Indicator:
+    """An indicator's values over the whole series, shown only up to the current bar.
+
+    `ind[-1]` is the value at the current bar, `ind[-2]` the one before; reading
+    ahead of the current bar raises IndexError, so a strategy cannot peek.
+    """
+
+    __slots__ = ("_index", "name", "symbol", "values")
+
+    def __init__(
+        self, name: str, values: np.ndarray, symbol: str, index: Callable[[str], int]
+    ) -> None:
+        self.name = name
+        self.values = values
+        self.symbol = symbol
+        self._index = index
+
+    def __getitem__(self, back: int) -> float:
+        if back >= 0:
+            raise IndexError("indicators are read backwards: ind[-1] is the current bar")
+        position = self._index(self.symbol) + 1 + back
+        if position < 0:
+            return float("nan")
+        return float(self.values[position])
+
+    def __len__(self) -> int:
+        return self._index(self.symbol) + 1
+
+
+class Strategy:
+    """Base class of every strategy; override the `on_*` hooks you need."""
+
+    name: ClassVar[str] = ""
+    """Registry name (`sma_cross`); defaults to the class name."""
+
+    def __init__(self, **params: Any) -> None:
+        spec = self.parameters()
+        for key, value in params.items():
+            if key not in spec:
+                known = ", ".join(spec) or "none"
+                raise BadRequest(f"{type(self).__name__} has no parameter '{key}' ({known})")
+            setattr(self, key, coerce_param(key, value, spec[key][0]))
+        self.symbols: list[str] = []
+        self.data: dict[str, BarArrays] = {}
+        self.strategy_id = self.name or type(self).__name__
+        self._context: StrategyContext | None = None
+        self._order_ids = itertools.count(1)
+
+    @classmethod
+    def parameters(cls) -> dict[str, tuple[type, Any]]:
+        """Every parameter with its type and default, from the annotated class attributes."""
+        out: dict[str, tuple[type, Any]] = {}
+        for klass in reversed(cls.__mro__):
+            if klass in (Strategy, object):
+                continue
+            hints = typing.get_type_hints(klass)
+            for key in inspect.get_annotations(klass):
+                kind = hints[key]
+                if kind in PARAM_TYPES and hasattr(klass, key):
+                    out[key] = (kind, getattr(klass, key))
+        return out
+
+    def params(self) -> dict[str, Any]:
+        """The parameter values of this instance."""
+        return {key: getattr(self, key) for key in self.parameters()}
+
+    def bind(self, context: StrategyContext, data: dict[str, BarArrays]) -> None:
+        """Attach the engine's context and the strategy's data (called by the engine)."""
+        self._context = context
+        self.data = data
+        self.symbols = list(data)
+
+    # -- hooks (override) -----------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Before the first bar: compute indicators here with `self.I`."""
+
+    def on_bar(self, bar: Bar) -> None:
+        """A bar of one of the strategy's symbols closed."""
+
+    def on_quote(self, quote: Quote) -> None:
+        """A quote arrived (live and tick backtests)."""
+
+    def on_trade(self, trade: Trade) -> None:
+        """A trade print arrived (live and tick backtests)."""
+
+    def on_fill(self, fill: Fill) -> None:
+        """One of the strategy's orders filled (partly)."""
+
+    def on_order(self, order: Order) -> None:
+        """One of the strategy's orders changed state."""
+
+    def on_timer(self, ts: int) -> None:
+        """A timer the engine runs fired."""
+
+    def on_stop(self) -> None:
+        """After the last bar."""
+
+    # -- actions --------------------------------------------------------------------
+
+    @property
+    def context(self) -> StrategyContext:
+        """The engine's context; only there while the strategy runs."""
+        if self._context is None:
+            raise RuntimeError("the strategy is not running: bind() was not called")
+        return self._context
+
+    def I(  # noqa: E743 - the conventional name for "make an indicator"
+        self, func: Callable[..., Any], *args: Any, symbol: str | None = None, **kwargs: Any
+    ) -> Indicator | tuple[Indicator, ...]:
+        """Compute `func(*args)` over the whole series once; read it bar by bar.
+
+        A function returning several arrays (MACD, Bollinger) gives several indicators.
+        """
+        symbol = symbol or self.symbols[0]
+        result = func(*args, **kwargs)
+        name = getattr(func, "__name__", "indicator")
+        index = self.context.index
+        if isinstance(result, tuple):
+            return tuple(Indicator(name, np.asarray(r), symbol, index) for r in result)
+        return Indicator(name, np.asarray(result), symbol, index)
+
+    def buy(self, symbol: str | None = None, size: float | None = None, **options: Any) -> Order:
+        """Buy `size` (default: `fraction` of the cash, in whole lots, when it fills)."""
+        return self._order(Side.BUY, symbol, size, **options)
+
+    def sell(self, symbol: str | None = None, size: float | None = None, **options: Any) -> Order:
+        """Sell `size` (default: the whole long position, when it fills)."""
+        return self._order(Side.SELL, symbol, size, **options)
+
+    def _order(
+        self,
+        side: Side,
+        symbol: str | None,
+        size: float | None,
+        *,
+        limit: float | None = None,
+        stop: float | None = None,
+        tif: TimeInForce = TimeInForce.GTC,
+        fraction: float = 1.0,
+    ) -> Order:
+        kind = {
+            (False, False): OrderType.MARKET,
+            (True, False): OrderType.LIMIT,
+            (False, True): OrderType.STOP,
+            (True, True): OrderType.STOP_LIMIT,
+        }[(limit is not None, stop is not None)]
+        order = Order(
+            f"{self.strategy_id}-{next(self._order_ids)}",
+            symbol or self.symbols[0],
+            side,
+            size,
+            kind,
+            limit_price=limit,
+            stop_price=stop,
+            tif=tif,
+            strategy_id=self.strategy_id,
+            fraction=fraction,
+        )
+        return self.context.submit_order(order)
+
+    def submit(self, order: Order) -> Order:
+        """Send a fully specified order."""
+        return self.context.submit_order(order)
+
+    def cancel(self, client_order_id: str) -> Order:
+        """Cancel one of the strategy's open orders."""
+        return self.context.cancel_order(client_order_id)
+
+    def position(self, symbol: str | None = None) -> float:
+        """Signed quantity held of `symbol` (default: the first symbol)."""
+        return self.context.position(symbol or self.symbols[0])
+
+    @property
+    def portfolio(self) -> PortfolioView:
+        """Cash, equity and positions now."""
+        return self.context.portfolio()
+
+
+def coerce_param(key: str, value: Any, kind: type) -> Any:
+    """A parameter value as its declared type (CLI values arrive as text)."""
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    try:
+        if kind is bool:
+            if str(value).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(value).lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if kind is int:
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"parameter {key}={value!r} is not a valid {kind.__name__}") from None
+
+
+def signal_arrays(entries: Sequence[bool], exits: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Entry and exit signals as bool arrays of equal length."""
+    a, b = np.asarray(entries, dtype=np.bool_), np.asarray(exits, dtype=np.bool_)
+    if a.shape != b.shape:
+        raise BadRequest("entries and exits must have the same length")
+    return a, b

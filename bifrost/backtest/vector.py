@@ -1,0 +1,215 @@
+"""The vectorized backtest: entry/exit signal arrays through one numba loop.
+
+Same conventions as the event engine (docs/BACKTESTING.md), for one symbol and
+long-only signals: an entry signal at bar t while flat buys `fraction` of the cash
+in whole lots; an exit signal at bar t while long sells the whole position. Orders
+fill at bar t+1's open ("next-open") or at bar t's close ("close"), with the same
+slippage, commission and sizing arithmetic as SimulatedExchange and SimAccount, in
+the same order of floating-point operations, so both engines give the same trades
+and final equity. An entry on the last bar never fills; a position still open after
+the last bar is sold at its close when `close_at_end` is set.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from bifrost.backtest.account import TradeRecord
+from bifrost.backtest.costs import (
+    CommissionModel,
+    FixedCommission,
+    PercentCommission,
+    PerShareCommission,
+)
+from bifrost.backtest.engine import BacktestConfig, BacktestResult
+from bifrost.backtest.strategy import BarArrays
+from bifrost.errors import BadRequest
+
+PERCENT, PER_SHARE, FIXED = 0, 1, 2
+
+
+def commission_terms(model: CommissionModel) -> tuple[int, float, float]:
+    """(kind, rate, minimum-or-amount) of a commission model, for the numba kernel."""
+    if isinstance(model, PercentCommission):
+        return PERCENT, model.rate, 0.0
+    if isinstance(model, PerShareCommission):
+        return PER_SHARE, model.per_share, model.minimum
+    if isinstance(model, FixedCommission):
+        return FIXED, 0.0, model.amount
+    raise BadRequest(f"the vectorized engine does not support {type(model).__name__}")
+
+
+@njit(cache=True)
+def _commission(kind: int, rate: float, extra: float, quantity: float, price: float) -> float:
+    if kind == PERCENT:
+        return rate * quantity * price
+    if kind == PER_SHARE:
+        return max(extra, rate * quantity)
+    return extra
+
+
+@njit(cache=True)
+def _whole_lots(quantity: float, lot: float) -> float:
+    return math.floor(quantity / lot + 1e-9) * lot
+
+
+@njit(cache=True)
+def _affordable(
+    cash: float, price: float, fraction: float, lot: float, kind: int, rate: float, extra: float
+) -> float:
+    if cash <= 0 or price <= 0:
+        return 0.0
+    budget = cash * fraction
+    if kind == PERCENT:
+        return _whole_lots(budget / (price * (1 + rate)), lot)
+    if kind == FIXED:
+        return max(_whole_lots((budget - extra) / price, lot), 0.0)
+    quantity = _whole_lots((budget - extra) / price, lot)
+    while quantity > 0 and quantity * price + max(extra, rate * quantity) > budget:
+        quantity -= lot
+    return max(quantity, 0.0)
+
+
+@njit(cache=True)
+def _buy(
+    cash: float, price: float, fraction: float, lot: float, kind: int, rate: float, extra: float
+) -> tuple[float, float, float]:
+    """(cash after, quantity bought, commission); quantity 0 when nothing is affordable."""
+    quantity = _affordable(cash, price, fraction, lot, kind, rate, extra)
+    if quantity <= 0:
+        return cash, 0.0, 0.0
+    fee = _commission(kind, rate, extra, quantity, price)
+    return cash - (quantity * price + fee), quantity, fee
+
+
+@njit(cache=True)
+def _sell(
+    cash: float, held: float, price: float, kind: int, rate: float, extra: float
+) -> tuple[float, float]:
+    """(cash after, commission) of selling the whole position."""
+    fee = _commission(kind, rate, extra, held, price)
+    return cash - (-held * price + fee), fee
+
+
+@njit(cache=True)
+def simulate_signals(
+    open_: np.ndarray,
+    close: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    costs: np.ndarray,
+    kind: int,
+    fill_at_close: bool,
+    close_at_end: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run signals; `costs` = (cash, fraction, lot, rate, extra, slippage_bps).
+
+    Returns equity and exposure per bar and the trades as rows of
+    (entry bar, exit bar, size, entry price, exit price, pnl, commission).
+    """
+    cash, fraction, lot, rate, extra, bps = (
+        costs[0],
+        costs[1],
+        costs[2],
+        costs[3],
+        costs[4],
+        costs[5],
+    )
+    n = len(close)
+    equity = np.empty(n)
+    exposure = np.zeros(n, dtype=np.bool_)
+    trades = np.empty((n // 2 + 1, 7))
+    count = 0
+    held = 0.0
+    pending = 0  # +1 buy, -1 sell
+    entry_bar, entry_price, entry_fee = 0, 0.0, 0.0
+    up, down = 1 + bps / 10_000, 1 + -bps / 10_000
+    for t in range(2 * n):
+        bar = t // 2
+        at_close = t % 2 == 1  # each bar has an open step and a close step
+        if at_close:
+            if held == 0.0 and entries[bar]:
+                pending = 1
+            elif held > 0.0 and exits[bar]:
+                pending = -1
+        if pending != 0 and at_close == fill_at_close:
+            reference = close[bar] if at_close else open_[bar]
+            if pending > 0:
+                price = reference * up
+                cash, quantity, fee = _buy(cash, price, fraction, lot, kind, rate, extra)
+                if quantity > 0:
+                    held, entry_bar, entry_price, entry_fee = quantity, bar, price, fee
+            else:
+                price = reference * down
+                cash, fee = _sell(cash, held, price, kind, rate, extra)
+                trades[count, 0], trades[count, 1], trades[count, 2] = entry_bar, bar, held
+                trades[count, 3], trades[count, 4] = entry_price, price
+                trades[count, 5] = (held * price - entry_price * held) - (entry_fee + fee)
+                trades[count, 6] = entry_fee + fee
+                count += 1
+                held = 0.0
+            pending = 0
+        if at_close:
+            equity[bar] = cash + held * close[bar]
+            exposure[bar] = held != 0.0
+    if close_at_end and held > 0.0:
+        price = close[n - 1] * down
+        cash, fee = _sell(cash, held, price, kind, rate, extra)
+        trades[count, 0], trades[count, 1], trades[count, 2] = entry_bar, n - 1, held
+        trades[count, 3], trades[count, 4] = entry_price, price
+        trades[count, 5] = (held * price - entry_price * held) - (entry_fee + fee)
+        trades[count, 6] = entry_fee + fee
+        count += 1
+        equity[n - 1] = cash
+    return equity, exposure, trades[:count]
+
+
+def run_vector_backtest(
+    symbol: str,
+    bars: BarArrays,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    config: BacktestConfig,
+    *,
+    fraction: float = 1.0,
+    lot: float = 1.0,
+) -> BacktestResult:
+    """Run entry/exit signals for one symbol with the event engine's conventions."""
+    if config.max_participation is not None:
+        raise BadRequest("the vectorized engine has no volume-participation cap")
+    if not len(entries) == len(exits) == len(bars):
+        raise BadRequest("entries, exits and bars must have the same length")
+    kind, rate, extra = commission_terms(config.commission)
+    costs = np.array([config.cash, fraction, lot, rate, extra, config.slippage_bps])
+    equity, exposure, rows = simulate_signals(
+        bars.open.astype(np.float64),
+        bars.close.astype(np.float64),
+        np.asarray(entries, dtype=np.bool_),
+        np.asarray(exits, dtype=np.bool_),
+        costs,
+        kind,
+        config.fill == "close",
+        config.close_at_end,
+    )
+    trades = [
+        TradeRecord(
+            symbol,
+            int(bars.ts[int(r[0])]),
+            int(bars.ts[int(r[1])]),
+            float(r[2]),
+            1,
+            float(r[3]),
+            float(r[4]),
+            float(r[5]),
+            float(r[6]),
+        )
+        for r in rows
+    ]
+    result = BacktestResult(
+        [symbol], bars.ts.copy(), equity, exposure, trades, [], [], {}, bars.close
+    )
+    result.compute_stats()
+    return result

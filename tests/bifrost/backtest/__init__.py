@@ -1,0 +1,1 @@
+"""Tests of bifrost.backtest: statistics, simulated exchange and engines."""
