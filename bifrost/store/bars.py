@@ -74,7 +74,12 @@ def _upsert_incoming(connection: duckdb.DuckDBPyConnection) -> UpsertCounts:
         """
     ).fetchall()
     inserted, updated, unchanged = (int(x) for x in counts[0])
-    if inserted or updated:
+    if inserted and not (updated or unchanged):
+        # No incoming key is stored yet (a new series or a later range: the usual
+        # import), so nothing can conflict. A plain INSERT skips ON CONFLICT's
+        # per-row conflict handling: a third faster on 10M 1m bars (bench/ingest.py).
+        connection.execute(f"INSERT INTO bars SELECT {', '.join(BAR_COLUMNS)} FROM incoming_bars")
+    elif inserted or updated:
         connection.execute(
             f"""
             INSERT INTO bars SELECT {", ".join(BAR_COLUMNS)} FROM incoming_bars

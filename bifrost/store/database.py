@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from bifrost.errors import BifrostError, Unavailable
-from bifrost.store.schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL
+from bifrost.store.schema import DATA, SCHEMA_VERSION_DDL, Migrations
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,8 +24,13 @@ class StoreError(BifrostError):
     """The store file is unreadable, from a newer version, or otherwise unusable."""
 
 
-def open_store(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and, when writable, create and migrate) the store at `path`."""
+def open_store(
+    path: Path, *, read_only: bool = False, migrations: Migrations = DATA
+) -> duckdb.DuckDBPyConnection:
+    """Open (and, when writable, create and migrate) the store at `path`.
+
+    `migrations` names which store the file is (the data store by default).
+    """
     if read_only and not path.exists():
         raise StoreError(f"no store at {path}: nothing has been stored yet")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,10 +46,14 @@ def open_store(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise StoreError(f"cannot open {path}: {exc}") from None
     except duckdb.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
-    if not read_only:
-        migrate(connection)
-    else:
-        check_version(connection, path)
+    try:
+        if read_only:
+            check_version(connection, path, migrations)
+        else:
+            migrate(connection, migrations)
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 
@@ -59,13 +68,14 @@ def applied_version(connection: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0])
 
 
-def migrate(connection: duckdb.DuckDBPyConnection) -> int:
+def migrate(connection: duckdb.DuckDBPyConnection, migrations: Migrations = DATA) -> int:
     """Apply missing migrations, each in its own transaction; returns the version."""
     connection.execute(SCHEMA_VERSION_DDL)
     current = applied_version(connection)
-    if current > LATEST_VERSION:
-        raise StoreError(f"store is at schema {current}, newer than this build ({LATEST_VERSION})")
-    for version, description, ddl in MIGRATIONS:
+    latest = migrations[-1][0]
+    if current > latest:
+        raise StoreError(f"store is at schema {current}, newer than this build ({latest})")
+    for version, description, ddl in migrations:
         if version <= current:
             continue
         connection.execute("BEGIN TRANSACTION")
@@ -79,16 +89,19 @@ def migrate(connection: duckdb.DuckDBPyConnection) -> int:
         except duckdb.Error:
             connection.execute("ROLLBACK")
             raise
-    return LATEST_VERSION
+    return latest
 
 
-def check_version(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+def check_version(
+    connection: duckdb.DuckDBPyConnection, path: Path, migrations: Migrations = DATA
+) -> None:
     """Refuse a read-only store whose schema differs from this build's."""
     version = applied_version(connection)
-    if version != LATEST_VERSION:
+    latest = migrations[-1][0]
+    if version != latest:
         raise StoreError(
-            f"{path} is at schema {version}, this build reads {LATEST_VERSION}; "
-            "start the data daemon once to migrate it"
+            f"{path} is at schema {version}, this build reads {latest}; "
+            "start its daemon once to migrate it"
         )
 
 

@@ -1,13 +1,16 @@
-"""Every table of the data store, created and upgraded by numbered migrations.
+"""Every table of every store file, created and upgraded by numbered migrations.
 
-A store file records the migrations it has had in `schema_version`; opening a file
-applies the missing ones in order, each in its own transaction. Timestamps are
-BIGINT nanoseconds UTC, as everywhere in Bifrost.
+Each daemon's DuckDB file has its own migration list (`DATA`, `STRATEGY`). A file
+records the migrations it has had in `schema_version`; opening it applies the
+missing ones in order, each in its own transaction. Timestamps are BIGINT
+nanoseconds UTC, as everywhere in Bifrost.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+Migrations = tuple[tuple[int, str, str], ...]
+
+DATA: Migrations = (
     (
         1,
         "market data: instruments, bars, quotes, trades, quarantine, imports",
@@ -77,4 +80,46 @@ CREATE TABLE IF NOT EXISTS schema_version (
 )
 """
 
-LATEST_VERSION = MIGRATIONS[-1][0]
+STRATEGY: Migrations = (
+    (
+        1,
+        "backtest runs with their parameters, statistics, trades and equity",
+        """
+        CREATE TABLE runs (
+            run_id       VARCHAR PRIMARY KEY,
+            created_ns   BIGINT  NOT NULL,
+            strategy     VARCHAR NOT NULL,
+            params       JSON    NOT NULL,
+            symbols      VARCHAR[] NOT NULL,
+            timeframe    VARCHAR NOT NULL,
+            start_ns     BIGINT  NOT NULL,
+            end_ns       BIGINT  NOT NULL,
+            engine       VARCHAR NOT NULL,
+            settings     JSON    NOT NULL,
+            code_version VARCHAR NOT NULL,
+            stats        JSON    NOT NULL,
+            kind         VARCHAR NOT NULL DEFAULT 'run'
+        );
+        CREATE TABLE run_trades (
+            run_id      VARCHAR NOT NULL,
+            symbol      VARCHAR NOT NULL,
+            entry_ts    BIGINT  NOT NULL,
+            exit_ts     BIGINT  NOT NULL,
+            size        DOUBLE  NOT NULL,
+            entry_price DOUBLE  NOT NULL,
+            exit_price  DOUBLE  NOT NULL,
+            pnl         DOUBLE  NOT NULL,
+            commission  DOUBLE  NOT NULL
+        );
+        CREATE TABLE run_equity (
+            run_id  VARCHAR NOT NULL,
+            ts      BIGINT  NOT NULL,
+            equity  DOUBLE  NOT NULL,
+            exposed BOOLEAN NOT NULL
+        );
+        """,
+    ),
+)
+
+LATEST_VERSION = DATA[-1][0]
+"""Schema version of the data store (kept for callers that only know that store)."""

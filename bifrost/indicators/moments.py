@@ -1,0 +1,161 @@
+"""Count, mean and M2 (sum of squared deviations) of every window of n consecutive values.
+
+The sliding add-new/subtract-old update is O(1) but keeps the rounding error of every
+value that ever passed through the window: after a price gap the variance of a calm
+window can be badly wrong or even negative. Here the series is cut into blocks of n
+values instead; a window is the suffix of one block joined to the prefix of the next,
+and the two summaries are combined with Chan's pairwise formula. Only values inside the
+window take part, M2 is a sum of non-negative terms, the work stays O(len), and a
+constant window has exactly zero variance.
+
+A NaN or infinite value is a gap: windows that hold one are undefined, and counting
+starts again after it (so leading NaNs, such as another indicator's warm-up, are skipped).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from bifrost.indicators.arguments import check_window
+
+Summary = tuple[float, float, float]
+"""(count, mean, M2) of some values."""
+
+
+def _merge(n_a: float, mean_a: float, m2_a: float, n_b: float, mean_b: float, m2_b: float):
+    """Chan's combination of the summaries of `a` and of `b`, where `b` follows `a`."""
+    count = n_a + n_b
+    delta = mean_b - mean_a
+    mean = mean_a + delta * (n_b / count)
+    m2 = m2_a + m2_b + delta * delta * (n_a * n_b / count)
+    return count, mean, m2
+
+
+def std_from_m2(m2: float, divisor: float) -> float:
+    """sqrt(M2 / divisor); NaN stays NaN and M2 is clamped at 0 (never a tiny negative)."""
+    if m2 != m2:
+        return math.nan
+    if m2 <= 0.0:
+        return 0.0
+    return math.sqrt(m2 / divisor)
+
+
+# The same source compiled: the batch kernels and the per-bar classes run identical float
+# operations in the same order, so they give the same numbers bit for bit.
+_merge_jit = njit(cache=True)(_merge)
+std_from_m2_jit = njit(cache=True)(std_from_m2)
+
+
+@njit(cache=True)
+def _block_suffixes(x, start, stop, n):
+    """Mean and M2 of x[j : end of j's block] for every j in x[start:stop]."""
+    suffix_mean = np.empty(stop - start)
+    suffix_m2 = np.empty(stop - start)
+    for block in range(start, stop, n):
+        count, mean, m2 = 0.0, 0.0, 0.0
+        for j in range(min(block + n, stop) - 1, block - 1, -1):
+            count, mean, m2 = _merge_jit(1.0, x[j], 0.0, count, mean, m2)
+            suffix_mean[j - start] = mean
+            suffix_m2[j - start] = m2
+    return suffix_mean, suffix_m2
+
+
+@njit(cache=True)
+def _run_moments(x, start, stop, n, out_mean, out_m2):
+    """Fill out_mean/out_m2 for the windows that lie inside the finite run x[start:stop]."""
+    if stop - start < n:
+        return
+    suffix_mean, suffix_m2 = _block_suffixes(x, start, stop, n)
+    count, mean, m2 = 0.0, 0.0, 0.0
+    for i in range(start, stop):
+        offset = (i - start) % n
+        if offset == 0:
+            count, mean, m2 = 0.0, 0.0, 0.0
+        count, mean, m2 = _merge_jit(count, mean, m2, 1.0, x[i], 0.0)
+        if i - start < n - 1:
+            continue
+        if offset == n - 1:
+            out_mean[i], out_m2[i] = mean, m2
+        else:
+            j = i - n + 1 - start
+            _, out_mean[i], out_m2[i] = _merge_jit(
+                n - offset - 1.0, suffix_mean[j], suffix_m2[j], count, mean, m2
+            )
+
+
+@njit(cache=True)
+def moments_kernel(x, n):
+    """Rolling mean and M2 of width n over x; NaN where the window is short or holds a gap."""
+    size = x.shape[0]
+    out_mean = np.full(size, np.nan)
+    out_m2 = np.full(size, np.nan)
+    start = 0
+    while start < size:
+        if not np.isfinite(x[start]):
+            start += 1
+            continue
+        stop = start
+        while stop < size and np.isfinite(x[stop]):
+            stop += 1
+        _run_moments(x, start, stop, n, out_mean, out_m2)
+        start = stop
+    return out_mean, out_m2
+
+
+class WindowMoments:
+    """Per-value twin of `moments_kernel`: push one value, get the window's (mean, M2)."""
+
+    __slots__ = ("_block", "_count", "_m2", "_mean", "_seen", "_suffix", "n")
+
+    def __init__(self, n: int) -> None:
+        self.n = check_window("n", n)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every value, as after a gap."""
+        self._block: list[float] = []
+        self._suffix: list[Summary] = []
+        self._count, self._mean, self._m2 = 0.0, 0.0, 0.0
+        self._seen = 0
+
+    def push(self, x: float) -> tuple[float, float]:
+        """Add `x`; return the (mean, M2) of the last n values, or NaNs until there are n."""
+        n = self.n
+        if not math.isfinite(x):
+            self.reset()
+            return math.nan, math.nan
+        if len(self._block) == n:
+            self._close_block()
+        self._block.append(x)
+        self._count, self._mean, self._m2 = _merge(
+            self._count, self._mean, self._m2, 1.0, x, 0.0
+        )
+        if self._seen < n:
+            self._seen += 1
+        if self._seen < n:
+            return math.nan, math.nan
+        offset = len(self._block) - 1
+        if offset == n - 1:
+            return self._mean, self._m2
+        _, suffix_mean, suffix_m2 = self._suffix[offset + 1]
+        _, mean, m2 = _merge(
+            n - offset - 1.0, suffix_mean, suffix_m2, self._count, self._mean, self._m2
+        )
+        return mean, m2
+
+    def _close_block(self) -> None:
+        """Summarise every suffix of the full block, then start an empty one."""
+        summary: Summary = (0.0, 0.0, 0.0)
+        suffix: list[Summary] = []
+        for value in reversed(self._block):
+            summary = _merge(1.0, value, 0.0, *summary)
+            suffix.append(summary)
+        suffix.reverse()
+        self._suffix = suffix
+        self._block = []
+        self._count, self._mean, self._m2 = 0.0, 0.0, 0.0
+
