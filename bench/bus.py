@@ -49,7 +49,7 @@ TOPIC = "quote.AAPL"
 WARM_TOPIC = "bench.warm"
 BATCH_SIZE = 1000
 POLL_EVENTS = 10_000
-"""Events a subscriber takes per poll (ours: max_frames = this / events per frame)."""
+"""Events a subscriber takes per poll (`max_events`)."""
 PUBSUB_GOAL = 0.60
 BATCH_GOAL = 1_000_000
 RPC_GOAL = 1.5
@@ -140,13 +140,10 @@ def _receive_ours(
 ) -> tuple[int, float]:
     from bifrost.bus.pubsub import Subscriber
 
-    # At most POLL_EVENTS events per poll: the default max_frames (10,000) counts
-    # frames, so with batches one poll could return millions of events at once.
-    max_frames = max(1, POLL_EVENTS // batch)
     sub = Subscriber(ctx, [endpoint], ["bench.", "quote."], rcvhwm=count + 100_000)
     received, last = 0, 0.0
     while received < count:
-        events = sub.poll(IDLE_TIMEOUT_MS, max_frames=max_frames)
+        events = sub.poll(IDLE_TIMEOUT_MS, max_events=POLL_EVENTS)
         if not events:
             if warmed.is_set():
                 break

@@ -77,6 +77,7 @@ class ServiceMetrics:
             ["method"],
             registry=self.registry,
         )
+        self._served: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self.ready = Gauge("bifrost_ready", "1 when the service is ready", registry=self.registry)
         self.started = Gauge(
             "bifrost_start_time_seconds", "Unix time the service started", registry=self.registry
@@ -88,8 +89,14 @@ class ServiceMetrics:
 
     def request_served(self, method: str, code: str, seconds: float) -> None:
         """RpcObserver: one answered request."""
-        self.rpc_requests.labels(method, code).inc()
-        self.rpc_latency.labels(method).observe(seconds)
+        series = self._served.get((method, code))
+        if series is None:  # label lookups cost more than the increments: keep the children
+            series = self._served[(method, code)] = (
+                self.rpc_requests.labels(method, code),
+                self.rpc_latency.labels(method),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def bad_frame(self, reason: str) -> None:
         """RpcObserver: one refused frame."""

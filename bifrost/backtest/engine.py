@@ -71,18 +71,7 @@ class BacktestResult:
 
     def trade_arrays(self) -> TradeArrays:
         """The round trips as columns (for statistics and storage)."""
-        if not self.trades:
-            return TradeArrays.empty()
-        return TradeArrays(
-            np.array([t.entry_ts for t in self.trades], dtype=np.int64),
-            np.array([t.exit_ts for t in self.trades], dtype=np.int64),
-            np.array([t.pnl for t in self.trades]),
-            np.array([t.return_pct for t in self.trades]),
-            np.array([t.size for t in self.trades], dtype=np.float64),
-            np.array([t.entry_price for t in self.trades]),
-            np.array([t.exit_price for t in self.trades]),
-            np.array([t.symbol for t in self.trades], dtype=object),
-        )
+        return trade_arrays(self.trades)
 
     def compute_stats(self) -> dict[str, Any]:
         """Fill in and return the statistics."""
@@ -90,6 +79,22 @@ class BacktestResult:
             self.ts, self.equity, self.trade_arrays(), self.exposure, self.benchmark_close
         )
         return self.stats
+
+
+def trade_arrays(trades: list[TradeRecord]) -> TradeArrays:
+    """Round trips as the columns the statistics take."""
+    if not trades:
+        return TradeArrays.empty()
+    return TradeArrays(
+        np.array([t.entry_ts for t in trades], dtype=np.int64),
+        np.array([t.exit_ts for t in trades], dtype=np.int64),
+        np.array([t.pnl for t in trades]),
+        np.array([t.return_pct for t in trades]),
+        np.array([t.size for t in trades], dtype=np.float64),
+        np.array([t.entry_price for t in trades]),
+        np.array([t.exit_price for t in trades]),
+        np.array([t.symbol for t in trades], dtype=object),
+    )
 
 
 class EventEngine:

@@ -11,6 +11,7 @@ mark drops for it, and the gap is healed the same way.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -153,24 +154,40 @@ class Subscriber:
         """The SUB socket, for registering with a poller."""
         return self._socket
 
-    def poll(self, timeout_ms: int = 0, max_frames: int = 10_000) -> list[Event]:
-        """Receive what is waiting (after at most `timeout_ms`), gaps healed, in order."""
+    def poll(
+        self, timeout_ms: int = 0, max_frames: int = 10_000, max_events: int = 50_000
+    ) -> list[Event]:
+        """Receive what is waiting (after at most `timeout_ms`), gaps healed, in order.
+
+        Stops after `max_frames` frames or once `max_events` events are in hand (a batch
+        frame is never split), so one call stays bounded whatever the batch size.
+        """
         out: list[Event] = []
         if not self._socket.poll(timeout_ms):
             return out
         # Not recv_multipart: it asks getsockopt(RCVMORE) after every part, which costs
         # more than the recv; a zero-copy Frame carries its `more` flag (same frames).
         recv = self._socket.recv
-        for _ in range(max_frames):
-            try:
-                part = recv(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                break
-            frames = [part.bytes]
-            while part.more:
-                part = recv(zmq.NOBLOCK, copy=False)
-                frames.append(part.bytes)
-            self._accept(frames, out)
+        # Decoding builds many short-lived containers and no reference cycles: pausing
+        # the cycle collector for this bounded loop saves about a sixth of the time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for _ in range(max_frames):
+                try:
+                    part = recv(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                frames = [part.bytes]
+                while part.more:
+                    part = recv(zmq.NOBLOCK, copy=False)
+                    frames.append(part.bytes)
+                self._accept(frames, out)
+                if len(out) >= max_events:
+                    break
+        finally:
+            if collecting:
+                gc.enable()
         return out
 
     def _accept(self, frames: list[bytes], out: list[Event]) -> None:

@@ -45,12 +45,12 @@ def check_multiplier(name: str, value: object) -> float:
 def as_series(name: str, values: ArrayLike) -> NDArray[np.float64]:
     """`values` as a contiguous 1-D float64 array (one numba specialisation per kernel)."""
     try:
-        array = np.ascontiguousarray(values, dtype=np.float64)
+        array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"{name} must be numeric: {exc}", {"param": name}) from exc
     if array.ndim != 1:
         raise BadRequest(f"{name} must be 1-D, got {array.ndim}-D", {"param": name})
-    return array
+    return np.ascontiguousarray(array)
 
 
 def as_series_set(**named: ArrayLike) -> list[NDArray[np.float64]]:

@@ -23,7 +23,7 @@ def _pair(a: ArrayLike, b: ArrayLike | float) -> list[NDArray[np.float64]]:
     """`a` and `b` as equal-length float64 arrays; a scalar `b` is a constant level."""
     if np.ndim(b) == 0:
         series = as_series("a", a)
-        return [series, np.full(len(series), as_series("b", [b])[0])]
+        return [series, as_series("b", np.broadcast_to(b, series.shape))]
     return as_series_set(a=a, b=b)
 
 

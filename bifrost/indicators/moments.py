@@ -18,7 +18,6 @@ import math
 
 import numpy as np
 from numba import njit
-from numpy.typing import NDArray
 
 from bifrost.indicators.arguments import check_window
 
@@ -131,9 +130,7 @@ class WindowMoments:
         if len(self._block) == n:
             self._close_block()
         self._block.append(x)
-        self._count, self._mean, self._m2 = _merge(
-            self._count, self._mean, self._m2, 1.0, x, 0.0
-        )
+        self._count, self._mean, self._m2 = _merge(self._count, self._mean, self._m2, 1.0, x, 0.0)
         if self._seen < n:
             self._seen += 1
         if self._seen < n:
@@ -158,4 +155,3 @@ class WindowMoments:
         self._suffix = suffix
         self._block = []
         self._count, self._mean, self._m2 = 0.0, 0.0, 0.0
-

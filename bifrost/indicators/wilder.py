@@ -85,7 +85,9 @@ def _atr_kernel(high, low, close, n):
     size = close.shape[0]
     out = np.full(size, np.nan)
     start = 0
-    while start < size and (np.isnan(high[start]) or np.isnan(low[start]) or np.isnan(close[start])):
+    while start < size and (
+        np.isnan(high[start]) or np.isnan(low[start]) or np.isnan(close[start])
+    ):
         start += 1
     if start + n > size:
         return out
@@ -112,7 +114,8 @@ def atr(high: ArrayLike, low: ArrayLike, close: ArrayLike, n: int = 14) -> NDArr
     The first bar has no previous close, so its true range is high - low.
     """
     n = check_window("n", n)
-    return _atr_kernel(*as_series_set(high=high, low=low, close=close), n)
+    highs, lows, closes = as_series_set(high=high, low=low, close=close)
+    return _atr_kernel(highs, lows, closes, n)
 
 
 class RSI(Incremental):

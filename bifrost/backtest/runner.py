@@ -1,0 +1,167 @@
+"""A backtest from request to stored run: load bars, build the strategy, run, record.
+
+Shared by the CLI (in-process, when the strategy daemon is down) and the strategy
+daemon, so both produce the same run records.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bifrost import __version__
+from bifrost.backtest.costs import parse_commission
+from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
+from bifrost.backtest.stats import to_jsonable
+from bifrost.backtest.strategies import strategy_class
+from bifrost.backtest.strategy import BarArrays
+from bifrost.errors import BadRequest
+
+if TYPE_CHECKING:
+    import polars as pl
+
+ENGINES = ("event", "vector")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """Everything that defines one backtest."""
+
+    strategy: str
+    symbols: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    start_ns: int | None = None
+    end_ns: int | None = None
+    timeframe: str = "1d"
+    cash: float = 100_000.0
+    commission: str = "0"
+    slippage_bps: float = 0.0
+    fill: str = "next-open"
+    engine: str = "event"
+    file: str | None = None
+    """A user's Python file holding the strategy class."""
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise BadRequest("a backtest needs at least one symbol")
+        if self.engine not in ENGINES:
+            raise BadRequest(f"engine '{self.engine}' must be event or vector")
+        if self.start_ns is not None and self.end_ns is not None and self.start_ns >= self.end_ns:
+            raise BadRequest("the start of the range must be before its end")
+
+    def config(self) -> BacktestConfig:
+        """The engine settings of this request."""
+        return BacktestConfig(
+            cash=self.cash,
+            commission=parse_commission(self.commission),
+            slippage_bps=self.slippage_bps,
+            fill=self.fill,
+            timeframe=self.timeframe,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain map (for RPC params and storage)."""
+        out = asdict(self)
+        out["symbols"] = list(self.symbols)
+        return out
+
+
+def bar_arrays(frame: pl.DataFrame) -> BarArrays:
+    """One symbol's bars frame as arrays."""
+    return BarArrays(
+        frame["ts"].to_numpy().astype(np.int64),
+        frame["open"].to_numpy().astype(np.float64),
+        frame["high"].to_numpy().astype(np.float64),
+        frame["low"].to_numpy().astype(np.float64),
+        frame["close"].to_numpy().astype(np.float64),
+        frame["volume"].to_numpy().astype(np.float64),
+    )
+
+
+def run_request(request: RunRequest, data: dict[str, BarArrays]) -> BacktestResult:
+    """Run one request over already loaded bars (with either engine)."""
+    missing = [s for s in request.symbols if s not in data or len(data[s]) == 0]
+    if missing:
+        raise BadRequest(f"no {request.timeframe} bars in the range for {', '.join(missing)}")
+    cls = strategy_class(request.strategy, request.file)
+    strategy = cls(**request.params)
+    config = request.config()
+    if request.engine == "event":
+        return run_backtest(strategy, {s: data[s] for s in request.symbols}, config)
+    signals = getattr(cls, "signals", None)
+    if signals is None or len(request.symbols) != 1:
+        raise BadRequest(
+            f"the vector engine runs one symbol of a strategy with signals; "
+            f"{cls.name or cls.__name__} on {len(request.symbols)} symbol(s) needs --engine event"
+        )
+    from bifrost.backtest.vector import run_vector_backtest
+
+    (symbol,) = request.symbols
+    entries, exits = signals(data[symbol], **strategy.params())
+    return run_vector_backtest(symbol, data[symbol], entries, exits, config)
+
+
+def run_record(
+    request: RunRequest, result: BacktestResult, kind: str = "run"
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows that store a run: the run itself, its trades, its equity curve."""
+    run_id = uuid.uuid4().hex[:12]
+    params = strategy_class(request.strategy, request.file)(**request.params).params()
+    run = {
+        "run_id": run_id,
+        "created_ns": time.time_ns(),
+        "strategy": request.strategy,
+        "params": params,
+        "symbols": list(request.symbols),
+        "timeframe": request.timeframe,
+        "start_ns": int(result.ts[0]),
+        "end_ns": int(result.ts[-1]),
+        "engine": request.engine,
+        "settings": {k: v for k, v in request.to_dict().items() if k not in ("params", "symbols")},
+        "code_version": code_version(),
+        "stats": to_jsonable(result.stats),
+        "kind": kind,
+    }
+    trades = [
+        {
+            "run_id": run_id,
+            "symbol": t.symbol,
+            "entry_ts": t.entry_ts,
+            "exit_ts": t.exit_ts,
+            "size": t.size,
+            "entry_price": t.entry_price,
+            "exit_price": t.exit_price,
+            "pnl": t.pnl,
+            "commission": t.commission,
+        }
+        for t in result.trades
+    ]
+    equity = [
+        {"run_id": run_id, "ts": int(ts), "equity": float(e), "exposed": bool(x)}
+        for ts, e, x in zip(result.ts, result.equity, result.exposure, strict=True)
+    ]
+    return run, trades, equity
+
+
+@cache
+def code_version() -> str:
+    """The package version and, in a git checkout, the commit it runs from."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+{commit}"

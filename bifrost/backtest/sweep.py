@@ -1,0 +1,127 @@
+"""Parameter sweeps: a grid of parameter values run in parallel processes and ranked.
+
+Grid syntax, one parameter per spec: `fast=5:50:5` (start:stop:step, stop included),
+`k=1.5,2,2.5` (a list) or `fast=10` (one value).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from bifrost.backtest.runner import RunRequest, run_request
+from bifrost.backtest.stats import STAT_KEYS, to_jsonable
+from bifrost.backtest.strategy import BarArrays
+from bifrost.errors import BadRequest, BifrostError
+
+MAX_POINTS = 100_000
+Progress = Callable[[int, int], None]
+"""Called with (done, total) as grid points finish."""
+
+
+def parse_grid(specs: list[str]) -> dict[str, list[Any]]:
+    """Parameter name -> the values to try."""
+    grid: dict[str, list[Any]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        if not sep or not name or not values:
+            raise BadRequest(f"grid spec '{spec}' is not like fast=5:50:5 or k=1.5,2")
+        grid[name.strip()] = _values(spec, values.strip())
+    return grid
+
+
+def _values(spec: str, text: str) -> list[Any]:
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            count = math.floor((stop - start) / step + 1e-9) + 1
+            values = [start + i * step for i in range(count)]
+            integral = all(float(x).is_integer() for x in (start, stop, step))
+            return [int(v) for v in values] if integral else values
+        return [_number(x) for x in text.split(",")]
+    except ValueError:
+        raise BadRequest(f"grid spec '{spec}' has values that are not numbers") from None
+
+
+def _number(text: str) -> int | float | str:
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def grid_points(base: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid, on top of the fixed parameters in `base`."""
+    names = list(grid)
+    total = math.prod(len(v) for v in grid.values())
+    if total > MAX_POINTS:
+        raise BadRequest(f"the grid has {total} points; the limit is {MAX_POINTS}")
+    return [
+        {**base, **dict(zip(names, combo, strict=True))}
+        for combo in itertools.product(*(grid[n] for n in names))
+    ]
+
+
+def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Results best first by `metric` (missing or undefined values last)."""
+    if metric not in STAT_KEYS:
+        raise BadRequest(f"metric '{metric}' is not a statistic ({', '.join(STAT_KEYS)})")
+
+    def key(item: dict[str, Any]) -> float:
+        value = item["stats"].get(metric) if item.get("stats") else None
+        return -math.inf if value is None else float(value)
+
+    return sorted(results, key=key, reverse=True)
+
+
+_DATA: dict[str, BarArrays] = {}
+
+
+def _init_worker(data: dict[str, BarArrays]) -> None:
+    _DATA.clear()
+    _DATA.update(data)
+
+
+def _run_point(request: RunRequest, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        result = run_request(replace(request, params=params), _DATA)
+    except BifrostError as exc:
+        return {"params": params, "stats": None, "error": exc.message}
+    return {"params": params, "stats": to_jsonable(result.stats), "error": None}
+
+
+def run_sweep(
+    request: RunRequest,
+    data: dict[str, BarArrays],
+    points: list[dict[str, Any]],
+    *,
+    jobs: int = 2,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """Run every point (in `jobs` processes when more than one); results in point order."""
+    if jobs <= 1 or len(points) < 4:
+        _init_worker(data)
+        results = []
+        for i, params in enumerate(points):
+            results.append(_run_point(request, params))
+            if progress:
+                progress(i + 1, len(points))
+        return results
+    context = multiprocessing.get_context("spawn")  # fork is unsafe in threaded daemons
+    with ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(data,)) as pool:
+        futures = [pool.submit(_run_point, request, params) for params in points]
+        results = []
+        for i, future in enumerate(futures):
+            results.append(future.result())
+            if progress:
+                progress(i + 1, len(points))
+    return results

@@ -1,0 +1,158 @@
+"""Walk-forward analysis: optimise on a training window, trade the next window unseen.
+
+Windows are counted in bars of the first symbol's timeline. Rolling: each training
+window has `train` bars and slides by `test`; anchored: training always starts at
+the first bar and grows. Every test window runs standalone with the parameters that
+ranked best on its training window (its indicators warm up inside the window) and
+starts with the equity the previous test window ended with, so the test windows
+chain into one out-of-sample equity curve.
+
+The deflated Sharpe ratio (Bailey and López de Prado, 2014) is the probability that
+the out-of-sample Sharpe ratio is above what the best of N trials would show by
+luck: DSR = Φ((SR - SR0) √(T-1) / √(1 - skew SR + (kurt - 1)/4 SR²)), with SR the
+per-bar Sharpe ratio over T out-of-sample returns, skew and kurt their skewness and
+(non-excess) kurtosis, and SR0 = √V · ((1 - g) Φ⁻¹(1 - 1/N) + g Φ⁻¹(1 - 1/(N e))),
+where V is the variance of the per-bar Sharpe ratios of the N grid points on the
+training windows and g is the Euler-Mascheroni constant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from bifrost.backtest.engine import trade_arrays
+from bifrost.backtest.runner import RunRequest, run_request
+from bifrost.backtest.stats import (
+    STAT_KEYS,
+    compute_stats,
+    to_jsonable,
+)
+from bifrost.backtest.strategy import BarArrays
+from bifrost.backtest.sweep import Progress, rank, run_sweep
+from bifrost.errors import BadRequest
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def windows(bars: int, train: int, test: int, anchored: bool) -> list[tuple[int, int, int]]:
+    """(train start, test start, test end) bar indices of every split."""
+    if train < 2 or test < 2:
+        raise BadRequest("train and test windows need at least 2 bars each")
+    if train + test > bars:
+        raise BadRequest(f"train + test ({train + test} bars) is longer than the data ({bars})")
+    out = []
+    start = train
+    while start + test <= bars:
+        out.append((0 if anchored else start - train, start, start + test))
+        start += test
+    return out
+
+
+def slice_bars(data: dict[str, BarArrays], first_ts: int, end_ts: int) -> dict[str, BarArrays]:
+    """Every symbol's bars with first_ts <= ts < end_ts."""
+    out = {}
+    for symbol, bars in data.items():
+        lo, hi = np.searchsorted(bars.ts, [first_ts, end_ts])
+        out[symbol] = BarArrays(*(getattr(bars, f)[lo:hi] for f in BarArrays.__slots__))
+    return out
+
+
+def per_bar_sharpe(equity: np.ndarray) -> float:
+    """Mean over std of per-bar returns (not annualised); 0 when undefined."""
+    returns = np.diff(equity) / equity[:-1]
+    if len(returns) < 2 or np.std(returns, ddof=1) < 1e-12:
+        return 0.0
+    return float(np.mean(returns) / np.std(returns, ddof=1))
+
+
+def deflated_sharpe(returns: np.ndarray, trial_sharpes: list[float]) -> float | None:
+    """The deflated Sharpe ratio (module docstring); None when undefined."""
+    t = len(returns)
+    n = len(trial_sharpes)
+    if t < 3 or n < 2 or np.std(returns, ddof=1) < 1e-12:
+        return None
+    sr = float(np.mean(returns) / np.std(returns, ddof=1))
+    centred = returns - returns.mean()
+    sd = returns.std()
+    skew = float(np.mean(centred**3) / sd**3)
+    kurt = float(np.mean(centred**4) / sd**4)
+    normal = NormalDist()
+    variance = float(np.var(trial_sharpes, ddof=1))
+    sr0 = math.sqrt(variance) * (
+        (1 - EULER_GAMMA) * normal.inv_cdf(1 - 1 / n)
+        + EULER_GAMMA * normal.inv_cdf(1 - 1 / (n * math.e))
+    )
+    denominator = 1 - skew * sr + (kurt - 1) / 4 * sr**2
+    if denominator <= 0:
+        return None
+    return normal.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denominator))
+
+
+def walk_forward(
+    request: RunRequest,
+    data: dict[str, BarArrays],
+    points: list[dict[str, Any]],
+    *,
+    train: int,
+    test: int,
+    anchored: bool = False,
+    metric: str = "sharpe",
+    jobs: int = 2,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Optimise on each training window, trade the following test window; report both."""
+    if metric not in STAT_KEYS:
+        raise BadRequest(f"metric '{metric}' is not a statistic")
+    timeline = data[request.symbols[0]].ts
+    splits = windows(len(timeline), train, test, anchored)
+    cash = request.cash
+    report: list[dict[str, Any]] = []
+    oos_ts, oos_equity, oos_exposure, trial_sharpes = [], [], [], []
+    trades: list[Any] = []
+    for n, (a, b, c) in enumerate(splits):
+        end = int(timeline[c]) if c < len(timeline) else int(timeline[-1]) + 1
+        train_data = slice_bars(data, int(timeline[a]), int(timeline[b]))
+        results = run_sweep(request, train_data, points, jobs=jobs)
+        trial_sharpes += [
+            r["stats"]["sharpe"] / math.sqrt(252)
+            for r in results
+            if r["stats"] and r["stats"].get("sharpe") is not None
+        ]
+        best = rank(results, metric)[0]
+        test_request = replace(request, params=best["params"], cash=cash)
+        outcome = run_request(test_request, slice_bars(data, int(timeline[b]), end))
+        cash = float(outcome.equity[-1])
+        oos_ts.append(outcome.ts)
+        oos_equity.append(outcome.equity)
+        oos_exposure.append(outcome.exposure)
+        trades += outcome.trades
+        report.append(
+            {
+                "train": [int(timeline[a]), int(timeline[b - 1])],
+                "test": [int(timeline[b]), int(timeline[c - 1])],
+                "params": best["params"],
+                "in_sample": best["stats"],
+                "out_of_sample": to_jsonable(outcome.stats),
+            }
+        )
+        if progress:
+            progress(n + 1, len(splits))
+    ts, equity = np.concatenate(oos_ts), np.concatenate(oos_equity)
+    exposure = np.concatenate(oos_exposure)
+    benchmark = slice_bars(data, int(ts[0]), int(ts[-1]) + 1)[request.symbols[0]].close
+    overall = compute_stats(ts, equity, trade_arrays(trades), exposure, benchmark)
+    returns = np.diff(np.concatenate([[request.cash], equity])) / np.concatenate(
+        [[request.cash], equity[:-1]]
+    )
+    return {
+        "windows": report,
+        "out_of_sample": to_jsonable(overall),
+        "deflated_sharpe": deflated_sharpe(returns, trial_sharpes),
+        "trials": len(points),
+        "equity": {"ts": ts.tolist(), "equity": equity.tolist()},
+    }
