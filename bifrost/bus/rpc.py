@@ -135,10 +135,11 @@ class RpcServer:
             self._send(route, codec.encode_error(codec.request_id_of(payload), exc))
             return
         reply, code = self._dispatch(request, route[0], received)
-        self._send(route, reply)
+        # Counted before the reply leaves, so a caller that sees the reply sees the count.
         # Unknown names are one label value, so a caller cannot mint unlimited metric series.
         label = request.method if request.method in self.methods else "(unknown)"
         self.observer.request_served(label, code, (time.monotonic_ns() - received) / 1e9)
+        self._send(route, reply)
 
     def _dispatch(self, request: codec.Request, peer: bytes, received: int) -> tuple[bytes, str]:
         method = self.methods.get(request.method)
