@@ -46,3 +46,20 @@ def draw_chart(frame: Any, title: str, *, line: bool = False) -> None:
     plt.subplot(1, 1).plotsize(width, max(12, int((height or 30) * 0.65)))
     plt.subplot(2, 1).plotsize(width, max(6, int((height or 30) * 0.25)))
     plt.show()
+
+
+def draw_equity(points: list[dict[str, Any]], title: str) -> None:
+    """An equity curve (points of ts and equity) as a terminal line chart."""
+    import plotext as plt
+
+    from bifrost.clock import format_instant
+
+    plt.clear_figure()
+    plt.theme("clear")
+    plt.date_form("Y-m-d")
+    dates = [format_instant(p["ts"], date_only=True) for p in points]
+    plt.plot(dates, [p["equity"] for p in points], marker="braille")
+    plt.title(title)
+    width, height = plt.terminal_size()
+    plt.plotsize(width, max(10, int((height or 30) * 0.4)))
+    plt.show()

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from cli.commands import backtest as backtest_cmd
 from cli.commands import config as config_cmd
 from cli.commands import daemon as daemon_cmd
 from cli.commands import data as data_cmd
@@ -48,6 +49,7 @@ stack_cmd.register(app)
 watch_cmd.register(app)
 app.add_typer(daemon_cmd.app, name="daemon")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(backtest_cmd.app, name="backtest")
 app.add_typer(instruments_cmd.app, name="instruments")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(jobs_cmd.app, name="jobs")

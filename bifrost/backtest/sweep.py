@@ -84,6 +84,8 @@ def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
 
 
 _DATA: dict[str, BarArrays] = {}
+Window = tuple[int, int] | None
+"""(first ts, end ts) of the bars to use, or None for all of them."""
 
 
 def _init_worker(data: dict[str, BarArrays]) -> None:
@@ -91,12 +93,21 @@ def _init_worker(data: dict[str, BarArrays]) -> None:
     _DATA.update(data)
 
 
-def _run_point(request: RunRequest, params: dict[str, Any]) -> dict[str, Any]:
+def _run_point(request: RunRequest, params: dict[str, Any], window: Window) -> dict[str, Any]:
+    from bifrost.backtest.walkforward import slice_bars
+
+    data = _DATA if window is None else slice_bars(_DATA, *window)
     try:
-        result = run_request(replace(request, params=params), _DATA)
+        result = run_request(replace(request, params=params), data)
     except BifrostError as exc:
         return {"params": params, "stats": None, "error": exc.message}
     return {"params": params, "stats": to_jsonable(result.stats), "error": None}
+
+
+def worker_pool(data: dict[str, BarArrays], jobs: int) -> ProcessPoolExecutor:
+    """Processes that hold `data` once each, for many sweeps over it."""
+    context = multiprocessing.get_context("spawn")  # fork is unsafe in threaded daemons
+    return ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(data,))
 
 
 def run_sweep(
@@ -106,22 +117,31 @@ def run_sweep(
     *,
     jobs: int = 2,
     progress: Progress | None = None,
+    window: Window = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every point (in `jobs` processes when more than one); results in point order."""
-    if jobs <= 1 or len(points) < 4:
+    """Run every point over `data` (or its `window`); results in point order.
+
+    Uses `pool` when given, else `jobs` new processes (or this one for small grids).
+    """
+    if pool is None and (jobs <= 1 or len(points) < 4):
         _init_worker(data)
         results = []
         for i, params in enumerate(points):
-            results.append(_run_point(request, params))
+            results.append(_run_point(request, params, window))
             if progress:
                 progress(i + 1, len(points))
         return results
-    context = multiprocessing.get_context("spawn")  # fork is unsafe in threaded daemons
-    with ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(data,)) as pool:
-        futures = [pool.submit(_run_point, request, params) for params in points]
+    own = pool is None
+    executor = pool or worker_pool(data, jobs)
+    try:
+        futures = [executor.submit(_run_point, request, params, window) for params in points]
         results = []
         for i, future in enumerate(futures):
             results.append(future.result())
             if progress:
                 progress(i + 1, len(points))
+    finally:
+        if own:
+            executor.shutdown()
     return results

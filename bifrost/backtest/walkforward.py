@@ -30,10 +30,11 @@ from bifrost.backtest.runner import RunRequest, run_request
 from bifrost.backtest.stats import (
     STAT_KEYS,
     compute_stats,
+    infer_periods_per_year,
     to_jsonable,
 )
 from bifrost.backtest.strategy import BarArrays
-from bifrost.backtest.sweep import Progress, rank, run_sweep
+from bifrost.backtest.sweep import Progress, rank, run_sweep, worker_pool
 from bifrost.errors import BadRequest
 
 EULER_GAMMA = 0.5772156649015329
@@ -108,30 +109,64 @@ def walk_forward(
     """Optimise on each training window, trade the following test window; report both."""
     if metric not in STAT_KEYS:
         raise BadRequest(f"metric '{metric}' is not a statistic")
-    timeline = data[request.symbols[0]].ts
-    splits = windows(len(timeline), train, test, anchored)
-    cash = request.cash
-    report: list[dict[str, Any]] = []
-    oos_ts, oos_equity, oos_exposure, trial_sharpes = [], [], [], []
-    trades: list[Any] = []
-    for n, (a, b, c) in enumerate(splits):
-        end = int(timeline[c]) if c < len(timeline) else int(timeline[-1]) + 1
-        train_data = slice_bars(data, int(timeline[a]), int(timeline[b]))
-        results = run_sweep(request, train_data, points, jobs=jobs)
-        trial_sharpes += [
-            r["stats"]["sharpe"] / math.sqrt(252)
+    splits = windows(len(data[request.symbols[0]].ts), train, test, anchored)
+    pool = worker_pool(data, jobs) if jobs > 1 and len(points) >= 4 else None
+    try:
+        walk = _Walk(request, data, points, metric, pool)
+        for n, split in enumerate(splits):
+            walk.step(*split)
+            if progress:
+                progress(n + 1, len(splits))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return walk.report()
+
+
+class _Walk:
+    """The state of one walk-forward: the test windows traded so far."""
+
+    def __init__(
+        self,
+        request: RunRequest,
+        data: dict[str, BarArrays],
+        points: list[dict[str, Any]],
+        metric: str,
+        pool: Any,
+    ) -> None:
+        self.request, self.data, self.points, self.metric, self.pool = (
+            request,
+            data,
+            points,
+            metric,
+            pool,
+        )
+        self.timeline = data[request.symbols[0]].ts
+        self.cash = request.cash
+        self.windows: list[dict[str, Any]] = []
+        self.results: list[Any] = []
+        self.trial_sharpes: list[float] = []
+
+    def step(self, a: int, b: int, c: int) -> None:
+        """Optimise on bars [a, b), trade bars [b, c) with the winner."""
+        timeline = self.timeline
+        window = (int(timeline[a]), int(timeline[b]))
+        results = run_sweep(
+            self.request, self.data, self.points, window=window, pool=self.pool, jobs=1
+        )
+        per_bar = math.sqrt(infer_periods_per_year(timeline[a:b]))
+        self.trial_sharpes += [
+            r["stats"]["sharpe"] / per_bar
             for r in results
             if r["stats"] and r["stats"].get("sharpe") is not None
         ]
-        best = rank(results, metric)[0]
-        test_request = replace(request, params=best["params"], cash=cash)
-        outcome = run_request(test_request, slice_bars(data, int(timeline[b]), end))
-        cash = float(outcome.equity[-1])
-        oos_ts.append(outcome.ts)
-        oos_equity.append(outcome.equity)
-        oos_exposure.append(outcome.exposure)
-        trades += outcome.trades
-        report.append(
+        best = rank(results, self.metric)[0]
+        end = int(timeline[c]) if c < len(timeline) else int(timeline[-1]) + 1
+        test_request = replace(self.request, params=best["params"], cash=self.cash)
+        outcome = run_request(test_request, slice_bars(self.data, int(timeline[b]), end))
+        self.cash = float(outcome.equity[-1])
+        self.results.append(outcome)
+        self.windows.append(
             {
                 "train": [int(timeline[a]), int(timeline[b - 1])],
                 "test": [int(timeline[b]), int(timeline[c - 1])],
@@ -140,19 +175,22 @@ def walk_forward(
                 "out_of_sample": to_jsonable(outcome.stats),
             }
         )
-        if progress:
-            progress(n + 1, len(splits))
-    ts, equity = np.concatenate(oos_ts), np.concatenate(oos_equity)
-    exposure = np.concatenate(oos_exposure)
-    benchmark = slice_bars(data, int(ts[0]), int(ts[-1]) + 1)[request.symbols[0]].close
-    overall = compute_stats(ts, equity, trade_arrays(trades), exposure, benchmark)
-    returns = np.diff(np.concatenate([[request.cash], equity])) / np.concatenate(
-        [[request.cash], equity[:-1]]
-    )
-    return {
-        "windows": report,
-        "out_of_sample": to_jsonable(overall),
-        "deflated_sharpe": deflated_sharpe(returns, trial_sharpes),
-        "trials": len(points),
-        "equity": {"ts": ts.tolist(), "equity": equity.tolist()},
-    }
+
+    def report(self) -> dict[str, Any]:
+        """Per-window results and the chained out-of-sample statistics."""
+        ts = np.concatenate([r.ts for r in self.results])
+        equity = np.concatenate([r.equity for r in self.results])
+        exposure = np.concatenate([r.exposure for r in self.results])
+        trades = [t for r in self.results for t in r.trades]
+        symbol = self.request.symbols[0]
+        benchmark = slice_bars(self.data, int(ts[0]), int(ts[-1]) + 1)[symbol].close
+        overall = compute_stats(ts, equity, trade_arrays(trades), exposure, benchmark)
+        start = np.concatenate([[self.request.cash], equity[:-1]])
+        returns = (equity - start) / start
+        return {
+            "windows": self.windows,
+            "out_of_sample": to_jsonable(overall),
+            "deflated_sharpe": deflated_sharpe(returns, self.trial_sharpes),
+            "trials": len(self.points),
+            "equity": {"ts": ts.tolist(), "equity": equity.tolist()},
+        }

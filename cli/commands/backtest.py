@@ -1,0 +1,429 @@
+"""`bifrost backtest run|list|show|compare|sweep|walkforward`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli.commands.data import instants
+from cli.output import JSON_HELP, emit_json, print_table
+from cli.state import CliState, state_of
+
+if TYPE_CHECKING:
+    from bifrost.backtest.gateway import BacktestGateway
+    from bifrost.backtest.runner import RunRequest
+
+app = typer.Typer(
+    help="Backtests: run, sweep, walk forward, list, show, compare.", no_args_is_help=True
+)
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")]
+StartOption = Annotated[str | None, typer.Option(help="First date (ISO, UTC).")]
+EndOption = Annotated[str | None, typer.Option(help="End date (ISO, UTC), exclusive.")]
+TimeframeOption = Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe.")]
+CashOption = Annotated[float, typer.Option(help="Starting cash.")]
+CommissionOption = Annotated[
+    str, typer.Option(help="0.001 or 0.1% (of notional), 0.005/share,min=1, or 1/order.")
+]
+SlippageOption = Annotated[float, typer.Option(help="Slippage in basis points.")]
+FillOption = Annotated[str, typer.Option(help="next-open or close.")]
+EngineOption = Annotated[str, typer.Option(help="event or vector.")]
+FileOption = Annotated[str | None, typer.Option("--file", help="Python file with the strategy.")]
+HEADLINE = (
+    "total_return_pct",
+    "annual_return_pct",
+    "annual_volatility_pct",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown_pct",
+    "max_drawdown_duration_days",
+    "trades",
+    "win_rate_pct",
+    "profit_factor",
+    "expectancy",
+    "sqn",
+    "exposure_pct",
+    "buy_hold_return_pct",
+)
+
+
+def gateway(state: CliState) -> BacktestGateway:
+    """The backtest gateway (strategy daemon when it runs, else in-process)."""
+    from bifrost.backtest.gateway import BacktestGateway
+
+    return BacktestGateway(state.client(timeout_ms=5000), state.home)
+
+
+def parse_params(pairs: list[str] | None) -> dict[str, str]:
+    """`name=value` options as a map (values are typed by the strategy)."""
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"'{pair}' is not name=value", param_hint="--param")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def make_request(
+    strategy: str,
+    symbols: list[str],
+    params: dict[str, Any],
+    start: str | None,
+    end: str | None,
+    **settings: Any,
+) -> RunRequest:
+    """A RunRequest from command options."""
+    from bifrost.backtest.runner import RunRequest
+
+    first, last = instants(start, end)
+    return RunRequest(strategy, tuple(symbols), params, first, last, **settings)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    strategy: Annotated[str, typer.Argument(help="Strategy name, e.g. sma_cross.")],
+    symbols: Annotated[list[str], typer.Argument(help="Symbols to trade.")],
+    param: ParamOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    timeframe: TimeframeOption = "1d",
+    cash: CashOption = 100_000.0,
+    commission: CommissionOption = "0",
+    slippage: SlippageOption = 0.0,
+    fill: FillOption = "next-open",
+    engine: EngineOption = "event",
+    file: FileOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run one backtest, store it, print its statistics and equity curve."""
+    request = make_request(
+        strategy,
+        symbols,
+        parse_params(param),
+        start,
+        end,
+        timeframe=timeframe,
+        cash=cash,
+        commission=commission,
+        slippage_bps=slippage,
+        fill=fill,
+        engine=engine,
+        file=file,
+    )
+    runs = gateway(state_of(ctx))
+    stored = runs.run(request)
+    if json:
+        emit_json({k: v for k, v in stored.items() if k != "equity"} | {"via": runs.via})
+        return
+    show_run(stored)
+
+
+def show_run(run: dict[str, Any], trades: int = 10) -> None:
+    """Statistics, the last trades and the equity curve of a stored run."""
+    from cli.chart import draw_equity
+
+    stats = run["stats"]
+    title = (
+        f"run {run['run_id']}: {run['strategy']} {' '.join(run['symbols'])} "
+        f"{run['params']} ({run['engine']})"
+    )
+    print_table(title, ["statistic", "value"], [[k, _fmt(stats.get(k))] for k in HEADLINE])
+    if run.get("trades"):
+        print_table(
+            f"last {min(trades, len(run['trades']))} of {len(run['trades'])} trades",
+            ["symbol", "entry", "exit", "size", "entry price", "exit price", "pnl"],
+            [_trade_row(t) for t in run["trades"][-trades:]],
+        )
+    if run.get("equity"):
+        draw_equity(run["equity"], f"equity {run['run_id']}")
+
+
+def _trade_row(trade: dict[str, Any]) -> list[Any]:
+    from bifrost.clock import format_instant
+
+    return [
+        trade["symbol"],
+        format_instant(trade["entry_ts"]),
+        format_instant(trade["exit_ts"]),
+        _fmt(trade["size"]),
+        _fmt(trade["entry_price"]),
+        _fmt(trade["exit_price"]),
+        _fmt(trade["pnl"]),
+    ]
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
+    return str(value)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    json: JsonOption = False,
+) -> None:
+    """Stored runs, newest first."""
+    runs = gateway(state_of(ctx)).list(limit)
+    if json:
+        emit_json({"runs": runs})
+        return
+    from bifrost.clock import format_instant
+
+    rows = [
+        [
+            r["run_id"],
+            format_instant(r["created_ns"]),
+            r["strategy"],
+            " ".join(r["symbols"]),
+            r["params"],
+            _fmt(r["stats"].get("total_return_pct")),
+            _fmt(r["stats"].get("sharpe")),
+            _fmt(r["stats"].get("max_drawdown_pct")),
+            r["stats"].get("trades"),
+        ]
+        for r in runs
+    ]
+    print_table(
+        "backtest runs",
+        [
+            "id",
+            "created",
+            "strategy",
+            "symbols",
+            "params",
+            "return %",
+            "sharpe",
+            "max dd %",
+            "trades",
+        ],
+        rows,
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    json: JsonOption = False,
+) -> None:
+    """One stored run: statistics, trades, equity curve."""
+    stored = gateway(state_of(ctx)).show(run_id)
+    if json:
+        emit_json(stored)
+    else:
+        show_run(stored)
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Argument(help="A run id.")],
+    second: Annotated[str, typer.Argument(help="Another run id.")],
+    json: JsonOption = False,
+) -> None:
+    """Two runs' statistics side by side."""
+    runs = gateway(state_of(ctx))
+    a, b = runs.show(first), runs.show(second)
+    rows = [[k, _fmt(a["stats"].get(k)), _fmt(b["stats"].get(k))] for k in a["stats"]]
+    if json:
+        emit_json(
+            {
+                "runs": [a["run_id"], b["run_id"]],
+                "stats": {k: [a["stats"].get(k), b["stats"].get(k)] for k in a["stats"]},
+            }
+        )
+        return
+    print_table(
+        "compare",
+        [
+            "statistic",
+            f"{a['run_id']} {a['strategy']} {a['params']}",
+            f"{b['run_id']} {b['strategy']} {b['params']}",
+        ],
+        rows,
+    )
+
+
+@app.command("sweep")
+def sweep(
+    ctx: typer.Context,
+    strategy: Annotated[str, typer.Argument(help="Strategy name.")],
+    symbols: Annotated[list[str], typer.Argument(help="Symbols.")],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="fast=5:50:5 or k=1,2")],
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    metric: Annotated[str, typer.Option(help="Statistic to rank by.")] = "sharpe",
+    top: Annotated[int, typer.Option(help="Rows to show.")] = 10,
+    start: StartOption = None,
+    end: EndOption = None,
+    timeframe: TimeframeOption = "1d",
+    cash: CashOption = 100_000.0,
+    commission: CommissionOption = "0",
+    slippage: SlippageOption = 0.0,
+    fill: FillOption = "next-open",
+    engine: EngineOption = "vector",
+    file: FileOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run a parameter grid in parallel and rank the results."""
+    from bifrost.backtest.gateway import load_bars
+    from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep
+
+    request = make_request(
+        strategy,
+        symbols,
+        {},
+        start,
+        end,
+        timeframe=timeframe,
+        cash=cash,
+        commission=commission,
+        slippage_bps=slippage,
+        fill=fill,
+        engine=engine,
+        file=file,
+    )
+    points = grid_points({}, parse_grid(param))
+    data = load_bars(gateway(state_of(ctx)).data, request)
+    with progress_bar(f"sweep {len(points)} points") as advance:
+        results = rank(run_sweep(request, data, points, jobs=jobs, progress=advance), metric)
+    if json:
+        emit_json({"metric": metric, "points": len(points), "results": results})
+        return
+    rows = [
+        [
+            i + 1,
+            r["params"],
+            _fmt((r["stats"] or {}).get(metric)),
+            _fmt((r["stats"] or {}).get("total_return_pct")),
+            _fmt((r["stats"] or {}).get("max_drawdown_pct")),
+            (r["stats"] or {}).get("trades"),
+            r["error"] or "",
+        ]
+        for i, r in enumerate(results[:top])
+    ]
+    print_table(
+        f"top {min(top, len(results))} of {len(results)} by {metric}",
+        ["rank", "params", metric, "return %", "max dd %", "trades", "error"],
+        rows,
+    )
+
+
+@app.command("walkforward")
+def walkforward(
+    ctx: typer.Context,
+    strategy: Annotated[str, typer.Argument(help="Strategy name.")],
+    symbols: Annotated[list[str], typer.Argument(help="Symbols.")],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="fast=5:50:5 or k=1,2")],
+    train: Annotated[int, typer.Option(help="Bars per training window.")] = 504,
+    test: Annotated[int, typer.Option(help="Bars per test window.")] = 126,
+    anchored: Annotated[
+        bool, typer.Option(help="Training always starts at the first bar.")
+    ] = False,
+    metric: Annotated[str, typer.Option(help="Statistic to optimise.")] = "sharpe",
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    start: StartOption = None,
+    end: EndOption = None,
+    timeframe: TimeframeOption = "1d",
+    cash: CashOption = 100_000.0,
+    commission: CommissionOption = "0",
+    slippage: SlippageOption = 0.0,
+    fill: FillOption = "next-open",
+    engine: EngineOption = "vector",
+    file: FileOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Optimise on each training window, trade the next window; out-of-sample report."""
+    from bifrost.backtest.gateway import load_bars
+    from bifrost.backtest.sweep import grid_points, parse_grid
+    from bifrost.backtest.walkforward import walk_forward
+    from bifrost.clock import format_instant
+
+    request = make_request(
+        strategy,
+        symbols,
+        {},
+        start,
+        end,
+        timeframe=timeframe,
+        cash=cash,
+        commission=commission,
+        slippage_bps=slippage,
+        fill=fill,
+        engine=engine,
+        file=file,
+    )
+    points = grid_points({}, parse_grid(param))
+    data = load_bars(gateway(state_of(ctx)).data, request)
+    with progress_bar("walk-forward windows") as advance:
+        report = walk_forward(
+            request,
+            data,
+            points,
+            train=train,
+            test=test,
+            anchored=anchored,
+            metric=metric,
+            jobs=jobs,
+            progress=advance,
+        )
+    if json:
+        emit_json(report)
+        return
+    rows = [
+        [
+            format_instant(w["test"][0], True),
+            format_instant(w["test"][1], True),
+            w["params"],
+            _fmt(w["in_sample"].get(metric) if w["in_sample"] else None),
+            _fmt(w["out_of_sample"].get(metric)),
+            _fmt(w["out_of_sample"].get("total_return_pct")),
+        ]
+        for w in report["windows"]
+    ]
+    print_table(
+        "walk-forward windows",
+        [
+            "test from",
+            "test to",
+            "best params",
+            f"in-sample {metric}",
+            f"out-of-sample {metric}",
+            "oos return %",
+        ],
+        rows,
+    )
+    oos = report["out_of_sample"]
+    print_table(
+        "out of sample, chained",
+        ["statistic", "value"],
+        [[k, _fmt(oos.get(k))] for k in HEADLINE]
+        + [["deflated_sharpe", _fmt(report["deflated_sharpe"])], ["trials", report["trials"]]],
+    )
+
+
+def progress_bar(label: str) -> Any:
+    """A rich progress bar on stderr; yields `advance(done, total)`."""
+    from contextlib import contextmanager
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    @contextmanager
+    def bar() -> Any:
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(label, total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            yield advance
+
+    return bar()
