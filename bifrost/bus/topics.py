@@ -52,6 +52,11 @@ def replay_end(replay_id: str) -> str:
     return f"{REPLAY}.end.{replay_id}"
 
 
+def backtest_job(stage: str, job_id: str) -> str:
+    """Topic of a backtest job's events: `backtest.progress.<id>`, `backtest.done.<id>`."""
+    return f"{BACKTEST}.{stage}.{job_id}"
+
+
 def alert(source: str) -> str:
     """Topic of alerts raised by one source, e.g. `alert.risk`."""
     return f"{ALERT}.{source}"

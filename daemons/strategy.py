@@ -1,0 +1,165 @@
+"""The strategy service: runs backtests as jobs and keeps them in strategy.duckdb."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bifrost.backtest.gateway import load_bars, strategy_store
+from bifrost.backtest.runner import RunRequest, run_record, run_request
+from bifrost.backtest.strategies import BUILTIN
+from bifrost.bus import topics
+from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus.schema import ListOf, Optional, Schema
+from bifrost.client import BifrostClient
+from bifrost.daemon import Daemon
+from bifrost.errors import BifrostError, NotFound
+from bifrost.market.gateway import DataGateway
+from bifrost.store.database import open_store
+from bifrost.store.runs import list_runs, load_run, save_run
+from bifrost.store.schema import STRATEGY
+
+RUN_PARAMS = Schema(
+    "backtest.run params",
+    {
+        "strategy": str,
+        "symbols": ListOf(str, max_items=100),
+        "params": Optional(dict),
+        "start_ns": Optional(int),
+        "end_ns": Optional(int),
+        "timeframe": Optional(str),
+        "cash": Optional(float),
+        "commission": Optional(str),
+        "slippage_bps": Optional(float),
+        "fill": Optional(str),
+        "engine": Optional(str),
+        "file": Optional(str),
+    },
+)
+JOB_PARAMS = Schema("backtest.job params", {"job_id": str})
+LIST_PARAMS = Schema("backtest.list params", {"limit": Optional(int)})
+SHOW_PARAMS = Schema("backtest.show params", {"run_id": str})
+WORKERS = 2
+
+
+class StrategyDaemon(Daemon):
+    """Backtest jobs run on worker threads; the loop thread stores them and publishes."""
+
+    def setup(self) -> None:
+        self.db = open_store(strategy_store(self.home), migrations=STRATEGY)
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="backtest")
+        self._local = threading.local()
+        self._clients: list[BifrostClient] = []
+        for method in (
+            Method("backtest.run", self.start_run, RUN_PARAMS, idempotent=False, role="trader"),
+            Method("backtest.job", self.job_state, JOB_PARAMS),
+            Method("backtest.list", self.list_runs, LIST_PARAMS),
+            Method("backtest.show", self.show_run, SHOW_PARAMS),
+            Method("strategies.list", self.list_strategies),
+        ):
+            self.add_method(method)
+
+    def start_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`backtest.run`: check the request, queue it; progress and the end are events."""
+        values = {k: v for k, v in params.items() if v is not None}
+        request = RunRequest(**{**values, "symbols": tuple(values["symbols"])})
+        job_id = uuid.uuid4().hex[:12]
+        self.jobs[job_id] = {"job_id": job_id, "state": "queued", "run_id": None, "error": None}
+        self.workers.submit(self._work, job_id, request, ctx.cid)
+        self.log.info("backtest.queued", ctx.cid, job=job_id, strategy=request.strategy)
+        return {"job_id": job_id, "topic": topics.backtest_job("done", job_id)}
+
+    def _work(self, job_id: str, request: RunRequest, cid: str) -> None:
+        """On a worker thread: load bars, run; the loop thread stores and announces."""
+        self.hand_over(lambda: self._progress(job_id, "running", cid))
+        try:
+            result = run_request(request, load_bars(self._data(), request))
+            record = run_record(request, result)
+        except BifrostError as exc:
+            message = exc.message
+            self.hand_over(lambda: self._fail(job_id, message, cid))
+            return
+        except Exception as exc:  # a strategy's own bug must end its job, not the service
+            message = f"{type(exc).__name__}: {exc}"
+            self.hand_over(lambda: self._fail(job_id, message, cid))
+            return
+        self.hand_over(lambda: self._store(job_id, record, cid))
+
+    def _data(self) -> DataGateway:
+        """Market data for this job, over this worker thread's own bus client."""
+        client = getattr(self._local, "client", None)
+        if client is None:  # clients are not shared across threads
+            client = self._local.client = BifrostClient(self.config)
+            self._clients.append(client)
+        return DataGateway(client, self.home)
+
+    def _progress(self, job_id: str, state: str, cid: str) -> None:
+        assert self.publisher is not None
+        self.jobs[job_id]["state"] = state
+        body = {"job_id": job_id, "state": state}
+        self.publisher.publish(topics.backtest_job("progress", job_id), "backtest", body, cid)
+
+    def _store(self, job_id: str, record: tuple[Any, ...], cid: str) -> None:
+        assert self.publisher is not None
+        run, trades, equity = record
+        save_run(self.db, run, trades, equity)
+        self.jobs[job_id].update(state="done", run_id=run["run_id"])
+        body = {"job_id": job_id, "state": "done", "run_id": run["run_id"], "stats": run["stats"]}
+        self.publisher.publish(topics.backtest_job("done", job_id), "backtest", body, cid)
+        self.log.info("backtest.done", cid, job=job_id, run=run["run_id"])
+
+    def _fail(self, job_id: str, message: str, cid: str) -> None:
+        assert self.publisher is not None
+        self.jobs[job_id].update(state="failed", error=message)
+        body = {"job_id": job_id, "state": "failed", "error": message}
+        self.publisher.publish(topics.backtest_job("done", job_id), "backtest", body, cid)
+        self.log.warning("backtest.failed", cid, job=job_id, error=message)
+
+    def job_state(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`backtest.job`: queued, running, done (with run_id) or failed (with error)."""
+        job = self.jobs.get(params["job_id"])
+        if job is None:
+            raise NotFound(f"no backtest job {params['job_id']}")
+        return dict(job)
+
+    def list_runs(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`backtest.list`: newest runs first."""
+        return {"runs": list_runs(self.db, params.get("limit") or 50)}
+
+    def show_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`backtest.show`: one run with trades and equity."""
+        return load_run(self.db, params["run_id"])
+
+    def list_strategies(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`strategies.list`: built-in strategies and their parameters."""
+        return {
+            "strategies": [
+                {
+                    "name": name,
+                    "doc": (cls.__doc__ or "").strip().splitlines()[0],
+                    "params": {k: v for k, (_, v) in cls.parameters().items()},
+                }
+                for name, cls in BUILTIN.items()
+            ]
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Jobs by state, shown by `health`."""
+        jobs = getattr(self, "jobs", {})
+        states = [j["state"] for j in jobs.values()]
+        return {s: states.count(s) for s in ("queued", "running", "done", "failed")}
+
+    def on_stop(self) -> None:
+        """Let running jobs finish, store them, then checkpoint and close the store."""
+        workers = getattr(self, "workers", None)
+        if workers is None:
+            return
+        workers.shutdown(wait=True, cancel_futures=True)
+        for client in self._clients:
+            client.close()
+        self._run_handed_over()
+        self.db.execute("CHECKPOINT")
+        self.db.close()
