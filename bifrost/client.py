@@ -72,6 +72,16 @@ class BifrostClient:
         )
         return result
 
+    def answers(self, service: str, timeout_ms: int = 300) -> bool:
+        """True when `service` is part of this config and answers `health` quickly."""
+        if service not in self.config.services:
+            return False
+        try:
+            self.health(service, timeout_ms=timeout_ms)
+        except Unavailable:
+            return False
+        return True
+
     def require(self, service: str) -> dict[str, Any]:
         """`health` of a service the caller cannot work without; Unavailable says what to do."""
         try:

@@ -53,7 +53,10 @@ class StatusHttpServer:
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             # A short poll interval lets close() return at once instead of after 0.5 s.
-            target=self._server.serve_forever, args=(0.05,), name="status-http", daemon=True
+            target=self._server.serve_forever,
+            args=(0.05,),
+            name="status-http",
+            daemon=True,
         )
 
     def start(self) -> None:

@@ -45,11 +45,7 @@ class BacktestGateway:
         self.client = client
         self.home = home
         self.data = DataGateway(client, home)
-        try:
-            client.health(SERVICE, timeout_ms=300)
-            self.via = "daemon"
-        except Unavailable:
-            self.via = "file"
+        self.via = "daemon" if client.answers(SERVICE) else "file"
 
     def _open(self, read_only: bool) -> Any:
         from bifrost.store.database import open_store

@@ -15,7 +15,6 @@ import polars as pl
 
 from bifrost.bus.arrow import ipc_to_frame
 from bifrost.client import BifrostClient
-from bifrost.errors import Unavailable
 from bifrost.model.instrument import Instrument
 
 SERVICE = "data"
@@ -28,11 +27,7 @@ class DataGateway:
     def __init__(self, client: BifrostClient, home: Path) -> None:
         self.client = client
         self.home = home
-        try:
-            client.health(SERVICE, timeout_ms=300)
-            self.via = "daemon"
-        except Unavailable:
-            self.via = "file"
+        self.via = "daemon" if client.answers(SERVICE) else "file"
 
     @property
     def store_file(self) -> Path:

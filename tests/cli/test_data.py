@@ -34,7 +34,9 @@ def test_data_import_mixed_file_reports_exact_counts(
     assert (item["rows_read"], item["inserted"], item["rejected"]) == (7, 3, 4)
     reasons = {k: v for k, v in item["rejected_by_reason"].items() if v}
     assert reasons == {
-        "unparseable": 1, "high_below_open_close": 1, "negative_volume": 1,
+        "unparseable": 1,
+        "high_below_open_close": 1,
+        "negative_volume": 1,
         "duplicate_timestamp": 1,
     }
     again = json.loads(bifrost(config_path, home, "data", "import", str(csv), "--json").stdout)
@@ -108,7 +110,11 @@ def test_instruments_add_then_list(config_path: Path, home: Path) -> None:
     listed = json.loads(bifrost(config_path, home, "instruments", "list", "--json").stdout)
     (eth,) = listed["instruments"]
     assert (eth["symbol"], eth["tick_size"], eth["calendar"], eth["asset_class"]) == (
-        "ETH-USD", 0.5, "24/7", "crypto")
+        "ETH-USD",
+        0.5,
+        "24/7",
+        "crypto",
+    )
 
 
 def test_instruments_add_non_positive_tick_exits_1(config_path: Path, home: Path) -> None:

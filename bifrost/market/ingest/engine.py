@@ -27,7 +27,7 @@ import polars as pl
 from bifrost.clock import Clock, LiveClock
 from bifrost.errors import BadRequest, NotFound
 from bifrost.market.ingest.calendar import missing_sessions
-from bifrost.market.ingest.reader import read_bars
+from bifrost.market.ingest.reader import SourceRows, read_source
 from bifrost.market.ingest.report import MISSING_SHOWN, ImportReport, SeriesReport
 from bifrost.market.ingest.validate import (
     DEFAULT_OUTLIER_SIGMA,
@@ -55,8 +55,10 @@ class CheckedSeries:
     file: str
     symbol: str
     rows: pl.DataFrame
-    """read_bars rows plus `reason` (null for a good row)."""
+    """read_source rows (no `raw`) plus `reason` (null for a good row)."""
     missing: list[dt.date]
+    source: SourceRows
+    """The file's rows as read, for the `raw` JSON of the rows sent to quarantine."""
 
 
 def import_files(
@@ -116,7 +118,8 @@ def check_file(
     calendar_of: CalendarFor,
 ) -> list[CheckedSeries]:
     """Read one file and validate each of its symbols."""
-    rows = read_bars(path, fmt=fmt, tz=tz).with_columns(
+    source = read_source(path, fmt=fmt, tz=tz)
+    rows = source.rows.with_columns(
         symbol=pl.coalesce(pl.lit(symbol, pl.String), "symbol", pl.lit(path.stem.upper()))
     )
     groups = rows.partition_by("symbol", maintain_order=True) if rows.height else [rows]
@@ -126,7 +129,7 @@ def check_file(
         marked = classify(group, outlier_sigma=outlier_sigma)
         good_ts = marked.filter(_GOOD)["ts"]
         missing = missing_sessions(good_ts, calendar_of(name), timeframe)
-        checked.append(CheckedSeries(str(path), name, marked, missing))
+        checked.append(CheckedSeries(str(path), name, marked, missing, source))
     return checked
 
 
@@ -175,19 +178,21 @@ def series_report(series: CheckedSeries, counts: UpsertCounts, timeframe: str) -
 
 def quarantine_rows(checked: list[CheckedSeries], import_id: str, timeframe: str) -> pl.DataFrame:
     """Every rejected row of the import, shaped like the `quarantine` table."""
-    frames = [
-        series.rows.filter(~_GOOD).select(
-            pl.lit(import_id).alias("import_id"),
-            pl.lit(series.file).alias("file"),
-            "line",
-            "symbol",
-            pl.lit(timeframe).alias("timeframe"),
-            "ts",
-            "reason",
-            pl.col("raw").alias("row"),
+    frames = []
+    for series in checked:
+        rejected = series.rows.filter(~_GOOD)
+        frames.append(
+            rejected.select(
+                pl.lit(import_id).alias("import_id"),
+                pl.lit(series.file).alias("file"),
+                "line",
+                "symbol",
+                pl.lit(timeframe).alias("timeframe"),
+                "ts",
+                "reason",
+                series.source.raw(rejected["line"]).alias("row"),
+            )
         )
-        for series in checked
-    ]
     return pl.concat(frames)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -63,6 +64,33 @@ def read_bars(path: Path, *, fmt: str | None = None, tz: str = "UTC") -> pl.Data
     `line` is the 1-based line of a CSV file (the header is line 1) or the 1-based
     row of a Parquet file.
     """
+    source = read_source(path, fmt=fmt, tz=tz)
+    raw = source.raw(source.rows["line"])
+    return source.rows.with_columns(raw=raw).select(list(PARSED_SCHEMA))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRows:
+    """A file's parsed rows without `raw`, and the table they came from.
+
+    Writing every row out as JSON is most of the cost of reading a large clean file,
+    and an import needs it only for the rows it rejects: `raw` makes it for those.
+    """
+
+    rows: pl.DataFrame
+    """PARSED_SCHEMA rows except `raw`."""
+    table: pl.DataFrame
+    """The file as read: one row per line from `first_line` on, blank lines included."""
+    first_line: int
+
+    def raw(self, lines: pl.Series) -> pl.Series:
+        """The original values of the rows at `lines` (a `line` column) as JSON objects."""
+        picked = self.table[lines.cast(pl.Int64) - self.first_line]
+        return picked.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+
+
+def read_source(path: Path, *, fmt: str | None = None, tz: str = "UTC") -> SourceRows:
+    """`read_bars` without the `raw` column, keeping the table to make it on demand."""
     check_time_zone(tz)
     if file_format(path, fmt) == "csv":
         table, first_line = load_csv(path), 2
@@ -76,17 +104,18 @@ def read_bars(path: Path, *, fmt: str | None = None, tz: str = "UTC") -> pl.Data
             "ts": times(path, table, roles, tz),
             **{name: numbers(path, table, roles[name]) for name in PRICES},
             "volume": volumes(path, table, roles.get("volume")),
-            "raw": table.select(pl.struct(pl.all()).struct.json_encode()).to_series(),
             "blank": table.select(pl.all_horizontal(pl.all().is_null())).to_series(),
         }
     )
     values = [pl.col(c).is_not_null() & pl.col(c).is_finite() for c in (*PRICES, "volume")]
-    return (
+    schema = {name: kind for name, kind in PARSED_SCHEMA.items() if name != "raw"}
+    rows = (
         frame.filter(~pl.col("blank"))
         .with_columns(parsed=pl.all_horizontal(pl.col("ts").is_not_null(), *values))
-        .select(list(PARSED_SCHEMA))
-        .cast(PARSED_SCHEMA)  # type: ignore[arg-type]
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
     )
+    return SourceRows(rows, table, first_line)
 
 
 def check_time_zone(tz: str) -> None:
