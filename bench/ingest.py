@@ -180,27 +180,47 @@ def import_raw(store: Path, paths: list[Path], primary_key: bool) -> tuple[float
         return seconds, frame
     finally:
         connection.close()
-        store.unlink(missing_ok=True)
+        remove_store(store)
 
 
 def bench_import(
-    work: Path, paths: list[Path], rows: int
+    work: Path, paths: list[Path], rows: int, runs: int
 ) -> tuple[list[Result], duckdb.DuckDBPyConnection, pl.DataFrame]:
-    """Lines for ours vs raw (with key) and vs raw (no key); the store and the frame."""
-    log(f"import: import_files of {rows:,} rows ...")
-    ours_s, connection = import_ours(work / "data.duckdb", paths, rows)
-    log(f"import: {ours_s:.2f} s; raw INSERT with primary key ...")
-    keyed_s, frame = import_raw(work / "raw.duckdb", paths, primary_key=True)
-    log(f"import: {keyed_s:.2f} s; raw INSERT without primary key ...")
-    bare_s, _ = import_raw(work / "bare.duckdb", paths, primary_key=False)
-    log(f"import: {bare_s:.2f} s")
-    ours, keyed, bare = rows / ours_s, rows / keyed_s, rows / bare_s
+    """Lines for ours vs raw (with key) and vs raw (no key); the last store and frame.
+
+    The three loads take turns `runs` times and each keeps its fastest run, so a burst
+    of load from elsewhere on the machine hits one run of one side, not the ratio.
+    """
+    ours_s, keyed_s, bare_s = [], [], []
+    connection = None
+    for run in range(1, runs + 1):
+        if connection is not None:
+            connection.close()
+            remove_store(work / "data.duckdb")
+        log(f"import {run}/{runs}: import_files of {rows:,} rows ...")
+        seconds, connection = import_ours(work / "data.duckdb", paths, rows)
+        ours_s.append(seconds)
+        log(f"import {run}/{runs}: {seconds:.2f} s; raw INSERT with primary key ...")
+        seconds, frame = import_raw(work / "raw.duckdb", paths, primary_key=True)
+        keyed_s.append(seconds)
+        log(f"import {run}/{runs}: {seconds:.2f} s; raw INSERT without primary key ...")
+        seconds, _ = import_raw(work / "bare.duckdb", paths, primary_key=False)
+        bare_s.append(seconds)
+        log(f"import {run}/{runs}: {seconds:.2f} s")
+    assert connection is not None
+    ours, keyed, bare = rows / min(ours_s), rows / min(keyed_s), rows / min(bare_s)
     results = [
         Result("import_files (rows/s)", ours, "read_parquet + INSERT", keyed,
                f">= {IMPORT_GOAL:.0%} raw", ours / keyed >= IMPORT_GOAL),
         Result("import_files (rows/s)", ours, "same, table without key", bare, "context", None),
     ]
     return results, connection, frame
+
+
+def remove_store(path: Path) -> None:
+    """Delete a closed DuckDB file and its write-ahead log."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
 # -- 2. resample --------------------------------------------------------------------------
@@ -389,14 +409,16 @@ def summary(rows: int, results: list[Result]) -> dict[str, Any]:
     }
 
 
-def run(rows: int, symbol_count: int, rpc_rows: int, repeat: int) -> list[Result]:
+def run(
+    rows: int, symbol_count: int, import_runs: int, rpc_rows: int, repeat: int
+) -> list[Result]:
     """Every measure, in a temporary directory removed afterwards."""
     symbols = [f"SYM{i:02d}" for i in range(symbol_count)]
     with tempfile.TemporaryDirectory(prefix="bifrost-bench-ingest-") as tmp:
         work = Path(tmp)
         log(f"generating {rows:,} 1m bars over {symbol_count} symbols ...")
         paths = write_files(work / "files", rows, symbols, SEED)
-        results, connection, frame = bench_import(work, paths, rows)
+        results, connection, frame = bench_import(work, paths, rows, import_runs)
         try:
             results.append(bench_resample(connection, frame, symbols))
         finally:
@@ -411,6 +433,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000, help="Rows to import")
     parser.add_argument("--quick", action="store_true", help="Import 1,000,000 rows")
     parser.add_argument("--symbols", type=int, default=10, help="Symbols (files) to split over")
+    parser.add_argument("--import-runs", type=int, default=2, help="Turns of each import")
     parser.add_argument("--rpc-rows", type=int, default=1_000_000, help="Rows of the RPC series")
     parser.add_argument("--repeat", type=int, default=5, help="Timed calls per RPC side")
     parser.add_argument("--check", action="store_true", help="Exit 1 when a goal is missed")
@@ -418,7 +441,9 @@ def main() -> None:
     rows = 1_000_000 if args.quick else args.rows
     if rows < args.symbols or args.symbols < 1:
         parser.error("need at least one row per symbol")
-    results = run(rows, args.symbols, args.rpc_rows, args.repeat)
+    if args.import_runs < 1 or args.repeat < 1:
+        parser.error("--import-runs and --repeat must be at least 1")
+    results = run(rows, args.symbols, args.import_runs, args.rpc_rows, args.repeat)
     print_table(results)
     document = summary(rows, results)
     print(json.dumps(document))

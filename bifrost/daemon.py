@@ -129,16 +129,18 @@ class Daemon:
         self.metrics.started.set(self.started_ns / 1e9)
         self._ctx = zmq.Context()
         self._bind()
+        rpc, publisher, http = self.rpc, self.publisher, self._http
+        assert rpc is not None and publisher is not None and http is not None
         self.metrics.count_live(
-            "bifrost_messages_in", "RPC frames read", lambda: self.rpc.received, socket="rpc"
+            "bifrost_messages_in", "RPC frames read", lambda: rpc.received, socket="rpc"
         )
         self.metrics.count_live(
-            "bifrost_messages_out", "Events published", lambda: self.publisher.sent, socket="pub"
+            "bifrost_messages_out", "Events published", lambda: publisher.sent, socket="pub"
         )
         self._register_builtins()
         self.setup()
         self._jobs = JobRunner(self.config.jobs_of(self.name), self.tasks, self.hand_over)
-        self._http.start()
+        http.start()
         self._jobs.start()
         self._set_state("ready")
         self._notifier.notify("READY=1", f"STATUS={self.name} ready on {self.spec.rpc}")
@@ -154,7 +156,7 @@ class Daemon:
         while not self._stop_requested.is_set():
             now = time.monotonic()
             wait = min([LOOP_TICK_S, *(max(0.0, t.due - now) for t in self._timers)])
-            if poller.poll(wait * 1000):
+            if poller.poll(int(wait * 1000)):
                 self.rpc.serve_pending()
             self._run_due_timers()
             self._run_handed_over()
@@ -220,11 +222,15 @@ class Daemon:
             Method("ready", lambda p, c: {"ready": self.state == "ready"}),
             Method("metrics", lambda p, c: self.metrics.totals()),
             Method("config", lambda p, c: self.config.to_dict()),
-            Method("snapshot", lambda p, c: self.publisher.snapshot(p.get("prefix") or ""), prefix),
+            Method("snapshot", self._snapshot, prefix),
             Method("jobs.list", lambda p, c: self._jobs.describe() if self._jobs else []),
             Method("jobs.run", self._run_job_now, job_name, idempotent=False, role="admin"),
         ):
             self.add_method(method)
+
+    def _snapshot(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        assert self.publisher is not None
+        return self.publisher.snapshot(params.get("prefix") or "")
 
     def _run_job_now(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         name = params["name"]

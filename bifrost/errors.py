@@ -148,7 +148,7 @@ _BY_CODE: dict[ErrorCode, type[BifrostError]] = {
 def error_from_wire(error: dict[str, Any]) -> BifrostError:
     """Rebuild the typed error from an RPC reply's `error` map."""
     try:
-        code = ErrorCode(error.get("code"))
+        code = ErrorCode(str(error.get("code")))
     except ValueError:
         code = ErrorCode.INTERNAL
     details = error.get("details")

@@ -316,6 +316,9 @@ class SimulatedExchange:
     def _end(self, order: Order, status: OrderStatus, reason: str) -> None:
         order.move_to(status, reason)
         self._notify(order)
+        if order.filled > 0:  # a partly filled entry: its legs protect the filled part
+            self._release_legs(order)
+            return
         for leg in self._waiting_legs.pop(order.client_order_id, []):
             if leg.is_open:
                 self._end(leg, OrderStatus.CANCELED, f"parent {order.client_order_id} ended")

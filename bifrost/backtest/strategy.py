@@ -137,7 +137,8 @@ class Strategy:
             for key in inspect.get_annotations(klass):
                 kind = hints[key]
                 if kind in PARAM_TYPES and hasattr(klass, key):
-                    out[key] = (kind, getattr(klass, key))
+                    # the default as `cls` sees it: a subclass may override it unannotated
+                    out[key] = (kind, getattr(cls, key))
         return out
 
     def params(self) -> dict[str, Any]:
@@ -187,18 +188,19 @@ class Strategy:
 
     def I(  # noqa: E743 - the conventional name for "make an indicator"
         self, func: Callable[..., Any], *args: Any, symbol: str | None = None, **kwargs: Any
-    ) -> Indicator | tuple[Indicator, ...]:
-        """Compute `func(*args)` over the whole series once; read it bar by bar.
-
-        A function returning several arrays (MACD, Bollinger) gives several indicators.
-        """
-        symbol = symbol or self.symbols[0]
+    ) -> Indicator:
+        """Compute `func(*args)` over the whole series once; read it bar by bar."""
         result = func(*args, **kwargs)
         name = getattr(func, "__name__", "indicator")
-        index = self.context.index
-        if isinstance(result, tuple):
-            return tuple(Indicator(name, np.asarray(r), symbol, index) for r in result)
-        return Indicator(name, np.asarray(result), symbol, index)
+        return Indicator(name, np.asarray(result), symbol or self.symbols[0], self.context.index)
+
+    def I_many(
+        self, func: Callable[..., Any], *args: Any, symbol: str | None = None, **kwargs: Any
+    ) -> tuple[Indicator, ...]:
+        """`I` for a function returning several arrays (MACD, Bollinger bands)."""
+        name = getattr(func, "__name__", "indicator")
+        index, owner = self.context.index, symbol or self.symbols[0]
+        return tuple(Indicator(name, np.asarray(r), owner, index) for r in func(*args, **kwargs))
 
     def buy(self, symbol: str | None = None, size: float | None = None, **options: Any) -> Order:
         """Buy `size` (default: `fraction` of the cash, in whole lots, when it fills)."""

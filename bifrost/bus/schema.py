@@ -107,7 +107,8 @@ def check_plain(value: Any, where: str, depth: int = 0) -> None:
         raise BadRequest(f"{where}: {_kind(value)} values are not allowed")
 
 
+_KIND_NAMES: dict[type, str] = {dict: "map", list: "list", str: "string", bytes: "binary"}
+
+
 def _kind(value: Any) -> str:
-    return {dict: "map", list: "list", str: "string", bytes: "binary"}.get(
-        type(value), type(value).__name__
-    )
+    return _KIND_NAMES.get(type(value), type(value).__name__)

@@ -42,8 +42,9 @@ def upsert_bars(connection: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> U
     """
     import polars as pl
 
-    schema = {c: pl.Float64 for c in _VALUES} | {"symbol": pl.String, "timeframe": pl.String}
-    incoming = frame.select(BAR_COLUMNS).cast({**schema, "ts": pl.Int64})
+    schema: dict[Any, Any] = {"symbol": pl.String, "timeframe": pl.String, "ts": pl.Int64}
+    schema.update(dict.fromkeys(_VALUES, pl.Float64))
+    incoming = frame.select(BAR_COLUMNS).cast(schema)
     connection.register("incoming_bars", incoming.to_arrow())
     try:
         return _upsert_incoming(connection)

@@ -18,9 +18,7 @@ from bifrost.model.orders import (
 )
 
 LEGAL = [(src, dst) for src, targets in TRANSITIONS.items() for dst in sorted(targets)]
-ILLEGAL = [
-    (src, dst) for src in OrderStatus for dst in OrderStatus if dst not in TRANSITIONS[src]
-]
+ILLEGAL = [(src, dst) for src in OrderStatus for dst in OrderStatus if dst not in TRANSITIONS[src]]
 TERMINAL = [OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELED, OrderStatus.EXPIRED]
 
 

@@ -26,7 +26,9 @@ class BollingerBreakout(Strategy):
         self.fraction = 1 / len(self.symbols)
         self.bands = {}
         for s in self.symbols:
-            middle, upper, _ = self.I(bollinger, self.data[s].close, self.period, self.k, symbol=s)
+            middle, upper, _ = self.I_many(
+                bollinger, self.data[s].close, self.period, self.k, symbol=s
+            )
             self.bands[s] = (middle, upper)
 
     def on_bar(self, bar: Bar) -> None:

@@ -122,7 +122,9 @@ def check_file(
     rows = source.rows.with_columns(
         symbol=pl.coalesce(pl.lit(symbol, pl.String), "symbol", pl.lit(path.stem.upper()))
     )
-    groups = rows.partition_by("symbol", maintain_order=True) if rows.height else [rows]
+    # Most files hold one symbol: partitioning would only copy the whole frame.
+    several = rows["symbol"].n_unique() > 1
+    groups = rows.partition_by("symbol", maintain_order=True) if several else [rows]
     checked = []
     for group in groups:
         name = str(group["symbol"][0]) if group.height else (symbol or path.stem.upper())

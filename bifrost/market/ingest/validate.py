@@ -125,7 +125,7 @@ def outlier_rows(good: pl.DataFrame, sigma: float, min_rows: int) -> pl.Series:
     """
     if good.height < min_rows:
         return good[_ROW].clear()
-    ordered = good.sort("ts")
+    ordered = good.select(_ROW, "ts", "close").sort("ts")
     returns = ordered.select((pl.col("close") / pl.col("close").shift(1)).log()).to_series()
     limit = sigma * robust_std(returns)
     if not limit > 0:
