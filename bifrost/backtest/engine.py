@@ -198,12 +198,13 @@ class EventEngine:
         fill_at_close = exchange.fill_at_close
         on_bar = strategy.on_bar
         timeframe = self.config.timeframe
-        index = self._index
+        index, marks = self._index, self._marks
         positions = account.positions
         for k in range(n):
             t = ts[k]
             clock.advance_to(t)
             index[symbol] = k
+            marks[symbol] = c[k]
             if has_orders(symbol):
                 exchange.process_bar(symbol, BarPrices(t, o[k], h[k], lo[k], c[k], v[k]))
             on_bar(Bar(symbol, timeframe, t, o[k], h[k], lo[k], c[k], v[k]))
@@ -212,13 +213,13 @@ class EventEngine:
             held = positions.get(symbol, 0.0)
             equity[k] = account.cash + held * c[k]
             exposure[k] = held != 0.0
-        self._marks[symbol] = c[-1]
         return bars.ts.copy(), equity, exposure
 
     def _loop_many(self, strategy: Strategy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Several symbols merged on time; equity marked once per timestamp."""
         merged = heapq.merge(
-            *(((int(t), s, k) for k, t in enumerate(b.ts)) for s, b in self.data.items())
+            # Lists, not generators: a lazy generator would bind `s` to the last symbol.
+            *([(int(t), s, k) for k, t in enumerate(b.ts)] for s, b in self.data.items())
         )
         times: list[int] = []
         equity: list[float] = []

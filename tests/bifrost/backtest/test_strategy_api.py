@@ -19,12 +19,6 @@ from bifrost.model.orders import Order
 DAY = 86_400_000_000_000
 T1, T2, T3, T4 = DAY, 2 * DAY, 3 * DAY, 4 * DAY
 
-MERGE_BUG = (
-    "engine._loop_many builds its per-symbol generators lazily, so every merged bar is "
-    "labelled with the last symbol"
-)
-STALE_MARK_BUG = "engine._loop_single never updates _marks, so portfolio() marks at close[0]"
-
 
 def arrays(ts: list[int], opens: list[float], closes: list[float]) -> BarArrays:
     """Bars one point wider than their body, 1 000 000 shares each."""
@@ -254,11 +248,11 @@ def test_indicator_in_engine_follows_the_bar_being_handled() -> None:
     assert rest == [(110.0, 100.0), (120.0, 110.0)]
 
 
-def test_indicator_function_returning_a_tuple_gives_one_indicator_each() -> None:
+def test_indicator_many_function_returning_a_tuple_gives_one_indicator_each() -> None:
     class Bands(Strategy):
         def on_start(self) -> None:
             close = self.data["X"].close
-            self.lower, self.upper = self.I(lambda c: (c - 1, c + 1), close)
+            self.lower, self.upper = self.I_many(lambda c: (c - 1, c + 1), close)
 
         def on_stop(self) -> None:
             self.last = (self.lower[-1], self.upper[-1])
@@ -307,7 +301,6 @@ def test_run_backtest_equity_marked_at_each_close() -> None:
     assert result.exposure.tolist() == [False, True, True]
 
 
-@pytest.mark.xfail(reason=STALE_MARK_BUG, strict=True)
 def test_portfolio_equity_single_symbol_is_marked_at_the_current_close() -> None:
     strategy = BuyAt()
     result = run_backtest(strategy, {"X": X}, BacktestConfig(cash=1_000.0))
@@ -328,7 +321,6 @@ def test_engine_symbol_without_bars_raises_bad_request() -> None:
 # -- the event engine, several symbols on one timeline -----------------------------------
 
 
-@pytest.mark.xfail(reason=MERGE_BUG, strict=True)
 def test_run_backtest_many_symbols_on_bar_by_time_then_symbol_skipping_missing_bars() -> None:
     strategy = BuyAt(symbol="A")
     run_backtest(strategy, {"B": B, "A": A})
@@ -343,7 +335,6 @@ def test_run_backtest_many_symbols_on_bar_by_time_then_symbol_skipping_missing_b
     ]
 
 
-@pytest.mark.xfail(reason=MERGE_BUG, strict=True)
 def test_run_backtest_many_symbols_equity_marked_once_per_timestamp() -> None:
     result = run_backtest(BuyEach(), {"A": A, "B": B}, BacktestConfig(cash=1_000.0))
     # both buys fill at T2's opens: cash 1000 - 10 * 10.5 - 10 * 21 = 685
@@ -362,14 +353,12 @@ def test_run_backtest_many_symbols_equity_marked_once_per_timestamp() -> None:
     )
 
 
-@pytest.mark.xfail(reason=MERGE_BUG, strict=True)
 def test_run_backtest_many_symbols_order_waits_for_the_symbol_next_bar() -> None:
     result = run_backtest(BuyAt(symbol="B", ts=T2), {"A": A, "B": B}, BacktestConfig())
     # placed on B's T2 bar; B has no T3 bar, so it fills at B's T4 open
     assert (result.fills[0].symbol, result.fills[0].ts, result.fills[0].price) == ("B", T4, 19.0)
 
 
-@pytest.mark.xfail(reason=MERGE_BUG, strict=True)
 def test_indicator_many_symbols_follows_its_own_symbol_index() -> None:
     strategy = Reader(symbol="B")
     run_backtest(strategy, {"A": A, "B": B})
@@ -378,7 +367,6 @@ def test_indicator_many_symbols_follows_its_own_symbol_index() -> None:
     assert strategy.reads[3:] == [(220.0, 200.0)] * 3 + [(180.0, 220.0)]
 
 
-@pytest.mark.xfail(reason=MERGE_BUG, strict=True)
 def test_run_backtest_many_symbols_close_at_end_false_reports_both_positions() -> None:
     config = BacktestConfig(cash=1_000.0, close_at_end=False)
     result = run_backtest(BuyEach(), {"A": A, "B": B}, config)

@@ -21,7 +21,13 @@ def test_bar_builder_trades_in_one_minute_fold_into_one_bar() -> None:
     assert len(closed) == 1
     bar = closed[0]
     assert (bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume) == (
-        0, 10.0, 12.0, 9.0, 11.0, 400)
+        0,
+        10.0,
+        12.0,
+        9.0,
+        11.0,
+        400,
+    )
 
 
 def test_bar_builder_next_minute_trade_closes_previous_bar() -> None:
@@ -42,9 +48,18 @@ def test_bar_builder_late_trade_for_closed_minute_is_ignored() -> None:
 
 def daily(symbols: list[str], days: int) -> pl.DataFrame:
     rows = [
-        {"symbol": s, "timeframe": "1d", "ts": d * DAY, "open": 1.0, "high": 1.0,
-         "low": 1.0, "close": 1.0, "volume": 1.0}
-        for s in symbols for d in range(days)
+        {
+            "symbol": s,
+            "timeframe": "1d",
+            "ts": d * DAY,
+            "open": 1.0,
+            "high": 1.0,
+            "low": 1.0,
+            "close": 1.0,
+            "volume": 1.0,
+        }
+        for s in symbols
+        for d in range(days)
     ]
     return pl.DataFrame(rows)
 
@@ -53,7 +68,8 @@ def test_replay_max_speed_hands_out_everything_in_time_then_symbol_order() -> No
     replay = Replay("r1", daily(["MSFT", "AAPL"], 3), None, start_ns=0)
     out = replay.due(0)
     assert [(b["ts"], b["symbol"]) for b in out] == [
-        (d * DAY, s) for d in range(3) for s in ("AAPL", "MSFT")]
+        (d * DAY, s) for d in range(3) for s in ("AAPL", "MSFT")
+    ]
     assert replay.finished
 
 

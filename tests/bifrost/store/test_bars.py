@@ -19,12 +19,18 @@ MINUTE = 60_000_000_000
 def minute_bars(n: int, symbol: str = "AAPL", start: int = 0) -> pl.DataFrame:
     """`n` consecutive 1m bars with prices 1..n."""
     price = np.arange(1, n + 1, dtype=float)
-    return pl.DataFrame({
-        "symbol": [symbol] * n, "timeframe": ["1m"] * n,
-        "ts": start + np.arange(n, dtype=np.int64) * MINUTE,
-        "open": price, "high": price + 0.5, "low": price - 0.5, "close": price + 0.25,
-        "volume": np.full(n, 10.0),
-    })
+    return pl.DataFrame(
+        {
+            "symbol": [symbol] * n,
+            "timeframe": ["1m"] * n,
+            "ts": start + np.arange(n, dtype=np.int64) * MINUTE,
+            "open": price,
+            "high": price + 0.5,
+            "low": price - 0.5,
+            "close": price + 0.25,
+            "volume": np.full(n, 10.0),
+        }
+    )
 
 
 def test_open_store_new_file_is_migrated_to_latest(tmp_path: Path) -> None:
