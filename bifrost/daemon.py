@@ -11,6 +11,7 @@ checkpoint and exit 0. Subclasses only register handlers, timers and tasks.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import signal
@@ -23,9 +24,10 @@ from typing import Any
 import zmq
 
 from bifrost import __version__
-from bifrost.bus.pubsub import Publisher
+from bifrost.bus.pubsub import Event, Publisher, Subscriber
 from bifrost.bus.rpc import CallContext, Method, RpcServer
 from bifrost.bus.schema import Optional, Schema
+from bifrost.client import BifrostClient
 from bifrost.clock import Clock, LiveClock
 from bifrost.config import BifrostConfig, ConfigError
 from bifrost.errors import NotFound, Unavailable
@@ -82,6 +84,8 @@ class Daemon:
         self.publisher: Publisher | None = None
         self._http: StatusHttpServer | None = None
         self._jobs: JobRunner | None = None
+        self._bus: BifrostClient | None = None
+        self._subscriptions: list[tuple[Subscriber, Callable[[Event], Any]]] = []
 
     # -- for subclasses ---------------------------------------------------------------
 
@@ -103,6 +107,18 @@ class Daemon:
     def every(self, seconds: float, callback: Callable[[], Any]) -> None:
         """Run `callback` on the loop thread every `seconds`."""
         self._timers.append(Timer(seconds, callback))
+
+    def subscribe(self, service: str, prefixes: list[str], handler: Callable[[Event], Any]) -> None:
+        """Follow another service's events (gaps healed); `handler` runs on the loop thread."""
+        subscriber = self.bus.subscribe(service, prefixes)
+        self._subscriptions.append((subscriber, handler))
+
+    @property
+    def bus(self) -> BifrostClient:
+        """This daemon's client of the other services (use it on the loop thread only)."""
+        if self._bus is None:
+            self._bus = BifrostClient(self.config)
+        return self._bus
 
     def hand_over(self, callback: Callable[[], Any]) -> None:
         """Run `callback` on the loop thread soon; safe to call from any thread."""
@@ -151,6 +167,8 @@ class Daemon:
         assert self.rpc is not None
         poller = zmq.Poller()
         poller.register(self.rpc.socket, zmq.POLLIN)
+        for subscriber, _ in self._subscriptions:
+            poller.register(subscriber.socket, zmq.POLLIN)
         ping_every = self._notifier.watchdog_interval()
         next_ping = time.monotonic()
         while not self._stop_requested.is_set():
@@ -158,6 +176,7 @@ class Daemon:
             wait = min([LOOP_TICK_S, *(max(0.0, t.due - now) for t in self._timers)])
             if poller.poll(int(wait * 1000)):
                 self.rpc.serve_pending()
+                self._deliver_events()
             self._run_due_timers()
             self._run_handed_over()
             if ping_every is not None and time.monotonic() >= next_ping:
@@ -188,6 +207,10 @@ class Daemon:
                 self.publisher.close()
             if self._http is not None:
                 self._http.close()
+            for subscriber, _ in self._subscriptions:
+                subscriber.close()
+            if self._bus is not None:
+                self._bus.close()
             if self._ctx is not None:
                 self._ctx.destroy(linger=0)
             self._notifier.close()
@@ -286,6 +309,11 @@ class Daemon:
             if now >= timer.due:
                 timer.due = max(timer.due + timer.interval, now)
                 self._guarded(timer.callback, "timer.failed")
+
+    def _deliver_events(self) -> None:
+        for subscriber, handler in self._subscriptions:
+            for event in subscriber.poll(0):
+                self._guarded(functools.partial(handler, event), "event.failed")
 
     def _run_handed_over(self) -> None:
         while True:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 DAEMONS: dict[str, str] = {
     "data": "daemons.data:DataDaemon",
     "strategy": "daemons.strategy:StrategyDaemon",
+    "execution": "daemons.execution:ExecutionDaemon",
 }
 
 

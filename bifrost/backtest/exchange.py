@@ -65,6 +65,7 @@ class SimulatedExchange:
         fill_at_close: bool = False,
         max_participation: float | None = None,
         lot_size: Callable[[str], float] = lambda symbol: 1.0,
+        trade_id_prefix: str = "sim",
     ) -> None:
         if max_participation is not None and not 0 < max_participation <= 1:
             raise BadRequest("max_participation must be in (0, 1]")
@@ -78,6 +79,7 @@ class SimulatedExchange:
         self._waiting_legs: dict[str, list[Order]] = {}
         self._first_day: dict[str, int] = {}
         self._trade_ids = itertools.count(1)
+        self.trade_id_prefix = trade_id_prefix
         self.on_fill: Callable[[Fill], None] | None = None
         self.on_order: Callable[[Order], None] | None = None
 
@@ -97,6 +99,14 @@ class SimulatedExchange:
             self._waiting_legs.setdefault(order.parent_id, []).append(order)
         else:
             self._open.setdefault(order.symbol, []).append(order)
+        return order
+
+    def adopt(self, order: Order) -> Order:
+        """Take an order that is already open elsewhere (recovery) without new transitions."""
+        if not order.is_open:
+            raise BadRequest(f"order {order.client_order_id} is {order.status}, not open")
+        self.orders[order.client_order_id] = order
+        self._open.setdefault(order.symbol, []).append(order)
         return order
 
     def submit_bracket(
@@ -281,7 +291,7 @@ class SimulatedExchange:
             price,
             commission,
             ts,
-            f"sim-{next(self._trade_ids)}",
+            f"{self.trade_id_prefix}-{next(self._trade_ids)}",
             order.strategy_id,
         )
         order.avg_price = (order.avg_price * order.filled + price * take) / (order.filled + take)

@@ -57,6 +57,26 @@ def backtest_job(stage: str, job_id: str) -> str:
     return f"{BACKTEST}.{stage}.{job_id}"
 
 
+def order(broker: str) -> str:
+    """Topic of order state changes at one broker, e.g. `order.paper`."""
+    return f"{ORDER}.{broker}"
+
+
+def fill(broker: str) -> str:
+    """Topic of fills at one broker, e.g. `fill.paper`."""
+    return f"{FILL}.{broker}"
+
+
+def position(account: str) -> str:
+    """Topic of position changes of one account."""
+    return f"{POSITION}.{account}"
+
+
+def pnl(account: str) -> str:
+    """Topic of P&L updates of one account."""
+    return f"{PNL}.{account}"
+
+
 def alert(source: str) -> str:
     """Topic of alerts raised by one source, e.g. `alert.risk`."""
     return f"{ALERT}.{source}"

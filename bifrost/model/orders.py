@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from bifrost.errors import BadRequest, Conflict
 from bifrost.model.market import Side
@@ -125,6 +126,33 @@ class Order:
         """Quantity still to fill (None while unsized)."""
         return None if self.quantity is None else self.quantity - self.filled
 
+    def to_dict(self) -> dict[str, Any]:
+        """A plain map of the order (RPC replies and events)."""
+        return {
+            "client_order_id": self.client_order_id,
+            "symbol": self.symbol,
+            "side": self.side.value,
+            "quantity": self.quantity,
+            "type": self.type.value,
+            "limit_price": self.limit_price,
+            "stop_price": self.stop_price,
+            "tif": self.tif.value,
+            "account": self.account,
+            "strategy_id": self.strategy_id,
+            "parent_id": self.parent_id,
+            "oco_id": self.oco_id,
+            "status": self.status.value,
+            "filled": self.filled,
+            "avg_price": self.avg_price,
+            "created_ts": self.created_ts,
+            "reason": self.reason,
+        }
+
+    def same_request(self, other: Order) -> bool:
+        """True when `other` asks for the same thing (an idempotent retry, not a new order)."""
+        keys = ("symbol", "side", "quantity", "type", "limit_price", "stop_price", "tif", "account")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)
+
     def move_to(self, status: OrderStatus, reason: str = "") -> None:
         """Apply one transition of the state machine; Conflict if the table forbids it."""
         if status not in TRANSITIONS[self.status]:
@@ -155,3 +183,17 @@ class Fill:
     def signed_quantity(self) -> float:
         """Quantity with the sign of the position change (+ buy, - sell)."""
         return self.quantity if self.side is Side.BUY else -self.quantity
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain map of the fill (events)."""
+        return {
+            "trade_id": self.trade_id,
+            "client_order_id": self.client_order_id,
+            "symbol": self.symbol,
+            "side": self.side.value,
+            "quantity": self.quantity,
+            "price": self.price,
+            "commission": self.commission,
+            "ts": self.ts,
+            "strategy_id": self.strategy_id,
+        }

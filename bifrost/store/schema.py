@@ -121,5 +121,87 @@ STRATEGY: Migrations = (
     ),
 )
 
+EXECUTION: Migrations = (
+    (
+        1,
+        "orders, their journal of transitions, and fills",
+        """
+        CREATE TABLE orders (
+            client_order_id VARCHAR PRIMARY KEY,
+            account         VARCHAR NOT NULL,
+            strategy_id     VARCHAR NOT NULL,
+            symbol          VARCHAR NOT NULL,
+            side            VARCHAR NOT NULL,
+            quantity        DOUBLE  NOT NULL,
+            type            VARCHAR NOT NULL,
+            limit_price     DOUBLE,
+            stop_price      DOUBLE,
+            tif             VARCHAR NOT NULL,
+            parent_id       VARCHAR,
+            oco_id          VARCHAR,
+            status          VARCHAR NOT NULL,
+            filled          DOUBLE  NOT NULL,
+            avg_price       DOUBLE  NOT NULL,
+            created_ns      BIGINT  NOT NULL,
+            updated_ns      BIGINT  NOT NULL,
+            reason          VARCHAR NOT NULL,
+            cid             VARCHAR NOT NULL
+        );
+        CREATE TABLE order_events (
+            client_order_id VARCHAR NOT NULL,
+            ts_ns           BIGINT  NOT NULL,
+            status          VARCHAR NOT NULL,
+            filled          DOUBLE  NOT NULL,
+            avg_price       DOUBLE  NOT NULL,
+            reason          VARCHAR NOT NULL,
+            cid             VARCHAR NOT NULL
+        );
+        CREATE TABLE fills (
+            trade_id        VARCHAR PRIMARY KEY,
+            client_order_id VARCHAR NOT NULL,
+            account         VARCHAR NOT NULL,
+            strategy_id     VARCHAR NOT NULL,
+            symbol          VARCHAR NOT NULL,
+            side            VARCHAR NOT NULL,
+            quantity        DOUBLE  NOT NULL,
+            price           DOUBLE  NOT NULL,
+            commission      DOUBLE  NOT NULL,
+            ts_ns           BIGINT  NOT NULL,
+            cid             VARCHAR NOT NULL
+        );
+        """,
+    ),
+)
+
+PORTFOLIO: Migrations = (
+    (
+        1,
+        "the money ledger, lots for FIFO, and equity snapshots",
+        """
+        CREATE TABLE ledger (
+            entry_id   BIGINT  PRIMARY KEY,
+            ts_ns      BIGINT  NOT NULL,
+            account    VARCHAR NOT NULL,
+            kind       VARCHAR NOT NULL,
+            currency   VARCHAR NOT NULL,
+            amount     DECIMAL(38, 8) NOT NULL,
+            symbol     VARCHAR,
+            quantity   DECIMAL(38, 8),
+            price      DECIMAL(38, 8),
+            trade_id   VARCHAR UNIQUE,
+            cid        VARCHAR NOT NULL
+        );
+        CREATE TABLE equity_snapshots (
+            ts_ns      BIGINT  NOT NULL,
+            account    VARCHAR NOT NULL,
+            cash       DECIMAL(38, 8) NOT NULL,
+            equity     DECIMAL(38, 8) NOT NULL,
+            realized   DECIMAL(38, 8) NOT NULL,
+            unrealized DECIMAL(38, 8) NOT NULL
+        );
+        """,
+    ),
+)
+
 LATEST_VERSION = DATA[-1][0]
 """Schema version of the data store (kept for callers that only know that store)."""

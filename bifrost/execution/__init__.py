@@ -1,0 +1,1 @@
+"""Order execution: the order life cycle, its journal, and broker adapters."""

@@ -1,0 +1,225 @@
+"""The execution engine: order entry, the journal, the broker, and the events they make.
+
+Every state change is journaled (committed) before it is published or answered: the
+changes one request or one quote makes are committed together in one transaction,
+then their events go out in order.
+Submission is idempotent by `client_order_id`: the same request again returns the
+order already entered; a different request with a used id is a CONFLICT. Fills are
+deduplicated by trade id. `recover()` reloads open orders from the journal and
+hands them back to the broker before the service reports ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from bifrost.clock import Clock
+from bifrost.errors import BadRequest, Conflict, NotFound
+from bifrost.execution.broker import Broker
+from bifrost.model.instrument import Instrument
+from bifrost.model.market import Quote, Side
+from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
+from bifrost.store.orders import OrderJournal, fill_row, order_row
+
+Publish = Callable[[str, dict[str, Any], str], None]
+"""(kind "order" or "fill", body, cid) -> publish on the bus."""
+
+
+class ExecutionEngine:
+    """Owns the order book of record; the broker does the matching."""
+
+    def __init__(
+        self,
+        journal: OrderJournal,
+        broker: Broker,
+        clock: Clock,
+        publish: Publish,
+        instrument: Callable[[str], Instrument] = Instrument.default_for,
+    ) -> None:
+        self.journal = journal
+        self.broker = broker
+        self.clock = clock
+        self.publish = publish
+        self.instrument = instrument
+        self.cids: dict[str, str] = {}
+        self._order_rows: list[list[Any]] = []
+        self._fill_rows: list[list[Any]] = []
+        self._events: list[tuple[str, dict[str, Any], str]] = []
+        self._pending_trades: set[str] = set()
+        self.fills_applied = 0
+        self.duplicate_fills = 0
+        self._ids = itertools.count(1)
+        self._id_prefix = os.urandom(3).hex()
+        broker.on_order = self._on_order
+        broker.on_fill = self._on_fill
+
+    # -- entry -----------------------------------------------------------------------
+
+    def submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
+        """Enter an order (or return the one already entered under its client id)."""
+        with self._unit():
+            return self._submit(spec, cid)
+
+    def _submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
+        order = self._order_from(spec)
+        known = self.journal.find(order.client_order_id)
+        if known is not None:
+            existing, _ = known
+            if not existing.same_request(order):
+                raise Conflict(
+                    f"client_order_id {order.client_order_id} is already used by a different order",
+                    {"existing": existing.to_dict()},
+                )
+            return existing.to_dict()
+        self._check_increments(order)
+        self.cids[order.client_order_id] = cid
+        self.broker.submit(order, self.clock.now_ns())
+        return order.to_dict()
+
+    def cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
+        """Cancel an open order; an order already ended is returned as it is."""
+        with self._unit():
+            return self._cancel(client_order_id, cid)
+
+    def _cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
+        order = self._live(client_order_id)
+        if order.is_open:
+            self.cids.setdefault(client_order_id, cid)
+            self.broker.cancel(client_order_id)
+        return order.to_dict()
+
+    def cancel_all(self, cid: str, strategy_id: str | None = None) -> list[str]:
+        """Cancel every open order (of one strategy, when given); returns their ids."""
+        ids = [
+            o.client_order_id
+            for o in self.broker.open_orders()
+            if strategy_id is None or o.strategy_id == strategy_id
+        ]
+        with self._unit():
+            for client_order_id in ids:
+                self._cancel(client_order_id, cid)
+        return ids
+
+    def replace(self, client_order_id: str, changes: dict[str, Any], cid: str) -> dict[str, Any]:
+        """Cancel an open order and enter a new one with the changes (new client id)."""
+        old = self._live(client_order_id)
+        if not old.is_open:
+            raise Conflict(f"order {client_order_id} is {old.status}: nothing to replace")
+        spec = {**old.to_dict(), **{k: v for k, v in changes.items() if v is not None}}
+        spec["client_order_id"] = changes.get("new_client_order_id") or f"{client_order_id}.r"
+        remaining = (old.quantity or 0) - old.filled
+        spec["quantity"] = changes.get("quantity") or remaining
+        with self._unit():
+            self._cancel(client_order_id, cid)
+            return self._submit(spec, cid)
+
+    def _live(self, client_order_id: str) -> Order:
+        order = self.broker_order(client_order_id)
+        if order is None:
+            known = self.journal.find(client_order_id)
+            if known is None:
+                raise NotFound(f"no order {client_order_id}")
+            return known[0]
+        return order
+
+    def broker_order(self, client_order_id: str) -> Order | None:
+        """The broker's live copy of an order, if it holds one."""
+        return self.broker.order(client_order_id)
+
+    def _order_from(self, spec: dict[str, Any]) -> Order:
+        try:
+            order_type = OrderType(spec.get("type") or "MARKET")
+            side = Side(spec["side"])
+            tif = TimeInForce(spec.get("tif") or "GTC")
+        except ValueError as exc:
+            raise BadRequest(f"order: {exc}") from None
+        client_id = spec.get("client_order_id") or f"o-{self._id_prefix}-{next(self._ids)}"
+        return Order(
+            client_id,
+            spec["symbol"],
+            side,
+            float(spec["quantity"]),
+            order_type,
+            limit_price=spec.get("limit_price"),
+            stop_price=spec.get("stop_price"),
+            tif=tif,
+            account=spec.get("account") or "paper",
+            strategy_id=spec.get("strategy_id") or "",
+        )
+
+    def _check_increments(self, order: Order) -> None:
+        """Quantity in whole lots, prices on the tick (DESIGN section 5)."""
+        instrument = self.instrument(order.symbol)
+        lots = (order.quantity or 0) / instrument.lot_size
+        if abs(lots - round(lots)) > 1e-9:
+            raise BadRequest(
+                f"{order.symbol}: quantity {order.quantity} is not a whole number of lots "
+                f"of {instrument.lot_size}"
+            )
+        for name in ("limit_price", "stop_price"):
+            price = getattr(order, name)
+            if price is not None:
+                ticks = price / instrument.tick_size
+                if abs(ticks - round(ticks)) > 1e-6:
+                    raise BadRequest(
+                        f"{order.symbol}: {name} {price} is not on the tick of "
+                        f"{instrument.tick_size}"
+                    )
+
+    # -- from the broker ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _unit(self) -> Iterator[None]:
+        """Commit what happened inside in one transaction, then publish it (even on error)."""
+        try:
+            yield
+        finally:
+            self.flush()
+
+    def flush(self) -> None:
+        """Journal the pending changes, then publish their events in order."""
+        if not self._order_rows and not self._fill_rows:
+            return
+        order_rows, fill_rows, events = self._order_rows, self._fill_rows, self._events
+        self._order_rows, self._fill_rows, self._events = [], [], []
+        self._pending_trades.clear()
+        self.journal.commit(order_rows, fill_rows)
+        for kind, body, cid in events:
+            self.publish(kind, body, cid)
+
+    def _on_order(self, order: Order) -> None:
+        cid = self.cids.get(order.client_order_id, "")
+        self._order_rows.append(order_row(order, cid, self.clock.now_ns()))
+        self._events.append(("order", order.to_dict(), cid))
+        if not order.is_open:
+            self.cids.pop(order.client_order_id, None)
+
+    def _on_fill(self, fill: Fill) -> None:
+        order = self.broker_order(fill.client_order_id)
+        if order is None:
+            return
+        cid = self.cids.get(fill.client_order_id, "")
+        if fill.trade_id in self._pending_trades or self.journal.has_fill(fill.trade_id):
+            self.duplicate_fills += 1
+            return
+        self._pending_trades.add(fill.trade_id)
+        self.fills_applied += 1
+        self._fill_rows.append(fill_row(fill, order.account, cid))
+        self._events.append(("fill", {**fill.to_dict(), "account": order.account}, cid))
+
+    def on_quote(self, quote: Quote) -> None:
+        """Pass a live quote to the broker (fills come back through the callbacks)."""
+        with self._unit():
+            self.broker.on_quote(quote)
+
+    def recover(self) -> int:
+        """Hand the journal's open orders back to the broker; returns how many."""
+        open_orders = self.journal.open_orders()
+        for order, cid in open_orders:
+            self.cids[order.client_order_id] = cid
+        self.broker.restore([order for order, _ in open_orders])
+        return len(open_orders)

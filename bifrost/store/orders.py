@@ -1,0 +1,214 @@
+"""The order journal of execution.duckdb: every order's current row, every transition, every fill.
+
+The engine commits what one request (or one quote) changed in one transaction, before
+it answers or publishes anything, so after a crash the journal holds every state that
+was ever reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from bifrost.model.market import Side
+from bifrost.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
+
+ORDER_COLUMNS = (
+    "client_order_id",
+    "account",
+    "strategy_id",
+    "symbol",
+    "side",
+    "quantity",
+    "type",
+    "limit_price",
+    "stop_price",
+    "tif",
+    "parent_id",
+    "oco_id",
+    "status",
+    "filled",
+    "avg_price",
+    "created_ns",
+    "updated_ns",
+    "reason",
+    "cid",
+)
+FILL_COLUMNS = (
+    "trade_id",
+    "client_order_id",
+    "account",
+    "strategy_id",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "commission",
+    "ts_ns",
+    "cid",
+)
+OPEN = tuple(
+    s.value
+    for s in (
+        OrderStatus.NEW,
+        OrderStatus.SUBMITTED,
+        OrderStatus.ACCEPTED,
+        OrderStatus.PARTIALLY_FILLED,
+    )
+)
+
+
+def order_row(order: Order, cid: str, now_ns: int) -> list[Any]:
+    """The `orders` row of an order."""
+    return [
+        order.client_order_id,
+        order.account,
+        order.strategy_id,
+        order.symbol,
+        order.side.value,
+        order.quantity,
+        order.type.value,
+        order.limit_price,
+        order.stop_price,
+        order.tif.value,
+        order.parent_id,
+        order.oco_id,
+        order.status.value,
+        order.filled,
+        order.avg_price,
+        order.created_ts,
+        now_ns,
+        order.reason,
+        cid,
+    ]
+
+
+def fill_row(fill: Fill, account: str, cid: str) -> list[Any]:
+    """The `fills` row of a fill."""
+    return [
+        fill.trade_id,
+        fill.client_order_id,
+        account,
+        fill.strategy_id,
+        fill.symbol,
+        fill.side.value,
+        fill.quantity,
+        fill.price,
+        fill.commission,
+        fill.ts,
+        cid,
+    ]
+
+
+def order_from_row(row: dict[str, Any]) -> Order:
+    """Rebuild an Order from its `orders` row."""
+    order = Order(
+        row["client_order_id"],
+        row["symbol"],
+        Side(row["side"]),
+        row["quantity"],
+        OrderType(row["type"]),
+        limit_price=row["limit_price"],
+        stop_price=row["stop_price"],
+        tif=TimeInForce(row["tif"]),
+        account=row["account"],
+        strategy_id=row["strategy_id"],
+        parent_id=row["parent_id"],
+        oco_id=row["oco_id"],
+    )
+    order.status = OrderStatus(row["status"])
+    order.filled = row["filled"]
+    order.avg_price = row["avg_price"]
+    order.created_ts = row["created_ns"]
+    order.reason = row["reason"]
+    return order
+
+
+class OrderJournal:
+    """Reads and writes the execution store; one connection, used from one thread."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.db = connection
+
+    def has_fill(self, trade_id: str) -> bool:
+        """True when a fill with this trade id is journaled."""
+        return bool(
+            self.db.execute("SELECT 1 FROM fills WHERE trade_id = ?", [trade_id]).fetchall()
+        )
+
+    def commit(self, order_rows: list[list[Any]], fill_rows: list[list[Any]]) -> None:
+        """Journal order states (each as its `orders` row) and fills in one transaction."""
+        self.db.execute("BEGIN TRANSACTION")
+        try:
+            for row in order_rows:
+                self.db.execute(
+                    f"INSERT OR REPLACE INTO orders ({', '.join(ORDER_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' for _ in ORDER_COLUMNS)})",
+                    row,
+                )
+                state = dict(zip(ORDER_COLUMNS, row, strict=True))
+                self.db.execute(
+                    "INSERT INTO order_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        state["client_order_id"],
+                        state["updated_ns"],
+                        state["status"],
+                        state["filled"],
+                        state["avg_price"],
+                        state["reason"],
+                        state["cid"],
+                    ],
+                )
+            for row in fill_rows:
+                self.db.execute(
+                    f"INSERT INTO fills ({', '.join(FILL_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' for _ in FILL_COLUMNS)})",
+                    row,
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def find(self, client_order_id: str) -> tuple[Order, str] | None:
+        """The stored order and the cid it was entered with, or None."""
+        rows = self._select("WHERE client_order_id = ?", [client_order_id])
+        return (order_from_row(rows[0]), rows[0]["cid"]) if rows else None
+
+    def open_orders(self) -> list[tuple[Order, str]]:
+        """Orders that were open when last journaled, oldest first."""
+        marks = ", ".join("?" for _ in OPEN)
+        rows = self._select(f"WHERE status IN ({marks}) ORDER BY created_ns", list(OPEN))
+        return [(order_from_row(r), r["cid"]) for r in rows]
+
+    def orders(self, open_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+        """Order rows, newest first."""
+        marks = ", ".join("?" for _ in OPEN)
+        where = f"WHERE status IN ({marks})" if open_only else ""
+        params: list[Any] = list(OPEN) if open_only else []
+        return self._select(f"{where} ORDER BY created_ns DESC LIMIT ?", [*params, limit])
+
+    def fills(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Fill rows, newest first."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(FILL_COLUMNS)} FROM fills ORDER BY ts_ns DESC LIMIT ?", [limit]
+        ).fetchall()
+        return [dict(zip(FILL_COLUMNS, r, strict=True)) for r in rows]
+
+    def events(self, client_order_id: str | None = None, cid: str | None = None) -> list[dict]:
+        """Journaled transitions of one order or of every order with a correlation id."""
+        column, value = ("client_order_id", client_order_id) if client_order_id else ("cid", cid)
+        rows = self.db.execute(
+            "SELECT client_order_id, ts_ns, status, filled, avg_price, reason, cid "
+            f"FROM order_events WHERE {column} = ? ORDER BY ts_ns",
+            [value],
+        ).fetchall()
+        keys = ("client_order_id", "ts_ns", "status", "filled", "avg_price", "reason", "cid")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def _select(self, tail: str, params: list[Any]) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders {tail}", params
+        ).fetchall()
+        return [dict(zip(ORDER_COLUMNS, r, strict=True)) for r in rows]

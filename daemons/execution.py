@@ -1,0 +1,159 @@
+"""The execution service: journals orders in execution.duckdb and fills them at the paper broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bifrost.bus import topics
+from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus.schema import Optional, Schema
+from bifrost.daemon import Daemon
+from bifrost.errors import BifrostError
+from bifrost.execution.broker import PaperBroker
+from bifrost.execution.engine import ExecutionEngine
+from bifrost.model.instrument import Instrument
+from bifrost.model.market import Quote
+from bifrost.store.database import open_store
+from bifrost.store.orders import OrderJournal
+from bifrost.store.schema import EXECUTION
+
+ORDER_FIELDS: dict[str, Any] = {
+    "client_order_id": Optional(str),
+    "symbol": str,
+    "side": str,
+    "quantity": float,
+    "type": Optional(str),
+    "limit_price": Optional(float),
+    "stop_price": Optional(float),
+    "tif": Optional(str),
+    "account": Optional(str),
+    "strategy_id": Optional(str),
+}
+SUBMIT = Schema("order.submit params", ORDER_FIELDS)
+CANCEL = Schema("order.cancel params", {"client_order_id": str})
+REPLACE = Schema(
+    "order.replace params",
+    {
+        "client_order_id": str,
+        "new_client_order_id": Optional(str),
+        "quantity": Optional(float),
+        "limit_price": Optional(float),
+        "stop_price": Optional(float),
+        "tif": Optional(str),
+    },
+)
+LIST = Schema("orders.list params", {"open_only": Optional(bool), "limit": Optional(int)})
+EVENTS = Schema("order.events params", {"client_order_id": Optional(str), "cid": Optional(str)})
+CANCEL_ALL = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
+
+
+class ExecutionDaemon(Daemon):
+    """Order entry over RPC; quotes from the data service drive the paper fills."""
+
+    def setup(self) -> None:
+        self.db = open_store(self.home / "execution.duckdb", migrations=EXECUTION)
+        self.broker = PaperBroker()
+        self.instruments = self._instruments()
+        self.engine = ExecutionEngine(
+            OrderJournal(self.db), self.broker, self.clock, self._publish, self._instrument
+        )
+        recovered = self.engine.recover()
+        self.log.info("execution.recovered", open_orders=recovered)
+        self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
+        for method in (
+            Method("order.submit", self.submit, SUBMIT, idempotent=True, role="trader"),
+            Method("order.cancel", self.cancel, CANCEL, idempotent=True, role="trader"),
+            Method("order.replace", self.replace, REPLACE, idempotent=False, role="trader"),
+            Method("orders.cancel_all", self.cancel_all, CANCEL_ALL, role="admin"),
+            Method("orders.list", self.list_orders, LIST),
+            Method("fills.list", self.list_fills, LIST),
+            Method("order.events", self.order_events, EVENTS),
+        ):
+            self.add_method(method)
+
+    def _instruments(self) -> dict[str, Instrument]:
+        """Instruments from the data service, for tick and lot checks (defaults without it)."""
+        try:
+            rows = self.bus.call("data", "instruments.list", timeout_ms=1000)["instruments"]
+        except BifrostError:
+            return {}
+        return {row["symbol"]: Instrument.from_dict(row) for row in rows}
+
+    def _instrument(self, symbol: str) -> Instrument:
+        return self.instruments.get(symbol) or Instrument.default_for(symbol)
+
+    def _publish(self, kind: str, body: dict[str, Any], cid: str) -> None:
+        assert self.publisher is not None
+        topic = topics.order(self.broker.name) if kind == "order" else topics.fill(self.broker.name)
+        self.publisher.publish(topic, kind, body, cid)
+        self.log.info(
+            f"{kind}.{body.get('status', 'filled').lower()}",
+            cid,
+            order=body["client_order_id"],
+            symbol=body["symbol"],
+        )
+
+    def _quote(self, event: Any) -> None:
+        body = event.body
+        self.engine.on_quote(
+            Quote(
+                body["symbol"],
+                body["bid"],
+                body["ask"],
+                body["bid_size"],
+                body["ask_size"],
+                body["ts"],
+            )
+        )
+
+    def submit(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`order.submit`: enter an order (idempotent by client_order_id)."""
+        return self.engine.submit(params, ctx.cid)
+
+    def cancel(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`order.cancel`."""
+        return self.engine.cancel(params["client_order_id"], ctx.cid)
+
+    def replace(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`order.replace`: cancel and re-enter with changes."""
+        return self.engine.replace(params["client_order_id"], params, ctx.cid)
+
+    def cancel_all(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`orders.cancel_all`: the kill switch's arm here."""
+        return {"canceled": self.engine.cancel_all(ctx.cid, params.get("strategy_id"))}
+
+    def list_orders(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`orders.list`."""
+        return {
+            "orders": self.engine.journal.orders(
+                bool(params.get("open_only")), params.get("limit") or 200
+            )
+        }
+
+    def list_fills(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`fills.list`."""
+        return {"fills": self.engine.journal.fills(params.get("limit") or 200)}
+
+    def order_events(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`order.events`: the journal of one order, or of a correlation id."""
+        return {
+            "events": self.engine.journal.events(params.get("client_order_id"), params.get("cid"))
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Open orders and fills, shown by `health`."""
+        engine = getattr(self, "engine", None)
+        if engine is None:
+            return {}
+        return {
+            "open_orders": len(self.broker.open_orders()),
+            "fills": engine.fills_applied,
+            "duplicate_fills": engine.duplicate_fills,
+        }
+
+    def on_stop(self) -> None:
+        """Checkpoint and close the journal."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.execute("CHECKPOINT")
+            db.close()
