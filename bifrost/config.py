@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,37 @@ class FeedConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PortfolioConfig:
+    """The paper account the portfolio service books fills into."""
+
+    account: str = "paper"
+    base_currency: str = "USD"
+    starting_cash: float = 100_000.0
+    """Deposited once, when the ledger is empty."""
+    snapshot_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    """Pre-trade limits the risk service starts with (changeable at run time)."""
+
+    max_order_quantity: float = 10_000.0
+    max_order_notional: float = 1_000_000.0
+    max_position: float = 50_000.0
+    """Largest absolute quantity held in one symbol."""
+    max_gross_exposure: float = 5_000_000.0
+    max_net_exposure: float = 2_500_000.0
+    max_open_orders: int = 200
+    price_collar_pct: float = 5.0
+    """A limit or stop price must be within this % of the last quote's mid."""
+    max_orders_per_second: float = 100.0
+    """Per strategy (or account for manual orders)."""
+    restricted_symbols: tuple[str, ...] = ()
+    daily_loss_limit: float = 10_000.0
+    """Loss (in the base currency) since the start of the UTC day that halts trading."""
+
+
+@dataclass(frozen=True, slots=True)
 class JobConfig:
     """A scheduled job: a named task of a service run on an interval or a cron rule."""
 
@@ -125,6 +156,8 @@ class BifrostConfig:
     services: dict[str, ServiceConfig]
     feed: FeedConfig
     jobs: dict[str, JobConfig]
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
 
     def service(self, name: str) -> ServiceConfig:
         """The named service, or a ConfigError listing the configured ones."""
@@ -173,6 +206,8 @@ class BifrostConfig:
                 "trade_ratio": self.feed.trade_ratio,
                 "prices": dict(self.feed.prices),
             },
+            "portfolio": asdict(self.portfolio),
+            "risk": {**asdict(self.risk), "restricted_symbols": list(self.risk.restricted_symbols)},
             "jobs": {
                 j.name: {
                     "service": j.service,
@@ -223,7 +258,9 @@ class _ConfigReader:
         return ConfigError(f"{self.file}: [{where}] {problem}", {"file": str(self.file)})
 
     def read(self, raw: dict[str, Any]) -> BifrostConfig:
-        self.check_keys("top level", raw, {"site", "hosts", "services", "feed", "jobs"})
+        self.check_keys(
+            "top level", raw, {"site", "hosts", "services", "feed", "jobs", "portfolio", "risk"}
+        )
         site = SiteConfig(**self.values("site", raw.get("site", {}), SiteConfig))
         if site.log_level not in {"debug", "info", "warning", "error"}:
             raise self.fail("site", f"log_level '{site.log_level}' is not debug/info/warning/error")
@@ -252,7 +289,13 @@ class _ConfigReader:
             name: self.job(name, table, services)
             for name, table in self.tables("jobs", raw.get("jobs", {})).items()
         }
-        return BifrostConfig(self.file, site, hosts, services, feed, jobs)
+        portfolio = PortfolioConfig(
+            **self.values("portfolio", raw.get("portfolio", {}), PortfolioConfig)
+        )
+        risk_values = self.values("risk", raw.get("risk", {}), RiskConfig)
+        risk_values["restricted_symbols"] = tuple(risk_values.get("restricted_symbols", ()))
+        risk = RiskConfig(**risk_values)
+        return BifrostConfig(self.file, site, hosts, services, feed, jobs, portfolio, risk)
 
     def service(self, name: str, table: Any, hosts: dict[str, HostConfig]) -> ServiceConfig:
         where = f"services.{name}"

@@ -20,6 +20,7 @@ DAEMONS: dict[str, str] = {
     "data": "daemons.data:DataDaemon",
     "strategy": "daemons.strategy:StrategyDaemon",
     "execution": "daemons.execution:ExecutionDaemon",
+    "portfolio": "daemons.portfolio:PortfolioDaemon",
 }
 
 

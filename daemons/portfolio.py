@@ -1,0 +1,136 @@
+"""The portfolio service: books fills into the exact-money ledger, marks positions to quotes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bifrost.bus import topics
+from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus.schema import Optional, Schema
+from bifrost.daemon import Daemon
+from bifrost.portfolio.ledger import Ledger
+from bifrost.store.database import open_store
+from bifrost.store.ledger import append_entries, first_equity_since, load_entries, save_snapshot
+from bifrost.store.schema import PORTFOLIO
+
+DAY_NS = 86_400_000_000_000
+PNL_EVERY_S = 1.0
+"""Marks move with every quote; P&L events go out at most this often."""
+ACCOUNT = Schema("portfolio params", {"account": Optional(str)})
+DEPOSIT = Schema(
+    "portfolio.deposit params",
+    {"amount": float, "account": Optional(str), "currency": Optional(str)},
+)
+
+
+class PortfolioDaemon(Daemon):
+    """Listens to fills and quotes; answers positions and P&L; snapshots equity."""
+
+    def setup(self) -> None:
+        settings = self.config.portfolio
+        self.account = settings.account
+        self.db = open_store(self.home / "portfolio.duckdb", migrations=PORTFOLIO)
+        self.ledger = Ledger(settings.base_currency)
+        stored = load_entries(self.db)
+        for entry in stored:
+            self.ledger.post(entry)
+        if not stored:
+            entry = self.ledger.deposit(
+                self.account, settings.starting_cash, settings.base_currency, self.clock.now_ns()
+            )
+            append_entries(self.db, [entry])
+        self.marks: dict[str, float] = {}
+        self.day_start: dict[str, Decimal] = {}
+        self.fills_booked = 0
+        self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
+        self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
+        self.every(PNL_EVERY_S, self.publish_pnl)
+        self.tasks["snapshot_equity"] = self.snapshot_equity
+        for method in (
+            Method("portfolio.positions", self.positions, ACCOUNT),
+            Method("portfolio.pnl", self.pnl, ACCOUNT),
+            Method("portfolio.deposit", self.deposit, DEPOSIT, idempotent=False, role="admin"),
+        ):
+            self.add_method(method)
+        self.snapshot_equity()
+
+    def _fill(self, event: Any) -> None:
+        fill = {**event.body, "cid": event.cid}
+        entries = self.ledger.apply_fill(fill, self.clock.now_ns())
+        if not entries:
+            return  # a fill seen before (a replay after a gap): booked once only
+        append_entries(self.db, entries)
+        self.fills_booked += 1
+        assert self.publisher is not None
+        snapshot = self.ledger.snapshot(fill["account"], self.marks)
+        held = [p for p in snapshot["positions"] if p["symbol"] == fill["symbol"]]
+        body = {
+            "account": fill["account"],
+            "symbol": fill["symbol"],
+            "position": held[0] if held else None,
+            "trade_id": fill["trade_id"],
+        }
+        self.publisher.publish(topics.position(fill["account"]), "position", body, event.cid)
+        self.log.info("portfolio.booked", event.cid, trade=fill["trade_id"], symbol=fill["symbol"])
+
+    def _quote(self, event: Any) -> None:
+        body = event.body
+        self.marks[body["symbol"]] = (body["bid"] + body["ask"]) / 2
+
+    def pnl_body(self, account: str) -> dict[str, Any]:
+        """Equity, realized and unrealized P&L, and P&L since the start of the UTC day."""
+        snapshot = self.ledger.snapshot(account, self.marks)
+        day = self.clock.now_ns() // DAY_NS * DAY_NS
+        start = self.day_start.get(account)
+        if start is None:
+            start = first_equity_since(self.db, account, day) or Decimal(snapshot["equity"])
+            self.day_start[account] = start
+        day_pnl = Decimal(snapshot["equity"]) - start
+        return {**snapshot, "day_pnl": str(day_pnl), "day_start_ns": day}
+
+    def publish_pnl(self) -> None:
+        """Timer: publish the account's P&L (marks move with every quote)."""
+        assert self.publisher is not None
+        self.publisher.publish(topics.pnl(self.account), "pnl", self.pnl_body(self.account))
+
+    def snapshot_equity(self) -> dict[str, Any]:
+        """Scheduled task (and at start): store an equity snapshot of the account."""
+        snapshot = self.ledger.snapshot(self.account, self.marks)
+        save_snapshot(self.db, self.clock.now_ns(), snapshot)
+        return {"account": self.account, "equity": snapshot["equity"]}
+
+    def positions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`portfolio.positions`."""
+        account = params.get("account") or self.account
+        return {
+            "account": account,
+            "positions": self.ledger.snapshot(account, self.marks)["positions"],
+        }
+
+    def pnl(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`portfolio.pnl`."""
+        return self.pnl_body(params.get("account") or self.account)
+
+    def deposit(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`portfolio.deposit`: move cash in or out of an account."""
+        account = params.get("account") or self.account
+        currency = params.get("currency") or self.ledger.base_currency
+        entry = self.ledger.deposit(account, params["amount"], currency, self.clock.now_ns())
+        append_entries(self.db, [entry])
+        return self.ledger.snapshot(account, self.marks)
+
+    def details(self) -> dict[str, Any]:
+        """Fills booked, shown by `health`."""
+        return {
+            "account": getattr(self, "account", None),
+            "fills_booked": getattr(self, "fills_booked", 0),
+        }
+
+    def on_stop(self) -> None:
+        """Snapshot, checkpoint and close."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            self.snapshot_equity()
+            db.execute("CHECKPOINT")
+            db.close()
