@@ -21,6 +21,7 @@ DAEMONS: dict[str, str] = {
     "strategy": "daemons.strategy:StrategyDaemon",
     "execution": "daemons.execution:ExecutionDaemon",
     "portfolio": "daemons.portfolio:PortfolioDaemon",
+    "risk": "daemons.risk:RiskDaemon",
 }
 
 

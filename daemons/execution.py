@@ -11,24 +11,13 @@ from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError
 from bifrost.execution.broker import PaperBroker
 from bifrost.execution.engine import ExecutionEngine
+from bifrost.execution.messages import ORDER_FIELDS
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import Quote
 from bifrost.store.database import open_store
 from bifrost.store.orders import OrderJournal
 from bifrost.store.schema import EXECUTION
 
-ORDER_FIELDS: dict[str, Any] = {
-    "client_order_id": Optional(str),
-    "symbol": str,
-    "side": str,
-    "quantity": float,
-    "type": Optional(str),
-    "limit_price": Optional(float),
-    "stop_price": Optional(float),
-    "tif": Optional(str),
-    "account": Optional(str),
-    "strategy_id": Optional(str),
-}
 SUBMIT = Schema("order.submit params", ORDER_FIELDS)
 CANCEL = Schema("order.cancel params", {"client_order_id": str})
 REPLACE = Schema(

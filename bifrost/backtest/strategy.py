@@ -85,7 +85,7 @@ class Indicator:
     ahead of the current bar raises IndexError, so a strategy cannot peek.
     """
 
-    __slots__ = ("_index", "name", "symbol", "values")
+    __slots__ = ("_floats", "_index", "name", "symbol", "values")
 
     def __init__(
         self, name: str, values: np.ndarray, symbol: str, index: Callable[[str], int]
@@ -94,6 +94,10 @@ class Indicator:
         self.values = values
         self.symbol = symbol
         self._index = index
+        # Read every bar: a memoryview of 1-D float64 values gives the same Python floats
+        # as float(values[i]) in about a third of the time, without copying.
+        flat = values.ndim == 1 and values.dtype == np.float64
+        self._floats: memoryview | None = values.data if flat else None
 
     def __getitem__(self, back: int) -> float:
         if back >= 0:
@@ -101,6 +105,8 @@ class Indicator:
         position = self._index(self.symbol) + 1 + back
         if position < 0:
             return float("nan")
+        if self._floats is not None:
+            return self._floats[position]
         return float(self.values[position])
 
     def __len__(self) -> int:
@@ -251,7 +257,9 @@ class Strategy:
 
     def position(self, symbol: str | None = None) -> float:
         """Signed quantity held of `symbol` (default: the first symbol)."""
-        return self.context.position(symbol or self.symbols[0])
+        # Most strategies ask every bar: skip the `context` property once bound.
+        context = self._context or self.context
+        return context.position(symbol or self.symbols[0])
 
     @property
     def portfolio(self) -> PortfolioView:

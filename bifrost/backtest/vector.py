@@ -185,8 +185,8 @@ def run_vector_backtest(
     kind, rate, extra = commission_terms(config.commission)
     costs = np.array([config.cash, fraction, lot, rate, extra, config.slippage_bps])
     equity, exposure, rows = simulate_signals(
-        bars.open.astype(np.float64),
-        bars.close.astype(np.float64),
+        np.ascontiguousarray(bars.open, dtype=np.float64),
+        np.ascontiguousarray(bars.close, dtype=np.float64),
         np.asarray(entries, dtype=np.bool_),
         np.asarray(exits, dtype=np.bool_),
         costs,
@@ -194,19 +194,15 @@ def run_vector_backtest(
         config.fill == "close",
         config.close_at_end,
     )
+    # Converted in bulk: tolist gives the same Python ints and floats as int() and float()
+    # of each element, and a long series can make tens of thousands of trades.
+    entry_ts = bars.ts[rows[:, 0].astype(np.int64)].tolist()
+    exit_ts = bars.ts[rows[:, 1].astype(np.int64)].tolist()
     trades = [
-        TradeRecord(
-            symbol,
-            int(bars.ts[int(r[0])]),
-            int(bars.ts[int(r[1])]),
-            float(r[2]),
-            1,
-            float(r[3]),
-            float(r[4]),
-            float(r[5]),
-            float(r[6]),
+        TradeRecord(symbol, entry, exit_, size, 1, entry_price, exit_price, pnl, commission)
+        for entry, exit_, (_, _, size, entry_price, exit_price, pnl, commission) in zip(
+            entry_ts, exit_ts, rows.tolist(), strict=True
         )
-        for r in rows
     ]
     result = BacktestResult(
         [symbol], bars.ts.copy(), equity, exposure, trades, [], [], {}, bars.close

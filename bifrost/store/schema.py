@@ -203,5 +203,25 @@ PORTFOLIO: Migrations = (
     ),
 )
 
+RISK: Migrations = (
+    (
+        1,
+        "persisted limits and trading state, and the breaches log",
+        """
+        CREATE TABLE settings (
+            name  VARCHAR PRIMARY KEY,
+            value JSON    NOT NULL
+        );
+        CREATE TABLE breaches (
+            ts_ns   BIGINT  NOT NULL,
+            rule    VARCHAR NOT NULL,
+            symbol  VARCHAR,
+            message VARCHAR NOT NULL,
+            cid     VARCHAR NOT NULL
+        );
+        """,
+    ),
+)
+
 LATEST_VERSION = DATA[-1][0]
 """Schema version of the data store (kept for callers that only know that store)."""

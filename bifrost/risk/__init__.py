@@ -1,0 +1,1 @@
+"""Risk: pre-trade checks, trading states, and value at risk."""

@@ -1,0 +1,218 @@
+"""Pre-trade risk checks and the trading state (ACTIVE, REDUCING, HALTED).
+
+The engine keeps what the checks need from the bus: positions (from fills), open
+orders (from order events), last mids (from quotes). `check` raises Rejected with
+the rule that fired; rules run in a fixed order, so a reason is reproducible.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
+from typing import Any, NoReturn
+
+from bifrost.config import RiskConfig
+from bifrost.errors import BadRequest, Rejected
+
+
+class TradingState(StrEnum):
+    """Whether orders may go out: all, only risk-reducing ones, or none."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+@dataclass
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up."""
+
+    rate: float
+    burst: float
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> bool:
+        """Spend one token if there is one."""
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def parse_limit(name: str, value: Any) -> Any:
+    """A limit value from text or JSON, typed like the RiskConfig field `name`."""
+    kinds = {f.name: f.type for f in fields(RiskConfig)}
+    if name not in kinds:
+        raise BadRequest(f"no risk limit '{name}' (limits: {', '.join(kinds)})")
+    kind = str(kinds[name])
+    try:
+        if "tuple" in kind:
+            items = value if isinstance(value, list) else str(value).split(",")
+            return tuple(str(s).strip() for s in items if str(s).strip())
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"risk limit {name}={value!r} is not a number") from None
+    if number < 0:
+        raise BadRequest(f"risk limit {name} must not be negative")
+    return int(number) if kind == "int" else number
+
+
+class RiskEngine:
+    """Checks orders against limits and the trading state; plain data in, Rejected out."""
+
+    def __init__(self, limits: RiskConfig, state: TradingState = TradingState.ACTIVE) -> None:
+        self.limits = limits
+        self.state = state
+        self.positions: dict[str, float] = {}
+        self.open_orders: dict[str, dict[str, Any]] = {}
+        self.mids: dict[str, float] = {}
+        self.buckets: dict[str, TokenBucket] = {}
+        self.day_pnl = 0.0
+
+    def set_limits(self, changes: dict[str, Any]) -> RiskConfig:
+        """Change limits (each checked and typed); returns the new set."""
+        typed = {name: parse_limit(name, value) for name, value in changes.items()}
+        self.limits = replace(self.limits, **typed)
+        self.buckets.clear()
+        return self.limits
+
+    def limits_dict(self) -> dict[str, Any]:
+        """The current limits as plain data."""
+        out = asdict(self.limits)
+        out["restricted_symbols"] = list(self.limits.restricted_symbols)
+        return out
+
+    # -- the checks -------------------------------------------------------------------
+
+    def check(self, order: dict[str, Any], now: float | None = None) -> None:
+        """Raise Rejected naming the first rule the order breaks."""
+        symbol, quantity = order["symbol"], float(order["quantity"])
+        signed = quantity if order["side"] == "BUY" else -quantity
+        held = self.positions.get(symbol, 0.0)
+        reduces = abs(held + signed) < abs(held) - 1e-12
+        limits = self.limits
+        if self.state is TradingState.HALTED:
+            self._reject("halted", "trading is halted (bifrost risk resume to restart)")
+        if self.state is TradingState.REDUCING and not reduces:
+            self._reject("reducing", f"only orders that reduce the {symbol} position are allowed")
+        if symbol in limits.restricted_symbols:
+            self._reject("restricted", f"{symbol} is on the restricted list")
+        if quantity > limits.max_order_quantity:
+            self._reject(
+                "max_order_quantity",
+                f"quantity {quantity:g} exceeds the limit of {limits.max_order_quantity:g}",
+            )
+        price = self._price(order)
+        notional = quantity * price
+        if notional > limits.max_order_notional:
+            self._reject(
+                "max_order_notional",
+                f"notional {notional:,.2f} exceeds the limit of {limits.max_order_notional:,.2f}",
+            )
+        self._collar(order, symbol)
+        self._exposure(symbol, signed, held, price, reduces)
+        if len(self.open_orders) >= limits.max_open_orders:
+            self._reject(
+                "max_open_orders",
+                f"{len(self.open_orders)} orders are open (limit {limits.max_open_orders})",
+            )
+        self._rate(order.get("strategy_id") or order.get("account") or "manual", now)
+
+    def _price(self, order: dict[str, Any]) -> float:
+        price = (
+            order.get("limit_price") or order.get("stop_price") or self.mids.get(order["symbol"])
+        )
+        if not price:
+            self._reject("no_price", f"no quote for {order['symbol']} to value the order")
+        return float(price)
+
+    def _collar(self, order: dict[str, Any], symbol: str) -> None:
+        mid = self.mids.get(symbol)
+        for name in ("limit_price", "stop_price"):
+            price = order.get(name)
+            if price and mid:
+                away = abs(price / mid - 1) * 100
+                if away > self.limits.price_collar_pct:
+                    self._reject(
+                        "price_collar",
+                        f"{name} {price:g} is {away:.1f}% from the mid "
+                        f"{mid:g} (collar {self.limits.price_collar_pct:g}%)",
+                    )
+
+    def _exposure(
+        self, symbol: str, signed: float, held: float, price: float, reduces: bool
+    ) -> None:
+        limits = self.limits
+        pending = sum(
+            o["signed_remaining"] for o in self.open_orders.values() if o["symbol"] == symbol
+        )
+        after = held + pending + signed
+        if abs(after) > limits.max_position and not reduces:
+            self._reject(
+                "max_position",
+                f"the {symbol} position would be {after:g} (limit {limits.max_position:g})",
+            )
+        values = {
+            s: q * self.mids.get(s, price if s == symbol else 0.0)
+            for s, q in self.positions.items()
+        }
+        values[symbol] = values.get(symbol, 0.0) + signed * price
+        gross, net = sum(abs(v) for v in values.values()), sum(values.values())
+        if gross > limits.max_gross_exposure and not reduces:
+            self._reject(
+                "max_gross_exposure",
+                f"gross exposure would be {gross:,.2f} (limit {limits.max_gross_exposure:,.2f})",
+            )
+        if abs(net) > limits.max_net_exposure and not reduces:
+            self._reject(
+                "max_net_exposure",
+                f"net exposure would be {net:,.2f} (limit {limits.max_net_exposure:,.2f})",
+            )
+
+    def _rate(self, key: str, now: float | None) -> None:
+        now = time.monotonic() if now is None else now
+        rate = self.limits.max_orders_per_second
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = TokenBucket(rate, max(1.0, rate), max(1.0, rate), now)
+        if not bucket.take(now):
+            self._reject("order_rate", f"more than {rate:g} orders a second from {key}")
+
+    @staticmethod
+    def _reject(rule: str, message: str) -> NoReturn:
+        raise Rejected(message, {"rule": rule})
+
+    # -- what the bus tells us --------------------------------------------------------
+
+    def on_fill(self, fill: dict[str, Any]) -> None:
+        """A fill moved a position."""
+        signed = fill["quantity"] if fill["side"] == "BUY" else -fill["quantity"]
+        self.positions[fill["symbol"]] = self.positions.get(fill["symbol"], 0.0) + signed
+
+    def on_order(self, order: dict[str, Any]) -> None:
+        """An order changed state: keep the open ones with what they still may fill."""
+        if order["status"] in ("SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED"):
+            remaining = (order["quantity"] or 0) - order["filled"]
+            sign = 1 if order["side"] == "BUY" else -1
+            self.open_orders[order["client_order_id"]] = {
+                "symbol": order["symbol"],
+                "signed_remaining": sign * remaining,
+            }
+        else:
+            self.open_orders.pop(order["client_order_id"], None)
+
+    def on_quote(self, symbol: str, mid: float) -> None:
+        """The latest mid of a symbol."""
+        self.mids[symbol] = mid
+
+    def on_pnl(self, day_pnl: float) -> bool:
+        """Day P&L from the portfolio; True when it breached the loss limit and halted."""
+        self.day_pnl = day_pnl
+        if -day_pnl >= self.limits.daily_loss_limit and self.state is not TradingState.HALTED:
+            self.state = TradingState.HALTED
+            return True
+        return False

@@ -1,0 +1,207 @@
+"""The risk service: every order passes here first; limits, trading state, kill switch, VaR."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from bifrost.bus import topics
+from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus.schema import Optional, Schema
+from bifrost.daemon import Daemon
+from bifrost.errors import BifrostError, Rejected
+from bifrost.execution.messages import ORDER_FIELDS
+from bifrost.risk.engine import RiskEngine, TradingState
+from bifrost.store.database import open_store
+from bifrost.store.schema import RISK
+
+SUBMIT = Schema("order.submit params", ORDER_FIELDS)
+LIMITS = Schema("risk.limits params", {"set": Optional(dict)})
+VAR = Schema("risk.var params", {"confidence": Optional(float), "lookback": Optional(int)})
+REASON = Schema("risk state params", {"reason": Optional(str)})
+
+
+class RiskDaemon(Daemon):
+    """Pre-trade checks in front of execution; post-trade state from fills, quotes and P&L."""
+
+    def setup(self) -> None:
+        self.db = open_store(self.home / "risk.duckdb", migrations=RISK)
+        self.engine = RiskEngine(self.config.risk, self._stored_state())
+        stored = self._stored_limits()
+        if stored:
+            self.engine.set_limits(stored)
+        self.forwarded: set[str] = set()
+        self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
+        self.subscribe("execution", [topics.prefix(topics.ORDER)], self._order)
+        self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
+        self.subscribe("portfolio", [topics.prefix(topics.PNL)], self._pnl)
+        for method in (
+            Method("order.submit", self.submit, SUBMIT, idempotent=True, role="trader"),
+            Method("risk.limits", self.limits, LIMITS, role="viewer"),
+            Method("risk.state", self.trading_state, REASON),
+            Method("risk.kill", self.kill, REASON, role="admin"),
+            Method("risk.resume", self.resume, REASON, role="admin"),
+            Method("risk.reduce", self.reduce, REASON, role="admin"),
+            Method("risk.var", self.var, VAR),
+        ):
+            self.add_method(method)
+
+    # -- persistence --------------------------------------------------------------------
+
+    def _stored_state(self) -> TradingState:
+        rows = self.db.execute("SELECT value FROM settings WHERE name = 'state'").fetchall()
+        return TradingState(json.loads(rows[0][0])) if rows else TradingState.ACTIVE
+
+    def _stored_limits(self) -> dict[str, Any]:
+        rows = self.db.execute("SELECT value FROM settings WHERE name = 'limits'").fetchall()
+        return dict(json.loads(rows[0][0])) if rows else {}
+
+    def _save(self, name: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [name, json.dumps(value)])
+
+    def _breach(self, rule: str, message: str, order: dict[str, Any], cid: str) -> None:
+        self.db.execute(
+            "INSERT INTO breaches VALUES (?, ?, ?, ?, ?)",
+            [self.clock.now_ns(), rule, order.get("symbol"), message, cid],
+        )
+        self._alert("rejected", {"rule": rule, "message": message, "order": order}, cid)
+
+    def _alert(self, kind: str, body: dict[str, Any], cid: str = "") -> None:
+        assert self.publisher is not None
+        self.publisher.publish(topics.alert("risk"), kind, {**body, "kind": kind}, cid)
+        self.log.warning(f"risk.{kind}", cid, **{k: v for k, v in body.items() if k != "order"})
+
+    # -- order entry -----------------------------------------------------------------------
+
+    def submit(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`order.submit`: check, then forward to execution with the caller's cid."""
+        client_id = params.get("client_order_id")
+        if not (client_id and client_id in self.forwarded):  # a retry was checked already
+            try:
+                self.engine.check(params)
+            except Rejected as exc:
+                self._breach(exc.details.get("rule", "?"), exc.message, params, ctx.cid)
+                raise
+        result: dict[str, Any] = self.bus.call(
+            "execution", "order.submit", params, cid=ctx.cid, idempotent=True
+        )
+        self.forwarded.add(result["client_order_id"])
+        return result
+
+    # -- the bus ---------------------------------------------------------------------------
+
+    def _fill(self, event: Any) -> None:
+        self.engine.on_fill(event.body)
+
+    def _order(self, event: Any) -> None:
+        self.engine.on_order(event.body)
+
+    def _quote(self, event: Any) -> None:
+        body = event.body
+        self.engine.on_quote(body["symbol"], (body["bid"] + body["ask"]) / 2)
+
+    def _pnl(self, event: Any) -> None:
+        if self.engine.on_pnl(float(event.body["day_pnl"])):
+            self._save("state", self.engine.state.value)
+            self._alert("halted", {"reason": "daily loss limit", "day_pnl": event.body["day_pnl"]})
+            self._cancel_everything(event.cid)
+
+    # -- controls --------------------------------------------------------------------------
+
+    def limits(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`risk.limits`: the limits; with `set`, change some (admin) and persist them."""
+        changes = params.get("set")
+        if changes:
+            self.engine.set_limits(changes)
+            self._save("limits", self.engine.limits_dict())
+            self._alert("limits_changed", {"changes": changes}, ctx.cid)
+        return self.engine.limits_dict()
+
+    def trading_state(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`risk.state`: trading state, day P&L, positions and open orders known to risk."""
+        engine = self.engine
+        return {
+            "state": engine.state.value,
+            "day_pnl": engine.day_pnl,
+            "positions": {s: q for s, q in engine.positions.items() if q},
+            "open_orders": len(engine.open_orders),
+        }
+
+    def kill(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`risk.kill`: HALT, cancel every open order, stop every strategy; timed."""
+        started = time.monotonic()
+        self._set_trading(TradingState.HALTED, params.get("reason") or "kill switch", ctx.cid)
+        canceled, stopped = self._cancel_everything(ctx.cid)
+        return {
+            "state": self.engine.state.value,
+            "canceled": canceled,
+            "strategies_stopped": stopped,
+            "seconds": round(time.monotonic() - started, 4),
+        }
+
+    def resume(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`risk.resume`: back to ACTIVE."""
+        self._set_trading(TradingState.ACTIVE, params.get("reason") or "resume", ctx.cid)
+        return {"state": self.engine.state.value}
+
+    def reduce(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`risk.reduce`: only risk-reducing orders from now on."""
+        self._set_trading(TradingState.REDUCING, params.get("reason") or "reduce only", ctx.cid)
+        return {"state": self.engine.state.value}
+
+    def _set_trading(self, state: TradingState, reason: str, cid: str) -> None:
+        self.engine.state = state
+        self._save("state", state.value)
+        self._alert("state", {"state": state.value, "reason": reason}, cid)
+
+    def _cancel_everything(self, cid: str) -> tuple[list[str], list[str]]:
+        canceled: list[str] = []
+        stopped: list[str] = []
+        try:
+            canceled = self.bus.call("execution", "orders.cancel_all", {}, cid=cid)["canceled"]
+        except BifrostError as exc:
+            self.log.error("risk.cancel_failed", cid, error=exc.message)
+        if "strategy" in self.config.services:
+            try:
+                reply = self.bus.call("strategy", "strategies.stop_all", {}, cid=cid)
+                stopped = reply["stopped"]
+            except BifrostError as exc:
+                self.log.error("risk.stop_strategies_failed", cid, error=exc.message)
+        return canceled, stopped
+
+    def var(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`risk.var`: historical and parametric VaR/CVaR of the current positions."""
+        from bifrost.market.gateway import DataGateway
+        from bifrost.risk.var import scenario_pnl, value_at_risk
+
+        lookback = params.get("lookback") or 250
+        positions = {s: q for s, q in self.engine.positions.items() if q}
+        data = DataGateway(self.bus, self.home)
+        closes = {}
+        for symbol in positions:
+            frame = data.bars(symbol, "1d")
+            closes[symbol] = frame["close"].to_numpy()[-(lookback + 1) :]
+        prices = {s: self.engine.mids.get(s) or float(closes[s][-1]) for s in positions}
+        result = value_at_risk(
+            scenario_pnl(positions, prices, closes), params.get("confidence") or 0.99
+        )
+        exposure = {s: positions[s] * prices[s] for s in positions}
+        return {
+            **result,
+            "exposure": exposure,
+            "gross": sum(abs(v) for v in exposure.values()),
+            "net": sum(exposure.values()),
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Trading state, shown by `health`."""
+        engine = getattr(self, "engine", None)
+        return {"state": engine.state.value} if engine else {}
+
+    def on_stop(self) -> None:
+        """Checkpoint and close."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.execute("CHECKPOINT")
+            db.close()
