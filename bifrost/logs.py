@@ -30,7 +30,7 @@ class JsonLogger:
         if LEVELS[level] < self.threshold:
             return
         record = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
             "level": level,
             "service": self.service,
             "host": self.host,

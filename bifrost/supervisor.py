@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +28,7 @@ BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 30.0
 """A child that ran this long before crashing restarts with the shortest backoff again."""
 STOP_GRACE_S = 15.0
+FIRST_START_WAIT_S = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +120,15 @@ class Supervisor:
     """Starts the given services, restarts crashed ones with backoff, stops all on SIGTERM."""
 
     def __init__(
-        self, services: list[str], paths: StackPaths, child_args: list[str], log: JsonLogger
+        self,
+        services: list[str],
+        paths: StackPaths,
+        child_args: list[str],
+        log: JsonLogger,
+        is_ready: Callable[[str], bool] = lambda name: True,
     ) -> None:
+        self.is_ready = is_ready
+        """Asks whether a service answers as ready; first starts wait for it in turn."""
         self.paths = paths
         self.child_args = child_args
         """Command prefix of a child; the service name is appended."""
@@ -152,6 +161,7 @@ class Supervisor:
         try:
             for child in self.children.values():
                 self._spawn(child)
+                self._await_ready(child)
             while not self._stopping:
                 self._check_children()
                 self._write_state()
@@ -162,6 +172,20 @@ class Supervisor:
             self.paths.supervisor_pid.unlink(missing_ok=True)
             self.log.info("supervisor.stopped")
         return 0
+
+    def _await_ready(self, child: Child) -> None:
+        """Start services in config order, each once the one before answers (or gives up).
+
+        Later services read earlier ones at start (risk asks portfolio for positions), so
+        the first start follows the order of the config; restarts do not wait.
+        """
+        deadline = time.monotonic() + FIRST_START_WAIT_S
+        while not self._stopping and time.monotonic() < deadline:
+            if child.process is None or child.process.poll() is not None:
+                return  # it died; the watch loop restarts it
+            if self.is_ready(child.name):
+                return
+            time.sleep(0.05)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._stopping = True

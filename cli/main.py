@@ -17,7 +17,9 @@ from cli.commands import daemon as daemon_cmd
 from cli.commands import data as data_cmd
 from cli.commands import instruments as instruments_cmd
 from cli.commands import jobs as jobs_cmd
+from cli.commands import risk as risk_cmd
 from cli.commands import stack as stack_cmd
+from cli.commands import trading as trading_cmd
 from cli.commands import watch as watch_cmd
 from cli.state import CliState
 
@@ -47,8 +49,10 @@ def main(
 
 stack_cmd.register(app)
 watch_cmd.register(app)
+trading_cmd.register(app)
 app.add_typer(daemon_cmd.app, name="daemon")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(backtest_cmd.app, name="backtest")
 app.add_typer(instruments_cmd.app, name="instruments")
 app.add_typer(config_cmd.app, name="config")

@@ -32,6 +32,7 @@ class RiskDaemon(Daemon):
         if stored:
             self.engine.set_limits(stored)
         self.forwarded: set[str] = set()
+        self._catch_up()
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
         self.subscribe("execution", [topics.prefix(topics.ORDER)], self._order)
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
@@ -46,6 +47,17 @@ class RiskDaemon(Daemon):
             Method("risk.var", self.var, VAR),
         ):
             self.add_method(method)
+
+    def _catch_up(self) -> None:
+        """Positions and open orders as they stand, from portfolio and execution (if up)."""
+        if self.bus.answers("portfolio"):
+            reply = self.bus.call("portfolio", "portfolio.positions", {})
+            for row in reply["positions"]:
+                self.engine.positions[row["symbol"]] = row["quantity"]
+        if self.bus.answers("execution"):
+            reply = self.bus.call("execution", "orders.list", {"open_only": True})
+            for row in reply["orders"]:
+                self.engine.on_order(row)
 
     # -- persistence --------------------------------------------------------------------
 
@@ -83,6 +95,8 @@ class RiskDaemon(Daemon):
             except Rejected as exc:
                 self._breach(exc.details.get("rule", "?"), exc.message, params, ctx.cid)
                 raise
+        self.log.info("risk.passed", ctx.cid, symbol=params["symbol"], side=params["side"],
+                      quantity=params["quantity"])
         result: dict[str, Any] = self.bus.call(
             "execution", "order.submit", params, cid=ctx.cid, idempotent=True
         )

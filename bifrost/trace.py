@@ -1,0 +1,72 @@
+"""Following one order across services: its journal in execution and every log line with its cid.
+
+The correlation id given at entry travels with the order through risk, execution,
+the broker and portfolio, in their RPC calls, events and JSON logs. A trace starts
+from a client order id (its cid is in the journal) or from the cid itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bifrost.client import BifrostClient
+from bifrost.errors import NotFound
+
+HIDDEN = {"ts", "level", "service", "host", "event", "cid"}
+
+
+def trace_hops(client: BifrostClient, home: Path, ident: str) -> list[dict[str, Any]]:
+    """Every hop (journal entries and log lines) of the order or cid `ident`, oldest first."""
+    journal: list[dict[str, Any]] = []
+    cid = ident
+    if client.answers("execution"):
+        journal = client.call("execution", "order.events", {"client_order_id": ident})["events"]
+        if journal:
+            cid = journal[0]["cid"] or ident
+        journal = client.call("execution", "order.events", {"cid": cid})["events"] or journal
+    hops = [
+        {
+            "ts_ns": e["ts_ns"],
+            "service": "execution",
+            "event": f"journal.{e['status'].lower()}",
+            "detail": f"{e['client_order_id']} filled {e['filled']:g} @ {e['avg_price']:g}",
+        }
+        for e in journal
+    ]
+    hops += log_hops(home / "logs", cid)
+    if not hops:
+        raise NotFound(f"nothing recorded for '{ident}' (an order's client id or a cid)")
+    return sorted(hops, key=lambda h: h["ts_ns"])
+
+
+def log_hops(folder: Path, cid: str) -> list[dict[str, Any]]:
+    """Log lines of every service log in `folder` that carry `cid`."""
+    hops = []
+    needle = f'"cid": "{cid}"'
+    for path in sorted(folder.glob("*.log")) if folder.is_dir() else []:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if needle not in line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                detail = " ".join(f"{k}={v}" for k, v in record.items() if k not in HIDDEN)
+                hops.append(
+                    {
+                        "ts_ns": _ns(record["ts"]),
+                        "service": record.get("service", path.stem),
+                        "event": record.get("event", ""),
+                        "detail": detail,
+                    }
+                )
+    return hops
+
+
+def _ns(text: str) -> int:
+    moment = datetime.fromisoformat(text)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000

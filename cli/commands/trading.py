@@ -1,0 +1,280 @@
+"""Trading from the command line: `order buy|sell|cancel|replace`, `orders`, `fills`,
+`positions`, `pnl`, and `trace ID`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.state import CliState, state_of
+
+app = typer.Typer(help="Enter, cancel and replace orders (paper broker).", no_args_is_help=True)
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+PriceOption = Annotated[float | None, typer.Option(help="Limit price.")]
+StopOption = Annotated[float | None, typer.Option(help="Stop price.")]
+TifOption = Annotated[str, typer.Option(help="DAY, GTC, IOC or FOK.")]
+IdOption = Annotated[
+    str | None, typer.Option("--client-id", help="Your id for the order (retries are safe).")
+]
+
+
+def register(root: typer.Typer) -> None:
+    """Mount `order` and the top-level views."""
+    root.add_typer(app, name="order")
+    root.command("orders")(orders)
+    root.command("fills")(fills)
+    root.command("positions")(positions)
+    root.command("pnl")(pnl)
+    root.command("trace")(trace)
+
+
+def enter(
+    state: CliState,
+    side: str,
+    symbol: str,
+    quantity: float,
+    limit: float | None,
+    stop: float | None,
+    tif: str,
+    client_id: str | None,
+) -> dict[str, Any]:
+    """Send an order through risk (which forwards it to execution)."""
+    kind = {
+        (False, False): "MARKET",
+        (True, False): "LIMIT",
+        (False, True): "STOP",
+        (True, True): "STOP_LIMIT",
+    }[(limit is not None, stop is not None)]
+    spec = {
+        "symbol": symbol,
+        "side": side,
+        "quantity": quantity,
+        "type": kind,
+        "limit_price": limit,
+        "stop_price": stop,
+        "tif": tif.upper(),
+        "client_order_id": client_id,
+    }
+    with state.client() as client:
+        client.require("risk")
+        return dict(client.call("risk", "order.submit", spec, idempotent=client_id is not None))
+
+
+def show_order(order: dict[str, Any], as_json: bool) -> None:
+    """One order, as JSON or a line."""
+    if as_json:
+        emit_json(order)
+        return
+    price = f" @ {order['avg_price']:g}" if order["filled"] else ""
+    say(
+        f"[bold]{order['client_order_id']}[/] {order['side']} {order['quantity']:g} "
+        f"{order['symbol']} {order['type']}: [green]{order['status']}[/] "
+        f"filled {order['filled']:g}{price} {order.get('reason') or ''}"
+    )
+
+
+@app.command("buy")
+def buy(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="Symbol.")],
+    quantity: Annotated[float, typer.Argument(help="Quantity.")],
+    limit: PriceOption = None,
+    stop: StopOption = None,
+    tif: TifOption = "GTC",
+    client_id: IdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Buy (market, or limit/stop with --limit/--stop). Exit 4 when risk rejects it."""
+    show_order(enter(state_of(ctx), "BUY", symbol, quantity, limit, stop, tif, client_id), json)
+
+
+@app.command("sell")
+def sell(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="Symbol.")],
+    quantity: Annotated[float, typer.Argument(help="Quantity.")],
+    limit: PriceOption = None,
+    stop: StopOption = None,
+    tif: TifOption = "GTC",
+    client_id: IdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Sell (market, or limit/stop with --limit/--stop). Exit 4 when risk rejects it."""
+    show_order(enter(state_of(ctx), "SELL", symbol, quantity, limit, stop, tif, client_id), json)
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    client_order_id: Annotated[str, typer.Argument(help="The order's client id.")],
+    json: JsonOption = False,
+) -> None:
+    """Cancel an open order."""
+    with state_of(ctx).client() as client:
+        client.require("execution")
+        order = client.call(
+            "execution", "order.cancel", {"client_order_id": client_order_id}, idempotent=True
+        )
+    show_order(order, json)
+
+
+@app.command("replace")
+def replace(
+    ctx: typer.Context,
+    client_order_id: Annotated[str, typer.Argument(help="The order's client id.")],
+    quantity: Annotated[float | None, typer.Option(help="New quantity.")] = None,
+    limit: PriceOption = None,
+    stop: StopOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Cancel an open order and enter it again with changes (new id: <id>.r)."""
+    params = {
+        "client_order_id": client_order_id,
+        "quantity": quantity,
+        "limit_price": limit,
+        "stop_price": stop,
+    }
+    with state_of(ctx).client() as client:
+        client.require("execution")
+        order = client.call("execution", "order.replace", params)
+    show_order(order, json)
+
+
+def orders(
+    ctx: typer.Context,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open orders.")] = False,
+    limit: Annotated[int, typer.Option(help="How many.")] = 50,
+    json: JsonOption = False,
+) -> None:
+    """Orders, newest first."""
+    with state_of(ctx).client() as client:
+        client.require("execution")
+        rows = client.call("execution", "orders.list", {"open_only": open_only, "limit": limit})
+    if json:
+        emit_json(rows)
+        return
+    print_table(
+        "orders",
+        ["id", "symbol", "side", "qty", "type", "limit", "stop", "status", "filled", "avg price"],
+        [
+            [
+                o["client_order_id"],
+                o["symbol"],
+                o["side"],
+                f"{o['quantity']:g}",
+                o["type"],
+                o["limit_price"] or "",
+                o["stop_price"] or "",
+                o["status"],
+                f"{o['filled']:g}",
+                f"{o['avg_price']:g}",
+            ]
+            for o in rows["orders"]
+        ],
+    )
+
+
+def fills(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many.")] = 50,
+    json: JsonOption = False,
+) -> None:
+    """Fills, newest first."""
+    from bifrost.clock import format_instant
+
+    with state_of(ctx).client() as client:
+        client.require("execution")
+        rows = client.call("execution", "fills.list", {"limit": limit})
+    if json:
+        emit_json(rows)
+        return
+    print_table(
+        "fills",
+        ["time", "order", "symbol", "side", "qty", "price", "commission"],
+        [
+            [
+                format_instant(f["ts_ns"]),
+                f["client_order_id"],
+                f["symbol"],
+                f["side"],
+                f"{f['quantity']:g}",
+                f"{f['price']:g}",
+                f"{f['commission']:g}",
+            ]
+            for f in rows["fills"]
+        ],
+    )
+
+
+def positions(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Positions with average cost, mark and P&L."""
+    with state_of(ctx).client() as client:
+        client.require("portfolio")
+        reply = client.call("portfolio", "portfolio.positions", {})
+    if json:
+        emit_json(reply)
+        return
+    print_table(
+        f"positions ({reply['account']})",
+        ["symbol", "qty", "avg cost", "mark", "value", "unrealized", "realized"],
+        [
+            [
+                p["symbol"],
+                f"{p['quantity']:g}",
+                f"{p['average_cost']:.4f}",
+                f"{p['mark']:.2f}",
+                f"{p['market_value']:,.2f}",
+                f"{p['unrealized']:,.2f}",
+                f"{p['realized']:,.2f}",
+            ]
+            for p in reply["positions"]
+        ],
+    )
+
+
+def pnl(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Account equity, cash, realized, unrealized and day P&L (exact decimals)."""
+    with state_of(ctx).client() as client:
+        client.require("portfolio")
+        reply = client.call("portfolio", "portfolio.pnl", {})
+    if json:
+        emit_json(reply)
+        return
+    rows = [[k, reply[k]] for k in ("equity", "realized", "unrealized", "fees", "day_pnl")]
+    rows += [[f"cash {c}", v] for c, v in reply["cash"].items()]
+    print_table(f"P&L ({reply['account']}, {reply['base_currency']})", ["", "value"], rows)
+
+
+def trace(
+    ctx: typer.Context,
+    ident: Annotated[str, typer.Argument(help="A client order id or a correlation id.")],
+    json: JsonOption = False,
+) -> None:
+    """Every hop of an order across services (journal and logs), in time order."""
+    from bifrost.trace import trace_hops
+
+    state = state_of(ctx)
+    with state.client() as client:
+        hops = trace_hops(client, state.home, ident)
+    if json:
+        emit_json({"id": ident, "hops": hops})
+        return
+    from bifrost.clock import format_instant
+
+    first = hops[0]["ts_ns"] if hops else 0
+    print_table(
+        f"trace {ident}",
+        ["time", "+ms", "service", "event", "detail"],
+        [
+            [
+                format_instant(h["ts_ns"]),
+                f"{(h['ts_ns'] - first) / 1e6:.3f}",
+                h["service"],
+                h["event"],
+                h["detail"],
+            ]
+            for h in hops
+        ],
+    )
