@@ -32,6 +32,7 @@ REPLACE = Schema(
     },
 )
 LIST = Schema("orders.list params", {"open_only": Optional(bool), "limit": Optional(int)})
+FILLS = Schema("fills.list params", {"limit": Optional(int), "since_ns": Optional(int)})
 EVENTS = Schema("order.events params", {"client_order_id": Optional(str), "cid": Optional(str)})
 CANCEL_ALL = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
 
@@ -55,7 +56,7 @@ class ExecutionDaemon(Daemon):
             Method("order.replace", self.replace, REPLACE, idempotent=False, role="trader"),
             Method("orders.cancel_all", self.cancel_all, CANCEL_ALL, role="admin"),
             Method("orders.list", self.list_orders, LIST),
-            Method("fills.list", self.list_fills, LIST),
+            Method("fills.list", self.list_fills, FILLS),
             Method("order.events", self.order_events, EVENTS),
         ):
             self.add_method(method)
@@ -121,7 +122,8 @@ class ExecutionDaemon(Daemon):
 
     def list_fills(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`fills.list`."""
-        return {"fills": self.engine.journal.fills(params.get("limit") or 200)}
+        limit = params.get("limit") or 200
+        return {"fills": self.engine.journal.fills(limit, params.get("since_ns"))}
 
     def order_events(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`order.events`: the journal of one order, or of a correlation id."""

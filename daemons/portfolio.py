@@ -16,6 +16,8 @@ from bifrost.store.schema import PORTFOLIO
 
 DAY_NS = 86_400_000_000_000
 PNL_EVERY_S = 1.0
+RECONCILE_EVERY_S = 2.0
+"""How often fills are compared with the execution journal (events can be lost in a crash)."""
 """Marks move with every quote; P&L events go out at most this often."""
 ACCOUNT = Schema("portfolio params", {"account": Optional(str)})
 DEPOSIT = Schema(
@@ -43,9 +45,11 @@ class PortfolioDaemon(Daemon):
         self.marks: dict[str, float] = {}
         self.day_start: dict[str, Decimal] = {}
         self.fills_booked = 0
+        self.reconciled_ns = 0
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         self.every(PNL_EVERY_S, self.publish_pnl)
+        self.every(RECONCILE_EVERY_S, self.reconcile)
         self.tasks["snapshot_equity"] = self.snapshot_equity
         for method in (
             Method("portfolio.positions", self.positions, ACCOUNT),
@@ -55,11 +59,30 @@ class PortfolioDaemon(Daemon):
             self.add_method(method)
         self.snapshot_equity()
 
+    def reconcile(self) -> int:
+        """Book journaled fills this ledger has not seen (an event lost in a crash)."""
+        if not self.bus.answers("execution"):
+            return 0
+        reply = self.bus.call(
+            "execution", "fills.list", {"since_ns": self.reconciled_ns, "limit": 10_000}
+        )
+        booked = 0
+        for row in reply["fills"]:
+            fill = {**row, "ts": row["ts_ns"]}
+            booked += self._book(fill, row["cid"])
+            self.reconciled_ns = max(self.reconciled_ns, row["ts_ns"])
+        if booked:
+            self.log.warning("portfolio.reconciled", fills=booked)
+        return booked
+
     def _fill(self, event: Any) -> None:
-        fill = {**event.body, "cid": event.cid}
+        self._book(event.body, event.cid)
+
+    def _book(self, body: dict[str, Any], cid: str) -> int:
+        fill = {**body, "cid": cid}
         entries = self.ledger.apply_fill(fill, self.clock.now_ns())
         if not entries:
-            return  # a fill seen before (a replay after a gap): booked once only
+            return 0  # a fill seen before (a replay, a reconciliation): booked once only
         append_entries(self.db, entries)
         self.fills_booked += 1
         assert self.publisher is not None
@@ -71,8 +94,9 @@ class PortfolioDaemon(Daemon):
             "position": held[0] if held else None,
             "trade_id": fill["trade_id"],
         }
-        self.publisher.publish(topics.position(fill["account"]), "position", body, event.cid)
-        self.log.info("portfolio.booked", event.cid, trade=fill["trade_id"], symbol=fill["symbol"])
+        self.publisher.publish(topics.position(fill["account"]), "position", body, cid)
+        self.log.info("portfolio.booked", cid, trade=fill["trade_id"], symbol=fill["symbol"])
+        return 1
 
     def _quote(self, event: Any) -> None:
         body = event.body

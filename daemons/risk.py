@@ -17,6 +17,7 @@ from bifrost.store.database import open_store
 from bifrost.store.schema import RISK
 
 SUBMIT = Schema("order.submit params", ORDER_FIELDS)
+CATCH_UP_EVERY_S = 5.0
 LIMITS = Schema("risk.limits params", {"set": Optional(dict)})
 VAR = Schema("risk.var params", {"confidence": Optional(float), "lookback": Optional(int)})
 REASON = Schema("risk state params", {"reason": Optional(str)})
@@ -33,6 +34,7 @@ class RiskDaemon(Daemon):
             self.engine.set_limits(stored)
         self.forwarded: set[str] = set()
         self._catch_up()
+        self.every(CATCH_UP_EVERY_S, self._catch_up)
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
         self.subscribe("execution", [topics.prefix(topics.ORDER)], self._order)
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
@@ -49,13 +51,17 @@ class RiskDaemon(Daemon):
             self.add_method(method)
 
     def _catch_up(self) -> None:
-        """Positions and open orders as they stand, from portfolio and execution (if up)."""
+        """Positions and open orders as they stand, from portfolio and execution (if up).
+
+        At start, and then now and again: events lost while a service restarted would
+        otherwise leave risk's view wrong until the next fill.
+        """
         if self.bus.answers("portfolio"):
             reply = self.bus.call("portfolio", "portfolio.positions", {})
-            for row in reply["positions"]:
-                self.engine.positions[row["symbol"]] = row["quantity"]
+            self.engine.positions = {row["symbol"]: row["quantity"] for row in reply["positions"]}
         if self.bus.answers("execution"):
             reply = self.bus.call("execution", "orders.list", {"open_only": True})
+            self.engine.open_orders.clear()
             for row in reply["orders"]:
                 self.engine.on_order(row)
 
@@ -95,8 +101,13 @@ class RiskDaemon(Daemon):
             except Rejected as exc:
                 self._breach(exc.details.get("rule", "?"), exc.message, params, ctx.cid)
                 raise
-        self.log.info("risk.passed", ctx.cid, symbol=params["symbol"], side=params["side"],
-                      quantity=params["quantity"])
+        self.log.info(
+            "risk.passed",
+            ctx.cid,
+            symbol=params["symbol"],
+            side=params["side"],
+            quantity=params["quantity"],
+        )
         result: dict[str, Any] = self.bus.call(
             "execution", "order.submit", params, cid=ctx.cid, idempotent=True
         )

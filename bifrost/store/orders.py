@@ -189,10 +189,14 @@ class OrderJournal:
         params: list[Any] = list(OPEN) if open_only else []
         return self._select(f"{where} ORDER BY created_ns DESC LIMIT ?", [*params, limit])
 
-    def fills(self, limit: int = 200) -> list[dict[str, Any]]:
-        """Fill rows, newest first."""
+    def fills(self, limit: int = 200, since_ns: int | None = None) -> list[dict[str, Any]]:
+        """Fill rows, newest first; with `since_ns`, only fills at or after it, oldest first."""
+        if since_ns is None:
+            query, params = "ORDER BY ts_ns DESC LIMIT ?", [limit]
+        else:
+            query, params = "WHERE ts_ns >= ? ORDER BY ts_ns LIMIT ?", [since_ns, limit]
         rows = self.db.execute(
-            f"SELECT {', '.join(FILL_COLUMNS)} FROM fills ORDER BY ts_ns DESC LIMIT ?", [limit]
+            f"SELECT {', '.join(FILL_COLUMNS)} FROM fills {query}", params
         ).fetchall()
         return [dict(zip(FILL_COLUMNS, r, strict=True)) for r in rows]
 

@@ -1,0 +1,425 @@
+"""Backtest benchmark: the vector engine, the event engine and a parameter sweep.
+
+Measures in one run, on a seeded geometric Brownian motion (1-minute bars, open near the
+previous close, high and low around both):
+
+- SMA 10/30 cross over `--bars` bars (1,000,000; `--quick` 200,000), long only, whole
+  shares, MARKET orders at the next open, percent commission 0.001: `SmaCross.signals`
+  followed by `run_vector_backtest` (signals, simulation, trade records and statistics,
+  timed together) in bars/s, against a hand-written numba loop doing the same in one pass
+  (running-sum SMAs, crossings, next-open fills, equity curve, trade rows). Both are
+  compiled and run once before timing; each figure is the best of `--repeat` (3) runs.
+  Goal: ours >= 50% of the loop's bars/s. The parts of ours are shown below it;
+- the event engine running the built-in `SmaCross` (a Python `on_bar`) over the same bars,
+  in bars/s, beside the same engine with a strategy whose `on_bar` does nothing (the
+  engine's own per-bar cost). Goal: >= 550,000 bars/s;
+- `run_sweep` of 100 points (`fast=5:50:5` x `slow=20:200:20`, vector engine) over 2,520
+  daily bars (ten years) with `jobs=2`, which starts two worker processes, beside the same
+  points with `jobs=1` in this process; and, for context, on a pool already started.
+
+Then two sanity lines: the event and vector engines gave the same trades and final equity
+on the big series (and the hand loop agrees with them), and both sweeps the same stats.
+
+The starting cash is 1e15: ~16,000 round trips at 10 bps a side leave about 1e-11 of it,
+and with less, whole-share sizing stops buying part way through and the rest of the run
+would measure rejected orders instead of trading.
+
+Progress goes to stderr; the table, the sanity lines and a final JSON line go to stdout.
+
+    .venv/bin/python bench/backtest.py            # 1,000,000 bars (~1 min)
+    .venv/bin/python bench/backtest.py --quick    # 200,000 bars
+    .venv/bin/python bench/backtest.py --check    # exit 1 when a goal or a check fails
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from numba import njit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bifrost.backtest.costs import PercentCommission  # noqa: E402
+from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest  # noqa: E402
+from bifrost.backtest.runner import RunRequest  # noqa: E402
+from bifrost.backtest.strategies import SmaCross  # noqa: E402
+from bifrost.backtest.strategy import BarArrays, Strategy  # noqa: E402
+from bifrost.backtest.sweep import grid_points, parse_grid, run_sweep, worker_pool  # noqa: E402
+from bifrost.backtest.vector import (  # noqa: E402
+    PERCENT,
+    run_vector_backtest,
+    simulate_signals,
+)
+
+T = TypeVar("T")
+
+SEED = 20240601
+SYMBOL = "BENCH"
+START_NS = 1_577_836_800_000_000_000
+"""2020-01-01 00:00 UTC: the first bar of every generated series."""
+MINUTE_NS = 60_000_000_000
+FAST, SLOW = 10, 30
+RATE = 0.001
+CASH = 1e15
+SWEEP_BARS = 2_520
+SWEEP_GRID = ["fast=5:50:5", "slow=20:200:20"]
+SWEEP_JOBS = 2
+VECTOR_GOAL = 0.50
+EVENT_GOAL = 550_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One table line: our figure beside its baseline."""
+
+    measure: str
+    ours: float
+    baseline: str
+    base: float | None
+    goal: str
+    ok: bool | None
+    """None for a line shown for context only."""
+
+
+class NullStrategy(Strategy):
+    """Does nothing on every bar: what is left is the engine's own cost."""
+
+    name = "null"
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout holds only the report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def best_of(repeat: int, call: Callable[[], T]) -> tuple[float, T]:
+    """(fastest wall seconds, result of the last call) over `repeat` calls."""
+    best, result = math.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = call()
+        best = min(best, time.perf_counter() - start)
+    return best, result  # type: ignore[return-value]
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def gbm_bars(ts: np.ndarray, sigma: float, drift: float, seed: int) -> BarArrays:
+    """A seeded GBM close; each open gaps a little from the previous close; valid OHLC."""
+    rng = np.random.default_rng(seed)
+    n = len(ts)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(drift, sigma, n)))
+    open_ = np.empty(n)
+    open_[0] = 100.0
+    open_[1:] = close[:-1] * np.exp(rng.normal(0.0, sigma / 5, n - 1))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, sigma / 2, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0.0, sigma / 2, n)))
+    volume = rng.integers(100, 10_000, n).astype(np.float64)
+    return BarArrays(ts, open_, high, low, close, volume)
+
+
+def minute_bars(n: int) -> BarArrays:
+    """`n` 1-minute bars around the clock (about 25% a year of volatility at 252 x 390)."""
+    ts = START_NS + np.arange(n, dtype=np.int64) * MINUTE_NS
+    return gbm_bars(ts, 0.001, 0.0, SEED)
+
+
+def daily_bars(n: int) -> BarArrays:
+    """`n` weekday bars from 2015-01-02 (2,520 is ten years of sessions)."""
+    days = np.busday_offset("2015-01-02", np.arange(n), roll="forward")
+    ts = days.astype("datetime64[ns]").astype(np.int64)
+    return gbm_bars(ts, 0.015, 0.0003, SEED + 1)
+
+
+# -- the hand-written baseline ------------------------------------------------------------
+
+
+@njit(cache=True)
+def hand_sma_cross(open_, close, fast, slow, cash, rate):
+    """SMA cross in one loop: running sums, crossings, next-open fills, whole shares.
+
+    Returns the equity at every close and the trades as rows of
+    (entry bar, exit bar, shares, entry price, exit price).
+    """
+    n = close.shape[0]
+    equity = np.empty(n)
+    trades = np.empty((n // 2 + 1, 5))
+    count, pending, held = 0, 0, 0.0
+    entry_bar, entry_price = 0, 0.0
+    fast_sum, slow_sum = 0.0, 0.0
+    prev_fast, prev_slow = math.nan, math.nan
+    for i in range(n):
+        if pending > 0:
+            price = open_[i]
+            shares = math.floor(cash / (price * (1 + rate)) + 1e-9)
+            if shares > 0:
+                cash -= shares * price + rate * shares * price
+                held, entry_bar, entry_price = shares, i, price
+        elif pending < 0:
+            price = open_[i]
+            cash -= -held * price + rate * held * price
+            trades[count] = (entry_bar, i, held, entry_price, price)
+            count += 1
+            held = 0.0
+        pending = 0
+        fast_sum += close[i]
+        slow_sum += close[i]
+        if i >= fast:
+            fast_sum -= close[i - fast]
+        if i >= slow:
+            slow_sum -= close[i - slow]
+        now_fast = fast_sum / fast if i >= fast - 1 else math.nan
+        now_slow = slow_sum / slow if i >= slow - 1 else math.nan
+        if held == 0.0 and prev_fast <= prev_slow and now_fast > now_slow:
+            pending = 1
+        elif held > 0.0 and prev_fast >= prev_slow and now_fast < now_slow:
+            pending = -1
+        prev_fast, prev_slow = now_fast, now_slow
+        equity[i] = cash + held * close[i]
+    if held > 0.0:
+        price = close[n - 1]
+        cash -= -held * price + rate * held * price
+        trades[count] = (entry_bar, n - 1, held, entry_price, price)
+        count += 1
+        equity[n - 1] = cash
+    return equity, trades[:count]
+
+
+# -- measures -----------------------------------------------------------------------------
+
+
+def config() -> BacktestConfig:
+    """Next-open fills, percent commission, no slippage, close at the end."""
+    return BacktestConfig(cash=CASH, commission=PercentCommission(RATE), timeframe="1m")
+
+
+def vector_run(bars: BarArrays) -> BacktestResult:
+    """What we time for the vector engine: the signals, then the backtest."""
+    entries, exits = SmaCross.signals(bars, FAST, SLOW)
+    return run_vector_backtest(SYMBOL, bars, entries, exits, config())
+
+
+def bench_vector(bars: BarArrays, repeat: int) -> tuple[list[Result], dict[str, Any]]:
+    """Ours against the hand loop, then the parts of ours (context)."""
+    n = len(bars)
+    log("vector: compiling and warming up ...")
+    vector = vector_run(bars)
+    hand = hand_sma_cross(bars.open, bars.close, FAST, SLOW, CASH, RATE)
+    log(f"vector: timing {n:,} bars, best of {repeat} ...")
+    ours, vector = best_of(repeat, lambda: vector_run(bars))
+    base, hand = best_of(
+        repeat, lambda: hand_sma_cross(bars.open, bars.close, FAST, SLOW, CASH, RATE)
+    )
+    entries, exits = SmaCross.signals(bars, FAST, SLOW)
+    signals_s, _ = best_of(repeat, lambda: SmaCross.signals(bars, FAST, SLOW))
+    run_s, _ = best_of(repeat, lambda: run_vector_backtest(SYMBOL, bars, entries, exits, config()))
+    costs = np.array([CASH, 1.0, 1.0, RATE, 0.0, 0.0])
+    kernel_s, _ = best_of(
+        repeat,
+        lambda: simulate_signals(
+            bars.open, bars.close, entries, exits, costs, PERCENT, False, True
+        ),
+    )
+    results = [
+        Result(
+            "vector SMA cross (bars/s)",
+            n / ours,
+            "hand-written numba loop",
+            n / base,
+            f">= {VECTOR_GOAL:.2f} x base",
+            n / ours >= VECTOR_GOAL * n / base,
+        ),
+        Result("  SmaCross.signals (s)", signals_s, "", None, "context", None),
+        Result("  run_vector_backtest (s)", run_s, "", None, "context", None),
+        Result("    simulate_signals (s)", kernel_s, "", None, "context", None),
+    ]
+    return results, {"vector": vector, "hand": hand}
+
+
+def bench_event(bars: BarArrays, repeat: int) -> tuple[list[Result], BacktestResult]:
+    """The event engine with SmaCross, beside the same engine with a do-nothing strategy."""
+    n = len(bars)
+    data = {SYMBOL: bars}
+    log(f"event: null strategy, {n:,} bars, best of {repeat} ...")
+    null_s, _ = best_of(repeat, lambda: run_backtest(NullStrategy(), data, config()))
+    log(f"event: SmaCross, {n:,} bars, best of {repeat} ...")
+    sma_s, result = best_of(
+        repeat, lambda: run_backtest(SmaCross(fast=FAST, slow=SLOW), data, config())
+    )
+    row = Result(
+        "event SmaCross (bars/s)",
+        n / sma_s,
+        "null strategy (engine)",
+        n / null_s,
+        f">= {EVENT_GOAL:,.0f}",
+        n / sma_s >= EVENT_GOAL,
+    )
+    return [row], result
+
+
+def sweep_once(request: RunRequest, data: dict[str, BarArrays], **options: Any) -> list[Any]:
+    """One sweep of the benchmark grid."""
+    return run_sweep(request, data, grid_points({}, parse_grid(SWEEP_GRID)), **options)
+
+
+def bench_sweep(repeat: int) -> tuple[list[Result], bool, int]:
+    """jobs=2 (new processes each time) and a warm pool, against jobs=1 in this process."""
+    data = {SYMBOL: daily_bars(SWEEP_BARS)}
+    request = RunRequest(
+        "sma_cross", (SYMBOL,), commission=str(RATE), engine="vector", fill="next-open"
+    )
+    points = len(grid_points({}, parse_grid(SWEEP_GRID)))
+    log(f"sweep: {points} points over {SWEEP_BARS:,} daily bars, best of {repeat} ...")
+    sweep_once(request, data, jobs=1)
+    serial_s, serial = best_of(repeat, lambda: sweep_once(request, data, jobs=1))
+    parallel_s, parallel = best_of(repeat, lambda: sweep_once(request, data, jobs=SWEEP_JOBS))
+    with worker_pool(data, SWEEP_JOBS) as pool:
+        sweep_once(request, data, pool=pool)  # starts the workers and loads their kernels
+        warm_s, warm = best_of(repeat, lambda: sweep_once(request, data, pool=pool))
+    same = serial == parallel == warm and not any(r["error"] for r in serial)
+    rows = [
+        Result(
+            f"sweep {points} pts, jobs={SWEEP_JOBS} (s)",
+            parallel_s,
+            "jobs=1 in process",
+            serial_s,
+            "none (context)",
+            None,
+        ),
+        Result(
+            f"  jobs={SWEEP_JOBS}, pool started (s)",
+            warm_s,
+            "jobs=1 in process",
+            serial_s,
+            "none (context)",
+            None,
+        ),
+    ]
+    return rows, same, points
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def figure(value: float | None) -> str:
+    """Rates as whole numbers with thousands separators, seconds to 0.1 ms."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.4f}"
+
+
+def print_table(results: list[Result]) -> None:
+    """One line per measure: ours, baseline, ratio, goal, verdict."""
+    print(f"{'measure':30} {'ours':>12}  {'baseline':24} {'base':>12} {'ratio':>6}  goal")
+    for r in results:
+        verdict = "-" if r.ok is None else "pass" if r.ok else "FAIL"
+        ratio = "-" if r.base is None else f"{r.ours / r.base:.3f}"
+        print(
+            f"{r.measure:30} {figure(r.ours):>12}  {r.baseline:24} {figure(r.base):>12} "
+            f"{ratio:>6}  {r.goal} {verdict}"
+        )
+
+
+def same_run(event: BacktestResult, vector: BacktestResult, hand: Any) -> dict[str, Any]:
+    """Trades and final equity of both engines (and of the hand loop) on the big series."""
+    hand_equity, hand_trades = hand
+    return {
+        "trades_event": len(event.trades),
+        "trades_vector": len(vector.trades),
+        "trades_hand": len(hand_trades),
+        "final_equity_event": float(event.equity[-1]),
+        "final_equity_vector": float(vector.equity[-1]),
+        "final_equity_hand": float(hand_equity[-1]),
+    }
+
+
+def print_sanity(check: dict[str, Any], sweep_same: bool) -> tuple[bool, bool]:
+    """The sanity lines; (engines agree, sweeps agree)."""
+    agree = (
+        check["trades_event"] == check["trades_vector"]
+        and check["final_equity_event"] == check["final_equity_vector"]
+    )
+    hand = (
+        check["trades_hand"] == check["trades_vector"]
+        and check["final_equity_hand"] == check["final_equity_vector"]
+    )
+    print(
+        f"sanity: event {check['trades_event']:,} trades, final equity "
+        f"{check['final_equity_event']!r}; vector {check['trades_vector']:,} trades, "
+        f"{check['final_equity_vector']!r}: {'same' if agree else 'MISMATCH'}; hand loop "
+        f"{check['trades_hand']:,} trades, {check['final_equity_hand']!r}: "
+        f"{'same' if hand else 'differs'}"
+    )
+    print(
+        f"sanity: sweep jobs={SWEEP_JOBS}, warm pool and jobs=1 stats: "
+        f"{'identical' if sweep_same else 'MISMATCH'}"
+    )
+    return agree, sweep_same
+
+
+def summary(
+    bars: int, results: list[Result], check: dict[str, Any], points: int, agreed: tuple[bool, bool]
+) -> dict[str, Any]:
+    """The JSON line: every figure, rounded."""
+    vector, signals, run, kernel, event, sweep, warm = results
+    return {
+        "bars": bars,
+        "vector_bars_per_s": round(vector.ours),
+        "hand_loop_bars_per_s": round(vector.base or 0),
+        "vector_ratio": round(vector.ours / (vector.base or 1), 4),
+        "signals_s": round(signals.ours, 5),
+        "run_vector_s": round(run.ours, 5),
+        "simulate_kernel_s": round(kernel.ours, 5),
+        "event_bars_per_s": round(event.ours),
+        "event_null_bars_per_s": round(event.base or 0),
+        "event_us_per_bar": round(1e6 / event.ours, 3),
+        "engine_us_per_bar": round(1e6 / (event.base or 1), 3),
+        "sweep_points": points,
+        "sweep_jobs2_s": round(sweep.ours, 4),
+        "sweep_jobs1_s": round(sweep.base or 0, 4),
+        "sweep_warm_pool_s": round(warm.ours, 4),
+        **check,
+        "engines_agree": agreed[0],
+        "sweeps_agree": agreed[1],
+        "pass": all(r.ok for r in results if r.ok is not None),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000, help="Bars of the big series")
+    parser.add_argument("--quick", action="store_true", help="Use 200,000 bars")
+    parser.add_argument("--repeat", type=int, default=3, help="Timed runs per figure (best)")
+    parser.add_argument("--check", action="store_true", help="Exit 1 on a missed goal")
+    args = parser.parse_args()
+    n = 200_000 if args.quick else args.bars
+    if n < 2 * SLOW or args.repeat < 1:
+        parser.error(f"need at least {2 * SLOW} bars and one repeat")
+    log(f"generating {n:,} 1-minute bars ...")
+    bars = minute_bars(n)
+    vector_rows, runs = bench_vector(bars, args.repeat)
+    event_rows, event = bench_event(bars, args.repeat)
+    sweep_rows, sweep_same, points = bench_sweep(args.repeat)
+    results = vector_rows + event_rows + sweep_rows
+    print_table(results)
+    check = same_run(event, runs["vector"], runs["hand"])
+    agreed = print_sanity(check, sweep_same)
+    document = summary(n, results, check, points, agreed)
+    print(json.dumps(document))
+    if args.check and not (document["pass"] and all(agreed)):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
