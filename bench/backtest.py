@@ -1,33 +1,36 @@
 """Backtest benchmark: the vector engine, the event engine and a parameter sweep.
 
-Measures in one run, on a seeded geometric Brownian motion (1-minute bars, open near the
-previous close, high and low around both):
+Measures in one run, on a seeded geometric Brownian motion (1-minute bars, each open a
+small gap from the previous close, high and low around both):
 
 - SMA 10/30 cross over `--bars` bars (1,000,000; `--quick` 200,000), long only, whole
   shares, MARKET orders at the next open, percent commission 0.001: `SmaCross.signals`
-  followed by `run_vector_backtest` (signals, simulation, trade records and statistics,
-  timed together) in bars/s, against a hand-written numba loop doing the same in one pass
+  then `run_vector_backtest` (signals, simulation, trade records and statistics, timed
+  together) in bars/s, against a hand-written numba loop doing the same in one pass
   (running-sum SMAs, crossings, next-open fills, equity curve, trade rows). Both are
-  compiled and run once before timing; each figure is the best of `--repeat` (3) runs.
-  Goal: ours >= 50% of the loop's bars/s. The parts of ours are shown below it;
+  compiled and run once before timing; every figure is the best of `--repeat` (3) runs.
+  Goal: ours >= 50% of the loop's bars/s. Context lines below it give the seconds of
+  our parts: the signals, the backtest, and inside it the numba kernel and the statistics;
 - the event engine running the built-in `SmaCross` (a Python `on_bar`) over the same bars,
   in bars/s, beside the same engine with a strategy whose `on_bar` does nothing (the
   engine's own per-bar cost). Goal: >= 550,000 bars/s;
 - `run_sweep` of 100 points (`fast=5:50:5` x `slow=20:200:20`, vector engine) over 2,520
-  daily bars (ten years) with `jobs=2`, which starts two worker processes, beside the same
-  points with `jobs=1` in this process; and, for context, on a pool already started.
+  daily bars (ten years) with `jobs=2`, which starts two worker processes each time,
+  beside the same points with `jobs=1` in this process; and the same on a pool already
+  started. No goal: shown for context.
 
-Then two sanity lines: the event and vector engines gave the same trades and final equity
-on the big series (and the hand loop agrees with them), and both sweeps the same stats.
+The ratio column is ours / base: above 1 is better for rates, worse for seconds. Then two
+sanity lines: the event and vector engines made the same trades and final equity on the
+big series (the hand loop is compared with them too), and every sweep gave the same stats.
 
-The starting cash is 1e15: ~16,000 round trips at 10 bps a side leave about 1e-11 of it,
-and with less, whole-share sizing stops buying part way through and the rest of the run
-would measure rejected orders instead of trading.
+The starting cash is 1e15: ~16,000 round trips at 10 bps a side leave about 1e-11 of it;
+with less, whole-share sizing stops buying part way through and the rest of the run would
+measure rejected orders instead of trading.
 
 Progress goes to stderr; the table, the sanity lines and a final JSON line go to stdout.
 
     .venv/bin/python bench/backtest.py            # 1,000,000 bars (~1 min)
-    .venv/bin/python bench/backtest.py --quick    # 200,000 bars
+    .venv/bin/python bench/backtest.py --quick    # 200,000 bars (~10 s)
     .venv/bin/python bench/backtest.py --check    # exit 1 when a goal or a check fails
 """
 
@@ -146,6 +149,12 @@ def daily_bars(n: int) -> BarArrays:
 
 
 @njit(cache=True)
+def _put_trade(trades, row, entry_bar, exit_bar, shares, entry_price, exit_price):
+    trades[row, 0], trades[row, 1], trades[row, 2] = entry_bar, exit_bar, shares
+    trades[row, 3], trades[row, 4] = entry_price, exit_price
+
+
+@njit(cache=True)
 def hand_sma_cross(open_, close, fast, slow, cash, rate):
     """SMA cross in one loop: running sums, crossings, next-open fills, whole shares.
 
@@ -169,7 +178,7 @@ def hand_sma_cross(open_, close, fast, slow, cash, rate):
         elif pending < 0:
             price = open_[i]
             cash -= -held * price + rate * held * price
-            trades[count] = (entry_bar, i, held, entry_price, price)
+            _put_trade(trades, count, entry_bar, i, held, entry_price, price)
             count += 1
             held = 0.0
         pending = 0
@@ -190,7 +199,7 @@ def hand_sma_cross(open_, close, fast, slow, cash, rate):
     if held > 0.0:
         price = close[n - 1]
         cash -= -held * price + rate * held * price
-        trades[count] = (entry_bar, n - 1, held, entry_price, price)
+        _put_trade(trades, count, entry_bar, n - 1, held, entry_price, price)
         count += 1
         equity[n - 1] = cash
     return equity, trades[:count]
@@ -211,40 +220,47 @@ def vector_run(bars: BarArrays) -> BacktestResult:
 
 
 def bench_vector(bars: BarArrays, repeat: int) -> tuple[list[Result], dict[str, Any]]:
-    """Ours against the hand loop, then the parts of ours (context)."""
+    """Ours against the hand loop, then where our time goes (context)."""
     n = len(bars)
+
+    def hand_run() -> tuple[np.ndarray, np.ndarray]:
+        return hand_sma_cross(bars.open, bars.close, FAST, SLOW, CASH, RATE)
+
     log("vector: compiling and warming up ...")
-    vector = vector_run(bars)
-    hand = hand_sma_cross(bars.open, bars.close, FAST, SLOW, CASH, RATE)
+    vector_run(bars)
+    hand_run()
     log(f"vector: timing {n:,} bars, best of {repeat} ...")
     ours, vector = best_of(repeat, lambda: vector_run(bars))
-    base, hand = best_of(
-        repeat, lambda: hand_sma_cross(bars.open, bars.close, FAST, SLOW, CASH, RATE)
+    base, hand = best_of(repeat, hand_run)
+    row = Result(
+        "vector SMA cross (bars/s)",
+        n / ours,
+        "hand-written numba loop",
+        n / base,
+        f">= {VECTOR_GOAL:.2f} x base",
+        n / ours >= VECTOR_GOAL * n / base,
     )
+    return [row, *vector_parts(bars, vector, repeat)], {"vector": vector, "hand": hand}
+
+
+def vector_parts(bars: BarArrays, vector: BacktestResult, repeat: int) -> list[Result]:
+    """Seconds of the signals, of the backtest, and of its kernel and statistics inside it."""
     entries, exits = SmaCross.signals(bars, FAST, SLOW)
-    signals_s, _ = best_of(repeat, lambda: SmaCross.signals(bars, FAST, SLOW))
-    run_s, _ = best_of(repeat, lambda: run_vector_backtest(SYMBOL, bars, entries, exits, config()))
-    costs = np.array([CASH, 1.0, 1.0, RATE, 0.0, 0.0])
-    kernel_s, _ = best_of(
-        repeat,
-        lambda: simulate_signals(
+    costs = np.array([CASH, 1.0, 1.0, RATE, 0.0, 0.0])  # cash, fraction, lot, rate, min, bps
+    parts = {
+        "  SmaCross.signals (s)": lambda: SmaCross.signals(bars, FAST, SLOW),
+        "  run_vector_backtest (s)": lambda: run_vector_backtest(
+            SYMBOL, bars, entries, exits, config()
+        ),
+        "    simulate_signals (s)": lambda: simulate_signals(
             bars.open, bars.close, entries, exits, costs, PERCENT, False, True
         ),
-    )
-    results = [
-        Result(
-            "vector SMA cross (bars/s)",
-            n / ours,
-            "hand-written numba loop",
-            n / base,
-            f">= {VECTOR_GOAL:.2f} x base",
-            n / ours >= VECTOR_GOAL * n / base,
-        ),
-        Result("  SmaCross.signals (s)", signals_s, "", None, "context", None),
-        Result("  run_vector_backtest (s)", run_s, "", None, "context", None),
-        Result("    simulate_signals (s)", kernel_s, "", None, "context", None),
+        "    compute_stats (s)": vector.compute_stats,
+    }
+    return [
+        Result(name, best_of(repeat, call)[0], "", None, "context", None)
+        for name, call in parts.items()
     ]
-    return results, {"vector": vector, "hand": hand}
 
 
 def bench_event(bars: BarArrays, repeat: int) -> tuple[list[Result], BacktestResult]:
@@ -294,7 +310,7 @@ def bench_sweep(repeat: int) -> tuple[list[Result], bool, int]:
             parallel_s,
             "jobs=1 in process",
             serial_s,
-            "none (context)",
+            "context",
             None,
         ),
         Result(
@@ -302,7 +318,7 @@ def bench_sweep(repeat: int) -> tuple[list[Result], bool, int]:
             warm_s,
             "jobs=1 in process",
             serial_s,
-            "none (context)",
+            "context",
             None,
         ),
     ]
@@ -320,14 +336,16 @@ def figure(value: float | None) -> str:
 
 
 def print_table(results: list[Result]) -> None:
-    """One line per measure: ours, baseline, ratio, goal, verdict."""
-    print(f"{'measure':30} {'ours':>12}  {'baseline':24} {'base':>12} {'ratio':>6}  goal")
+    """One line per measure: ours, baseline, ratio (ours / base), goal, verdict."""
+    line = "{:30} {:>12}  {:24} {:>12} {:>6}  {:16} {}"
+    print(line.format("measure", "ours", "baseline", "base", "ratio", "goal", "verdict"))
     for r in results:
         verdict = "-" if r.ok is None else "pass" if r.ok else "FAIL"
         ratio = "-" if r.base is None else f"{r.ours / r.base:.3f}"
         print(
-            f"{r.measure:30} {figure(r.ours):>12}  {r.baseline:24} {figure(r.base):>12} "
-            f"{ratio:>6}  {r.goal} {verdict}"
+            line.format(
+                r.measure, figure(r.ours), r.baseline, figure(r.base), ratio, r.goal, verdict
+            )
         )
 
 
@@ -372,7 +390,7 @@ def summary(
     bars: int, results: list[Result], check: dict[str, Any], points: int, agreed: tuple[bool, bool]
 ) -> dict[str, Any]:
     """The JSON line: every figure, rounded."""
-    vector, signals, run, kernel, event, sweep, warm = results
+    vector, signals, run, kernel, stats, event, sweep, warm = results
     return {
         "bars": bars,
         "vector_bars_per_s": round(vector.ours),
@@ -381,6 +399,7 @@ def summary(
         "signals_s": round(signals.ours, 5),
         "run_vector_s": round(run.ours, 5),
         "simulate_kernel_s": round(kernel.ours, 5),
+        "compute_stats_s": round(stats.ours, 5),
         "event_bars_per_s": round(event.ours),
         "event_null_bars_per_s": round(event.base or 0),
         "event_us_per_bar": round(1e6 / event.ours, 3),
