@@ -129,7 +129,9 @@ def test_kill_9_during_bursts_loses_duplicates_and_strands_nothing(
                 stop = threading.Event()
                 result: list[tuple[set, set]] = []
                 sender = threading.Thread(
-                    target=lambda c=cycle: result.append(burst(config, f"c{c}", stop))
+                    target=lambda c=cycle, out=result, halt=stop: out.append(
+                        burst(config, f"c{c}", halt)
+                    )
                 )
                 sender.start()
                 time.sleep(rng.uniform(0.05, 0.4))
