@@ -9,7 +9,7 @@ from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
-from bifrost.portfolio.ledger import Ledger
+from bifrost.portfolio.ledger import Ledger, money
 from bifrost.store.database import open_store
 from bifrost.store.ledger import append_entries, first_equity_since, load_entries, save_snapshot
 from bifrost.store.schema import PORTFOLIO
@@ -111,7 +111,7 @@ class PortfolioDaemon(Daemon):
             start = first_equity_since(self.db, account, day) or Decimal(snapshot["equity"])
             self.day_start[account] = start
         day_pnl = Decimal(snapshot["equity"]) - start
-        return {**snapshot, "day_pnl": str(day_pnl), "day_start_ns": day}
+        return {**snapshot, "day_pnl": money(day_pnl), "day_start_ns": day}
 
     def publish_pnl(self) -> None:
         """Timer: publish the account's P&L (marks move with every quote)."""

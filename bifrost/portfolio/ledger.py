@@ -30,6 +30,14 @@ def exact(value: float | int | str | Decimal) -> Decimal:
     return Decimal(value)
 
 
+MONEY_PLACES = Decimal("0.0001")
+
+
+def money(value: Decimal) -> str:
+    """An amount as text with four decimals (exact below that is kept in the ledger)."""
+    return str(value.quantize(MONEY_PLACES))
+
+
 @dataclass
 class Lot:
     """An open piece of a position: signed quantity at its entry price."""

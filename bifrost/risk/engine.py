@@ -7,6 +7,7 @@ the rule that fired; rules run in a fixed order, so a reason is reproducible.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
@@ -56,6 +57,8 @@ def parse_limit(name: str, value: Any) -> Any:
         number = float(value)
     except (TypeError, ValueError):
         raise BadRequest(f"risk limit {name}={value!r} is not a number") from None
+    if not math.isfinite(number):  # NaN compares false (disabling a limit); inf breaks int()
+        raise BadRequest(f"risk limit {name}={value!r} is not a finite number")
     if number < 0:
         raise BadRequest(f"risk limit {name} must not be negative")
     return int(number) if kind == "int" else number

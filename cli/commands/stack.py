@@ -134,12 +134,14 @@ def demo(
     document = start_stack(state, None, timeout=60.0)
     show_status(document)
     show_history(state)
+    show_paper_trading(state)
     symbols = list(state.config.feed.symbols)
     say(f"live quotes for {', '.join(symbols)} ({seconds:.0f} s):")
     watch_quotes(state, symbols, as_json=False, count=None, seconds=seconds)
     say(
         "The stack is still running. Try `bifrost status`, `bifrost watch AAPL`, "
-        "`bifrost data list`, `bifrost data chart SPY`, `bifrost data bars AAPL -t 1m`; "
+        "`bifrost data list`, `bifrost data chart SPY`, `bifrost order buy MSFT 10`, "
+        "`bifrost positions`, `bifrost backtest run sma_cross SPY`; "
         "stop it with `bifrost down`."
     )
 
@@ -157,3 +159,39 @@ def show_history(state: CliState) -> None:
             say("importing ten years of sample daily bars (seeded GBM on XNYS sessions):")
             show_import_report(data.import_files(write_sample(state.home / "sample")), data.via)
         show_series(data.series())
+
+
+def show_paper_trading(state: CliState) -> None:
+    """Place a few paper orders through risk, show one rejection, then the book."""
+    import time
+
+    from bifrost.errors import Rejected
+    from cli.commands.trading import (
+        enter,
+        show_fills,
+        show_order,
+        show_orders,
+        show_pnl,
+        show_positions,
+    )
+
+    say("[bold]paper trading[/]: orders go through risk to execution, fills to the portfolio")
+    stamp = time.strftime("%H%M%S")
+    for side, symbol, quantity, limit in (
+        ("BUY", "AAPL", 100, None),
+        ("BUY", "MSFT", 50, None),
+        ("SELL", "AAPL", 40, None),
+        ("BUY", "NVDA", 100, 116.0),
+    ):
+        client_id = f"demo-{stamp}-{symbol}-{side.lower()}"
+        show_order(enter(state, side, symbol, quantity, limit, None, "GTC", client_id), False)
+    try:
+        enter(state, "BUY", "SPY", 1_000_000, None, None, "GTC", f"demo-{stamp}-too-big")
+    except Rejected as exc:
+        say(f"[red]rejected by risk[/] ({exc.details.get('rule')}): {exc.message}")
+    time.sleep(0.5)  # let the portfolio book the fills and mark them
+    with state.client() as client:
+        show_orders(client.call("execution", "orders.list", {"limit": 10})["orders"])
+        show_fills(client.call("execution", "fills.list", {"limit": 10})["fills"])
+        show_positions(client.call("portfolio", "portfolio.positions", {}))
+        show_pnl(client.call("portfolio", "portfolio.pnl", {}))

@@ -154,26 +154,40 @@ def orders(
         rows = client.call("execution", "orders.list", {"open_only": open_only, "limit": limit})
     if json:
         emit_json(rows)
-        return
-    print_table(
-        "orders",
-        ["id", "symbol", "side", "qty", "type", "limit", "stop", "status", "filled", "avg price"],
+    else:
+        show_orders(rows["orders"])
+
+
+def show_orders(rows: list[dict[str, Any]]) -> None:
+    """Orders as a table."""
+    columns = [
+        "id",
+        "symbol",
+        "side",
+        "qty",
+        "type",
+        "limit",
+        "stop",
+        "status",
+        "filled",
+        "avg price",
+    ]
+    body = [
         [
-            [
-                o["client_order_id"],
-                o["symbol"],
-                o["side"],
-                f"{o['quantity']:g}",
-                o["type"],
-                o["limit_price"] or "",
-                o["stop_price"] or "",
-                o["status"],
-                f"{o['filled']:g}",
-                f"{o['avg_price']:g}",
-            ]
-            for o in rows["orders"]
-        ],
-    )
+            o["client_order_id"],
+            o["symbol"],
+            o["side"],
+            f"{o['quantity']:g}",
+            o["type"],
+            o["limit_price"] or "",
+            o["stop_price"] or "",
+            o["status"],
+            f"{o['filled']:g}",
+            f"{o['avg_price']:g}",
+        ]
+        for o in rows
+    ]
+    print_table("orders", columns, body)
 
 
 def fills(
@@ -182,30 +196,32 @@ def fills(
     json: JsonOption = False,
 ) -> None:
     """Fills, newest first."""
-    from bifrost.clock import format_instant
-
     with state_of(ctx).client() as client:
         client.require("execution")
         rows = client.call("execution", "fills.list", {"limit": limit})
     if json:
         emit_json(rows)
-        return
-    print_table(
-        "fills",
-        ["time", "order", "symbol", "side", "qty", "price", "commission"],
+    else:
+        show_fills(rows["fills"])
+
+
+def show_fills(rows: list[dict[str, Any]]) -> None:
+    """Fills as a table."""
+    from bifrost.clock import format_instant
+
+    body = [
         [
-            [
-                format_instant(f["ts_ns"]),
-                f["client_order_id"],
-                f["symbol"],
-                f["side"],
-                f"{f['quantity']:g}",
-                f"{f['price']:g}",
-                f"{f['commission']:g}",
-            ]
-            for f in rows["fills"]
-        ],
-    )
+            format_instant(f["ts_ns"]),
+            f["client_order_id"],
+            f["symbol"],
+            f["side"],
+            f"{f['quantity']:g}",
+            f"{f['price']:g}",
+            f"{f['commission']:g}",
+        ]
+        for f in rows
+    ]
+    print_table("fills", ["time", "order", "symbol", "side", "qty", "price", "commission"], body)
 
 
 def positions(ctx: typer.Context, json: JsonOption = False) -> None:
@@ -215,23 +231,26 @@ def positions(ctx: typer.Context, json: JsonOption = False) -> None:
         reply = client.call("portfolio", "portfolio.positions", {})
     if json:
         emit_json(reply)
-        return
-    print_table(
-        f"positions ({reply['account']})",
-        ["symbol", "qty", "avg cost", "mark", "value", "unrealized", "realized"],
+    else:
+        show_positions(reply)
+
+
+def show_positions(reply: dict[str, Any]) -> None:
+    """Positions as a table."""
+    body = [
         [
-            [
-                p["symbol"],
-                f"{p['quantity']:g}",
-                f"{p['average_cost']:.4f}",
-                f"{p['mark']:.2f}",
-                f"{p['market_value']:,.2f}",
-                f"{p['unrealized']:,.2f}",
-                f"{p['realized']:,.2f}",
-            ]
-            for p in reply["positions"]
-        ],
-    )
+            p["symbol"],
+            f"{p['quantity']:g}",
+            f"{p['average_cost']:.4f}",
+            f"{p['mark']:.2f}",
+            f"{p['market_value']:,.2f}",
+            f"{p['unrealized']:,.2f}",
+            f"{p['realized']:,.2f}",
+        ]
+        for p in reply["positions"]
+    ]
+    columns = ["symbol", "qty", "avg cost", "mark", "value", "unrealized", "realized"]
+    print_table(f"positions ({reply['account']})", columns, body)
 
 
 def pnl(ctx: typer.Context, json: JsonOption = False) -> None:
@@ -241,7 +260,12 @@ def pnl(ctx: typer.Context, json: JsonOption = False) -> None:
         reply = client.call("portfolio", "portfolio.pnl", {})
     if json:
         emit_json(reply)
-        return
+    else:
+        show_pnl(reply)
+
+
+def show_pnl(reply: dict[str, Any]) -> None:
+    """Account P&L as a table."""
     rows = [[k, reply[k]] for k in ("equity", "realized", "unrealized", "fees", "day_pnl")]
     rows += [[f"cash {c}", v] for c, v in reply["cash"].items()]
     print_table(f"P&L ({reply['account']}, {reply['base_currency']})", ["", "value"], rows)
