@@ -21,8 +21,8 @@ column):
 
 Progress goes to stderr; the table and a final JSON line go to stdout.
 
-    .venv/bin/python bench/ingest.py            # 10M rows (~65 s on 2 cores, 3.5 GB RAM)
-    .venv/bin/python bench/ingest.py --quick    # 1M rows (~12 s)
+    .venv/bin/python bench/ingest.py            # 10M rows (~65 s on 2 cores)
+    .venv/bin/python bench/ingest.py --quick    # 1M rows (~15 s)
     .venv/bin/python bench/ingest.py --check    # exit 1 when a goal is missed
 """
 
@@ -211,8 +211,14 @@ def bench_import(
     assert connection is not None
     ours, keyed, bare = rows / min(ours_s), rows / min(keyed_s), rows / min(bare_s)
     results = [
-        Result("import_files (rows/s)", ours, "read_parquet + INSERT", keyed,
-               f">= {IMPORT_GOAL:.0%} raw", ours / keyed >= IMPORT_GOAL),
+        Result(
+            "import_files (rows/s)",
+            ours,
+            "read_parquet + INSERT",
+            keyed,
+            f">= {IMPORT_GOAL:.0%} raw",
+            ours / keyed >= IMPORT_GOAL,
+        ),
         Result("import_files (rows/s)", ours, "same, table without key", bare, "context", None),
     ]
     return results, connection, frame
@@ -227,9 +233,7 @@ def remove_store(path: Path) -> None:
 # -- 2. resample --------------------------------------------------------------------------
 
 
-def resample_ours(
-    connection: duckdb.DuckDBPyConnection, symbols: list[str]
-) -> tuple[float, int]:
+def resample_ours(connection: duckdb.DuckDBPyConnection, symbols: list[str]) -> tuple[float, int]:
     """Summed seconds of one `resample_bars` call per symbol, and the daily bars made."""
     total_s, days = 0.0, 0
     for symbol in symbols:
@@ -264,8 +268,14 @@ def bench_resample(
     if days != daily.height:
         raise RuntimeError(f"resample made {days} daily bars, Polars {daily.height}")
     log(f"resample: {ours_s:.3f} s, Polars {base_s:.3f} s, {days:,} daily bars")
-    return Result("resample 1m->1d (s)", ours_s, "Polars group_by", base_s,
-                  f"<= {RESAMPLE_GOAL_S:g} s", ours_s <= RESAMPLE_GOAL_S)
+    return Result(
+        "resample 1m->1d (s)",
+        ours_s,
+        "Polars group_by",
+        base_s,
+        f"<= {RESAMPLE_GOAL_S:g} s",
+        ours_s <= RESAMPLE_GOAL_S,
+    )
 
 
 # -- 3. bars over RPC ---------------------------------------------------------------------
@@ -289,13 +299,29 @@ def write_config(folder: Path) -> Path:
     """A config with the data service on free loopback ports (as tests/conftest.py)."""
     rpc, pub, http = free_ports(3)
     lines = [
-        "[site]", 'host = "local"', 'log_level = "warning"', "",
-        "[hosts.local]", 'address = "127.0.0.1"', "",
-        "[services.data]", 'host = "local"',
-        f"rpc_port = {rpc}", f"pub_port = {pub}", f"http_port = {http}", "",
-        "[feed]", 'symbols = ["AAPL", "MSFT", "BTC-USD"]', "quotes_per_second = 100",
-        "seed = 11", "",
-        "[feed.prices]", "AAPL = 190.0", "MSFT = 420.0", "BTC-USD = 65000.0", "",
+        "[site]",
+        'host = "local"',
+        'log_level = "warning"',
+        "",
+        "[hosts.local]",
+        'address = "127.0.0.1"',
+        "",
+        "[services.data]",
+        'host = "local"',
+        f"rpc_port = {rpc}",
+        f"pub_port = {pub}",
+        f"http_port = {http}",
+        "",
+        "[feed]",
+        'symbols = ["AAPL", "MSFT", "BTC-USD"]',
+        "quotes_per_second = 100",
+        "seed = 11",
+        "",
+        "[feed.prices]",
+        "AAPL = 190.0",
+        "MSFT = 420.0",
+        "BTC-USD = 65000.0",
+        "",
     ]
     path = folder / "bench.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -373,8 +399,14 @@ def bench_rpc(work: Path, rows: int, repeat: int) -> Result:
             raise RuntimeError("the gateway did not reach the daemon")
         rpc_s = median_time(lambda: gateway.bars(RPC_SYMBOL, "1m"), rows, repeat)
     log(f"rpc: through the daemon {rpc_s:.3f} s")
-    return Result(f"bars {rows / 1e6:g}M rows via RPC (s)", rpc_s, "in-process catalog",
-                  inproc_s, f"<= {RPC_GOAL:g}x", rpc_s <= RPC_GOAL * inproc_s)
+    return Result(
+        f"bars {rows / 1e6:g}M rows via RPC (s)",
+        rpc_s,
+        "in-process catalog",
+        inproc_s,
+        f"<= {RPC_GOAL:g}x",
+        rpc_s <= RPC_GOAL * inproc_s,
+    )
 
 
 # -- report -------------------------------------------------------------------------------
@@ -390,8 +422,10 @@ def print_table(results: list[Result]) -> None:
     print(f"{'measure':28} {'ours':>10}  {'baseline':24} {'base':>10} {'ratio':>6}  goal")
     for r in results:
         verdict = "-" if r.ok is None else "pass" if r.ok else "FAIL"
-        print(f"{r.measure:28} {figure(r.ours):>10}  {r.baseline:24} {figure(r.base):>10} "
-              f"{r.ours / r.base:6.2f}  {r.goal} {verdict}")
+        print(
+            f"{r.measure:28} {figure(r.ours):>10}  {r.baseline:24} {figure(r.base):>10} "
+            f"{r.ours / r.base:6.2f}  {r.goal} {verdict}"
+        )
 
 
 def summary(rows: int, results: list[Result]) -> dict[str, Any]:
@@ -412,9 +446,7 @@ def summary(rows: int, results: list[Result]) -> dict[str, Any]:
     }
 
 
-def run(
-    rows: int, symbol_count: int, import_runs: int, rpc_rows: int, repeat: int
-) -> list[Result]:
+def run(rows: int, symbol_count: int, import_runs: int, rpc_rows: int, repeat: int) -> list[Result]:
     """Every measure, in a temporary directory removed afterwards."""
     symbols = [f"SYM{i:02d}" for i in range(symbol_count)]
     with tempfile.TemporaryDirectory(prefix="bifrost-bench-ingest-") as tmp:

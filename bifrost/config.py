@@ -14,7 +14,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from bifrost.errors import ConfigError
+from bifrost.errors import BifrostError, ConfigError
+from bifrost.market.timeframes import timeframe_ns
 
 SERVICE_NAMES: tuple[str, ...] = (
     "data",
@@ -101,6 +102,8 @@ class FeedConfig:
     """Fraction of quote updates that also print a trade."""
     prices: dict[str, float] = field(default_factory=dict)
     """Starting prices by symbol; a symbol without one starts at 100."""
+    bar_timeframes: tuple[str, ...] = ("1m",)
+    """Live bars built from the feed's trades, published on `bar.<tf>.<SYM>` and stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +208,7 @@ class BifrostConfig:
                 "spread_bps": self.feed.spread_bps,
                 "trade_ratio": self.feed.trade_ratio,
                 "prices": dict(self.feed.prices),
+                "bar_timeframes": list(self.feed.bar_timeframes),
             },
             "portfolio": asdict(self.portfolio),
             "risk": {**asdict(self.risk), "restricted_symbols": list(self.risk.restricted_symbols)},
@@ -335,6 +339,13 @@ class _ConfigReader:
         if not all(type(p) in (int, float) and p > 0 for p in prices.values()):  # bool is an int
             raise self.fail("feed", "prices must map symbols to positive numbers")
         values["prices"] = {k: float(v) for k, v in prices.items()}
+        if "bar_timeframes" in values:
+            values["bar_timeframes"] = tuple(values["bar_timeframes"])
+            for timeframe in values["bar_timeframes"]:
+                try:
+                    timeframe_ns(timeframe)
+                except BifrostError as exc:
+                    raise self.fail("feed", f"bar_timeframes: {exc.message}") from None
         if values.get("quotes_per_second", 1.0) <= 0:
             raise self.fail("feed", "quotes_per_second must be positive")
         return FeedConfig(**values)

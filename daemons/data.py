@@ -82,7 +82,7 @@ class DataDaemon(Daemon):
             if symbol not in {i.symbol for i in self.catalog.instruments()}:
                 self.catalog.add_instrument(Instrument.default_for(symbol))
         self.feed = SyntheticFeed(self.config.feed, self.clock.now_ns())
-        self.bar_builder = BarBuilder("1m")
+        self.bar_builders = [BarBuilder(tf) for tf in self.config.feed.bar_timeframes]
         self.pending: dict[str, list[dict[str, Any]]] = {"quotes": [], "trades": []}
         self.recorded = {"quotes": 0, "trades": 0, "bars": 0}
         self.replays: dict[str, Replay] = {}
@@ -132,11 +132,13 @@ class DataDaemon(Daemon):
                 continue
             self.publisher.publish(topics.trade(event.symbol), "trade", body)
             self.pending["trades"].append(body)
-            closed = self.bar_builder.add_trade(event.symbol, event.ts, event.price, event.size)
-            if closed is not None:
-                self._finish_bar(closed)
-        for bar in self.bar_builder.close_due(now):
-            self._finish_bar(bar)
+            for builder in self.bar_builders:
+                closed = builder.add_trade(event.symbol, event.ts, event.price, event.size)
+                if closed is not None:
+                    self._finish_bar(closed)
+        for builder in self.bar_builders:
+            for bar in builder.close_due(now):
+                self._finish_bar(bar)
 
     def _finish_bar(self, bar: Any) -> None:
         assert self.publisher is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,13 +10,14 @@ from typing import Any
 
 from bifrost.backtest.gateway import load_bars, strategy_store
 from bifrost.backtest.runner import RunRequest, run_record, run_request
-from bifrost.backtest.strategies import BUILTIN
+from bifrost.backtest.strategies import BUILTIN, strategy_class
 from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.client import BifrostClient
 from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError, NotFound
+from bifrost.live.runner import LiveRunner
 from bifrost.market.gateway import DataGateway
 from bifrost.store.database import open_store
 from bifrost.store.runs import list_runs, load_run, save_run
@@ -41,7 +43,40 @@ RUN_PARAMS = Schema(
 JOB_PARAMS = Schema("backtest.job params", {"job_id": str})
 LIST_PARAMS = Schema("backtest.list params", {"limit": Optional(int)})
 SHOW_PARAMS = Schema("backtest.show params", {"run_id": str})
+START_PARAMS = Schema(
+    "strategy.start params",
+    {
+        "name": str,
+        "symbols": ListOf(str, max_items=50),
+        "params": Optional(dict),
+        "timeframe": Optional(str),
+        "capital": Optional(float),
+        "file": Optional(str),
+    },
+)
+STOP_PARAMS = Schema("strategy.stop params", {"strategy_id": str})
 WORKERS = 2
+
+
+class RiskOrderPort:
+    """Live strategy orders go to risk (which forwards to execution), or to execution
+    directly when the deployment has no risk service."""
+
+    def __init__(self, bus: BifrostClient, config: Any) -> None:
+        self.bus = bus
+        self.entry = "risk" if "risk" in config.services else "execution"
+
+    def submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
+        """Enter an order (idempotent by its client id, so a retry is safe)."""
+        return dict(self.bus.call(self.entry, "order.submit", spec, cid=cid, idempotent=True))
+
+    def cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
+        """Cancel an order at execution."""
+        return dict(
+            self.bus.call(
+                "execution", "order.cancel", {"client_order_id": client_order_id}, cid=cid
+            )
+        )
 
 
 class StrategyDaemon(Daemon):
@@ -53,7 +88,17 @@ class StrategyDaemon(Daemon):
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="backtest")
         self._local = threading.local()
         self._clients: list[BifrostClient] = []
+        self.live: dict[str, LiveRunner] = {}
+        self.subscribe("data", [topics.prefix(topics.BAR)], self._live_bar)
+        self.subscribe("execution", [topics.prefix(topics.FILL)], self._live_fill)
+        self._restart_live()
         for method in (
+            Method(
+                "strategy.start", self.start_live, START_PARAMS, idempotent=False, role="trader"
+            ),
+            Method("strategy.list", self.list_live),
+            Method("strategy.stop", self.stop_live, STOP_PARAMS, role="trader"),
+            Method("strategies.stop_all", self.stop_all_live, role="admin"),
             Method("backtest.run", self.start_run, RUN_PARAMS, idempotent=False, role="trader"),
             Method("backtest.job", self.job_state, JOB_PARAMS),
             Method("backtest.list", self.list_runs, LIST_PARAMS),
@@ -61,6 +106,106 @@ class StrategyDaemon(Daemon):
             Method("strategies.list", self.list_strategies),
         ):
             self.add_method(method)
+
+    # -- live strategies ----------------------------------------------------------------
+
+    def start_live(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`strategy.start`: run a strategy on live bars; its orders go through risk."""
+        name = params["name"]
+        cls = strategy_class(name, params.get("file"))
+        strategy = cls(**(params.get("params") or {}))
+        strategy_id = f"{name}-{uuid.uuid4().hex[:6]}"
+        runner = self._runner(strategy_id, strategy, params)
+        self.db.execute(
+            "INSERT INTO live_strategies VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            [
+                strategy_id,
+                name,
+                params.get("file"),
+                runner.symbols,
+                runner.timeframe,
+                json.dumps(strategy.params()),
+                runner.capital,
+                self.clock.now_ns(),
+            ],
+        )
+        self.log.info("strategy.started", ctx.cid, strategy=strategy_id)
+        return runner.summary()
+
+    def _runner(self, strategy_id: str, strategy: Any, params: dict[str, Any]) -> LiveRunner:
+        runner = LiveRunner(
+            strategy_id,
+            strategy,
+            list(params["symbols"]),
+            params.get("timeframe") or "1m",
+            RiskOrderPort(self.bus, self.config),
+            self.clock,
+            params.get("capital") or 10_000.0,
+        )
+        self.live[strategy_id] = runner
+        return runner
+
+    def _restart_live(self) -> None:
+        """Start again the strategies that were running when the service stopped."""
+        rows = self.db.execute(
+            "SELECT strategy_id, name, file, symbols, timeframe, params, capital "
+            "FROM live_strategies WHERE state = 'running'"
+        ).fetchall()
+        for strategy_id, name, file, symbols, timeframe, params, capital in rows:
+            try:
+                strategy = strategy_class(name, file)(**json.loads(params))
+            except BifrostError as exc:
+                self.log.error("strategy.restart_failed", strategy=strategy_id, error=exc.message)
+                continue
+            self._runner(
+                strategy_id,
+                strategy,
+                {"symbols": symbols, "timeframe": timeframe, "capital": capital},
+            )
+
+    def _live_bar(self, event: Any) -> None:
+        for runner in self.live.values():
+            runner.on_bar(event.body)
+
+    def _live_fill(self, event: Any) -> None:
+        for runner in self.live.values():
+            runner.on_fill(event.body)
+
+    def list_live(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`strategy.list`: live strategies with their state, positions and P&L."""
+        return {"strategies": [r.summary() for r in self.live.values()]}
+
+    def stop_live(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`strategy.stop`: stop one live strategy and cancel its open orders."""
+        runner = self.live.get(params["strategy_id"])
+        if runner is None:
+            raise NotFound(f"no live strategy {params['strategy_id']} (see strategy list)")
+        self._stop_runner(runner, ctx.cid)
+        return runner.summary()
+
+    def stop_all_live(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`strategies.stop_all`: the kill switch's arm here."""
+        stopped = [r.strategy_id for r in self.live.values() if r.state != "stopped"]
+        for strategy_id in stopped:
+            self._stop_runner(self.live[strategy_id], ctx.cid)
+        return {"stopped": stopped}
+
+    def _stop_runner(self, runner: LiveRunner, cid: str) -> None:
+        runner.stop()
+        self.db.execute(
+            "UPDATE live_strategies SET state = 'stopped' WHERE strategy_id = ?",
+            [runner.strategy_id],
+        )
+        if "execution" in self.config.services:
+            try:
+                self.bus.call(
+                    "execution", "orders.cancel_all", {"strategy_id": runner.strategy_id}, cid=cid
+                )
+            except BifrostError as exc:
+                self.log.error("strategy.cancel_failed", cid, error=exc.message)
+        self.log.info("strategy.stopped", cid, strategy=runner.strategy_id)
+
+    # -- backtests ----------------------------------------------------------------------
 
     def start_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.run`: check the request, queue it; progress and the end are events."""
@@ -147,10 +292,14 @@ class StrategyDaemon(Daemon):
         }
 
     def details(self) -> dict[str, Any]:
-        """Jobs by state, shown by `health`."""
+        """Backtest jobs by state and live strategies, shown by `health`."""
         jobs = getattr(self, "jobs", {})
         states = [j["state"] for j in jobs.values()]
-        return {s: states.count(s) for s in ("queued", "running", "done", "failed")}
+        live = getattr(self, "live", {})
+        return {
+            "jobs": {s: states.count(s) for s in ("queued", "running", "done", "failed")},
+            "live": sum(r.state != "stopped" for r in live.values()),
+        }
 
     def on_stop(self) -> None:
         """Let running jobs finish, store them, then checkpoint and close the store."""

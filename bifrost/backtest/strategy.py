@@ -91,9 +91,13 @@ class Indicator:
         self, name: str, values: np.ndarray, symbol: str, index: Callable[[str], int]
     ) -> None:
         self.name = name
-        self.values = values
         self.symbol = symbol
         self._index = index
+        self.set_values(values)
+
+    def set_values(self, values: np.ndarray) -> None:
+        """Replace the series (live trading recomputes it as bars arrive)."""
+        self.values = values
         # Read every bar: a memoryview of 1-D float64 values gives the same Python floats
         # as float(values[i]) in about a third of the time, without copying.
         flat = values.ndim == 1 and values.dtype == np.float64
@@ -131,6 +135,7 @@ class Strategy:
         self.strategy_id = self.name or type(self).__name__
         self._context: StrategyContext | None = None
         self._order_ids = itertools.count(1)
+        self._recipes: list[tuple[list[Indicator], Callable[..., Any], tuple, dict]] = []
 
     @classmethod
     def parameters(cls) -> dict[str, tuple[type, Any]]:
@@ -198,7 +203,9 @@ class Strategy:
         """Compute `func(*args)` over the whole series once; read it bar by bar."""
         result = func(*args, **kwargs)
         name = getattr(func, "__name__", "indicator")
-        return Indicator(name, np.asarray(result), symbol or self.symbols[0], self.context.index)
+        made = Indicator(name, np.asarray(result), symbol or self.symbols[0], self.context.index)
+        self._recipes.append(([made], func, args, kwargs))
+        return made
 
     def I_many(
         self, func: Callable[..., Any], *args: Any, symbol: str | None = None, **kwargs: Any
@@ -206,7 +213,31 @@ class Strategy:
         """`I` for a function returning several arrays (MACD, Bollinger bands)."""
         name = getattr(func, "__name__", "indicator")
         index, owner = self.context.index, symbol or self.symbols[0]
-        return tuple(Indicator(name, np.asarray(r), owner, index) for r in func(*args, **kwargs))
+        made = tuple(Indicator(name, np.asarray(r), owner, index) for r in func(*args, **kwargs))
+        self._recipes.append((list(made), func, args, kwargs))
+        return made
+
+    def extend_data(self, data: dict[str, BarArrays]) -> None:
+        """Swap in longer bar arrays (live bars arrived) and recompute every indicator.
+
+        Arguments that were arrays of the old data are replaced by the same field of
+        the new data, so `self.I(sma, self.data[s].close, 10)` follows the growing series.
+        """
+        swap: dict[int, np.ndarray] = {}
+        for symbol, old in self.data.items():
+            new = data[symbol]
+            for name in BarArrays.__slots__:
+                swap[id(getattr(old, name))] = getattr(new, name)
+        self.data = data
+        recipes = []
+        for made, func, args, kwargs in self._recipes:
+            args = tuple(swap.get(id(a), a) for a in args)
+            result = func(*args, **kwargs)
+            series = result if isinstance(result, tuple) else (result,)
+            for indicator, values in zip(made, series, strict=True):
+                indicator.set_values(np.asarray(values))
+            recipes.append((made, func, args, kwargs))
+        self._recipes = recipes
 
     def buy(self, symbol: str | None = None, size: float | None = None, **options: Any) -> Order:
         """Buy `size` (default: `fraction` of the cash, in whole lots, when it fills)."""

@@ -78,7 +78,7 @@ def _upsert_incoming(connection: duckdb.DuckDBPyConnection) -> UpsertCounts:
     if inserted and not (updated or unchanged):
         # No incoming key is stored yet (a new series or a later range: the usual
         # import), so nothing can conflict. A plain INSERT skips ON CONFLICT's
-        # per-row conflict handling: a third faster on 10M 1m bars (bench/ingest.py).
+        # per-row conflict handling: 15-20% less insert + commit time on 10M 1m bars.
         connection.execute(f"INSERT INTO bars SELECT {', '.join(BAR_COLUMNS)} FROM incoming_bars")
     elif inserted or updated:
         connection.execute(

@@ -119,6 +119,23 @@ STRATEGY: Migrations = (
         );
         """,
     ),
+    (
+        2,
+        "live strategies, restarted with the service while they are running",
+        """
+        CREATE TABLE live_strategies (
+            strategy_id VARCHAR PRIMARY KEY,
+            name        VARCHAR NOT NULL,
+            file        VARCHAR,
+            symbols     VARCHAR[] NOT NULL,
+            timeframe   VARCHAR NOT NULL,
+            params      JSON    NOT NULL,
+            capital     DOUBLE  NOT NULL,
+            state       VARCHAR NOT NULL,
+            started_ns  BIGINT  NOT NULL
+        );
+        """,
+    ),
 )
 
 EXECUTION: Migrations = (
