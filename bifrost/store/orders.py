@@ -48,6 +48,22 @@ FILL_COLUMNS = (
     "ts_ns",
     "cid",
 )
+_UPDATE = (
+    "UPDATE orders SET status = ?, filled = ?, avg_price = ?, created_ns = ?, updated_ns = ?, "
+    "reason = ? WHERE client_order_id = ?"
+)
+
+
+def _insert_many(
+    db: duckdb.DuckDBPyConnection, target: str, width: int, rows: list[list[Any]]
+) -> None:
+    """All `rows` into `target` with one multi-row INSERT."""
+    if not rows:
+        return
+    marks = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(rows))
+    db.execute(f"INSERT INTO {target} VALUES {marks}", [v for row in rows for v in row])
+
+
 OPEN = tuple(
     s.value
     for s in (
@@ -130,6 +146,9 @@ class OrderJournal:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.db = connection
+        rows = connection.execute("SELECT client_order_id FROM orders").fetchall()
+        self._ids = {r[0] for r in rows}
+        """Every journaled client id: a new order needs no query to know it is new."""
 
     def has_fill(self, trade_id: str) -> bool:
         """True when a fill with this trade id is journaled."""
@@ -138,41 +157,33 @@ class OrderJournal:
         )
 
     def commit(self, order_rows: list[list[Any]], fill_rows: list[list[Any]]) -> None:
-        """Journal order states (each as its `orders` row) and fills in one transaction."""
+        """Journal order states (each as its `orders` row) and fills in one transaction.
+
+        Every state goes to `order_events`; `orders` gets one write per order, its last
+        state: an INSERT the first time, an UPDATE after. Rows of a table go in one
+        statement (each statement costs far more than its rows).
+        """
+        latest = {row[0]: row for row in order_rows}
+        events = [[r[0], r[16], r[12], r[13], r[14], r[17], r[18]] for r in order_rows]
+        new = [row for client_id, row in latest.items() if client_id not in self._ids]
         self.db.execute("BEGIN TRANSACTION")
         try:
-            for row in order_rows:
-                self.db.execute(
-                    f"INSERT OR REPLACE INTO orders ({', '.join(ORDER_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' for _ in ORDER_COLUMNS)})",
-                    row,
-                )
-                state = dict(zip(ORDER_COLUMNS, row, strict=True))
-                self.db.execute(
-                    "INSERT INTO order_events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        state["client_order_id"],
-                        state["updated_ns"],
-                        state["status"],
-                        state["filled"],
-                        state["avg_price"],
-                        state["reason"],
-                        state["cid"],
-                    ],
-                )
-            for row in fill_rows:
-                self.db.execute(
-                    f"INSERT INTO fills ({', '.join(FILL_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' for _ in FILL_COLUMNS)})",
-                    row,
-                )
+            _insert_many(self.db, "order_events", 7, events)
+            _insert_many(self.db, f"orders ({', '.join(ORDER_COLUMNS)})", 19, new)
+            for client_id, row in latest.items():
+                if client_id in self._ids:
+                    self.db.execute(_UPDATE, [*row[12:18], client_id])
+            _insert_many(self.db, f"fills ({', '.join(FILL_COLUMNS)})", 11, fill_rows)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        self._ids.update(latest)
 
     def find(self, client_order_id: str) -> tuple[Order, str] | None:
         """The stored order and the cid it was entered with, or None."""
+        if client_order_id not in self._ids:
+            return None
         rows = self._select("WHERE client_order_id = ?", [client_order_id])
         return (order_from_row(rows[0]), rows[0]["cid"]) if rows else None
 

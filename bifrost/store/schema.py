@@ -141,10 +141,12 @@ STRATEGY: Migrations = (
 EXECUTION: Migrations = (
     (
         1,
+        # No keys: the single writer keeps ids unique, and an index costs more per commit
+        # than every other write of an order put together.
         "orders, their journal of transitions, and fills",
         """
         CREATE TABLE orders (
-            client_order_id VARCHAR PRIMARY KEY,
+            client_order_id VARCHAR NOT NULL,
             account         VARCHAR NOT NULL,
             strategy_id     VARCHAR NOT NULL,
             symbol          VARCHAR NOT NULL,
@@ -174,7 +176,7 @@ EXECUTION: Migrations = (
             cid             VARCHAR NOT NULL
         );
         CREATE TABLE fills (
-            trade_id        VARCHAR PRIMARY KEY,
+            trade_id        VARCHAR NOT NULL,
             client_order_id VARCHAR NOT NULL,
             account         VARCHAR NOT NULL,
             strategy_id     VARCHAR NOT NULL,
@@ -196,7 +198,7 @@ PORTFOLIO: Migrations = (
         "the money ledger, lots for FIFO, and equity snapshots",
         """
         CREATE TABLE ledger (
-            entry_id   BIGINT  PRIMARY KEY,
+            entry_id   BIGINT  NOT NULL,
             ts_ns      BIGINT  NOT NULL,
             account    VARCHAR NOT NULL,
             kind       VARCHAR NOT NULL,
@@ -205,7 +207,7 @@ PORTFOLIO: Migrations = (
             symbol     VARCHAR,
             quantity   DECIMAL(38, 8),
             price      DECIMAL(38, 8),
-            trade_id   VARCHAR UNIQUE,
+            trade_id   VARCHAR,
             cid        VARCHAR NOT NULL
         );
         CREATE TABLE equity_snapshots (
