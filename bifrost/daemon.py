@@ -109,7 +109,13 @@ class Daemon:
         self._timers.append(Timer(seconds, callback))
 
     def subscribe(self, service: str, prefixes: list[str], handler: Callable[[Event], Any]) -> None:
-        """Follow another service's events (gaps healed); `handler` runs on the loop thread."""
+        """Follow another service's events (gaps healed); `handler` runs on the loop thread.
+
+        A service that is not part of this deployment's config is not followed.
+        """
+        if service not in self.config.services:
+            self.log.info("daemon.not_following", service=service)
+            return
         subscriber = self.bus.subscribe(service, prefixes)
         self._subscriptions.append((subscriber, handler))
 
