@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +93,14 @@ service = "data"
 task = "feed_stats"
 every_seconds = 60
 """
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0, every: float = 0.02) -> Any:
+    """Poll `condition` until it is truthy (returning it) or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")

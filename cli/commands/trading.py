@@ -75,34 +75,31 @@ def show_order(order: dict[str, Any], as_json: bool) -> None:
     )
 
 
-@app.command("buy")
-def buy(
-    ctx: typer.Context,
-    symbol: Annotated[str, typer.Argument(help="Symbol.")],
-    quantity: Annotated[float, typer.Argument(help="Quantity.")],
-    limit: PriceOption = None,
-    stop: StopOption = None,
-    tif: TifOption = "GTC",
-    client_id: IdOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Buy (market, or limit/stop with --limit/--stop). Exit 4 when risk rejects it."""
-    show_order(enter(state_of(ctx), "BUY", symbol, quantity, limit, stop, tif, client_id), json)
+def order_command(side: str) -> Any:
+    """The `order buy` / `order sell` command (identical but for the side)."""
+
+    def command(
+        ctx: typer.Context,
+        symbol: Annotated[str, typer.Argument(help="Symbol.")],
+        quantity: Annotated[float, typer.Argument(help="Quantity.")],
+        limit: PriceOption = None,
+        stop: StopOption = None,
+        tif: TifOption = "GTC",
+        client_id: IdOption = None,
+        json: JsonOption = False,
+    ) -> None:
+        state = state_of(ctx)
+        show_order(enter(state, side, symbol, quantity, limit, stop, tif, client_id), json)
+
+    command.__doc__ = (
+        f"{side.capitalize()} (market, or limit/stop with --limit/--stop). "
+        "Exit 4 when risk rejects it."
+    )
+    return command
 
 
-@app.command("sell")
-def sell(
-    ctx: typer.Context,
-    symbol: Annotated[str, typer.Argument(help="Symbol.")],
-    quantity: Annotated[float, typer.Argument(help="Quantity.")],
-    limit: PriceOption = None,
-    stop: StopOption = None,
-    tif: TifOption = "GTC",
-    client_id: IdOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Sell (market, or limit/stop with --limit/--stop). Exit 4 when risk rejects it."""
-    show_order(enter(state_of(ctx), "SELL", symbol, quantity, limit, stop, tif, client_id), json)
+app.command("buy")(order_command("BUY"))
+app.command("sell")(order_command("SELL"))
 
 
 @app.command("cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import zmq
 
 import daemons
+from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.daemon import Daemon
 from tests.conftest import write_config
@@ -102,3 +104,22 @@ def module_data_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dae
         yield runner.start()
     finally:
         runner.stop()
+
+
+@contextlib.contextmanager
+def services_running(
+    config: BifrostConfig, home: Path, names: tuple[str, ...]
+) -> Iterator[BifrostClient]:
+    """`names` serving from threads, started in order (each ready before the next) and
+    stopped in reverse, even on failure; yields a client of the config."""
+    started: list[DaemonThread] = []
+    try:
+        for name in names:
+            thread = DaemonThread(config, home, name)
+            thread.start()
+            started.append(thread)
+        with BifrostClient(config, timeout_ms=5000) as client:
+            yield client
+    finally:
+        for thread in reversed(started):
+            thread.stop()

@@ -25,7 +25,7 @@ from bifrost.config import BifrostConfig, load_config
 from bifrost.daemon import Daemon
 from bifrost.errors import BadRequest, ConfigError, NotFound, UnknownMethod
 from tests.bifrost.conftest import DaemonThread
-from tests.conftest import free_ports
+from tests.conftest import free_ports, wait_for
 
 
 @pytest.fixture
@@ -43,16 +43,6 @@ def http_get(daemon: Daemon, path: str) -> tuple[int, str, bytes]:
             return response.status, response.headers["Content-Type"], response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers["Content-Type"], error.read()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 3.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_daemon_health_rpc_reports_ready_service(rpc: RpcClient, data_daemon: Daemon) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,8 @@ import pytest
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.errors import NotFound
-from tests.bifrost.conftest import DaemonThread
-from tests.conftest import write_config
+from tests.bifrost.conftest import services_running
+from tests.conftest import wait_for, write_config
 
 SERVICES = ("data", "portfolio", "execution", "risk", "strategy")
 pytestmark = pytest.mark.timeout(90)
@@ -31,27 +31,9 @@ def config(tmp_path: Path) -> BifrostConfig:
 
 @pytest.fixture
 def bus(config: BifrostConfig, home: Path) -> Iterator[BifrostClient]:
-    threads = [DaemonThread(config, home, name) for name in SERVICES]
-    started = []
-    try:
-        for thread in threads:
-            thread.start()
-            started.append(thread)
-        with BifrostClient(config, timeout_ms=5000) as client:
-            yield client
-    finally:
-        for thread in reversed(started):
-            thread.stop()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
+    """The services serving from threads, started in order; stopped in reverse."""
+    with services_running(config, home, SERVICES) as client:
+        yield client
 
 
 def test_live_sma_cross_on_one_second_bars_sends_orders_through_risk(bus) -> None:
@@ -72,7 +54,7 @@ def test_live_sma_cross_on_one_second_bars_sends_orders_through_risk(bus) -> Non
         rows = bus.call("strategy", "strategy.list")["strategies"]
         return next(r for r in rows if r["id"] == strategy_id)
 
-    wait_for(lambda: summary()["orders"] >= 2)
+    wait_for(lambda: summary()["orders"] >= 2, timeout=40, every=0.2)
     orders = bus.call("execution", "orders.list", {})["orders"]
     mine = [o for o in orders if o["strategy_id"] == strategy_id]
     assert mine and all(o["client_order_id"].startswith(strategy_id) for o in mine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,8 @@ import pytest
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.errors import Rejected
-from tests.bifrost.conftest import DaemonThread
-from tests.conftest import write_config
+from tests.bifrost.conftest import services_running
+from tests.conftest import wait_for, write_config
 
 SERVICES = ("data", "portfolio", "execution", "risk")
 
@@ -26,30 +26,11 @@ def config(tmp_path: Path) -> BifrostConfig:
 
 @pytest.fixture
 def bus(config: BifrostConfig, home: Path) -> Iterator[BifrostClient]:
-    """The four services serving from threads, started in order; stopped in reverse."""
-    threads = [DaemonThread(config, home, name) for name in SERVICES]
-    started = []
-    try:
-        for thread in threads:
-            thread.start()
-            started.append(thread)
-        with BifrostClient(config, timeout_ms=5000) as client:
-            wait_for(lambda: client.call("execution", "health")["details"] is not None)
-            time.sleep(0.3)  # quotes reach execution and risk
-            yield client
-    finally:
-        for thread in reversed(started):
-            thread.stop()
+    """The services serving from threads, started in order; stopped in reverse."""
+    with services_running(config, home, SERVICES) as client:
+        time.sleep(0.3)  # quotes reach execution and risk
 
-
-def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+        yield client
 
 
 def buy(symbol: str, quantity: float, **extra: Any) -> dict[str, Any]:

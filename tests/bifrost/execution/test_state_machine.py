@@ -82,7 +82,9 @@ class ExecutionMachine(RuleBasedStateMachine):
         the slow part of a step); every rule clears it."""
 
     def _start(self) -> ExecutionEngine:
-        journal = OrderJournal(open_store(self.directory / "execution.duckdb", migrations=EXECUTION))
+        journal = OrderJournal(
+            open_store(self.directory / "execution.duckdb", migrations=EXECUTION)
+        )
         return ExecutionEngine(journal, PaperBroker(), self.clock, self._publish)
 
     def _publish(self, kind: str, body: dict[str, Any], cid: str) -> None:
