@@ -50,9 +50,8 @@ def test_value_at_risk_parametric_var_is_minus_mean_plus_z_sigma() -> None:
 
 
 def test_value_at_risk_parametric_cvar_is_the_normal_tail_mean() -> None:
-    expected = -(
-        MEAN - SIGMA * normal_pdf(Z_95) / 0.05
-    )  # 0.5 + 29.01149 * 0.103136 / 0.05 = 60.3424
+    # 0.5 + 29.01149 * 0.103136 / 0.05 = 60.3424
+    expected = -(MEAN - SIGMA * normal_pdf(Z_95) / 0.05)
     assert value_at_risk(SERIES, 0.95)["parametric_cvar"] == pytest.approx(expected)
     assert expected == pytest.approx(60.3424, abs=1e-4)
 
