@@ -61,7 +61,11 @@ def parse_limit(name: str, value: Any) -> Any:
         raise BadRequest(f"risk limit {name}={value!r} is not a finite number")
     if number < 0:
         raise BadRequest(f"risk limit {name} must not be negative")
-    return int(number) if kind == "int" else number
+    if kind == "int":
+        if not number.is_integer():
+            raise BadRequest(f"risk limit {name}={value!r} must be a whole number")
+        return int(number)
+    return number
 
 
 class RiskEngine:
@@ -96,7 +100,10 @@ class RiskEngine:
         symbol, quantity = order["symbol"], float(order["quantity"])
         signed = quantity if order["side"] == "BUY" else -quantity
         held = self.positions.get(symbol, 0.0)
-        reduces = abs(held + signed) < abs(held) - 1e-12
+        after = held + signed
+        # Reducing: smaller and never across zero (a sell of 150 from a long of 100 opens
+        # a short, which is new risk).
+        reduces = abs(after) < abs(held) - 1e-12 and after * held >= 0
         limits = self.limits
         if self.state is TradingState.HALTED:
             self._reject("halted", "trading is halted (bifrost risk resume to restart)")

@@ -26,8 +26,9 @@ from bifrost.errors import BifrostError
 from tests.bifrost.conftest import DaemonThread
 from tests.conftest import write_config
 
-CYCLES = 20
-pytestmark = pytest.mark.timeout(240)
+CYCLES = int(os.environ.get("BIFROST_CRASH_CYCLES", "20"))
+"""kill -9 cycles; bench/crash_recovery.py runs 50."""
+pytestmark = pytest.mark.timeout(120 + 12 * CYCLES)
 
 
 @pytest.fixture
