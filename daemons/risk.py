@@ -12,6 +12,7 @@ from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError, Rejected
 from bifrost.execution.messages import ORDER_FIELDS
+from bifrost.model.instrument import Instrument
 from bifrost.risk.engine import RiskEngine, TradingState
 from bifrost.store.database import open_store
 from bifrost.store.schema import RISK
@@ -212,9 +213,15 @@ class RiskDaemon(Daemon):
             scenario_pnl(positions, prices, closes), params.get("confidence") or 0.99
         )
         exposure = {s: positions[s] * prices[s] for s in positions}
+        classes = {i["symbol"]: i["asset_class"] for i in data.instruments()}
+        by_class: dict[str, float] = {}
+        for symbol, value in exposure.items():
+            kind = classes.get(symbol) or Instrument.default_for(symbol).asset_class.value
+            by_class[kind] = by_class.get(kind, 0.0) + value
         return {
             **result,
             "exposure": exposure,
+            "exposure_by_asset_class": by_class,
             "gross": sum(abs(v) for v in exposure.values()),
             "net": sum(exposure.values()),
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -285,6 +286,20 @@ class Strategy:
     def cancel(self, client_order_id: str) -> Order:
         """Cancel one of the strategy's open orders."""
         return self.context.cancel_order(client_order_id)
+
+    def order_target_percent(self, symbol: str, percent: float, lot: float = 1.0) -> Order | None:
+        """Trade `symbol` towards `percent` of equity at the last close (whole lots).
+
+        Sizing helper: 0.25 holds a quarter of the equity in the symbol, 0 closes it.
+        Returns the order sent, or None when the position is already on target.
+        """
+        close = self.data[symbol].close[self.context.index(symbol)]
+        target = math.floor(self.portfolio.equity * percent / close / lot + 1e-9) * lot
+        change = target - self.position(symbol)
+        if abs(change) < lot:
+            return None
+        side = Side.BUY if change > 0 else Side.SELL
+        return self._order(side, symbol, abs(change))
 
     def position(self, symbol: str | None = None) -> float:
         """Signed quantity held of `symbol` (default: the first symbol)."""

@@ -36,6 +36,12 @@ class Broker(Protocol):
         """Take back orders that were open before a restart (reconciliation)."""
         ...
 
+    def submit_bracket(
+        self, order: Order, take_profit: float, stop_loss: float, now_ns: int
+    ) -> None:
+        """Place an entry with its take-profit and stop-loss legs."""
+        ...
+
     def order(self, client_order_id: str) -> Order | None:
         """The broker's live copy of an order."""
         ...
@@ -81,7 +87,17 @@ class PaperBroker:
     def submit(self, order: Order, now_ns: int) -> None:
         """Accept the order and try it at once against the symbol's last quote."""
         self.exchange.submit(order, now_ns)
-        last = self.last_quotes.get(order.symbol)
+        self._try_last_quote(order.symbol, now_ns)
+
+    def submit_bracket(
+        self, order: Order, take_profit: float, stop_loss: float, now_ns: int
+    ) -> None:
+        """An entry with a take-profit limit and a stop-loss stop, OCO once it fills."""
+        self.exchange.submit_bracket(order, take_profit, stop_loss, now_ns)
+        self._try_last_quote(order.symbol, now_ns)
+
+    def _try_last_quote(self, symbol: str, now_ns: int) -> None:
+        last = self.last_quotes.get(symbol)
         if last is not None:
             self.exchange.process_quote(
                 Quote(last.symbol, last.bid, last.ask, last.bid_size, last.ask_size, now_ns)

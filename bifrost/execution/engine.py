@@ -77,7 +77,15 @@ class ExecutionEngine:
             return existing.to_dict()
         self._check_increments(order)
         self.cids[order.client_order_id] = cid
-        self.broker.submit(order, self.clock.now_ns())
+        take_profit, stop_loss = spec.get("take_profit"), spec.get("stop_loss")
+        if take_profit is None and stop_loss is None:
+            self.broker.submit(order, self.clock.now_ns())
+            return order.to_dict()
+        if take_profit is None or stop_loss is None:
+            raise BadRequest("a bracket needs both take_profit and stop_loss")
+        for leg in ("tp", "sl"):
+            self.cids[f"{order.client_order_id}-{leg}"] = cid
+        self.broker.submit_bracket(order, take_profit, stop_loss, self.clock.now_ns())
         return order.to_dict()
 
     def cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:

@@ -17,5 +17,7 @@ ORDER_FIELDS: dict[str, Any] = {
     "tif": Optional(str),
     "account": Optional(str),
     "strategy_id": Optional(str),
+    "take_profit": Optional(float),
+    "stop_loss": Optional(float),
 }
 """Fields of an order request: `order.submit` at risk and at execution."""

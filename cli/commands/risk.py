@@ -112,6 +112,7 @@ def var(
         )
     ]
     rows += [[f"exposure {s}", f"{v:,.2f}"] for s, v in reply["exposure"].items()]
+    rows += [[f"exposure {c}", f"{v:,.2f}"] for c, v in reply["exposure_by_asset_class"].items()]
     print_table(
         f"1-day VaR at {reply['confidence']:.0%} ({reply['scenarios']} scenarios)",
         ["measure", "value"],

@@ -39,6 +39,7 @@ def enter(
     stop: float | None,
     tif: str,
     client_id: str | None,
+    bracket: dict[str, float | None] | None = None,
 ) -> dict[str, Any]:
     """Send an order through risk (which forwards it to execution)."""
     kind = {
@@ -56,6 +57,7 @@ def enter(
         "stop_price": stop,
         "tif": tif.upper(),
         "client_order_id": client_id,
+        **(bracket or {}),
     }
     with state.client() as client:
         client.require("risk")
@@ -86,10 +88,18 @@ def order_command(side: str) -> Any:
         stop: StopOption = None,
         tif: TifOption = "GTC",
         client_id: IdOption = None,
+        take_profit: Annotated[
+            float | None, typer.Option(help="Bracket: take-profit limit (with --stop-loss).")
+        ] = None,
+        stop_loss: Annotated[
+            float | None, typer.Option(help="Bracket: stop-loss stop (with --take-profit).")
+        ] = None,
         json: JsonOption = False,
     ) -> None:
         state = state_of(ctx)
-        show_order(enter(state, side, symbol, quantity, limit, stop, tif, client_id), json)
+        bracket = {"take_profit": take_profit, "stop_loss": stop_loss}
+        order = enter(state, side, symbol, quantity, limit, stop, tif, client_id, bracket)
+        show_order(order, json)
 
     command.__doc__ = (
         f"{side.capitalize()} (market, or limit/stop with --limit/--stop). "

@@ -371,3 +371,25 @@ def test_run_backtest_many_symbols_close_at_end_false_reports_both_positions() -
     config = BacktestConfig(cash=1_000.0, close_at_end=False)
     result = run_backtest(BuyEach(), {"A": A, "B": B}, config)
     assert (result.positions, result.trades) == ({"A": 10.0, "B": 10.0}, [])
+
+
+class TargetQuarter(Strategy):
+    """Holds a quarter of its equity in the first symbol, rebalanced every bar."""
+
+    def on_bar(self, bar: Bar) -> None:
+        self.order_target_percent(bar.symbol, 0.25)
+
+
+def test_order_target_percent_holds_the_target_share_of_equity() -> None:
+    bars = arrays([T1, T2, T3, T4], [100.0, 100.0, 200.0, 200.0], [100.0, 100.0, 200.0, 200.0])
+    result = run_backtest(
+        TargetQuarter(), {"A": bars}, BacktestConfig(cash=10_000.0, close_at_end=False)
+    )
+    # Bar 1: equity 10 000 -> 25 shares at 100, filled at bar 2's open (100).
+    # Bar 3 closes at 200: equity 7 500 + 25 * 200 = 12 500 -> target 15 shares, sell 10
+    # at bar 4's open (200).
+    assert [(f.side.value, f.quantity, f.price) for f in result.fills] == [
+        ("BUY", 25.0, 100.0),
+        ("SELL", 10.0, 200.0),
+    ]
+    assert result.positions == {"A": 15.0}

@@ -163,3 +163,22 @@ def test_bad_order_is_bad_request_and_journals_nothing(engine, extra, message) -
     with pytest.raises(BadRequest, match=message):
         eng.submit({**buy(), **extra}, "c")
     assert eng.journal.orders() == [] and sink.events == []
+
+
+def test_bracket_entry_fills_then_take_profit_cancels_stop_loss(engine, clock) -> None:
+    eng, _ = engine
+    eng.on_quote(quote(99.98, 100.02, T0))
+    entry = eng.submit(buy(client_order_id="b1", take_profit=101.0, stop_loss=99.0), "c")
+    assert entry["status"] == "FILLED"
+    clock.advance_by(1000)
+    eng.on_quote(quote(101.05, 101.10, clock.now_ns()))
+    states = {o["client_order_id"]: o["status"] for o in eng.journal.orders()}
+    assert states == {"b1": "FILLED", "b1-tp": "FILLED", "b1-sl": "CANCELED"}
+    (exit_fill,) = [f for f in eng.journal.fills() if f["client_order_id"] == "b1-tp"]
+    assert (exit_fill["side"], exit_fill["price"]) == ("SELL", 101.05)
+
+
+def test_bracket_with_one_leg_is_bad_request(engine) -> None:
+    eng, _ = engine
+    with pytest.raises(BadRequest, match="both take_profit and stop_loss"):
+        eng.submit(buy(client_order_id="b2", take_profit=101.0), "c")
