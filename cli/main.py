@@ -21,6 +21,7 @@ from cli.commands import risk as risk_cmd
 from cli.commands import stack as stack_cmd
 from cli.commands import strategy as strategy_cmd
 from cli.commands import trading as trading_cmd
+from cli.commands import tui as tui_cmd
 from cli.commands import watch as watch_cmd
 from cli.state import CliState
 
@@ -51,6 +52,7 @@ def main(
 stack_cmd.register(app)
 watch_cmd.register(app)
 trading_cmd.register(app)
+tui_cmd.register(app)
 app.add_typer(daemon_cmd.app, name="daemon")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(risk_cmd.app, name="risk")

@@ -1,0 +1,124 @@
+"""The Bifrost TUI: `make_app(config, home)` builds it; `bifrost tui` runs it.
+
+Bus reads run in a thread worker (tui/feed.py) that folds events into a Desk; the
+screens repaint from the Desk at most ~20 times a second. Every action is a key
+binding shown in the footer and a command in the palette (ctrl+p).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from bifrost.config import BifrostConfig
+from tui.desk import Desk
+from tui.feed import follow
+from tui.screens.dashboard import DashboardScreen
+
+REFRESH_PER_SECOND = 20
+
+
+class BifrostApp(App[None]):
+    """The trader's portal."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Bifrost"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "show_dashboard", "Dashboard"),
+        Binding("g", "show_chart", "Chart"),
+        Binding("r", "show_risk", "Risk"),
+        Binding("t", "toggle_theme", "Theme"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, config: BifrostConfig, home: Path) -> None:
+        super().__init__()
+        self.config = config
+        self.home = home
+        self.desk = Desk(list(config.feed.symbols))
+        self._stop = threading.Event()
+
+    def on_mount(self) -> None:
+        self.push_screen(DashboardScreen())
+        self.follow_bus()
+
+    @work(thread=True, exclusive=True, group="bus")
+    def follow_bus(self) -> None:
+        """Fold bus events into the desk until the app exits."""
+        follow(self.config, self.desk, self._stop)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    def action_show_dashboard(self) -> None:
+        """Back to the dashboard."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_show_chart(self) -> None:
+        """Candles of the selected symbol."""
+        from tui.screens.chart import ChartScreen
+
+        self.push_screen(ChartScreen(self.selected_symbol()))
+
+    def action_show_risk(self) -> None:
+        """Limits, state, kill switch, VaR."""
+        from tui.screens.risk import RiskScreen
+
+        self.push_screen(RiskScreen())
+
+    def action_toggle_theme(self) -> None:
+        """Switch between the light and the dark theme."""
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_help(self) -> None:
+        """Show the key bindings of the current screen."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def selected_symbol(self) -> str:
+        """The watchlist's selected symbol (the first one when there is no dashboard)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                return screen.selected_symbol()
+        return self.desk.symbols[0]
+
+    def get_system_commands(self, screen: Screen[Any]) -> Any:
+        """The palette: every action of the app, beside Textual's own commands."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Buy", "Order ticket to buy the selected symbol", lambda: self.open_ticket("BUY")
+        )
+        yield SystemCommand(
+            "Sell", "Order ticket to sell the selected symbol", lambda: self.open_ticket("SELL")
+        )
+        yield SystemCommand("Chart", "Candles of the selected symbol", self.action_show_chart)
+        yield SystemCommand("Risk", "Limits, trading state, kill switch", self.action_show_risk)
+        yield SystemCommand("Kill switch", "Halt trading (asks to confirm)", self.confirm_kill)
+        yield SystemCommand("Theme", "Light or dark", self.action_toggle_theme)
+
+    def open_ticket(self, side: str) -> None:
+        """The order ticket for the selected symbol."""
+        from tui.screens.ticket import OrderTicket
+
+        self.push_screen(OrderTicket(side, self.selected_symbol()))
+
+    def confirm_kill(self) -> None:
+        """Ask, then halt trading."""
+        from tui.screens.risk import ask_kill
+
+        ask_kill(self)
+
+
+def make_app(config: BifrostConfig, home: Path) -> BifrostApp:
+    """The app for a config and data dir (tests build it the same way)."""
+    return BifrostApp(config, home)

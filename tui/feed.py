@@ -1,0 +1,86 @@
+"""The TUI's bus reader: one thread with its own client, folding events into the Desk.
+
+Follows quotes and trades (data), orders and fills (execution), P&L (portfolio) and
+alerts (risk) of the services the config has, and asks every service's `health`
+once a second. A service that is down is marked so; its sockets reconnect by
+themselves when it comes back, and the open orders are fetched again then.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import zmq
+
+from bifrost.bus import topics
+from bifrost.client import BifrostClient
+from bifrost.config import BifrostConfig
+from bifrost.errors import BifrostError
+from tui.desk import Desk
+
+FOLLOW = {
+    "data": (topics.prefix(topics.QUOTE), topics.prefix(topics.TRADE)),
+    "execution": (topics.prefix(topics.ORDER), topics.prefix(topics.FILL)),
+    "portfolio": (topics.prefix(topics.PNL),),
+    "risk": (topics.prefix(topics.ALERT),),
+}
+HEALTH_EVERY_S = 1.0
+
+
+def follow(config: BifrostConfig, desk: Desk, stop: threading.Event) -> None:
+    """Run until `stop` is set (the body of the app's thread worker)."""
+    with BifrostClient(config, timeout_ms=300, retries=0) as client:
+        subscribers = [
+            client.subscribe(service, list(prefixes))
+            for service, prefixes in FOLLOW.items()
+            if service in config.services
+        ]
+        poller = zmq.Poller()
+        for subscriber in subscribers:
+            poller.register(subscriber.socket, zmq.POLLIN)
+        next_health = 0.0
+        was_up: set[str] = set()
+        try:
+            while not stop.is_set():
+                if time.monotonic() >= next_health:
+                    was_up = check_health(client, config, desk, was_up)
+                    next_health = time.monotonic() + HEALTH_EVERY_S
+                if poller.poll(50):
+                    for subscriber in subscribers:
+                        for event in subscriber.poll(0, max_events=5000):
+                            desk.apply(event.topic, event.body)
+        finally:
+            for subscriber in subscribers:
+                subscriber.close()
+
+
+def check_health(
+    client: BifrostClient, config: BifrostConfig, desk: Desk, was_up: set[str]
+) -> set[str]:
+    """Ask each service; reload open orders and P&L when one comes (back) up."""
+    health: dict[str, str] = {}
+    for name in config.services:
+        try:
+            health[name] = client.health(name, timeout_ms=300).get("state", "unknown")
+        except BifrostError:
+            health[name] = "down"
+    desk.set_health(health)
+    up = {name for name, state in health.items() if state == "ready"}
+    for name in up - was_up:
+        reload_state(client, desk, name)
+    return up
+
+
+def reload_state(client: BifrostClient, desk: Desk, service: str) -> None:
+    """Fetch what events alone would not show: open orders, recent fills, P&L."""
+    try:
+        if service == "execution":
+            for order in client.call("execution", "orders.list", {"open_only": True})["orders"]:
+                desk.apply("order.reload", order)
+            for fill in reversed(client.call("execution", "fills.list", {"limit": 20})["fills"]):
+                desk.apply("fill.reload", {**fill, "ts": fill["ts_ns"]})
+        elif service == "portfolio":
+            desk.apply("pnl.reload", client.call("portfolio", "portfolio.pnl", {}))
+    except BifrostError:
+        pass  # it went down again; the next health check retries

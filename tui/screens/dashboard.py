@@ -1,0 +1,222 @@
+"""The dashboard: watchlist, positions, open orders, fills, account, alerts, health."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, RichLog, Static
+
+STATE_STYLE = {"ready": "green", "degraded": "yellow", "down": "red"}
+WIDTHS = {"symbol": 8, "bid": 11, "ask": 11, "last": 11, "chg %": 7, "volume": 11}
+"""Fixed widths for the live columns, so numbers never shift or get cut."""
+
+
+class DashboardScreen(Screen[None]):
+    """The whole desk at a glance, repainted from the Desk ~20 times a second."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "buy", "Buy"),
+        Binding("s", "sell", "Sell"),
+        Binding("c", "cancel_order", "Cancel order"),
+        Binding("k", "kill", "Kill switch"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="health")
+        with Horizontal():
+            with Vertical(classes="column"):
+                yield Static("Watchlist", classes="title")
+                yield DataTable(id="watchlist", cursor_type="row")
+                yield Static("Positions", classes="title")
+                yield DataTable(id="positions", cursor_type="row")
+            with Vertical(classes="column"):
+                yield Static(id="account")
+                yield Static("Open orders", classes="title")
+                yield DataTable(id="orders", cursor_type="row")
+                yield Static("Fills", classes="title")
+                yield DataTable(id="fills", cursor_type="row")
+                yield RichLog(id="alerts", max_lines=100, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tables = {
+            "#watchlist": ("symbol", "bid", "ask", "last", "chg %", "volume"),
+            "#positions": ("symbol", "qty", "avg cost", "mark", "unrealized", "realized"),
+            "#orders": ("id", "symbol", "side", "qty", "type", "price", "status", "filled"),
+            "#fills": ("time", "symbol", "side", "qty", "price"),
+        }
+        for selector, columns in tables.items():
+            table = self.query_one(selector, DataTable)
+            for column in columns:
+                table.add_column(column, width=WIDTHS.get(column))
+        watchlist = self.query_one("#watchlist", DataTable)
+        for symbol in self.app.desk.symbols:  # type: ignore[attr-defined]
+            watchlist.add_row(symbol, "…", "…", "", "", "", key=symbol)
+        self._painted = -1
+        self._alerts_shown = 0
+        self._seen: set[str] = set()
+        self.set_interval(1 / 20, self.paint)
+        watchlist.focus()
+
+    def selected_symbol(self) -> str:
+        """The symbol under the watchlist cursor."""
+        table = self.query_one("#watchlist", DataTable)
+        symbols = self.app.desk.symbols  # type: ignore[attr-defined]
+        return symbols[min(table.cursor_row, len(symbols) - 1)] if symbols else ""
+
+    def paint(self) -> None:
+        """Repaint what changed since the last paint (at most ~20 times a second)."""
+        desk = self.app.desk  # type: ignore[attr-defined]
+        stale = {s: desk.stale(s) for s in desk.symbols}
+        if desk.version == self._painted and not any(stale.values()):
+            return
+        self._painted = desk.version
+        with desk.lock:
+            quotes = {
+                s: (q.bid, q.ask, q.last, q.change_pct, q.volume, q.direction)
+                for s, q in desk.quotes.items()
+            }
+            account = dict(desk.account)
+            fills = list(desk.fills)[:15]
+            health = dict(desk.health)
+            alerts = list(desk.alerts)
+        self._paint_health(health)
+        self._paint_watchlist(quotes, stale)
+        self._paint_account(account)
+        self._paint_table(
+            "#positions",
+            [
+                (
+                    p["symbol"],
+                    f"{p['quantity']:g}",
+                    f"{p['average_cost']:.2f}",
+                    f"{p['mark']:.2f}",
+                    f"{p['unrealized']:,.2f}",
+                    f"{p['realized']:,.2f}",
+                )
+                for p in account.get("positions", [])
+            ],
+        )
+        self._paint_table(
+            "#orders",
+            [
+                (
+                    o["client_order_id"],
+                    o["symbol"],
+                    o["side"],
+                    f"{o['quantity']:g}",
+                    o["type"],
+                    f"{o.get('limit_price') or o.get('stop_price') or ''}",
+                    o["status"],
+                    f"{o['filled']:g}",
+                )
+                for o in desk.open_orders()
+            ],
+            keys=True,
+        )
+        self._paint_table(
+            "#fills",
+            [
+                (
+                    _clock(f.get("ts", 0)),
+                    f["symbol"],
+                    f["side"],
+                    f"{f['quantity']:g}",
+                    f"{f['price']:g}",
+                )
+                for f in fills
+            ],
+        )
+        self._paint_alerts(alerts)
+
+    def _paint_health(self, health: dict[str, str]) -> None:
+        strip = Text()
+        for name, state in health.items():
+            if state == "down" and name not in self._seen:
+                strip.append(f"○ {name} ", style="dim")  # never answered: not running here
+                continue
+            self._seen.add(name)
+            label = name if state == "ready" else f"{name} {state}"
+            strip.append(f"● {label} ", style=STATE_STYLE.get(state, "yellow"))
+        self.query_one("#health", Static).update(strip or "connecting…")
+
+    def _paint_watchlist(self, quotes: dict[str, tuple], stale: dict[str, bool]) -> None:
+        table = self.query_one("#watchlist", DataTable)
+        for symbol, (bid, ask, last, change, volume, direction) in quotes.items():
+            style = "dim" if stale[symbol] else {1: "green", -1: "red"}.get(direction, "")
+            cells = [
+                Text(f"{bid:,.2f}" if bid else "…", style=style),
+                Text(f"{ask:,.2f}" if ask else "…", style=style),
+                Text("" if last is None else f"{last:,.2f}", style="dim" if stale[symbol] else ""),
+                Text(
+                    f"{change:+.3f}",
+                    style="dim" if stale[symbol] else ("green" if change >= 0 else "red"),
+                ),
+                Text(f"{volume:,.0f}"),
+            ]
+            for column, cell in enumerate(cells, start=1):
+                table.update_cell_at((table.get_row_index(symbol), column), cell)
+
+    def _paint_account(self, account: dict[str, Any]) -> None:
+        if not account:
+            self.query_one("#account", Static).update("account: waiting for the portfolio…")
+            return
+        day = float(account.get("day_pnl", 0))
+        text = Text.assemble(
+            f"{account.get('account', '')}  equity ",
+            (f"{float(account['equity']):,.2f}", "bold"),
+            "  day P&L ",
+            (f"{day:+,.2f}", "green" if day >= 0 else "red"),
+            f"  realized {float(account['realized']):,.2f}",
+            f"  unrealized {float(account['unrealized']):,.2f}",
+        )
+        self.query_one("#account", Static).update(text)
+
+    def _paint_table(self, selector: str, rows: list[tuple], keys: bool = False) -> None:
+        table = self.query_one(selector, DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in rows:
+            table.add_row(*row, key=row[0] if keys else None)
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def _paint_alerts(self, alerts: list[str]) -> None:
+        log = self.query_one("#alerts", RichLog)
+        new = len(alerts) - self._alerts_shown if len(alerts) < 100 else 0
+        for line in reversed(alerts[: max(new, 0)]):
+            log.write(line)
+        self._alerts_shown = len(alerts)
+
+    def action_buy(self) -> None:
+        """Order ticket to buy the selected symbol."""
+        self.app.open_ticket("BUY")  # type: ignore[attr-defined]
+
+    def action_sell(self) -> None:
+        """Order ticket to sell the selected symbol."""
+        self.app.open_ticket("SELL")  # type: ignore[attr-defined]
+
+    def action_cancel_order(self) -> None:
+        """Cancel the order under the cursor of the open-orders table."""
+        from tui.screens.ticket import cancel_order
+
+        table = self.query_one("#orders", DataTable)
+        if table.row_count:
+            row = table.get_row_at(table.cursor_row)
+            cancel_order(self.app, str(row[0]))
+
+    def action_kill(self) -> None:
+        """Halt trading (asks to confirm)."""
+        self.app.confirm_kill()  # type: ignore[attr-defined]
+
+
+def _clock(ts_ns: int) -> str:
+    from bifrost.clock import format_instant
+
+    return format_instant(int(ts_ns))[-8:] if ts_ns else ""

@@ -1,0 +1,153 @@
+"""The risk screen: limits, trading state, kill switch (with confirmation), resume, VaR."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+
+from bifrost.client import BifrostClient
+from bifrost.errors import BifrostError
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes or no to a consequential action."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Label(self.question)
+            with Horizontal():
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        """Close with the answer."""
+        self.dismiss(answer)
+
+
+def ask_kill(app: App[Any]) -> None:
+    """Confirm, then halt trading; the outcome is a notification."""
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            call_risk(app, "risk.kill", {"reason": "kill switch (TUI)"})
+
+    app.push_screen(
+        ConfirmScreen("Halt trading, cancel every order and stop every strategy?"), answered
+    )
+
+
+def call_risk(app: App[Any], method: str, params: dict[str, Any]) -> None:
+    """Call risk on a worker thread and notify what it answered."""
+
+    def run() -> None:
+        try:
+            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
+                reply = client.call("risk", method, params)
+        except BifrostError as exc:
+            app.call_from_thread(app.notify, exc.message, severity="error")
+            return
+        summary = reply.get("state", "")
+        if "canceled" in reply:
+            summary += (
+                f": {len(reply['canceled'])} orders canceled, "
+                f"{len(reply['strategies_stopped'])} strategies stopped "
+                f"in {reply['seconds'] * 1000:.0f} ms"
+            )
+        app.call_from_thread(app.notify, f"trading {summary}")
+
+    app.run_worker(run, thread=True, group="risk")
+
+
+class RiskScreen(Screen[None]):
+    """Limits and usage, the trading state, the kill switch and VaR."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("k", "kill", "Kill switch"),
+        Binding("u", "resume", "Resume"),
+        Binding("v", "var", "VaR"),
+        Binding("f5", "reload", "Reload"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("loading…", id="state")
+        yield DataTable(id="limits")
+        yield Static(id="var")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#limits", DataTable).add_columns("limit", "value")
+        self.action_reload()
+        self.set_interval(2.0, self.action_reload)
+
+    @work(thread=True, exclusive=True, group="risk-screen")
+    def action_reload(self) -> None:
+        """Fetch limits and state from risk."""
+        app = self.app
+        try:
+            with BifrostClient(app.config, timeout_ms=1000) as client:  # type: ignore[attr-defined]
+                limits = client.call("risk", "risk.limits", {})
+                state = client.call("risk", "risk.state", {})
+        except BifrostError as exc:
+            app.call_from_thread(self._show_down, exc.message)
+            return
+        app.call_from_thread(self._show, limits, state)
+
+    def _show_down(self, message: str) -> None:
+        self.query_one("#state", Static).update(f"[red]risk unavailable[/]: {message}")
+
+    def _show(self, limits: dict[str, Any], state: dict[str, Any]) -> None:
+        colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}[state["state"]]
+        self.query_one("#state", Static).update(
+            f"trading [{colour}]{state['state']}[/]   day P&L {state['day_pnl']:,.2f}   "
+            f"open orders {state['open_orders']} / {limits['max_open_orders']}   "
+            f"positions {state['positions'] or '-'}"
+        )
+        table = self.query_one("#limits", DataTable)
+        table.clear()
+        for name, value in limits.items():
+            table.add_row(name, str(value))
+
+    def action_kill(self) -> None:
+        """Halt trading (asks to confirm)."""
+        ask_kill(self.app)
+
+    def action_resume(self) -> None:
+        """Back to ACTIVE."""
+        call_risk(self.app, "risk.resume", {"reason": "resume (TUI)"})
+
+    @work(thread=True, exclusive=True, group="risk-var")
+    def action_var(self) -> None:
+        """Historical and parametric VaR of the positions."""
+        app = self.app
+        try:
+            with BifrostClient(app.config, timeout_ms=30_000) as client:  # type: ignore[attr-defined]
+                var = client.call("risk", "risk.var", {})
+        except BifrostError as exc:
+            app.call_from_thread(self.query_one("#var", Static).update, f"VaR: {exc.message}")
+            return
+        text = (
+            f"1-day VaR {var['confidence']:.0%}: historical {var['historical_var']:,.2f} "
+            f"(CVaR {var['historical_cvar']:,.2f}), parametric {var['parametric_var']:,.2f} "
+            f"(CVaR {var['parametric_cvar']:,.2f})"
+        )
+        app.call_from_thread(self.query_one("#var", Static).update, text)

@@ -1,0 +1,201 @@
+"""The order ticket: side, quantity, type, prices, TIF; a risk preview; confirm; result."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from bifrost.client import BifrostClient
+from bifrost.errors import BifrostError, Rejected
+from bifrost.risk.engine import RiskEngine
+
+
+class OrderTicket(ModalScreen[None]):
+    """Enter an order; Preview checks it against risk's limits, Send sends it through risk."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("ctrl+s", "send", "Send"),
+    ]
+
+    def __init__(self, side: str, symbol: str) -> None:
+        super().__init__()
+        self.side = side
+        self.symbol = symbol
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="ticket"):
+            yield Label(f"Order ticket: {self.side} {self.symbol}", id="ticket-title")
+            with Horizontal(classes="row"):
+                yield Select(
+                    [("BUY", "BUY"), ("SELL", "SELL")],
+                    value=self.side,
+                    allow_blank=False,
+                    id="side",
+                )
+                yield Input(self.symbol, placeholder="symbol", id="symbol")
+                yield Input(placeholder="quantity", id="quantity", type="number")
+            with Horizontal(classes="row"):
+                yield Select(
+                    [(t, t) for t in ("MARKET", "LIMIT", "STOP")],
+                    value="MARKET",
+                    allow_blank=False,
+                    id="type",
+                )
+                yield Input(placeholder="limit / stop price", id="price", type="number")
+                yield Select(
+                    [(t, t) for t in ("GTC", "DAY", "IOC", "FOK")],
+                    value="GTC",
+                    allow_blank=False,
+                    id="tif",
+                )
+            with Horizontal(classes="row"):
+                yield Button("Preview", id="preview-button")
+                yield Button("Send", variant="primary", id="send-button")
+                yield Button("Close", id="close-button")
+            yield Static(
+                "Preview shows the notional, the resulting position and any limit it would hit.",
+                id="preview",
+            )
+            yield Static(id="result")
+
+    def on_mount(self) -> None:
+        self.query_one("#quantity", Input).focus()
+
+    def spec(self) -> dict[str, Any]:
+        """The order as entered; ValueError names a field that is not right."""
+        quantity = self.query_one("#quantity", Input).value.strip()
+        price_text = self.query_one("#price", Input).value.strip()
+        kind = str(self.query_one("#type", Select).value)
+        try:
+            amount = float(quantity)
+        except ValueError:
+            raise ValueError("quantity must be a number") from None
+        if not amount > 0:
+            raise ValueError("quantity must be positive")
+        price = float(price_text) if price_text else None
+        if kind != "MARKET" and price is None:
+            raise ValueError(f"a {kind} order needs a price")
+        return {
+            "symbol": self.query_one("#symbol", Input).value.strip().upper(),
+            "side": str(self.query_one("#side", Select).value),
+            "quantity": amount,
+            "type": kind,
+            "limit_price": price if kind == "LIMIT" else None,
+            "stop_price": price if kind == "STOP" else None,
+            "tif": str(self.query_one("#tif", Select).value),
+        }
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "preview-button":
+            self.action_preview()
+        elif event.button.id == "send-button":
+            self.action_send()
+        else:
+            self.dismiss()
+
+    def action_preview(self) -> None:
+        """Check the order against the desk's positions and risk's current limits."""
+        try:
+            spec = self.spec()
+        except ValueError as exc:
+            self.query_one("#preview", Static).update(f"[red]{exc}[/]")
+            return
+        self.preview(spec)
+
+    @work(thread=True, exclusive=True, group="ticket")
+    def preview(self, spec: dict[str, Any]) -> None:
+        """Run risk's own checks here, on its limits and the desk's positions and quotes."""
+        app = self.app
+        try:
+            with BifrostClient(app.config, timeout_ms=1000) as client:  # type: ignore[attr-defined]
+                limits = client.call("risk", "risk.limits", {})
+                state = client.call("risk", "risk.state", {})
+        except BifrostError as exc:
+            app.call_from_thread(self._show, "#preview", f"[red]risk unavailable:[/] {exc.message}")
+            return
+        app.call_from_thread(self._show, "#preview", preview_text(spec, limits, state, app.desk))  # type: ignore[attr-defined]
+
+    def action_send(self) -> None:
+        """Send the order through risk; the reply is shown here."""
+        try:
+            spec = self.spec()
+        except ValueError as exc:
+            self._show("#result", f"[red]{exc}[/]")
+            return
+        self._show("#result", "sending…")
+        self.send(spec)
+
+    @work(thread=True, exclusive=True, group="ticket")
+    def send(self, spec: dict[str, Any]) -> None:
+        """Submit on a worker thread with its own client."""
+        app = self.app
+        try:
+            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
+                order = client.call("risk", "order.submit", spec)
+        except Rejected as exc:
+            app.call_from_thread(self._show, "#result", f"[red]REJECTED[/] {exc.message}")
+            return
+        except BifrostError as exc:
+            app.call_from_thread(self._show, "#result", f"[red]{exc.code}[/] {exc.message}")
+            return
+        price = f" @ {order['avg_price']:g}" if order["filled"] else ""
+        text = (
+            f"[green]{order['status']}[/] {order['client_order_id']} "
+            f"filled {order['filled']:g}{price}"
+        )
+        app.call_from_thread(self._show, "#result", text)
+
+    def _show(self, selector: str, text: str) -> None:
+        self.query_one(selector, Static).update(text)
+
+
+def preview_text(
+    spec: dict[str, Any], limits: dict[str, Any], state: dict[str, Any], desk: Any
+) -> str:
+    """Notional, resulting position and the first limit the order would hit."""
+    from bifrost.config import RiskConfig
+    from bifrost.risk.engine import TradingState, parse_limit
+
+    engine = RiskEngine(
+        RiskConfig(**{k: parse_limit(k, v) for k, v in limits.items()}),
+        TradingState(state["state"]),
+    )
+    engine.positions = {k: float(v) for k, v in state["positions"].items()}
+    with desk.lock:
+        engine.mids = {s: q.mid for s, q in desk.quotes.items() if q.bid}
+    price = spec.get("limit_price") or spec.get("stop_price") or engine.mids.get(spec["symbol"])
+    signed = spec["quantity"] if spec["side"] == "BUY" else -spec["quantity"]
+    after = engine.positions.get(spec["symbol"], 0.0) + signed
+    lines = [
+        f"notional {spec['quantity'] * (price or 0):,.2f}   "
+        f"position after {after:g} {spec['symbol']}"
+    ]
+    try:
+        engine.check(spec)
+        lines.append("[green]within every limit[/]")
+    except Rejected as exc:
+        lines.append(f"[red]would be rejected ({exc.details.get('rule')}):[/] {exc.message}")
+    return "\n".join(lines)
+
+
+def cancel_order(app: App[Any], client_order_id: str) -> None:
+    """Cancel an order on a worker thread; the outcome is a notification."""
+
+    def run() -> None:
+        try:
+            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
+                order = client.call(
+                    "execution", "order.cancel", {"client_order_id": client_order_id}
+                )
+            app.call_from_thread(app.notify, f"{client_order_id}: {order['status']}")
+        except BifrostError as exc:
+            app.call_from_thread(app.notify, exc.message, severity="error")
+
+    app.run_worker(run, thread=True, group="orders")
