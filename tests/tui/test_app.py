@@ -1,0 +1,151 @@
+"""The TUI driven by Textual's Pilot against real daemons serving from threads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from bifrost.client import BifrostClient
+from bifrost.config import BifrostConfig, load_config
+from tests.bifrost.conftest import DaemonThread, services_running
+from tests.conftest import write_config
+from tui.app import make_app
+from tui.screens.risk import ConfirmScreen, RiskScreen
+from tui.screens.ticket import OrderTicket
+
+SERVICES = ("data", "portfolio", "execution", "risk")
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> BifrostConfig:
+    return load_config(write_config(tmp_path, services=SERVICES))
+
+
+@pytest.fixture
+def bus(config: BifrostConfig, home: Path) -> Iterator[BifrostClient]:
+    with services_running(config, home, SERVICES) as client:
+        yield client
+
+
+async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Let the app run until `condition` holds."""
+    for _ in range(int(timeout / 0.1)):
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.1)
+    raise AssertionError("the screen never showed it")
+
+
+def text(app: Any, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def test_dashboard_shows_live_quotes_and_service_health(config, home, bus) -> None:
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            table = app.screen.query_one("#watchlist", DataTable)
+            await until(pilot, lambda: "…" not in str(table.get_row("AAPL")[1]))
+            bid, ask = (float(str(c).replace(",", "")) for c in table.get_row("AAPL")[1:3])
+            assert 0 < bid < ask
+            await until(pilot, lambda: "execution" in text(app, "#health"))
+            assert "● data" in text(app, "#health") and "● risk" in text(app, "#health")
+
+    asyncio.run(scenario())
+
+
+def test_order_ticket_sends_through_risk_and_shows_the_fill(config, home, bus) -> None:
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: app.desk.quotes["AAPL"].bid)
+            await pilot.press("b")
+            assert isinstance(app.screen, OrderTicket)
+            app.screen.query_one("#quantity", Input).value = "30"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "FILLED" in text(app, "#result"))
+            await pilot.press("escape")
+            positions = app.screen.query_one("#positions", DataTable)
+            await until(pilot, lambda: positions.row_count == 1)
+            assert positions.get_row_at(0)[:2] == ["AAPL", "30"]
+
+    asyncio.run(scenario())
+
+
+def test_order_ticket_preview_names_the_limit_and_send_shows_rejection(config, home, bus) -> None:
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: app.desk.quotes["MSFT"].bid)
+            app.screen.query_one("#watchlist", DataTable).move_cursor(row=1)
+            await pilot.press("s")
+            app.screen.query_one("#quantity", Input).value = "20000"
+            app.screen.action_preview()
+            await until(pilot, lambda: "max_order_quantity" in text(app, "#preview"))
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "REJECTED" in text(app, "#result"))
+            app.screen.query_one("#quantity", Input).value = "abc"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "quantity must be a number" in text(app, "#result"))
+
+    asyncio.run(scenario())
+
+
+def test_kill_switch_asks_then_halts_and_cancels(config, home, bus) -> None:
+    bus.call(
+        "risk",
+        "order.submit",
+        {
+            "symbol": "MSFT",
+            "side": "BUY",
+            "quantity": 10.0,
+            "type": "LIMIT",
+            "limit_price": 410.0,
+            "client_order_id": "tui-rest",
+        },
+    )
+
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.press("r")
+            assert isinstance(app.screen, RiskScreen)
+            await until(pilot, lambda: "ACTIVE" in text(app, "#state"))
+            await pilot.press("k")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await until(pilot, lambda: "HALTED" in text(app, "#state"))
+        assert bus.call("execution", "orders.list", {"open_only": True})["orders"] == []
+        bus.call("risk", "risk.resume", {})
+
+    asyncio.run(scenario())
+
+
+def test_a_daemon_going_down_turns_red_and_comes_back(config, home) -> None:
+    threads = {name: DaemonThread(config, home, name) for name in ("data", "risk")}
+
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: "● risk" in text(app, "#health"))
+            threads["risk"].stop()
+            await until(pilot, lambda: "risk down" in text(app, "#health"))
+            threads["risk"] = DaemonThread(config, home, "risk")
+            threads["risk"].start()
+            await until(pilot, lambda: "risk down" not in text(app, "#health"))
+            assert "● risk" in text(app, "#health")
+
+    try:
+        for thread in threads.values():
+            thread.start()
+        asyncio.run(scenario())
+    finally:
+        for thread in threads.values():
+            thread.stop()
