@@ -17,6 +17,7 @@ from tests.conftest import write_config
 from tui.app import make_app
 from tui.screens.risk import ConfirmScreen, RiskScreen
 from tui.screens.ticket import OrderTicket
+from tui.widgets.watchlist import Watchlist
 
 SERVICES = ("data", "portfolio", "execution", "risk")
 pytestmark = pytest.mark.timeout(60)
@@ -51,9 +52,9 @@ def test_dashboard_shows_live_quotes_and_service_health(config, home, bus) -> No
     async def scenario() -> None:
         app = make_app(config, home)
         async with app.run_test(size=(160, 45)) as pilot:
-            table = app.screen.query_one("#watchlist", DataTable)
-            await until(pilot, lambda: "…" not in str(table.get_row("AAPL")[1]))
-            bid, ask = (float(str(c).replace(",", "")) for c in table.get_row("AAPL")[1:3])
+            watchlist = app.screen.query_one("#watchlist", Watchlist)
+            await until(pilot, lambda: "…" not in watchlist.row_text("AAPL")[1])
+            bid, ask = (float(c.replace(",", "")) for c in watchlist.row_text("AAPL")[1:3])
             assert 0 < bid < ask
             await until(pilot, lambda: "execution" in text(app, "#health"))
             assert "● data" in text(app, "#health") and "● risk" in text(app, "#health")
@@ -84,7 +85,7 @@ def test_order_ticket_preview_names_the_limit_and_send_shows_rejection(config, h
         app = make_app(config, home)
         async with app.run_test(size=(160, 45)) as pilot:
             await until(pilot, lambda: app.desk.quotes["MSFT"].bid)
-            app.screen.query_one("#watchlist", DataTable).move_cursor(row=1)
+            await pilot.press("down")
             await pilot.press("s")
             app.screen.query_one("#quantity", Input).value = "20000"
             app.screen.action_preview()

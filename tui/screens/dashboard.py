@@ -11,9 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
+from tui.widgets.watchlist import Watchlist
+
 STATE_STYLE = {"ready": "green", "degraded": "yellow", "down": "red"}
-WIDTHS = {"symbol": 8, "bid": 11, "ask": 11, "last": 11, "chg %": 7, "volume": 11}
-"""Fixed widths for the live columns, so numbers never shift or get cut."""
+WIDTHS = {"symbol": 8}
 
 
 class DashboardScreen(Screen[None]):
@@ -32,7 +33,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal():
             with Vertical(classes="column"):
                 yield Static("Watchlist", classes="title")
-                yield DataTable(id="watchlist", cursor_type="row")
+                yield Watchlist(self.app.desk.symbols, id="watchlist")  # type: ignore[attr-defined]
                 yield Static("Positions", classes="title")
                 yield DataTable(id="positions", cursor_type="row")
             with Vertical(classes="column"):
@@ -46,7 +47,6 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         tables = {
-            "#watchlist": ("symbol", "bid", "ask", "last", "chg %", "volume"),
             "#positions": ("symbol", "qty", "avg cost", "mark", "unrealized", "realized"),
             "#orders": ("id", "symbol", "side", "qty", "type", "price", "status", "filled"),
             "#fills": ("time", "symbol", "side", "qty", "price"),
@@ -55,28 +55,26 @@ class DashboardScreen(Screen[None]):
             table = self.query_one(selector, DataTable)
             for column in columns:
                 table.add_column(column, width=WIDTHS.get(column))
-        watchlist = self.query_one("#watchlist", DataTable)
-        for symbol in self.app.desk.symbols:  # type: ignore[attr-defined]
-            watchlist.add_row(symbol, "…", "…", "", "", "", key=symbol)
+        watchlist = self.query_one("#watchlist", Watchlist)
         self._painted = -1
         self._alerts_shown = 0
         self._seen: set[str] = set()
+        self._stale: dict[str, bool] = {}
+        self._rows: dict[str, list[tuple]] = {}
         self.set_interval(1 / 20, self.paint)
         watchlist.focus()
 
     def selected_symbol(self) -> str:
         """The symbol under the watchlist cursor."""
-        table = self.query_one("#watchlist", DataTable)
-        symbols = self.app.desk.symbols  # type: ignore[attr-defined]
-        return symbols[min(table.cursor_row, len(symbols) - 1)] if symbols else ""
+        return self.query_one("#watchlist", Watchlist).selected
 
     def paint(self) -> None:
         """Repaint what changed since the last paint (at most ~20 times a second)."""
         desk = self.app.desk  # type: ignore[attr-defined]
         stale = {s: desk.stale(s) for s in desk.symbols}
-        if desk.version == self._painted and not any(stale.values()):
+        if desk.version == self._painted and stale == self._stale:
             return
-        self._painted = desk.version
+        self._painted, self._stale = desk.version, stale
         with desk.lock:
             quotes = {
                 s: (q.bid, q.ask, q.last, q.change_pct, q.volume, q.direction)
@@ -147,21 +145,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#health", Static).update(strip or "connecting…")
 
     def _paint_watchlist(self, quotes: dict[str, tuple], stale: dict[str, bool]) -> None:
-        table = self.query_one("#watchlist", DataTable)
-        for symbol, (bid, ask, last, change, volume, direction) in quotes.items():
-            style = "dim" if stale[symbol] else {1: "green", -1: "red"}.get(direction, "")
-            cells = [
-                Text(f"{bid:,.2f}" if bid else "…", style=style),
-                Text(f"{ask:,.2f}" if ask else "…", style=style),
-                Text("" if last is None else f"{last:,.2f}", style="dim" if stale[symbol] else ""),
-                Text(
-                    f"{change:+.3f}",
-                    style="dim" if stale[symbol] else ("green" if change >= 0 else "red"),
-                ),
-                Text(f"{volume:,.0f}"),
-            ]
-            for column, cell in enumerate(cells, start=1):
-                table.update_cell_at((table.get_row_index(symbol), column), cell)
+        self.query_one("#watchlist", Watchlist).show(quotes, stale)
 
     def _paint_account(self, account: dict[str, Any]) -> None:
         if not account:
@@ -179,6 +163,9 @@ class DashboardScreen(Screen[None]):
         self.query_one("#account", Static).update(text)
 
     def _paint_table(self, selector: str, rows: list[tuple], keys: bool = False) -> None:
+        if self._rows.get(selector) == rows:
+            return
+        self._rows[selector] = rows
         table = self.query_one(selector, DataTable)
         cursor = table.cursor_row
         table.clear()

@@ -1,0 +1,1 @@
+"""Benchmarks: one script per measure, each beside its baseline."""

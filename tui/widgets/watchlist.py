@@ -1,0 +1,77 @@
+"""The watchlist: one widget that renders every row at once.
+
+A DataTable with a cell update per changed price costs far more per repaint than
+rendering the whole list as one rich table, and under a busy feed every cell
+changes every repaint. The cursor is this widget's own (up/down).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.widget import Widget
+
+QuoteCells = tuple[float, float, float | None, float, float, int]
+"""bid, ask, last, change %, volume, tick direction."""
+
+
+class Watchlist(Widget, can_focus=True):
+    """Live quotes of the desk's symbols with tick colours and a row cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+    ]
+    cursor: reactive[int] = reactive(0)
+
+    def __init__(self, symbols: list[str], **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.symbols = symbols
+        self.quotes: dict[str, QuoteCells] = {}
+        self.stale: dict[str, bool] = {}
+
+    def show(self, quotes: dict[str, QuoteCells], stale: dict[str, bool]) -> None:
+        """New values; one repaint."""
+        self.quotes, self.stale = quotes, stale
+        self.refresh()
+
+    @property
+    def selected(self) -> str:
+        """The symbol under the cursor."""
+        return self.symbols[self.cursor] if self.symbols else ""
+
+    def action_move(self, step: int) -> None:
+        """Move the cursor."""
+        self.cursor = max(0, min(len(self.symbols) - 1, self.cursor + step))
+
+    def row_text(self, symbol: str) -> list[str]:
+        """The cells of one row as text (for tests and captures)."""
+        return [cell.plain for cell in self._cells(symbol)]
+
+    def _cells(self, symbol: str) -> list[Text]:
+        bid, ask, last, change, volume, direction = self.quotes.get(
+            symbol, (0.0, 0.0, None, 0.0, 0.0, 0)
+        )
+        stale = self.stale.get(symbol, True)
+        tick = "dim" if stale else {1: "green", -1: "red"}.get(direction, "")
+        return [
+            Text(symbol, style="bold"),
+            Text(f"{bid:,.2f}" if bid else "…", style=tick),
+            Text(f"{ask:,.2f}" if ask else "…", style=tick),
+            Text("" if last is None else f"{last:,.2f}", style="dim" if stale else ""),
+            Text(f"{change:+.3f}", style="dim" if stale else ("green" if change >= 0 else "red")),
+            Text(f"{volume:,.0f}", style="dim" if stale else ""),
+        ]
+
+    def render(self) -> Table:
+        table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
+        for name in ("symbol", "bid", "ask", "last", "chg %", "volume"):
+            table.add_column(name, justify="left" if name == "symbol" else "right")
+        for index, symbol in enumerate(self.symbols):
+            focused = index == self.cursor
+            table.add_row(*self._cells(symbol), style="reverse" if focused else None)
+        return table
