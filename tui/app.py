@@ -33,6 +33,8 @@ class BifrostApp(App[None]):
         Binding("d", "show_dashboard", "Dashboard"),
         Binding("g", "show_chart", "Chart"),
         Binding("r", "show_risk", "Risk"),
+        Binding("l", "show_strategies", "Strategies"),
+        Binding("p", "show_backtests", "Backtests"),
         Binding("t", "toggle_theme", "Theme"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -74,6 +76,18 @@ class BifrostApp(App[None]):
 
         self.push_screen(RiskScreen())
 
+    def action_show_strategies(self) -> None:
+        """Live strategies: start, stop, state and P&L."""
+        from tui.screens.strategies import StrategiesScreen
+
+        self.push_screen(StrategiesScreen())
+
+    def action_show_backtests(self) -> None:
+        """Backtest runs: run one, show, compare."""
+        from tui.screens.backtests import BacktestsScreen
+
+        self.push_screen(BacktestsScreen())
+
     def action_toggle_theme(self) -> None:
         """Switch between the light and the dark theme."""
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
@@ -103,6 +117,12 @@ class BifrostApp(App[None]):
         )
         yield SystemCommand("Chart", "Candles of the selected symbol", self.action_show_chart)
         yield SystemCommand("Risk", "Limits, trading state, kill switch", self.action_show_risk)
+        yield SystemCommand(
+            "Strategies", "Live strategies: start, stop", self.action_show_strategies
+        )
+        yield SystemCommand(
+            "Backtests", "Run, show and compare backtests", self.action_show_backtests
+        )
         yield SystemCommand("Kill switch", "Halt trading (asks to confirm)", self.confirm_kill)
         yield SystemCommand("Theme", "Light or dark", self.action_toggle_theme)
 
