@@ -2,7 +2,8 @@
 
 Bus reads run in a thread worker (tui/feed.py) that folds events into a Desk; the
 screens repaint from the Desk at most ~20 times a second. Every action is a key
-binding shown in the footer and a command in the palette (ctrl+p).
+binding shown in the footer and a command in the palette (ctrl+p). Workers never
+end the app on an error: a bad event or a failed call is shown, not fatal.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class BifrostApp(App[None]):
         self.push_screen(DashboardScreen())
         self.follow_bus()
 
-    @work(thread=True, exclusive=True, group="bus")
+    @work(thread=True, exclusive=True, group="bus", exit_on_error=False)
     def follow_bus(self) -> None:
         """Fold bus events into the desk until the app exits."""
         follow(self.config, self.desk, self._stop)

@@ -12,11 +12,13 @@ from textual.widgets import DataTable, Input, Static
 
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
+from bifrost.market.gateway import DataGateway
 from tests.bifrost.conftest import DaemonThread, services_running
 from tests.conftest import write_config
 from tui.app import make_app
+from tui.screens.chart import ChartScreen
 from tui.screens.risk import ConfirmScreen, RiskScreen
-from tui.screens.ticket import OrderTicket
+from tui.screens.ticket import OrderTicket, ReplaceOrder
 from tui.widgets.watchlist import Watchlist
 
 SERVICES = ("data", "portfolio", "execution", "risk")
@@ -150,3 +152,54 @@ def test_a_daemon_going_down_turns_red_and_comes_back(config, home) -> None:
     finally:
         for thread in threads.values():
             thread.stop()
+
+
+def test_open_order_is_replaced_from_the_orders_table(config, home, bus) -> None:
+    bus.call(
+        "risk",
+        "order.submit",
+        {
+            "symbol": "MSFT",
+            "side": "BUY",
+            "quantity": 10.0,
+            "type": "LIMIT",
+            "limit_price": 410.0,
+            "client_order_id": "tui-rep",
+        },
+    )
+
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            orders = app.screen.query_one("#orders", DataTable)
+            await until(pilot, lambda: orders.row_count == 1)
+            await pilot.press("e")
+            assert isinstance(app.screen, ReplaceOrder)
+            app.screen.query_one("#price", Input).value = "412.5"
+            await pilot.click("#replace")
+            await until(pilot, lambda: "ACCEPTED" in text(app, "#result"))
+        open_orders = bus.call("execution", "orders.list", {"open_only": True})["orders"]
+        assert [(o["client_order_id"], o["limit_price"]) for o in open_orders] == [
+            ("tui-rep.r", 412.5)
+        ]
+
+    asyncio.run(scenario())
+
+
+def test_chart_screen_draws_candles_and_cycles_overlays(config, home, bus) -> None:
+    from bifrost.market.sample import write_sample
+
+    DataGateway(bus, home).import_files(write_sample(home / "sample"))
+
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.press("g")
+            assert isinstance(app.screen, ChartScreen)
+            await until(pilot, lambda: "AAPL 1d  (SMA)" in text(app, "#chart"))
+            await pilot.press("o")
+            await until(pilot, lambda: "(EMA)" in text(app, "#chart"))
+            await pilot.press("f")
+            await until(pilot, lambda: "1m" in text(app, "#chart"))
+
+    asyncio.run(scenario())

@@ -112,7 +112,7 @@ class BacktestsScreen(Screen[None]):
         )
         self.action_reload()
 
-    @work(thread=True, exclusive=True, group="backtests")
+    @work(thread=True, exclusive=True, group="backtests", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch the stored runs."""
         app = self.app
@@ -156,7 +156,7 @@ class BacktestsScreen(Screen[None]):
             self.query_one("#progress", ProgressBar).update(total=None, progress=0)
             self.run_job(spec)
 
-    @work(thread=True, exclusive=True, group="backtest-job")
+    @work(thread=True, exclusive=True, group="backtest-job", exit_on_error=False)
     def run_job(self, spec: dict[str, Any]) -> None:
         """Start the job and follow it until it is done or failed."""
         app = self.app
@@ -189,7 +189,7 @@ class BacktestsScreen(Screen[None]):
         table = self.query_one("#runs", DataTable)
         return str(table.get_row_at(table.cursor_row)[0]) if table.row_count else None
 
-    @work(thread=True, exclusive=True, group="backtest-show")
+    @work(thread=True, exclusive=True, group="backtest-show", exit_on_error=False)
     def show_run(self, run_id: str) -> None:
         """Fetch one run and draw it."""
         app = self.app
@@ -215,7 +215,7 @@ class BacktestsScreen(Screen[None]):
         else:
             self._status(f"marked {run_id}: mark another to compare")
 
-    @work(thread=True, exclusive=True, group="backtest-show")
+    @work(thread=True, exclusive=True, group="backtest-show", exit_on_error=False)
     def compare(self, first: str, second: str) -> None:
         """Two runs' statistics side by side."""
         app = self.app

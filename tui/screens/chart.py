@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -15,6 +16,8 @@ from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 
 TIMEFRAMES = ("1m", "5m", "1h", "1d")
+OVERLAYS = ("SMA", "EMA", "Bollinger", "none")
+LIVE_REFRESH_S = 5.0
 
 
 class ChartScreen(Screen[None]):
@@ -23,7 +26,7 @@ class ChartScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("f", "next_timeframe", "Timeframe"),
-        Binding("o", "toggle_overlay", "SMA overlay"),
+        Binding("o", "next_overlay", "Overlay"),
         Binding("f5", "reload", "Reload"),
     ]
 
@@ -31,7 +34,7 @@ class ChartScreen(Screen[None]):
         super().__init__()
         self.symbol = symbol
         self.timeframe = "1d"
-        self.overlay = True
+        self.overlay = "SMA"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -40,18 +43,19 @@ class ChartScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.action_reload()
+        self.set_interval(LIVE_REFRESH_S, self.action_reload)  # live bars keep arriving
 
     def action_next_timeframe(self) -> None:
         """Cycle 1m, 5m, 1h, 1d."""
         self.timeframe = TIMEFRAMES[(TIMEFRAMES.index(self.timeframe) + 1) % len(TIMEFRAMES)]
         self.action_reload()
 
-    def action_toggle_overlay(self) -> None:
-        """Show or hide SMA(20) and SMA(50)."""
-        self.overlay = not self.overlay
+    def action_next_overlay(self) -> None:
+        """Cycle the overlay: SMA 20/50, EMA 20/50, Bollinger 20/2, none."""
+        self.overlay = OVERLAYS[(OVERLAYS.index(self.overlay) + 1) % len(OVERLAYS)]
         self.action_reload()
 
-    @work(thread=True, exclusive=True, group="chart")
+    @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch bars and draw them."""
         from bifrost.market.gateway import DataGateway
@@ -64,32 +68,32 @@ class ChartScreen(Screen[None]):
         except BifrostError as exc:
             app.call_from_thread(self._show, Text(f"{self.symbol} {self.timeframe}: {exc.message}"))
             return
-        app.call_from_thread(
-            self._show, Text.from_ansi(self.draw(frame.tail(width // 2), width, height))
-        )
+        try:
+            drawn = Text.from_ansi(self.draw(frame.tail(width // 2), width, height))
+        except (ValueError, IndexError, ZeroDivisionError) as exc:  # plotext on odd data
+            drawn = Text(f"{self.symbol} {self.timeframe}: cannot draw: {exc}")
+        app.call_from_thread(self._show, drawn)
 
     def draw(self, frame: Any, width: int, height: int) -> str:
         """Candles, SMA overlays and volume as plotext text."""
         import plotext as plt
 
         from bifrost.clock import format_instant
-        from bifrost.indicators import sma
 
         dates = [format_instant(t) for t in frame["ts"].to_list()]
         plt.clear_figure()
         plt.theme("clear")
-        plt.date_form("Y-m-d H:M:S")
         plt.subplots(2, 1)
         plt.subplot(1, 1).plotsize(width, int(height * 0.75))
-        plt.title(f"{self.symbol} {self.timeframe}")
+        plt.date_form("Y-m-d H:M:S")  # per subplot: each keeps its own date form
+        plt.title(f"{self.symbol} {self.timeframe}  ({self.overlay})")
         plt.candlestick(
             dates, {k.capitalize(): frame[k].to_list() for k in ("open", "high", "low", "close")}
         )
-        if self.overlay:
-            close = frame["close"].to_numpy()
-            for n in (20, 50):
-                if len(close) > n:
-                    plt.plot(dates[n - 1 :], sma(close, n)[n - 1 :].tolist(), label=f"SMA {n}")
+        for label, values in overlay_lines(self.overlay, frame["close"].to_numpy()):
+            start = int(np.argmax(~np.isnan(values))) if np.isfinite(values).any() else len(values)
+            if start < len(values):
+                plt.plot(dates[start:], values[start:].tolist(), label=label)
         plt.subplot(2, 1).plotsize(width, max(5, int(height * 0.25)))
         plt.date_form("Y-m-d H:M:S")
         plt.bar(dates, frame["volume"].to_list())
@@ -97,3 +101,17 @@ class ChartScreen(Screen[None]):
 
     def _show(self, content: Text) -> None:
         self.query_one("#chart", Static).update(content)
+
+
+def overlay_lines(kind: str, close: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The indicator lines drawn over the candles."""
+    from bifrost.indicators import bollinger, ema, sma
+
+    if kind == "SMA":
+        return [(f"SMA {n}", sma(close, n)) for n in (20, 50) if len(close) > n]
+    if kind == "EMA":
+        return [(f"EMA {n}", ema(close, n)) for n in (20, 50) if len(close) > n]
+    if kind == "Bollinger" and len(close) > 20:
+        middle, upper, lower = bollinger(close, 20, 2.0)
+        return [("BB mid", middle), ("BB up", upper), ("BB low", lower)]
+    return []

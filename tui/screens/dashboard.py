@@ -24,6 +24,7 @@ class DashboardScreen(Screen[None]):
         Binding("b", "buy", "Buy"),
         Binding("s", "sell", "Sell"),
         Binding("c", "cancel_order", "Cancel order"),
+        Binding("e", "replace_order", "Replace order"),
         Binding("k", "kill", "Kill switch"),
     ]
 
@@ -197,6 +198,18 @@ class DashboardScreen(Screen[None]):
         if table.row_count:
             row = table.get_row_at(table.cursor_row)
             cancel_order(self.app, str(row[0]))
+
+    def action_replace_order(self) -> None:
+        """Cancel/replace the order under the cursor of the open-orders table."""
+        from tui.screens.ticket import ReplaceOrder
+
+        table = self.query_one("#orders", DataTable)
+        if not table.row_count:
+            return
+        client_order_id = str(table.get_row_at(table.cursor_row)[0])
+        order = self.app.desk.orders.get(client_order_id)  # type: ignore[attr-defined]
+        if order is not None:
+            self.app.push_screen(ReplaceOrder(order))
 
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""

@@ -73,7 +73,7 @@ def call_risk(app: App[Any], method: str, params: dict[str, Any]) -> None:
             )
         app.call_from_thread(app.notify, f"trading {summary}")
 
-    app.run_worker(run, thread=True, group="risk")
+    app.run_worker(run, thread=True, group="risk", exit_on_error=False)
 
 
 class RiskScreen(Screen[None]):
@@ -99,7 +99,7 @@ class RiskScreen(Screen[None]):
         self.action_reload()
         self.set_interval(2.0, self.action_reload)
 
-    @work(thread=True, exclusive=True, group="risk-screen")
+    @work(thread=True, exclusive=True, group="risk-screen", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch limits and state from risk."""
         app = self.app
@@ -135,7 +135,7 @@ class RiskScreen(Screen[None]):
         """Back to ACTIVE."""
         call_risk(self.app, "risk.resume", {"reason": "resume (TUI)"})
 
-    @work(thread=True, exclusive=True, group="risk-var")
+    @work(thread=True, exclusive=True, group="risk-var", exit_on_error=False)
     def action_var(self) -> None:
         """Historical and parametric VaR of the positions."""
         app = self.app

@@ -95,7 +95,7 @@ class StrategiesScreen(Screen[None]):
         self.reload()
         self.set_interval(1.0, self.reload)
 
-    @work(thread=True, exclusive=True, group="strategies")
+    @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
     def reload(self) -> None:
         """Fetch the live strategies."""
         app = self.app
@@ -147,7 +147,7 @@ class StrategiesScreen(Screen[None]):
             strategy_id = str(table.get_row_at(table.cursor_row)[0])
             self.call_strategy("strategy.stop", {"strategy_id": strategy_id})
 
-    @work(thread=True, group="strategies-call")
+    @work(thread=True, group="strategies-call", exit_on_error=False)
     def call_strategy(self, method: str, params: dict[str, Any]) -> None:
         """Call the strategy service; the outcome is a notification."""
         app = self.app

@@ -109,7 +109,7 @@ class OrderTicket(ModalScreen[None]):
             return
         self.preview(spec)
 
-    @work(thread=True, exclusive=True, group="ticket")
+    @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
     def preview(self, spec: dict[str, Any]) -> None:
         """Run risk's own checks here, on its limits and the desk's positions and quotes."""
         app = self.app
@@ -132,7 +132,7 @@ class OrderTicket(ModalScreen[None]):
         self._show("#result", "sending…")
         self.send(spec)
 
-    @work(thread=True, exclusive=True, group="ticket")
+    @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
     def send(self, spec: dict[str, Any]) -> None:
         """Submit on a worker thread with its own client."""
         app = self.app
@@ -198,4 +198,70 @@ def cancel_order(app: App[Any], client_order_id: str) -> None:
         except BifrostError as exc:
             app.call_from_thread(app.notify, exc.message, severity="error")
 
-    app.run_worker(run, thread=True, group="orders")
+    app.run_worker(run, thread=True, group="orders", exit_on_error=False)
+
+
+class ReplaceOrder(ModalScreen[None]):
+    """Cancel/replace an open order with a new quantity and/or price."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
+
+    def __init__(self, order: dict[str, Any]) -> None:
+        super().__init__()
+        self.order = order
+
+    def compose(self) -> ComposeResult:
+        order = self.order
+        price = order.get("limit_price") or order.get("stop_price") or ""
+        with Vertical(id="ticket"):
+            yield Label(
+                f"Replace {order['client_order_id']}: {order['side']} "
+                f"{order['quantity']:g} {order['symbol']} {order['type']}"
+            )
+            with Horizontal(classes="row"):
+                yield Input(
+                    f"{order['quantity']:g}", placeholder="quantity", id="quantity", type="number"
+                )
+                yield Input(str(price), placeholder="price", id="price", type="number")
+            with Horizontal(classes="row"):
+                yield Button("Replace", variant="primary", id="replace")
+                yield Button("Close", id="close")
+            yield Static(id="result")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id != "replace":
+            self.dismiss()
+            return
+        try:
+            quantity = float(self.query_one("#quantity", Input).value)
+            price_text = self.query_one("#price", Input).value.strip()
+            price = float(price_text) if price_text else None
+        except ValueError:
+            self.query_one("#result", Static).update("[red]quantity and price must be numbers[/]")
+            return
+        field = "stop_price" if self.order["type"] == "STOP" else "limit_price"
+        self.replace(
+            {
+                "client_order_id": self.order["client_order_id"],
+                "quantity": quantity,
+                field: price if self.order["type"] != "MARKET" else None,
+            }
+        )
+
+    @work(thread=True, exclusive=True, group="replace", exit_on_error=False)
+    def replace(self, params: dict[str, Any]) -> None:
+        """Send the replace to execution; show what came back."""
+        app = self.app
+        try:
+            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
+                order = client.call("execution", "order.replace", params)
+        except BifrostError as exc:
+            app.call_from_thread(
+                self.query_one("#result", Static).update, f"[red]{exc.code}[/] {exc.message}"
+            )
+            return
+        app.call_from_thread(
+            self.query_one("#result", Static).update,
+            f"[green]{order['status']}[/] {order['client_order_id']} "
+            f"{order['quantity']:g} @ {order.get('limit_price') or ''}",
+        )
