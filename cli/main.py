@@ -20,6 +20,7 @@ from cli.commands import jobs as jobs_cmd
 from cli.commands import risk as risk_cmd
 from cli.commands import stack as stack_cmd
 from cli.commands import strategy as strategy_cmd
+from cli.commands import systemd as systemd_cmd
 from cli.commands import trading as trading_cmd
 from cli.commands import tui as tui_cmd
 from cli.commands import watch as watch_cmd
@@ -57,6 +58,7 @@ app.add_typer(daemon_cmd.app, name="daemon")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(strategy_cmd.app, name="strategy")
+app.add_typer(systemd_cmd.app, name="systemd")
 app.add_typer(backtest_cmd.app, name="backtest")
 app.add_typer(instruments_cmd.app, name="instruments")
 app.add_typer(config_cmd.app, name="config")

@@ -1,0 +1,71 @@
+"""`bifrost systemd render|install`: units for one host's services."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.output import JSON_HELP, emit_json, say
+from cli.state import state_of
+
+app = typer.Typer(help="systemd units for a host's services.", no_args_is_help=True)
+UNIT_DIR = Path("/etc/systemd/system")
+
+
+def rendered(ctx: typer.Context, host: str | None) -> list:
+    """The units of `host` (default: site.host) for the services this build has."""
+    from bifrost.systemd import render_units
+    from daemons import DAEMONS
+
+    state = state_of(ctx)
+    config = state.config
+    executable = Path(sys.executable).parent / "bifrost"
+    return render_units(
+        config, host or config.site.host, executable, config.path, only=set(DAEMONS)
+    )
+
+
+@app.command("render")
+def render(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Host of the config (default: site.host).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder to write the units to.")] = Path("units"),
+    json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Write one unit per service of the host, plus bifrost.target."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for unit in rendered(ctx, host):
+        (out / unit.name).write_text(unit.text, encoding="utf-8")
+        names.append(unit.name)
+    if json:
+        emit_json({"out": str(out.resolve()), "units": names})
+    else:
+        say(f"wrote {len(names)} units to {out}: {', '.join(names)}")
+
+
+@app.command("install")
+def install(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Host of the config (default: site.host).")
+    ] = None,
+) -> None:
+    """Copy the units to /etc/systemd/system and reload systemd (run as root)."""
+    import os
+    import subprocess
+
+    from bifrost.errors import Forbidden
+
+    if os.geteuid() != 0:
+        raise Forbidden("installing units needs root: run `sudo bifrost systemd install`")
+    units = rendered(ctx, host)
+    for unit in units:
+        (UNIT_DIR / unit.name).write_text(unit.text, encoding="utf-8")
+    subprocess.run(["systemctl", "daemon-reload"], check=True)
+    say(f"installed {len(units)} units; start them with `systemctl enable --now bifrost.target`")
