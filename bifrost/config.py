@@ -42,6 +42,8 @@ class SiteConfig:
     """The host this machine plays when no `--host` is given."""
     log_level: str = "info"
     """Lowest level written to the JSON logs: debug, info, warning or error."""
+    rpc_rate_per_second: float = 20_000.0
+    """Requests a second each client may send to a service (RATE_LIMITED beyond)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +189,7 @@ class BifrostConfig:
         """A plain, JSON-ready view of the resolved config."""
         return {
             "path": str(self.path),
-            "site": {"host": self.site.host, "log_level": self.site.log_level},
+            "site": asdict(self.site),
             "hosts": {h.name: {"address": h.address} for h in self.hosts.values()},
             "services": {
                 s.name: {
@@ -266,6 +268,8 @@ class _ConfigReader:
             "top level", raw, {"site", "hosts", "services", "feed", "jobs", "portfolio", "risk"}
         )
         site = SiteConfig(**self.values("site", raw.get("site", {}), SiteConfig))
+        if not site.rpc_rate_per_second > 0:
+            raise self.fail("site", "rpc_rate_per_second must be positive")
         if site.log_level not in {"debug", "info", "warning", "error"}:
             raise self.fail("site", f"log_level '{site.log_level}' is not debug/info/warning/error")
         hosts = {

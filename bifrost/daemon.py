@@ -159,6 +159,7 @@ class Daemon:
         self.metrics.count_live(
             "bifrost_messages_out", "Events published", lambda: publisher.sent, socket="pub"
         )
+        self.metrics.queue_depth.labels("handed_over").set_function(self._handed_over.qsize)
         self._register_builtins()
         self.setup()
         self._jobs = JobRunner(self.config.jobs_of(self.name), self.tasks, self.hand_over)
@@ -279,7 +280,11 @@ class Daemon:
         endpoint = self.spec.rpc
         try:
             self.rpc = RpcServer(
-                self._ctx, endpoint, self.metrics, log_error=self._log_handler_error
+                self._ctx,
+                endpoint,
+                self.metrics,
+                log_error=self._log_handler_error,
+                rate_per_second=self.config.site.rpc_rate_per_second,
             )
             endpoint = self.spec.pub
             self.publisher = Publisher(self._ctx, endpoint, self.src, now_ns=self.clock.now_ns)

@@ -14,6 +14,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
@@ -79,6 +80,13 @@ class ServiceMetrics:
         )
         self._served: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self.ready = Gauge("bifrost_ready", "1 when the service is ready", registry=self.registry)
+        self.queue_depth = Gauge(
+            "bifrost_queue_depth",
+            "Work waiting for the loop thread, by queue",
+            ["queue"],
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)  # CPU, memory, open files of this process
         self.started = Gauge(
             "bifrost_start_time_seconds", "Unix time the service started", registry=self.registry
         )

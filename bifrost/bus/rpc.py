@@ -29,11 +29,13 @@ from bifrost.errors import (
     BadRequest,
     BifrostError,
     Internal,
+    RateLimited,
     Timeout,
     Unavailable,
     UnknownMethod,
     error_from_wire,
 )
+from bifrost.ratelimit import TokenBucket
 
 NO_PARAMS = Schema("params", {})
 
@@ -86,6 +88,8 @@ class RpcServer:
     observer: RpcObserver
     log_error: Callable[[str, str, BaseException], None] = lambda method, cid, exc: None
     methods: dict[str, Method] = field(default_factory=dict)
+    rate_per_second: float = 20_000.0
+    """Requests a second each client may send (a burst of twice that is allowed)."""
 
     def __post_init__(self) -> None:
         self.socket = self.ctx.socket(zmq.ROUTER)
@@ -97,6 +101,7 @@ class RpcServer:
             self.socket.close(linger=0)
             raise
         self.received = 0
+        self._buckets: dict[bytes, TokenBucket] = {}
 
     def add(self, method: Method) -> None:
         """Register a method; a name can be registered once."""
@@ -118,6 +123,8 @@ class RpcServer:
 
     def _serve(self, frames: list[bytes]) -> None:
         received = time.monotonic_ns()
+        if not self._allowed(frames[0], received / 1e9):
+            return
         if len(frames) == 2:
             route, payload = [frames[0]], frames[1]
         elif len(frames) == 3 and frames[1] == b"":
@@ -140,6 +147,26 @@ class RpcServer:
         label = request.method if request.method in self.methods else "(unknown)"
         self.observer.request_served(label, code, (time.monotonic_ns() - received) / 1e9)
         self._send(route, reply)
+
+    def _allowed(self, peer: bytes, now: float) -> bool:
+        """Per-client token bucket; over the limit is answered RATE_LIMITED, unread."""
+        bucket = self._buckets.get(peer)
+        if bucket is None:
+            if len(self._buckets) > 10_000:  # forget idle clients, whose buckets are full
+                self._buckets = {k: b for k, b in self._buckets.items() if b.tokens < b.burst}
+            rate = self.rate_per_second
+            bucket = self._buckets[peer] = TokenBucket.full(rate, 2 * rate, now)
+        if bucket.take(now):
+            return True
+        self.observer.bad_frame("rate_limited")
+        retry = bucket.retry_after()
+        error = RateLimited(
+            f"more than {self.rate_per_second:g} requests a second from this client; "
+            f"retry in {retry * 1000:.0f} ms",
+            {"retry_after_ms": round(retry * 1000, 1)},
+        )
+        self._send([peer], codec.encode_error(None, error))
+        return False
 
     def _dispatch(self, request: codec.Request, peer: bytes, received: int) -> tuple[bytes, str]:
         method = self.methods.get(request.method)

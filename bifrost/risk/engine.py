@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from enum import StrEnum
 from typing import Any, NoReturn
 
 from bifrost.config import RiskConfig
 from bifrost.errors import BadRequest, Rejected
+from bifrost.ratelimit import TokenBucket
 
 
 class TradingState(StrEnum):
@@ -23,25 +24,6 @@ class TradingState(StrEnum):
     ACTIVE = "ACTIVE"
     REDUCING = "REDUCING"
     HALTED = "HALTED"
-
-
-@dataclass
-class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up."""
-
-    rate: float
-    burst: float
-    tokens: float
-    updated: float
-
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one."""
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 def parse_limit(name: str, value: Any) -> Any:
@@ -188,7 +170,7 @@ class RiskEngine:
         rate = self.limits.max_orders_per_second
         bucket = self.buckets.get(key)
         if bucket is None:
-            bucket = self.buckets[key] = TokenBucket(rate, max(1.0, rate), max(1.0, rate), now)
+            bucket = self.buckets[key] = TokenBucket.full(rate, max(1.0, rate), now)
         if not bucket.take(now):
             self._reject("order_rate", f"more than {rate:g} orders a second from {key}")
 
