@@ -90,3 +90,38 @@ def wait_until_ready(
                 {"waiting": [r["service"] for r in waiting]},
             )
         time.sleep(0.1)
+
+
+def all_host_rows(
+    config: BifrostConfig, client: BifrostClient, built: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Every configured service on every host, as its own `health` reports it."""
+    built = set(built)
+    rows = []
+    for spec in config.services.values():
+        row: dict[str, Any] = {
+            "service": spec.name,
+            "host": spec.host,
+            "pid": None,
+            "state": "down",
+            "uptime_s": None,
+            "restarts": None,
+            "rpc": spec.rpc,
+            "pub": spec.pub,
+            "http": spec.http,
+        }
+        if spec.name not in built:
+            row["state"] = "not built"
+        else:
+            try:
+                health = client.health(spec.name, timeout_ms=500)
+            except BifrostError:
+                health = {}
+            if health:
+                row.update(
+                    state=health.get("state", "unknown"),
+                    pid=health.get("pid"),
+                    uptime_s=health.get("uptime_s"),
+                )
+        rows.append(row)
+    return rows

@@ -68,6 +68,16 @@ def stack_status(state: CliState, host: str | None) -> dict[str, Any]:
     }
 
 
+def all_hosts_status(state: CliState) -> dict[str, Any]:
+    """The status document of `bifrost status --all-hosts`."""
+    from bifrost.stack import all_host_rows
+    from daemons import DAEMONS
+
+    with state.client(timeout_ms=500, retries=0) as client:
+        rows = all_host_rows(state.config, client, DAEMONS)
+    return {"host": "all", "home": str(state.home), "supervisor_pid": None, "services": rows}
+
+
 def show_status(document: dict[str, Any]) -> None:
     """Print a status document as a table."""
     colours = {"ready": "green", "down": "red", "not built": "dim"}
@@ -77,7 +87,7 @@ def show_status(document: dict[str, Any]) -> None:
             r["pid"] or "-",
             f"[{colours.get(r['state'], 'yellow')}]{r['state']}[/]",
             "-" if r["uptime_s"] is None else f"{r['uptime_s']:.1f}s",
-            r["restarts"],
+            "-" if r["restarts"] is None else r["restarts"],
             r["rpc"],
         ]
         for r in document["services"]
@@ -113,9 +123,17 @@ def down(ctx: typer.Context, json: JsonOption = False) -> None:
         say("[green]stopped[/]" if stopped else "nothing was running")
 
 
-def status(ctx: typer.Context, host: HostOption = None, json: JsonOption = False) -> None:
+def status(
+    ctx: typer.Context,
+    host: HostOption = None,
+    all_hosts: Annotated[
+        bool, typer.Option("--all-hosts", help="Every host's services, from their health.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
     """Show each service of this host: pid, state, uptime, restarts, endpoint."""
-    document = stack_status(state_of(ctx), host)
+    state = state_of(ctx)
+    document = all_hosts_status(state) if all_hosts else stack_status(state, host)
     if json:
         emit_json(document)
     else:

@@ -112,3 +112,12 @@ def test_daemon_run_on_taken_port_exits_nonzero(stack: dict, config_path: Path, 
 
 def test_unknown_command_exits_2(config_path: Path, home: Path) -> None:
     assert bifrost(config_path, home, "frobnicate").returncode == 2
+
+
+def test_status_all_hosts_reports_each_service_from_its_health(
+    stack: dict, config_path: Path, home: Path
+) -> None:
+    result = bifrost(config_path, home, "status", "--all-hosts", "--json")
+    rows = json.loads(result.stdout)["services"]
+    assert [(r["service"], r["state"]) for r in rows] == [("data", "ready")]
+    assert rows[0]["pid"] == stack["services"][0]["pid"]
