@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from bifrost.client import BifrostClient
@@ -80,6 +81,13 @@ def wait_until_ready(
         waiting = [r for r in rows if r["state"] not in ("ready", "not built")]
         if not waiting:
             return rows
+        for row in waiting:
+            taken = port_taken(paths.service_log(row["service"])) if row["restarts"] else None
+            if taken:  # restarting will not help: something else holds the port
+                raise Unavailable(
+                    f"{taken}; stop what uses it or change the ports in {config.path}",
+                    {"service": row["service"]},
+                )
         if time.monotonic() > deadline or not alive(supervisor_pid):
             names = ", ".join(f"{r['service']} ({r['state']})" for r in waiting)
             logs = ", ".join(str(paths.service_log(r["service"])) for r in waiting)
@@ -125,3 +133,17 @@ def all_host_rows(
                 )
         rows.append(row)
     return rows
+
+
+def port_taken(log: Path) -> str | None:
+    """The bind error of a daemon's last start, if its log ends with one."""
+    try:
+        with log.open("rb") as lines:
+            lines.seek(max(0, log.stat().st_size - 4096))
+            tail = lines.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(tail[-5:]):
+        if "cannot listen on" in line and "in use" in line:
+            return line.split("error:", 1)[-1].strip()
+    return None

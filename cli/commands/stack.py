@@ -25,8 +25,15 @@ def register(app: typer.Typer) -> None:
 
 def start_stack(state: CliState, host: str | None, timeout: float) -> dict[str, Any]:
     """Launch the supervisor unless one runs, then wait for every service to be ready."""
+    from bifrost.errors import Unavailable
     from bifrost.stack import wait_until_ready
-    from bifrost.supervisor import StackPaths, launch_supervisor, python_command, read_pid
+    from bifrost.supervisor import (
+        StackPaths,
+        launch_supervisor,
+        python_command,
+        read_pid,
+        stop_supervisor,
+    )
     from daemons import DAEMONS
 
     config = state.config
@@ -39,7 +46,12 @@ def start_stack(state: CliState, host: str | None, timeout: float) -> dict[str, 
         command = python_command(*state.global_args(), "daemon", "supervise", "--host", host)
         supervisor = launch_supervisor(paths, command)
     with state.client(timeout_ms=500, retries=0) as client:
-        rows = wait_until_ready(config, client, paths, host, DAEMONS, timeout, supervisor)
+        try:
+            rows = wait_until_ready(config, client, paths, host, DAEMONS, timeout, supervisor)
+        except Unavailable:
+            if running is None:  # ours, and it cannot come up: leave no process behind
+                stop_supervisor(paths)
+            raise
     return {
         "started": running is None,
         "supervisor_pid": supervisor,

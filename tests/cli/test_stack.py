@@ -121,3 +121,15 @@ def test_status_all_hosts_reports_each_service_from_its_health(
     rows = json.loads(result.stdout)["services"]
     assert [(r["service"], r["state"]) for r in rows] == [("data", "ready")]
     assert rows[0]["pid"] == stack["services"][0]["pid"]
+
+
+def test_up_on_taken_ports_fails_fast_naming_them_and_leaves_no_process(
+    stack: dict, config_path: Path, tmp_path: Path
+) -> None:
+    other_home = tmp_path / "other"
+    started = time.monotonic()
+    result = bifrost(config_path, other_home, "up")
+    assert result.returncode == 3
+    assert "Address already in use" in result.stderr.replace("\n", " ")
+    assert time.monotonic() - started < 20
+    assert not (other_home / "run" / "supervisor.pid").exists()
