@@ -24,7 +24,6 @@ import argparse
 import collections
 import json
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from bifrost.bus import codec
 from bifrost.bus.rpc import RpcClient
 from bifrost.config import load_config
 from bifrost.errors import BifrostError, UnknownMethod
+from bifrost.local_config import write_local_config
 
 DAEMON_CODE = (
     "import sys\n"
@@ -80,52 +80,9 @@ Case = tuple[list[bytes], frozenset[str]]
 """Frames to send and the reply codes ("OK" or an error code) that are acceptable."""
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 right now (held open together, then released)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def write_config(directory: Path) -> Path:
-    """The layout of tests/conftest.py's write_config: the data service on free ports."""
-    rpc, pub, http = free_ports(3)
-    lines = [
-        "[site]",
-        'host = "local"',
-        'log_level = "warning"',
-        "",
-        "[hosts.local]",
-        'address = "127.0.0.1"',
-        "",
-        "[services.data]",
-        'host = "local"',
-        f"rpc_port = {rpc}",
-        f"pub_port = {pub}",
-        f"http_port = {http}",
-        "",
-        "[feed]",
-        'symbols = ["AAPL", "MSFT", "BTC-USD"]',
-        "quotes_per_second = 100",
-        "seed = 11",
-        "",
-        "[feed.prices]",
-        "AAPL = 190.0",
-        "MSFT = 420.0",
-        "BTC-USD = 65000.0",
-        "",
-    ]
-    path = directory / "bifrost.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-# -- cases ------------------------------------------------------------------------------
+    """The data service on free loopback ports with the small test feed."""
+    return write_local_config(directory)
 
 
 class Fuzzer:

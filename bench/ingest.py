@@ -33,7 +33,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from bifrost.client import BifrostClient  # noqa: E402
 from bifrost.config import load_config  # noqa: E402
 from bifrost.errors import Unavailable  # noqa: E402
+from bifrost.local_config import write_local_config  # noqa: E402
 from bifrost.market.catalog import MarketCatalog  # noqa: E402
 from bifrost.market.gateway import DataGateway  # noqa: E402
 from bifrost.market.ingest.engine import import_files  # noqa: E402
@@ -281,51 +281,9 @@ def bench_resample(
 # -- 3. bars over RPC ---------------------------------------------------------------------
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 right now (held open together, then released)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def write_config(folder: Path) -> Path:
-    """A config with the data service on free loopback ports (as tests/conftest.py)."""
-    rpc, pub, http = free_ports(3)
-    lines = [
-        "[site]",
-        'host = "local"',
-        'log_level = "warning"',
-        "",
-        "[hosts.local]",
-        'address = "127.0.0.1"',
-        "",
-        "[services.data]",
-        'host = "local"',
-        f"rpc_port = {rpc}",
-        f"pub_port = {pub}",
-        f"http_port = {http}",
-        "",
-        "[feed]",
-        'symbols = ["AAPL", "MSFT", "BTC-USD"]',
-        "quotes_per_second = 100",
-        "seed = 11",
-        "",
-        "[feed.prices]",
-        "AAPL = 190.0",
-        "MSFT = 420.0",
-        "BTC-USD = 65000.0",
-        "",
-    ]
-    path = folder / "bench.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    """The data service on free loopback ports with the small test feed."""
+    return write_local_config(folder)
 
 
 def median_time(call: Callable[[], pl.DataFrame], rows: int, repeat: int) -> float:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,51 +26,18 @@ sys.path.insert(0, str(ROOT))
 from bifrost.bus import topics  # noqa: E402
 from bifrost.client import BifrostClient  # noqa: E402
 from bifrost.config import load_config  # noqa: E402
+from bifrost.local_config import write_local_config  # noqa: E402
 
 SERVICES = ("data", "portfolio", "execution", "risk")
 
 
-def free_ports(count: int) -> list[int]:
-    """Free loopback ports."""
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def write_config(folder: Path) -> Path:
-    """A config with the four services on free ports and generous risk limits."""
-    ports = free_ports(3 * len(SERVICES))
-    lines = [
-        "[site]",
-        'host = "local"',
-        'log_level = "warning"',
-        "[hosts.local]",
-        'address = "127.0.0.1"',
-    ]
-    for i, name in enumerate(SERVICES):
-        rpc, pub, http = ports[3 * i : 3 * i + 3]
-        lines += [
-            f"[services.{name}]",
-            'host = "local"',
-            f"rpc_port = {rpc}",
-            f"pub_port = {pub}",
-            f"http_port = {http}",
-        ]
-    lines += [
-        "[risk]",
-        "max_orders_per_second = 1000000.0",
-        "max_position = 1e12",
-        "max_gross_exposure = 1e15",
-        "max_net_exposure = 1e15",
-        "max_open_orders = 1000000",
-    ]
-    path = folder / "bench.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    """The four services on free ports, with risk limits no benchmark order reaches."""
+    limits = (
+        "[risk]\nmax_orders_per_second = 1000000.0\nmax_position = 1e12\n"
+        "max_gross_exposure = 1e15\nmax_net_exposure = 1e15\nmax_open_orders = 1000000\n"
+    )
+    return write_local_config(folder, SERVICES, extra=limits, name="bench.toml")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.order_loop import free_ports  # noqa: E402
 from bifrost.config import load_config  # noqa: E402
+from bifrost.local_config import write_local_config  # noqa: E402
 from tui.app import make_app  # noqa: E402
 from tui.widgets.watchlist import Watchlist  # noqa: E402
 
@@ -35,15 +35,9 @@ SYMBOLS = [f"S{i:02d}" for i in range(50)]
 
 def write_config(folder: Path) -> Path:
     """Only the data service, feeding 50 symbols at 100 quotes/s each."""
-    rpc, pub, http = free_ports(3)
     symbols = ", ".join(f'"{s}"' for s in SYMBOLS)
-    path = folder / "tui.toml"
-    path.write_text(
-        '[site]\nhost = "local"\nlog_level = "warning"\n[hosts.local]\naddress = "127.0.0.1"\n'
-        f'[services.data]\nhost = "local"\nrpc_port = {rpc}\npub_port = {pub}\n'
-        f"http_port = {http}\n[feed]\nsymbols = [{symbols}]\nquotes_per_second = 100\n"
-    )
-    return path
+    feed = f"[feed]\nsymbols = [{symbols}]\nquotes_per_second = 100\n"
+    return write_local_config(folder, feed=feed, name="tui.toml")
 
 
 async def measure(config_path: Path, home: Path, presses: int, seconds: float) -> dict:

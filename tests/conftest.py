@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,60 +10,12 @@ from typing import Any
 import pytest
 
 from bifrost.config import BifrostConfig, load_config
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports that are free on 127.0.0.1 right now (held open together, then released)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+from bifrost.local_config import write_local_config
 
 
 def write_config(directory: Path, services: tuple[str, ...] = ("data",), extra: str = "") -> Path:
     """A config file with `services` on free loopback ports and a fast synthetic feed."""
-    ports = free_ports(3 * len(services))
-    lines = [
-        "[site]",
-        'host = "local"',
-        'log_level = "warning"',
-        "",
-        "[hosts.local]",
-        'address = "127.0.0.1"',
-        "",
-    ]
-    for i, name in enumerate(services):
-        rpc, pub, http = ports[3 * i : 3 * i + 3]
-        lines += [
-            f"[services.{name}]",
-            'host = "local"',
-            f"rpc_port = {rpc}",
-            f"pub_port = {pub}",
-            f"http_port = {http}",
-            "",
-        ]
-    lines += [
-        "[feed]",
-        'symbols = ["AAPL", "MSFT", "BTC-USD"]',
-        "quotes_per_second = 100",
-        "seed = 11",
-        "",
-        "[feed.prices]",
-        "AAPL = 190.0",
-        "MSFT = 420.0",
-        "BTC-USD = 65000.0",
-        "",
-        extra,
-    ]
-    path = directory / "bifrost.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return write_local_config(directory, services, extra=extra)
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ from bifrost.bus.rpc import RpcClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.daemon import Daemon
 from bifrost.errors import BadRequest, ConfigError, NotFound, UnknownMethod
+from bifrost.local_config import free_ports
 from tests.bifrost.conftest import DaemonThread
-from tests.conftest import free_ports, wait_for
+from tests.conftest import wait_for
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from bifrost.errors import (
     Unavailable,
     UnknownMethod,
 )
+from bifrost.local_config import free_ports
 from bifrost.metrics import ServiceMetrics
-from tests.conftest import free_ports
 
 ADD_PARAMS = Schema("add params", {"a": int, "b": int, "note": Optional(str)})
 
