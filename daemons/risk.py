@@ -152,6 +152,7 @@ class RiskDaemon(Daemon):
             "day_pnl": engine.day_pnl,
             "positions": {s: q for s, q in engine.positions.items() if q},
             "open_orders": len(engine.open_orders),
+            "usage": engine.usage(),
         }
 
     def kill(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

@@ -178,6 +178,17 @@ class RiskEngine:
     def _reject(rule: str, message: str) -> NoReturn:
         raise Rejected(message, {"rule": rule})
 
+    def usage(self) -> dict[str, float]:
+        """How much of each position and exposure limit is in use now."""
+        values = [q * self.mids.get(s, 0.0) for s, q in self.positions.items()]
+        return {
+            "max_open_orders": float(len(self.open_orders)),
+            "max_position": max((abs(q) for q in self.positions.values()), default=0.0),
+            "max_gross_exposure": sum(abs(v) for v in values),
+            "max_net_exposure": abs(sum(values)),
+            "daily_loss_limit": max(0.0, -self.day_pnl),
+        }
+
     # -- what the bus tells us --------------------------------------------------------
 
     def on_fill(self, fill: dict[str, Any]) -> None:

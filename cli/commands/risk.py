@@ -37,8 +37,10 @@ def limits(
     reply = call(ctx, "risk.limits", {"set": changes or None})
     if json:
         emit_json(reply)
-    else:
-        print_table("risk limits", ["limit", "value"], [[k, v] for k, v in reply.items()])
+        return
+    usage = call(ctx, "risk.state", {}).get("usage", {})
+    rows = [[k, v, "" if usage.get(k) is None else f"{usage[k]:,.2f}"] for k, v in reply.items()]
+    print_table("risk limits", ["limit", "value", "in use"], rows)
 
 
 @app.command("state")

@@ -95,7 +95,7 @@ class RiskScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#limits", DataTable).add_columns("limit", "value")
+        self.query_one("#limits", DataTable).add_columns("limit", "value", "in use", "%")
         self.action_reload()
         self.set_interval(2.0, self.action_reload)
 
@@ -124,8 +124,11 @@ class RiskScreen(Screen[None]):
         )
         table = self.query_one("#limits", DataTable)
         table.clear()
+        usage = state.get("usage", {})
         for name, value in limits.items():
-            table.add_row(name, str(value))
+            used = usage.get(name)
+            share = f"{used / value * 100:.0f}%" if used is not None and value else ""
+            table.add_row(name, str(value), "" if used is None else f"{used:,.2f}", share)
 
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""

@@ -335,3 +335,21 @@ def test_set_limits_with_one_bad_value_changes_nothing() -> None:
     with pytest.raises(BadRequest):
         engine.set_limits({"max_position": 10, "max_open_orders": "many"})
     assert engine.limits == before
+
+
+def test_usage_reports_open_orders_positions_exposure_and_loss() -> None:
+    from bifrost.config import RiskConfig
+    from bifrost.risk.engine import RiskEngine
+
+    engine = RiskEngine(RiskConfig())
+    engine.on_quote("AAPL", 100.0)
+    engine.on_quote("MSFT", 200.0)
+    engine.on_fill({"symbol": "AAPL", "side": "BUY", "quantity": 10.0})
+    engine.on_fill({"symbol": "MSFT", "side": "SELL", "quantity": 3.0})
+    engine.on_order({"client_order_id": "o", "symbol": "AAPL", "side": "BUY", "quantity": 5.0,
+                     "filled": 0.0, "status": "ACCEPTED"})
+    engine.on_pnl(-250.0)
+    assert engine.usage() == {
+        "max_open_orders": 1.0, "max_position": 10.0, "max_gross_exposure": 1_600.0,
+        "max_net_exposure": 400.0, "daily_loss_limit": 250.0,
+    }
