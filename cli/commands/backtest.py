@@ -82,6 +82,24 @@ def make_request(
     return RunRequest(strategy, tuple(symbols), params, first, last, **settings)
 
 
+def grid_setup(
+    ctx: typer.Context,
+    strategy: str,
+    symbols: list[str],
+    grid: list[str],
+    start: str | None,
+    end: str | None,
+    **settings: Any,
+) -> tuple[RunRequest, list[dict[str, Any]], dict[str, Any]]:
+    """The request, the grid points and the loaded bars of a sweep or a walk-forward."""
+    from bifrost.backtest.gateway import load_bars
+    from bifrost.backtest.sweep import grid_points, parse_grid
+
+    request = make_request(strategy, symbols, {}, start, end, **settings)
+    points = grid_points({}, parse_grid(grid))
+    return request, points, load_bars(gateway(state_of(ctx)).data, request)
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -273,13 +291,13 @@ def sweep(
     json: JsonOption = False,
 ) -> None:
     """Run a parameter grid in parallel and rank the results."""
-    from bifrost.backtest.gateway import load_bars
-    from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep
+    from bifrost.backtest.sweep import rank, run_sweep
 
-    request = make_request(
+    request, points, data = grid_setup(
+        ctx,
         strategy,
         symbols,
-        {},
+        param,
         start,
         end,
         timeframe=timeframe,
@@ -290,8 +308,6 @@ def sweep(
         engine=engine,
         file=file,
     )
-    points = grid_points({}, parse_grid(param))
-    data = load_bars(gateway(state_of(ctx)).data, request)
     with progress_bar(f"sweep {len(points)} points") as advance:
         results = rank(run_sweep(request, data, points, jobs=jobs, progress=advance), metric)
     if json:
@@ -341,15 +357,14 @@ def walkforward(
     json: JsonOption = False,
 ) -> None:
     """Optimise on each training window, trade the next window; out-of-sample report."""
-    from bifrost.backtest.gateway import load_bars
-    from bifrost.backtest.sweep import grid_points, parse_grid
     from bifrost.backtest.walkforward import walk_forward
     from bifrost.clock import format_instant
 
-    request = make_request(
+    request, points, data = grid_setup(
+        ctx,
         strategy,
         symbols,
-        {},
+        param,
         start,
         end,
         timeframe=timeframe,
@@ -360,8 +375,6 @@ def walkforward(
         engine=engine,
         file=file,
     )
-    points = grid_points({}, parse_grid(param))
-    data = load_bars(gateway(state_of(ctx)).data, request)
     with progress_bar("walk-forward windows") as advance:
         report = walk_forward(
             request,
