@@ -14,7 +14,6 @@ class Clock(Protocol):
 
     def now_ns(self) -> int:
         """The current time in nanoseconds since the epoch."""
-        ...
 
 
 class LiveClock:

@@ -20,11 +20,9 @@ class CommissionModel(Protocol):
 
     def commission(self, quantity: float, price: float) -> float:
         """Money charged for a fill of `quantity` at `price`."""
-        ...
 
     def max_quantity(self, cash: float, price: float, lot: float) -> float:
         """Most whole lots that `cash` pays for at `price`, this commission included."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,27 +56,21 @@ class StrategyContext(Protocol):
 
     def submit_order(self, order: Order) -> Order:
         """Send an order to the exchange or broker."""
-        ...
 
     def cancel_order(self, client_order_id: str) -> Order:
         """Cancel an open order."""
-        ...
 
     def position(self, symbol: str) -> float:
         """Signed quantity held."""
-        ...
 
     def portfolio(self) -> PortfolioView:
         """Cash, equity and positions now."""
-        ...
 
     def now_ns(self) -> int:
         """The engine's clock."""
-        ...
 
     def index(self, symbol: str) -> int:
         """Index of the bar of `symbol` being handled (or the latest seen)."""
-        ...
 
 
 class Indicator:

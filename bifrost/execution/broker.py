@@ -26,33 +26,26 @@ class Broker(Protocol):
 
     def submit(self, order: Order, now_ns: int) -> None:
         """Place an order (state changes come back through `on_order`)."""
-        ...
 
     def cancel(self, client_order_id: str) -> None:
         """Cancel an open order."""
-        ...
 
     def restore(self, orders: list[Order]) -> None:
         """Take back orders that were open before a restart (reconciliation)."""
-        ...
 
     def submit_bracket(
         self, order: Order, take_profit: float, stop_loss: float, now_ns: int
     ) -> None:
         """Place an entry with its take-profit and stop-loss legs."""
-        ...
 
     def order(self, client_order_id: str) -> Order | None:
         """The broker's live copy of an order."""
-        ...
 
     def open_orders(self) -> list[Order]:
         """Orders the broker holds open."""
-        ...
 
     def on_quote(self, quote: Quote) -> None:
         """A live quote arrived."""
-        ...
 
 
 class PaperBroker:

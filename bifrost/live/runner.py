@@ -28,11 +28,9 @@ class OrderPort(Protocol):
 
     def submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
         """Enter an order; returns the order as execution holds it."""
-        ...
 
     def cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
         """Cancel an order."""
-        ...
 
 
 def empty_bars() -> BarArrays:
