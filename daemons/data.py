@@ -31,6 +31,9 @@ BARS_PARAMS = Schema(
     "data.bars params",
     {"symbol": str, "timeframe": Optional(str), "start": Optional(int), "end": Optional(int)},
 )
+QUOTES_PARAMS = Schema(
+    "data.quotes params", {"symbol": str, "start": Optional(int), "end": Optional(int)}
+)
 IMPORT_PARAMS = Schema(
     "data.import params",
     {
@@ -102,6 +105,7 @@ class DataDaemon(Daemon):
         for method in (
             Method("data.list", lambda p, c: {"series": self.catalog.series()}),
             Method("data.bars", self.bars, BARS_PARAMS),
+            Method("data.quotes", self.quotes, QUOTES_PARAMS),
             Method(
                 "data.import", self.import_paths, IMPORT_PARAMS, idempotent=False, role="trader"
             ),
@@ -171,6 +175,12 @@ class DataDaemon(Daemon):
             params.get("start"),
             params.get("end"),
         )
+        return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
+
+    def quotes(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`data.quotes`: recorded quotes of one symbol as Arrow IPC bytes."""
+        self.record()  # what is still queued belongs to the answer
+        frame = self.catalog.quotes(params["symbol"], params.get("start"), params.get("end"))
         return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
 
     def import_paths(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

@@ -13,6 +13,7 @@ The clock is simulated: it reads each bar's time, so the strategy's "now" is the
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +152,9 @@ class EventEngine:
     def run(self, strategy: Strategy) -> BacktestResult:
         """Run `strategy` over every bar; returns the result with statistics."""
         self.strategy = strategy
+        seconds = type(strategy).timer_seconds
+        self._timer_ns = int(seconds * 1e9) if seconds else 0
+        self._next_timer = -1 if seconds else 2**63 - 1
         strategy.bind(self, self.data)
         self.exchange.on_fill = strategy.on_fill
         self.exchange.on_order = strategy.on_order
@@ -203,6 +207,8 @@ class EventEngine:
         for k in range(n):
             t = ts[k]
             clock.advance_to(t)
+            if t >= self._next_timer:
+                self._timer(strategy, t)
             index[symbol] = k
             marks[symbol] = c[k]
             if has_orders(symbol):
@@ -217,6 +223,12 @@ class EventEngine:
 
     def _loop_many(self, strategy: Strategy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Several symbols merged on time; equity marked once per timestamp."""
+        return self._merged_loop(strategy, self._bar)
+
+    def _merged_loop(
+        self, strategy: Strategy, handle: Callable[[Strategy, str, int], None]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every event of every symbol in time order through `handle`; marks per timestamp."""
         merged = heapq.merge(
             # Lists, not generators: a lazy generator would bind `s` to the last symbol.
             *([(int(t), s, k) for k, t in enumerate(b.ts)] for s, b in self.data.items())
@@ -230,7 +242,8 @@ class EventEngine:
             if not times or t != times[-1]:
                 times.append(t)
                 self.clock.advance_to(t)
-            self._bar(strategy, symbol, k)
+                self._timer(strategy, t)
+            handle(strategy, symbol, k)
         self._mark(times, equity, exposure)
         return (
             np.array(times, dtype=np.int64),
@@ -264,6 +277,15 @@ class EventEngine:
             )
         )
         self.exchange.process_close(symbol, prices)
+
+    def _timer(self, strategy: Strategy, t: int) -> None:
+        """Call `on_timer` when simulated time crosses the strategy's timer interval."""
+        if t < self._next_timer:
+            return
+        interval = self._timer_ns
+        if self._next_timer >= 0:  # the first crossing only starts the count
+            strategy.on_timer(t)
+        self._next_timer = t - t % interval + interval
 
     def _mark(self, times: list[int], equity: list[float], exposure: list[bool]) -> None:
         if len(equity) < len(times):

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from bifrost.backtest.runner import RunRequest, bar_arrays, run_record, run_request
-from bifrost.backtest.strategy import BarArrays
 from bifrost.client import BifrostClient
 from bifrost.errors import BadRequest, Unavailable
 from bifrost.market.gateway import DataGateway
@@ -27,14 +26,27 @@ def strategy_store(home: Path) -> Path:
     return home / "strategy.duckdb"
 
 
-def load_bars(data: DataGateway, request: RunRequest) -> dict[str, BarArrays]:
-    """The request's bars of every symbol; BadRequest when a symbol has none in range."""
+def load_bars(data: DataGateway, request: RunRequest) -> dict[str, Any]:
+    """The request's bars (or recorded quotes, for the tick engine) of every symbol."""
+    if request.engine == "tick":
+        return load_quotes(data, request)
     out = {}
     for symbol in request.symbols:
         frame = data.bars(symbol, request.timeframe, request.start_ns, request.end_ns)
         if frame.height == 0:
             raise BadRequest(f"no {request.timeframe} bars for {symbol} in the requested range")
         out[symbol] = bar_arrays(frame)
+    return out
+
+
+def load_quotes(data: DataGateway, request: RunRequest) -> dict[str, Any]:
+    """The request's recorded quotes of every symbol, as QuoteArrays."""
+    from bifrost.backtest.ticks import QuoteArrays
+
+    out = {}
+    for symbol in request.symbols:
+        frame = data.quotes(symbol, request.start_ns, request.end_ns)
+        out[symbol] = QuoteArrays(*(frame[c].to_numpy() for c in frame.columns))
     return out
 
 

@@ -27,7 +27,8 @@ from bifrost.errors import BadRequest
 if TYPE_CHECKING:
     import polars as pl
 
-ENGINES = ("event", "vector")
+ENGINES = ("event", "vector", "tick")
+"""event: bars, event by event; vector: bar signals in numba; tick: recorded quotes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class RunRequest:
         if not self.symbols:
             raise BadRequest("a backtest needs at least one symbol")
         if self.engine not in ENGINES:
-            raise BadRequest(f"engine '{self.engine}' must be event or vector")
+            raise BadRequest(f"engine '{self.engine}' must be event, vector or tick")
         if self.start_ns is not None and self.end_ns is not None and self.start_ns >= self.end_ns:
             raise BadRequest("the start of the range must be before its end")
 
@@ -95,6 +96,13 @@ def run_request(request: RunRequest, data: dict[str, BarArrays]) -> BacktestResu
     config = request.config()
     if request.engine == "event":
         return run_backtest(strategy, {s: data[s] for s in request.symbols}, config)
+    if request.engine == "tick":
+        from bifrost.backtest.ticks import QuoteArrays, run_tick_backtest
+
+        quotes = {s: data[s] for s in request.symbols}
+        if not all(isinstance(q, QuoteArrays) for q in quotes.values()):
+            raise BadRequest("the tick engine needs quotes (load them with load_quotes)")
+        return run_tick_backtest(strategy, quotes, config)  # type: ignore[arg-type]
     signals = getattr(cls, "signals", None)
     if signals is None or len(request.symbols) != 1:
         raise BadRequest(

@@ -117,6 +117,8 @@ class Strategy:
 
     name: ClassVar[str] = ""
     """Registry name (`sma_cross`); defaults to the class name."""
+    timer_seconds: ClassVar[float | None] = None
+    """When set, `on_timer` runs each time this much (simulated or real) time has passed."""
 
     def __init__(self, **params: Any) -> None:
         spec = self.parameters()

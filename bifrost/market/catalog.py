@@ -58,6 +58,22 @@ class MarketCatalog:
         known = ", ".join(sorted({row["symbol"] for row in self.series()})) or "none"
         raise NotFound(f"no {timeframe} bars for {symbol} (stored symbols: {known})")
 
+    def quotes(
+        self, symbol: str, start_ns: int | None = None, end_ns: int | None = None
+    ) -> pl.DataFrame:
+        """Recorded quotes of `symbol` with start <= ts < end, in time order."""
+        from bifrost.store.database import query_frame
+
+        frame = query_frame(
+            self.connection,
+            "SELECT ts, bid, ask, bid_size, ask_size FROM quotes "
+            "WHERE symbol = ? AND ts >= ? AND ts < ? ORDER BY ts",
+            [symbol, start_ns or -(2**62), end_ns or 2**62],
+        )
+        if frame.height == 0:
+            raise NotFound(f"no recorded quotes for {symbol} in that range")
+        return frame
+
     def instruments(self) -> list[Instrument]:
         """Every stored instrument."""
         return load_instruments(self.connection)

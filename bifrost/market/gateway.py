@@ -66,6 +66,17 @@ class DataGateway:
         with self._open(read_only=True) as connection:
             return MarketCatalog(connection).bars(symbol, timeframe, start, end)
 
+    def quotes(self, symbol: str, start: int | None = None, end: int | None = None) -> pl.DataFrame:
+        """Recorded quotes of one symbol (ts, bid, ask, bid_size, ask_size)."""
+        params = {"symbol": symbol, "start": start, "end": end}
+        if self.via == "daemon":
+            reply = self._call("data.quotes", params, idempotent=True, timeout_ms=60_000)
+            return ipc_to_frame(reply["arrow"])
+        from bifrost.market.catalog import MarketCatalog
+
+        with self._open(read_only=True) as connection:
+            return MarketCatalog(connection).quotes(symbol, start, end)
+
     def import_files(self, paths: list[Path], **options: Any) -> dict[str, Any]:
         """Import files (one transaction); returns the import report."""
         absolute = [str(p.resolve()) for p in paths]
