@@ -43,6 +43,7 @@ class PortfolioDaemon(Daemon):
             )
             append_entries(self.db, [entry])
         self.marks: dict[str, float] = {}
+        self.currencies = self._instrument_currencies()
         self.day_start: dict[str, Decimal] = {}
         self.fills_booked = 0
         self.reconciled_ns = 0
@@ -80,7 +81,8 @@ class PortfolioDaemon(Daemon):
 
     def _book(self, body: dict[str, Any], cid: str) -> int:
         fill = {**body, "cid": cid}
-        entries = self.ledger.apply_fill(fill, self.clock.now_ns())
+        currency = self.currencies.get(fill["symbol"], self.ledger.base_currency)
+        entries = self.ledger.apply_fill(fill, self.clock.now_ns(), currency)
         if not entries:
             return 0  # a fill seen before (a replay, a reconciliation): booked once only
         append_entries(self.db, entries)
@@ -98,9 +100,20 @@ class PortfolioDaemon(Daemon):
         self.log.info("portfolio.booked", cid, trade=fill["trade_id"], symbol=fill["symbol"])
         return 1
 
+    def _instrument_currencies(self) -> dict[str, str]:
+        """Each instrument's currency, from the data service (base currency without it)."""
+        if not self.bus.answers("data"):
+            return {}
+        rows = self.bus.call("data", "instruments.list", {})["instruments"]
+        return {row["symbol"]: row["currency"] for row in rows}
+
     def _quote(self, event: Any) -> None:
         body = event.body
-        self.marks[body["symbol"]] = (body["bid"] + body["ask"]) / 2
+        mid = (body["bid"] + body["ask"]) / 2
+        self.marks[body["symbol"]] = mid
+        currency, _, quoted_in = body["symbol"].partition("-")
+        if quoted_in == self.ledger.base_currency:  # e.g. EUR-USD: the rate of EUR
+            self.ledger.set_rate(currency, mid)
 
     def pnl_body(self, account: str) -> dict[str, Any]:
         """Equity, realized and unrealized P&L, and P&L since the start of the UTC day."""
