@@ -29,10 +29,9 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
-	$(BIN)/python bench/bus.py
-	$(BIN)/python bench/startup.py
-	$(BIN)/python bench/fuzz_rpc.py
+bench: $(DEV_STAMP)
+	for b in bus startup fuzz_rpc ingest backtest order_loop tui crash_recovery; do \
+		$(BIN)/python bench/$$b.py || exit 1; done
 
 down:
 	$(BIN)/bifrost down
