@@ -11,6 +11,7 @@ from cli.state import state_of
 
 app = typer.Typer(help="Risk limits, trading state, kill switch and VaR.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+STATE_COLOURS = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}
 ReasonOption = Annotated[str | None, typer.Option(help="Why (goes to the alert and the log).")]
 
 
@@ -50,7 +51,7 @@ def state(ctx: typer.Context, json: JsonOption = False) -> None:
     if json:
         emit_json(reply)
         return
-    colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}[reply["state"]]
+    colour = STATE_COLOURS[reply["state"]]
     say(
         f"trading [{colour}]{reply['state']}[/]; day P&L {reply['day_pnl']:,.2f}; "
         f"{reply['open_orders']} open orders; positions {reply['positions']}"
@@ -70,24 +71,25 @@ def kill(ctx: typer.Context, reason: ReasonOption = None, json: JsonOption = Fal
         )
 
 
+def change_state(ctx: typer.Context, method: str, reason: str | None, as_json: bool) -> None:
+    """Ask risk for a new trading state and print the one it reports."""
+    reply = call(ctx, method, {"reason": reason})
+    if as_json:
+        emit_json(reply)
+    else:
+        say(f"trading [{STATE_COLOURS[reply['state']]}]{reply['state']}[/]")
+
+
 @app.command("resume")
 def resume(ctx: typer.Context, reason: ReasonOption = None, json: JsonOption = False) -> None:
     """Back to ACTIVE trading."""
-    reply = call(ctx, "risk.resume", {"reason": reason})
-    if json:
-        emit_json(reply)
-    else:
-        say(f"trading [green]{reply['state']}[/]")
+    change_state(ctx, "risk.resume", reason, json)
 
 
 @app.command("reduce")
 def reduce(ctx: typer.Context, reason: ReasonOption = None, json: JsonOption = False) -> None:
     """Only risk-reducing orders from now on."""
-    reply = call(ctx, "risk.reduce", {"reason": reason})
-    if json:
-        emit_json(reply)
-    else:
-        say(f"trading [yellow]{reply['state']}[/]")
+    change_state(ctx, "risk.reduce", reason, json)
 
 
 @app.command("var")
