@@ -53,11 +53,28 @@ class HostConfig:
     name: str
     address: str
     """The IP address the host's services bind and clients connect to."""
+    secure: bool = False
+    """Require CURVE even on a loopback address (how one machine stands in for several)."""
 
     @property
     def is_loopback(self) -> bool:
-        """True when the address is in 127.0.0.0/8 (or ::1): no keys needed."""
+        """True when the address is in 127.0.0.0/8 (or ::1)."""
         return ipaddress.ip_address(self.address).is_loopback
+
+    @property
+    def needs_curve(self) -> bool:
+        """True when this host's sockets must be encrypted and authenticated (CURVE + ZAP)."""
+        return self.secure or not self.is_loopback
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    """Where the CURVE keys live and which client key this machine's commands use."""
+
+    keys_dir: str | None = None
+    """The key store (relative to the config file); default: the `keys` dir under the data dir."""
+    client: str | None = None
+    """The key pair the CLI and TUI present (BIFROST_KEY overrides it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +180,7 @@ class BifrostConfig:
     jobs: dict[str, JobConfig]
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     def service(self, name: str) -> ServiceConfig:
         """The named service, or a ConfigError listing the configured ones."""
@@ -190,7 +208,9 @@ class BifrostConfig:
         return {
             "path": str(self.path),
             "site": asdict(self.site),
-            "hosts": {h.name: {"address": h.address} for h in self.hosts.values()},
+            "hosts": {
+                h.name: {"address": h.address, "secure": h.needs_curve} for h in self.hosts.values()
+            },
             "services": {
                 s.name: {
                     "host": s.host,
@@ -214,6 +234,7 @@ class BifrostConfig:
             },
             "portfolio": asdict(self.portfolio),
             "risk": {**asdict(self.risk), "restricted_symbols": list(self.risk.restricted_symbols)},
+            "security": asdict(self.security),
             "jobs": {
                 j.name: {
                     "service": j.service,
@@ -265,7 +286,9 @@ class _ConfigReader:
 
     def read(self, raw: dict[str, Any]) -> BifrostConfig:
         self.check_keys(
-            "top level", raw, {"site", "hosts", "services", "feed", "jobs", "portfolio", "risk"}
+            "top level",
+            raw,
+            {"site", "hosts", "services", "feed", "jobs", "portfolio", "risk", "security"},
         )
         site = SiteConfig(**self.values("site", raw.get("site", {}), SiteConfig))
         if not site.rpc_rate_per_second > 0:
@@ -303,7 +326,12 @@ class _ConfigReader:
         risk_values = self.values("risk", raw.get("risk", {}), RiskConfig)
         risk_values["restricted_symbols"] = tuple(risk_values.get("restricted_symbols", ()))
         risk = RiskConfig(**risk_values)
-        return BifrostConfig(self.file, site, hosts, services, feed, jobs, portfolio, risk)
+        security = SecurityConfig(
+            **self.values("security", raw.get("security", {}), SecurityConfig)
+        )
+        return BifrostConfig(
+            self.file, site, hosts, services, feed, jobs, portfolio, risk, security=security
+        )
 
     def service(self, name: str, table: Any, hosts: dict[str, HostConfig]) -> ServiceConfig:
         where = f"services.{name}"
@@ -400,7 +428,9 @@ class _ConfigReader:
 
     def check_type(self, where: str, key: str, value: Any, annotation: str) -> None:
         expected: tuple[type, ...]
-        if annotation.startswith(("tuple", "list")):
+        if annotation == "bool":
+            expected = (bool,)
+        elif annotation.startswith(("tuple", "list")):
             expected = (list,)
         elif annotation.startswith("dict"):
             expected = (dict,)
