@@ -4,19 +4,27 @@
 keeps one DEALER per service, retries only idempotent methods, and builds
 subscribers whose gap recovery asks the right publisher for its snapshot.
 Not thread-safe: give each thread (or TUI worker) its own client.
+
+A service on a host that needs CURVE (not loopback, or `secure = true`) is reached
+with this client's key pair (`identity`: BIFROST_KEY, else [security] client) and the
+host's server key `host-<HOST>.key`, both from the key store.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import zmq
 
+from bifrost.bus.curve import ClientCurve
+from bifrost.bus.keys import KeyPair, KeyStore, host_key_name
 from bifrost.bus.pubsub import Subscriber
 from bifrost.bus.rpc import RpcClient
-from bifrost.config import BifrostConfig
-from bifrost.errors import BifrostError, Unavailable
+from bifrost.config import BifrostConfig, resolve_home
+from bifrost.errors import BifrostError, Unauthenticated, Unavailable
 
 READ_METHODS = frozenset({"health", "ready", "metrics", "config", "snapshot", "jobs.list"})
 """Methods that only read, so retrying them is always safe."""
@@ -25,10 +33,21 @@ READ_METHODS = frozenset({"health", "ready", "metrics", "config", "snapshot", "j
 class BifrostClient:
     """Calls and subscriptions to the services of one config."""
 
-    def __init__(self, config: BifrostConfig, timeout_ms: int = 3000, retries: int = 2) -> None:
+    def __init__(
+        self,
+        config: BifrostConfig,
+        timeout_ms: int = 3000,
+        retries: int = 2,
+        *,
+        identity: str | None = None,
+        keys_dir: Path | None = None,
+    ) -> None:
         self.config = config
         self.timeout_ms = timeout_ms
         self.retries = retries
+        self.identity = identity or os.environ.get("BIFROST_KEY") or config.security.client
+        self.keys = KeyStore(keys_dir or config.keys_dir(resolve_home()))
+        self._own_pair: KeyPair | None = None
         self._ctx = zmq.Context()
         self._rpc: dict[str, RpcClient] = {}
 
@@ -44,7 +63,12 @@ class BifrostClient:
         if client is None:
             spec = self.config.service(service)
             client = RpcClient(
-                self._ctx, spec.rpc, name=service, timeout_ms=self.timeout_ms, retries=self.retries
+                self._ctx,
+                spec.rpc,
+                name=service,
+                timeout_ms=self.timeout_ms,
+                retries=self.retries,
+                curve=self.curve_for(service),
             )
             self._rpc[service] = client
         return client
@@ -78,7 +102,7 @@ class BifrostClient:
             return False
         try:
             self.health(service, timeout_ms=timeout_ms)
-        except Unavailable:
+        except (Unavailable, Unauthenticated):
             return False
         return True
 
@@ -104,7 +128,26 @@ class BifrostClient:
             result: dict[str, Any] = self.call(owner, "snapshot", {"prefix": prefix})
             return result
 
-        return Subscriber(self._ctx, [spec.pub], prefixes, fetch_snapshot)
+        return Subscriber(
+            self._ctx, [spec.pub], prefixes, fetch_snapshot, curve=self.curve_for(service)
+        )
+
+    def curve_for(self, service: str) -> ClientCurve | None:
+        """The CURVE keys for reaching `service`, or None when its host needs none."""
+        spec = self.config.service(service)
+        if not self.config.hosts[spec.host].needs_curve:
+            return None
+        if not self.identity:
+            raise Unauthenticated(
+                f"the {service} service on host {spec.host} requires CURVE keys and this "
+                "client has none: set BIFROST_KEY=NAME or [security] client (make a pair "
+                "with `bifrost keys gen NAME --role viewer|trader|admin`)",
+                {"service": service, "host": spec.host},
+            )
+        if self._own_pair is None:
+            self._own_pair = self.keys.key_pair(self.identity)
+        server = self.keys.public_key(host_key_name(spec.host))
+        return ClientCurve(server, self._own_pair.public, self._own_pair.secret)
 
     def close(self) -> None:
         """Close every connection; idempotent."""

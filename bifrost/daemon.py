@@ -7,6 +7,11 @@ reports ready (also to systemd). `serve_forever()` runs one thread that owns eve
 socket: it answers requests, fires timers and runs jobs handed over by the
 scheduler. SIGTERM makes it stop taking requests, finish what it read, flush,
 checkpoint and exit 0. Subclasses only register handlers, timers and tasks.
+
+On a host that needs CURVE the daemon refuses to start without its host key pair
+and a non-empty allow-list; with them, its ROUTER and PUB sockets are CURVE servers,
+a ZAP handler admits only allow-listed keys, and each request runs with the role of
+the key that made it. Refusals are logged (`auth.refused`) and counted.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ from typing import Any
 import zmq
 
 from bifrost import __version__
+from bifrost.bus.curve import ServerCurve, ZapHandler
+from bifrost.bus.keys import KeyStore, host_key_name
 from bifrost.bus.pubsub import Event, Publisher, Subscriber
 from bifrost.bus.rpc import CallContext, Method, RpcServer
 from bifrost.bus.schema import Optional, Schema
 from bifrost.client import BifrostClient
 from bifrost.clock import Clock, LiveClock
 from bifrost.config import BifrostConfig, ConfigError
-from bifrost.errors import NotFound, Unavailable
+from bifrost.errors import BifrostError, NotFound, Unavailable
 from bifrost.logs import JsonLogger
 from bifrost.metrics import ServiceMetrics
 from bifrost.scheduler import JobRunner
@@ -85,6 +92,7 @@ class Daemon:
         self._http: StatusHttpServer | None = None
         self._jobs: JobRunner | None = None
         self._bus: BifrostClient | None = None
+        self._zap: ZapHandler | None = None
         self._subscriptions: list[tuple[Subscriber, Callable[[Event], Any]]] = []
 
     # -- for subclasses ---------------------------------------------------------------
@@ -123,8 +131,17 @@ class Daemon:
     def bus(self) -> BifrostClient:
         """This daemon's client of the other services (use it on the loop thread only)."""
         if self._bus is None:
-            self._bus = BifrostClient(self.config)
+            self._bus = self.new_client()
         return self._bus
+
+    def new_client(self, timeout_ms: int = 3000) -> BifrostClient:
+        """A client of the other services that presents this host's key (one per thread)."""
+        return BifrostClient(
+            self.config,
+            timeout_ms=timeout_ms,
+            identity=host_key_name(self.spec.host),
+            keys_dir=self.config.keys_dir(self.home),
+        )
 
     def hand_over(self, callback: Callable[[], Any]) -> None:
         """Run `callback` on the loop thread soon; safe to call from any thread."""
@@ -146,11 +163,10 @@ class Daemon:
 
     def start(self) -> None:
         """Bind, register, schedule and report ready."""
-        self._refuse_unprotected_bind()
         self.started_ns = self.clock.now_ns()
         self.metrics.started.set(self.started_ns / 1e9)
         self._ctx = zmq.Context()
-        self._bind()
+        self._bind(*self._security())
         rpc, publisher, http = self.rpc, self.publisher, self._http
         assert rpc is not None and publisher is not None and http is not None
         self.metrics.count_live(
@@ -206,6 +222,8 @@ class Daemon:
         if self.rpc is not None:
             self.rpc.serve_pending()  # answer what was already read off the wire
             self.rpc.close()
+        if self._zap is not None:
+            self._zap.close()
         self._run_handed_over()
         try:
             self.on_stop()
@@ -255,12 +273,35 @@ class Daemon:
             Method("snapshot", self._snapshot, prefix),
             Method("jobs.list", lambda p, c: self._jobs.describe() if self._jobs else []),
             Method("jobs.run", self._run_job_now, job_name, idempotent=False, role="admin"),
+            Method("sql.tables", self._sql_tables),
+            Method("sql.export", self._sql_export, Schema("sql.export params", {"table": str})),
         ):
             self.add_method(method)
 
     def _snapshot(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         assert self.publisher is not None
         return self.publisher.snapshot(params.get("prefix") or "")
+
+    def _store(self) -> Any:
+        """The service's DuckDB connection: by convention every owner keeps it in `self.db`."""
+        db = getattr(self, "db", None)
+        if db is None:
+            raise NotFound(f"{self.name} owns no store")
+        return db
+
+    def _sql_tables(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`sql.tables`: the store's tables, columns and row counts (for the SQL console)."""
+        from bifrost.store.export import list_tables
+
+        return {"service": self.name, "tables": list_tables(self._store())}
+
+    def _sql_export(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`sql.export`: one whole table as Arrow IPC, read-only (for the SQL console)."""
+        from bifrost.bus.arrow import frame_to_ipc
+        from bifrost.store.export import export_table
+
+        frame = export_table(self._store(), params["table"])
+        return {"table": params["table"], "rows": frame.height, "arrow": frame_to_ipc(frame)}
 
     def _run_job_now(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         name = params["name"]
@@ -273,7 +314,47 @@ class Daemon:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _bind(self) -> None:
+    def _security(self) -> tuple[ServerCurve | None, dict[str, str] | None]:
+        """The server keys and client roles this host needs; (None, None) on plain loopback.
+
+        Fails closed: a host that needs CURVE without its key pair or an allow-list is
+        a ConfigError naming what is missing.
+        """
+        host = self.config.hosts[self.spec.host]
+        if not host.needs_curve:
+            return None, None
+        store = KeyStore(self.config.keys_dir(self.home))
+        why = "not loopback" if not host.is_loopback else "marked secure"
+        try:
+            pair = store.key_pair(host_key_name(host.name))
+        except BifrostError as exc:
+            raise ConfigError(
+                f"{self.name} would bind {host.address} ({why}), which needs CURVE keys: "
+                f"{exc.message}; refusing to start (run `bifrost keys gen --host {host.name}`)"
+            ) from None
+        allowed = store.allowed()
+        if not allowed:
+            raise ConfigError(
+                f"{self.name} would bind {host.address} ({why}) but {store.directory} has no "
+                "allow-list of client keys (allowed.toml); refusing to start "
+                "(add clients with `bifrost keys gen NAME --role ...`)"
+            )
+        assert self._ctx is not None
+        self._zap = ZapHandler(
+            self._ctx, {c.public_key.encode(): c.name for c in allowed}, self._refused
+        )
+        return ServerCurve(pair.public, pair.secret), {c.name: c.role for c in allowed}
+
+    def _refused(self, reason: str, **details: Any) -> None:
+        """A handshake or call turned away by CURVE, ZAP or a role check: logged and counted."""
+        self.metrics.bad_frame("unauthenticated")
+        self.log.warning("auth.refused", reason=reason, **details)
+
+    def _forbidden(self, method: str, cid: str, user: str, reason: str) -> None:
+        self.metrics.bad_frame("forbidden")
+        self.log.warning("auth.forbidden", cid, method=method, client=user, reason=reason)
+
+    def _bind(self, curve: ServerCurve | None, roles: dict[str, str] | None) -> None:
         """Open the RPC, PUB and HTTP ports; a taken port is a clear Unavailable error."""
         assert self._ctx is not None
         address = self.spec.address
@@ -285,9 +366,18 @@ class Daemon:
                 self.metrics,
                 log_error=self._log_handler_error,
                 rate_per_second=self.config.site.rpc_rate_per_second,
+                curve=curve,
+                roles=roles,
+                refused=self._forbidden,
             )
             endpoint = self.spec.pub
-            self.publisher = Publisher(self._ctx, endpoint, self.src, now_ns=self.clock.now_ns)
+            self.publisher = Publisher(
+                self._ctx, endpoint, self.src, now_ns=self.clock.now_ns, curve=curve
+            )
+            if self._zap is not None:
+                self._zap.watch(self.rpc.socket, "rpc")
+                self._zap.watch(self.publisher.socket, "pub")
+                self._zap.start()
             endpoint = self.spec.http
             self._http = StatusHttpServer(
                 address,
@@ -300,15 +390,6 @@ class Daemon:
             raise Unavailable(
                 f"{self.name} cannot listen on {endpoint}: {exc}", {"endpoint": endpoint}
             ) from None
-
-    def _refuse_unprotected_bind(self) -> None:
-        host = self.config.hosts[self.spec.host]
-        if not host.is_loopback:
-            raise ConfigError(
-                f"{self.name} would bind {host.address}, which is not loopback: a non-loopback "
-                "bind needs CURVE keys and a client allow-list, which this build does not "
-                "have yet, so it refuses to start (fail closed)"
-            )
 
     def _set_state(self, state: str) -> None:
         self.state = state

@@ -47,6 +47,8 @@ def main(
     ] = None,
 ) -> None:
     """Bifrost: a terminal-first trading workstation."""
+    if home:  # the TUI's clients find the key store under the same data dir
+        os.environ["BIFROST_HOME"] = home
     ctx.obj = CliState(home_option=home, config_option=config)
 
 

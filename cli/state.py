@@ -48,7 +48,12 @@ class CliState:
         """A bus client for this config (close it, or use it as a context manager)."""
         from bifrost.client import BifrostClient
 
-        return BifrostClient(self.config, timeout_ms=timeout_ms, retries=retries)
+        return BifrostClient(
+            self.config,
+            timeout_ms=timeout_ms,
+            retries=retries,
+            keys_dir=self.config.keys_dir(self.home),
+        )
 
     def global_args(self) -> list[str]:
         """The global options that make a child `bifrost` process see the same setup."""

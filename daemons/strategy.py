@@ -237,7 +237,7 @@ class StrategyDaemon(Daemon):
         """Market data for this job, over this worker thread's own bus client."""
         client = getattr(self._local, "client", None)
         if client is None:  # clients are not shared across threads
-            client = self._local.client = BifrostClient(self.config)
+            client = self._local.client = self.new_client()
             self._clients.append(client)
         return DataGateway(client, self.home)
 

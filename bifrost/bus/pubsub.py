@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import zmq
 
 from bifrost.bus import codec
+from bifrost.bus.curve import ClientCurve, ServerCurve
 from bifrost.bus.schema import Optional, Schema
 from bifrost.errors import BadRequest, BifrostError
 
@@ -58,12 +59,15 @@ class Publisher:
         src: str,
         now_ns: Callable[[], int] = time.time_ns,
         sndhwm: int = 100_000,
+        curve: ServerCurve | None = None,
     ) -> None:
         self.src = src
         self._now_ns = now_ns
         self._socket = ctx.socket(zmq.PUB)
         self._socket.setsockopt(zmq.SNDHWM, sndhwm)
         self._socket.setsockopt(zmq.LINGER, 0)
+        if curve is not None:  # events are encrypted and only allow-listed keys subscribe
+            curve.apply(self._socket)
         try:
             self._socket.bind(endpoint)
         except zmq.ZMQError:
@@ -73,6 +77,11 @@ class Publisher:
         self._streams: dict[str, list[Any]] = {}  # topic -> [seq, topic bytes]
         self._last: dict[str, tuple[int, int, str, Any]] = {}
         self.sent = 0
+
+    @property
+    def socket(self) -> zmq.Socket:
+        """The PUB socket (for monitoring; send only through `publish`)."""
+        return self._socket
 
     def publish(self, topic: str, type_: str, body: Any, cid: str = "") -> int:
         """Publish one event; returns its seq in the topic's stream."""
@@ -132,10 +141,13 @@ class Subscriber:
         prefixes: Iterable[str],
         fetch_snapshot: SnapshotFetcher | None = None,
         rcvhwm: int = 100_000,
+        curve: ClientCurve | None = None,
     ) -> None:
         self._socket = ctx.socket(zmq.SUB)
         self._socket.setsockopt(zmq.RCVHWM, rcvhwm)
         self._socket.setsockopt(zmq.LINGER, 0)
+        if curve is not None:
+            curve.apply(self._socket)
         self.prefixes = list(prefixes) or [""]
         for prefix in self.prefixes:
             self._socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())

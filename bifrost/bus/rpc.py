@@ -7,6 +7,11 @@ reaches a handler: it gets BAD_REQUEST (or is dropped when it cannot even be
 addressed) and is counted. A request whose deadline passed while it waited is
 answered TIMEOUT without running.
 
+When the socket is CURVE-secured (`curve` and `roles` given), each request carries
+the User-Id that the ZAP handler gave the client's key; its role decides which
+methods it may call (FORBIDDEN otherwise) and its rate limit is per identity, so
+nothing the client writes in a request can raise its rights.
+
 The client numbers its requests, waits up to the deadline and, for idempotent
 methods only, reconnects and retries (zguide Lazy Pirate). A late reply to an
 earlier attempt is recognised by its id and ignored.
@@ -24,13 +29,17 @@ from typing import Any, Protocol
 import zmq
 
 from bifrost.bus import codec
+from bifrost.bus.curve import ClientCurve, HandshakeWatch, ServerCurve
+from bifrost.bus.keys import role_rank
 from bifrost.bus.schema import Schema
 from bifrost.errors import (
     BadRequest,
     BifrostError,
+    Forbidden,
     Internal,
     RateLimited,
     Timeout,
+    Unauthenticated,
     Unavailable,
     UnknownMethod,
     error_from_wire,
@@ -49,6 +58,10 @@ class CallContext:
     peer: bytes
     """The ZeroMQ routing identity of the caller."""
     received_ns: int
+    user: str = "local"
+    """The authenticated client name (CURVE User-Id); "local" on an unsecured loopback socket."""
+    role: str = "admin"
+    """The caller's role; a loopback socket trusts its own machine's users fully."""
 
 
 Handler = Callable[[dict[str, Any], CallContext], Any]
@@ -79,6 +92,10 @@ class RpcObserver(Protocol):
         """A handler raised something that is not a BifrostError."""
 
 
+Refused = Callable[[str, str, str, str], None]
+"""Called as refused(method, cid, user, reason) when a role check turns a request away."""
+
+
 @dataclass
 class RpcServer:
     """A ROUTER socket serving a method table; call `serve_pending` when it is readable."""
@@ -90,11 +107,19 @@ class RpcServer:
     methods: dict[str, Method] = field(default_factory=dict)
     rate_per_second: float = 20_000.0
     """Requests a second each client may send (a burst of twice that is allowed)."""
+    curve: ServerCurve | None = None
+    roles: dict[str, str] | None = None
+    """Client name -> role, for a CURVE socket; None on an unsecured (loopback) socket."""
+    refused: Refused = lambda method, cid, user, reason: None
 
     def __post_init__(self) -> None:
+        if (self.curve is None) != (self.roles is None):
+            raise ValueError("a secured RpcServer needs both curve keys and roles")
         self.socket = self.ctx.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RCVHWM, 10_000)
+        if self.curve is not None:
+            self.curve.apply(self.socket)
         try:
             self.socket.bind(self.endpoint)
         except zmq.ZMQError:
@@ -112,18 +137,25 @@ class RpcServer:
     def serve_pending(self, max_requests: int = 1000) -> int:
         """Answer the requests waiting on the socket; returns how many were read."""
         socket = self.socket
+        secured = self.roles is not None
         for count in range(max_requests):
             # Asking the socket is cheaper than the zmq.Again a recv on empty would raise.
             if not socket.get(zmq.EVENTS) & zmq.POLLIN:
                 return count
-            frames = socket.recv_multipart(zmq.NOBLOCK)
             self.received += 1
-            self._serve(frames)
+            if secured:
+                parts = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                user = parts[-1].get("User-Id") or ""
+                self._serve([part.bytes for part in parts], user)
+            else:
+                self._serve(socket.recv_multipart(zmq.NOBLOCK), "local")
         return max_requests
 
-    def _serve(self, frames: list[bytes]) -> None:
+    def _serve(self, frames: list[bytes], user: str) -> None:
         received = time.monotonic_ns()
-        if not self._allowed(frames[0], received / 1e9):
+        # A secured socket limits each identity (however many connections it opens).
+        client = user.encode() if self.roles is not None else frames[0]
+        if not self._allowed(client, frames[0], received / 1e9):
             return
         if len(frames) == 2:
             route, payload = [frames[0]], frames[1]
@@ -141,21 +173,21 @@ class RpcServer:
             self.observer.bad_frame("decode")
             self._send(route, codec.encode_error(codec.request_id_of(payload), exc))
             return
-        reply, code = self._dispatch(request, route[0], received)
+        reply, code = self._dispatch(request, route[0], received, user)
         # Counted before the reply leaves, so a caller that sees the reply sees the count.
         # Unknown names are one label value, so a caller cannot mint unlimited metric series.
         label = request.method if request.method in self.methods else "(unknown)"
         self.observer.request_served(label, code, (time.monotonic_ns() - received) / 1e9)
         self._send(route, reply)
 
-    def _allowed(self, peer: bytes, now: float) -> bool:
+    def _allowed(self, client: bytes, peer: bytes, now: float) -> bool:
         """Per-client token bucket; over the limit is answered RATE_LIMITED, unread."""
-        bucket = self._buckets.get(peer)
+        bucket = self._buckets.get(client)
         if bucket is None:
             if len(self._buckets) > 10_000:  # forget idle clients, whose buckets are full
                 self._buckets = {k: b for k, b in self._buckets.items() if b.tokens < b.burst}
             rate = self.rate_per_second
-            bucket = self._buckets[peer] = TokenBucket.full(rate, 2 * rate, now)
+            bucket = self._buckets[client] = TokenBucket.full(rate, 2 * rate, now)
         if bucket.take(now):
             return True
         self.observer.bad_frame("rate_limited")
@@ -168,19 +200,27 @@ class RpcServer:
         self._send([peer], codec.encode_error(None, error))
         return False
 
-    def _dispatch(self, request: codec.Request, peer: bytes, received: int) -> tuple[bytes, str]:
+    def _dispatch(
+        self, request: codec.Request, peer: bytes, received: int, user: str
+    ) -> tuple[bytes, str]:
         method = self.methods.get(request.method)
+        role = "admin" if self.roles is None else self.roles.get(user, "")
         try:
             if method is None:
                 raise UnknownMethod(
                     f"no method '{request.method}'", {"methods": sorted(self.methods)}
                 )
+            if not role or role_rank(role) < role_rank(method.role):
+                held = role or "not on the allow-list"
+                reason = f"{request.method} needs the {method.role} role; '{user}' is {held}"
+                self.refused(request.method, request.cid, user, reason)
+                raise Forbidden(reason, {"method": request.method, "needs": method.role})
             if request.deadline_ms is not None:
                 waited_ms = (time.monotonic_ns() - received) / 1e6
                 if waited_ms > request.deadline_ms:
                     raise Timeout(f"deadline of {request.deadline_ms} ms passed before handling")
             params = method.params.check(request.params, f"{request.method} params")
-            context = CallContext(request.method, request.cid, peer, time.time_ns())
+            context = CallContext(request.method, request.cid, peer, time.time_ns(), user, role)
             result = method.handler(params, context)
             return codec.encode_ok(request.id, result), "OK"
         except BifrostError as exc:
@@ -213,8 +253,10 @@ class RpcClient:
         name: str = "",
         timeout_ms: int = 3000,
         retries: int = 2,
+        curve: ClientCurve | None = None,
     ) -> None:
         self.ctx = ctx
+        self.curve = curve
         self.endpoint = endpoint
         self.name = name or endpoint
         self.timeout_ms = timeout_ms
@@ -224,14 +266,27 @@ class RpcClient:
         self._cid_prefix = os.urandom(6).hex()
         """Correlation ids are this client's random prefix plus a counter: unique, cheap."""
         self._socket: zmq.Socket | None = None
+        self._watch: HandshakeWatch | None = None
 
     def _connect(self) -> zmq.Socket:
         if self._socket is None:
             socket = self.ctx.socket(zmq.DEALER)
             socket.setsockopt(zmq.LINGER, 0)
+            if self.curve is not None:
+                self.curve.apply(socket)
+                self._watch = HandshakeWatch(self.ctx, socket)
             socket.connect(self.endpoint)
             self._socket = socket
         return self._socket
+
+    def _refused_handshake(self, method: str) -> None:
+        """Raise UNAUTHENTICATED when the silence was a failed CURVE handshake."""
+        problem = self._watch.problem() if self._watch is not None else None
+        if problem:
+            raise Unauthenticated(
+                f"{self.name} at {self.endpoint} did not answer {method}: {problem}",
+                {"endpoint": self.endpoint, "method": method},
+            )
 
     def call(
         self,
@@ -259,6 +314,7 @@ class RpcClient:
                 if reply["ok"]:
                     return reply.get("result")
                 raise error_from_wire(reply["error"])
+            self._refused_handshake(method)
             self.reset()
         if idempotent:
             raise Unavailable(
@@ -287,6 +343,9 @@ class RpcClient:
 
     def reset(self) -> None:
         """Drop the socket so the next call starts on a fresh connection."""
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None

@@ -208,7 +208,9 @@ def test_daemon_non_loopback_host_refuses_to_start(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     runner = DaemonThread(load_config(path), tmp_path)
-    with pytest.raises(ConfigError, match=r"192\.0\.2\.11, which is not loopback"):
+    with pytest.raises(
+        ConfigError, match=r"192\.0\.2\.11 \(not loopback\), which needs CURVE keys"
+    ):
         runner.start()
     assert runner.daemon.rpc is None
     runner.stop()

@@ -1,0 +1,200 @@
+"""CURVE on the wire: securing sockets, the ZAP handler that checks client keys, handshake watch.
+
+A secured service runs one `ZapHandler` thread in its ZeroMQ context. Every CURVE
+handshake on the service's ROUTER and PUB sockets asks it (ZAP, RFC 27) whether the
+client's public key is on the allow-list; the reply's User-Id is the client's name,
+which the RPC server turns into a role. The same thread watches both sockets'
+monitors, so a client without CURVE or with the wrong server key is logged too,
+although such a handshake never reaches ZAP.
+
+On the client side `HandshakeWatch` reads a DEALER's monitor so a call that gets no
+answer can say why: the server refused our key, or the handshake never completed
+(wrong server key), rather than a bare timeout.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import zmq
+import zmq.utils.z85
+from zmq.utils.monitor import recv_monitor_message
+
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+HANDSHAKE_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
+_monitor_ids = itertools.count(1)
+
+Refusal = Callable[..., None]
+"""Called as refused(reason, **details) for every refused handshake."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCurve:
+    """What a secured server socket needs: its host's key pair (Z85)."""
+
+    public: bytes
+    secret: bytes
+
+    def apply(self, socket: zmq.Socket) -> None:
+        """Make `socket` a CURVE server; call before bind."""
+        socket.setsockopt(zmq.CURVE_SERVER, 1)
+        socket.setsockopt(zmq.CURVE_PUBLICKEY, self.public)
+        socket.setsockopt(zmq.CURVE_SECRETKEY, self.secret)
+        socket.setsockopt(zmq.ZAP_DOMAIN, b"bifrost")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCurve:
+    """What a client socket needs: the server's public key and the client's own pair (Z85)."""
+
+    server_public: bytes
+    public: bytes
+    secret: bytes
+
+    def apply(self, socket: zmq.Socket) -> None:
+        """Make `socket` a CURVE client of that server; call before connect."""
+        socket.setsockopt(zmq.CURVE_SERVERKEY, self.server_public)
+        socket.setsockopt(zmq.CURVE_PUBLICKEY, self.public)
+        socket.setsockopt(zmq.CURVE_SECRETKEY, self.secret)
+
+
+class ZapHandler:
+    """Answers ZAP requests from an allow-list {public key (Z85): client name}; one thread."""
+
+    def __init__(self, ctx: zmq.Context, allowed: dict[bytes, str], refused: Refusal) -> None:
+        self.ctx = ctx
+        self.allowed = dict(allowed)
+        self.refused = refused
+        self.accepted = 0
+        self.denied = 0
+        self._zap = ctx.socket(zmq.REP)
+        self._zap.setsockopt(zmq.LINGER, 0)
+        self._zap.bind(ZAP_ENDPOINT)
+        self._monitors: list[tuple[str, str]] = []  # (monitor endpoint, socket label)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="zap", daemon=True)
+
+    def watch(self, socket: zmq.Socket, label: str) -> None:
+        """Log refused handshakes on `socket` (call before start)."""
+        endpoint = f"inproc://bifrost-monitor-{next(_monitor_ids)}"
+        socket.monitor(endpoint, HANDSHAKE_FAILED)
+        self._monitors.append((endpoint, label))
+
+    def start(self) -> None:
+        """Start answering on the handler thread."""
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread and close its sockets; idempotent."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        if not self._thread.is_alive():
+            self._zap.close(linger=0)
+
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._zap, zmq.POLLIN)
+        monitors: dict[zmq.Socket, str] = {}
+        for endpoint, label in self._monitors:
+            pair = self.ctx.socket(zmq.PAIR)
+            pair.connect(endpoint)
+            monitors[pair] = label
+            poller.register(pair, zmq.POLLIN)
+        try:
+            while not self._stop.is_set():
+                for socket, _ in poller.poll(100):
+                    if socket is self._zap:
+                        self._answer(self._zap.recv_multipart())
+                    else:
+                        self._handshake_failed(recv_monitor_message(socket), monitors[socket])
+        finally:
+            for pair in monitors:
+                pair.close(linger=0)
+
+    def _answer(self, request: list[bytes]) -> None:
+        version, request_id = request[0], request[1]
+        address = request[3].decode("ascii", "replace") if len(request) > 3 else ""
+        mechanism = request[5] if len(request) > 5 else b""
+        name = None
+        key_text = ""
+        if mechanism == b"CURVE" and len(request) > 6 and len(request[6]) == 32:
+            key = zmq.utils.z85.encode(request[6])
+            key_text = key.decode("ascii")
+            name = self.allowed.get(key)
+        if name is None:
+            self.denied += 1
+            self.refused(
+                "client key not on the allow-list",
+                peer=address,
+                mechanism=mechanism.decode("ascii", "replace"),
+                client_key=key_text,
+            )
+            reply = [version, request_id, b"400", b"client key not allowed", b"", b""]
+        else:
+            self.accepted += 1
+            reply = [version, request_id, b"200", b"OK", name.encode(), b""]
+        self._zap.send_multipart(reply)
+
+    def _handshake_failed(self, message: dict[str, Any], label: str) -> None:
+        event = message["event"]
+        if event == zmq.EVENT_MONITOR_STOPPED:
+            return
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            return  # a ZAP denial, already logged with the key in _answer
+        reason = (
+            "handshake failed: no CURVE, or a CURVE client holding the wrong server key"
+            if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+            else "handshake failed"
+        )
+        self.denied += 1
+        self.refused(reason, socket=label, protocol_error=message["value"])
+
+
+class HandshakeWatch:
+    """Reads one client socket's monitor to explain a call that got no answer."""
+
+    EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED | HANDSHAKE_FAILED
+
+    def __init__(self, ctx: zmq.Context, socket: zmq.Socket) -> None:
+        endpoint = f"inproc://bifrost-client-monitor-{next(_monitor_ids)}"
+        socket.monitor(endpoint, self.EVENTS)
+        self._pair = ctx.socket(zmq.PAIR)
+        self._pair.setsockopt(zmq.LINGER, 0)
+        self._pair.connect(endpoint)
+        self.connected = False
+        self.secured = False
+        self.refusal = ""
+
+    def problem(self) -> str | None:
+        """Why the server did not answer, when the handshake tells; None otherwise."""
+        while self._pair.poll(0):
+            event = recv_monitor_message(self._pair)["event"]
+            if event == zmq.EVENT_CONNECTED:
+                self.connected = True
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.secured = True
+            elif event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                self.refusal = "the server refused this client's key (not on its allow-list)"
+            elif event & HANDSHAKE_FAILED:
+                self.refusal = "the CURVE handshake failed (is the server's public key right?)"
+        if self.refusal:
+            return self.refusal
+        if self.connected and not self.secured:
+            return (
+                "connected, but the CURVE handshake did not complete "
+                "(is the server's public key right?)"
+            )
+        return None
+
+    def close(self) -> None:
+        """Close the monitor pipe; idempotent."""
+        self._pair.close(linger=0)
