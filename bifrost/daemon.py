@@ -265,6 +265,7 @@ class Daemon:
     def _register_builtins(self) -> None:
         prefix = Schema("snapshot params", {"prefix": Optional(str)})
         job_name = Schema("jobs.run params", {"name": str})
+        cid = Schema("logs.trace params", {"cid": str})
         for method in (
             Method("health", self.health),
             Method("ready", lambda p, c: {"ready": self.state == "ready"}),
@@ -273,6 +274,7 @@ class Daemon:
             Method("snapshot", self._snapshot, prefix),
             Method("jobs.list", lambda p, c: self._jobs.describe() if self._jobs else []),
             Method("jobs.run", self._run_job_now, job_name, idempotent=False, role="admin"),
+            Method("logs.trace", lambda p, c: {"records": self.log.with_cid(p["cid"])}, cid),
             Method("sql.tables", self._sql_tables),
             Method("sql.export", self._sql_export, Schema("sql.export params", {"table": str})),
         ):

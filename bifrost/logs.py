@@ -1,17 +1,22 @@
 """Structured logs: one JSON object per line on stderr (journald keeps them as they are).
 
 Every line carries `ts`, `level`, `service`, `host`, `event` and, when there is one,
-the `cid` that ties the steps of one request together across services.
+the `cid` that ties the steps of one request together across services. The last
+lines that carry a cid are also kept in memory, so a daemon can answer `logs.trace`
+for a cid wherever its log ends up (a file, journald, another host).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+RECENT_WITH_CID = 20_000
+"""How many recent lines with a cid a logger remembers for tracing."""
 
 
 class JsonLogger:
@@ -24,6 +29,7 @@ class JsonLogger:
         self.host = host
         self.threshold = LEVELS[level]
         self.stream = stream or sys.stderr
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_WITH_CID)
 
     def log(self, level: str, event: str, cid: str = "", **fields: Any) -> None:
         """Write one line if `level` passes the threshold."""
@@ -39,8 +45,15 @@ class JsonLogger:
         if cid:
             record["cid"] = cid
         record.update(fields)
-        self.stream.write(json.dumps(record, default=str) + "\n")
+        line = json.dumps(record, default=str)
+        if cid:
+            self.recent.append(json.loads(line))  # as written: plain JSON values only
+        self.stream.write(line + "\n")
         self.stream.flush()
+
+    def with_cid(self, cid: str) -> list[dict[str, Any]]:
+        """The remembered lines that carry `cid`, oldest first."""
+        return [record for record in list(self.recent) if record.get("cid") == cid]
 
     def debug(self, event: str, cid: str = "", **fields: Any) -> None:
         """Log at debug level."""

@@ -3,6 +3,10 @@
 The correlation id given at entry travels with the order through risk, execution,
 the broker and portfolio, in their RPC calls, events and JSON logs. A trace starts
 from a client order id (its cid is in the journal) or from the cid itself.
+
+Each running service, on whichever host, answers `logs.trace` with the lines it
+remembers for the cid; a service that is not running is read from this machine's
+log files (`HOME/logs/<service>.log`, written under `bifrost up`).
 """
 
 from __future__ import annotations
@@ -36,7 +40,13 @@ def trace_hops(client: BifrostClient, home: Path, ident: str) -> list[dict[str, 
         }
         for e in journal
     ]
-    hops += log_hops(home / "logs", cid)
+    answered = set()
+    for service in client.config.services:
+        if client.answers(service):
+            records = client.call(service, "logs.trace", {"cid": cid})["records"]
+            hops += [_hop(record, service) for record in records]
+            answered.add(service)
+    hops += [h for h in log_hops(home / "logs", cid) if h["service"] not in answered]
     if not hops:
         raise NotFound(f"nothing recorded for '{ident}' (an order's client id or a cid)")
     return sorted(hops, key=lambda h: h["ts_ns"])
@@ -55,16 +65,19 @@ def log_hops(folder: Path, cid: str) -> list[dict[str, Any]]:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                detail = " ".join(f"{k}={v}" for k, v in record.items() if k not in HIDDEN)
-                hops.append(
-                    {
-                        "ts_ns": _ns(record["ts"]),
-                        "service": record.get("service", path.stem),
-                        "event": record.get("event", ""),
-                        "detail": detail,
-                    }
-                )
+                hops.append(_hop(record, path.stem))
     return hops
+
+
+def _hop(record: dict[str, Any], service: str) -> dict[str, Any]:
+    detail = " ".join(f"{k}={v}" for k, v in record.items() if k not in HIDDEN)
+    return {
+        "ts_ns": _ns(record["ts"]),
+        "service": record.get("service", service),
+        "host": record.get("host", ""),
+        "event": record.get("event", ""),
+        "detail": detail,
+    }
 
 
 def _ns(text: str) -> int:

@@ -17,6 +17,7 @@ from cli.commands import daemon as daemon_cmd
 from cli.commands import data as data_cmd
 from cli.commands import instruments as instruments_cmd
 from cli.commands import jobs as jobs_cmd
+from cli.commands import keys as keys_cmd
 from cli.commands import risk as risk_cmd
 from cli.commands import stack as stack_cmd
 from cli.commands import strategy as strategy_cmd
@@ -65,6 +66,7 @@ app.add_typer(backtest_cmd.app, name="backtest")
 app.add_typer(instruments_cmd.app, name="instruments")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(keys_cmd.app, name="keys")
 
 
 def run() -> None:

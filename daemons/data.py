@@ -110,7 +110,9 @@ class DataDaemon(Daemon):
                 "data.import", self.import_paths, IMPORT_PARAMS, idempotent=False, role="trader"
             ),
             Method("data.validate", self.validate, VALIDATE_PARAMS),
-            Method("data.replay", self.start_replay, REPLAY_PARAMS, idempotent=False),
+            Method(
+                "data.replay", self.start_replay, REPLAY_PARAMS, idempotent=False, role="trader"
+            ),
             Method("instruments.list", self.list_instruments),
             Method("instruments.add", self.add_instrument, INSTRUMENT_PARAMS, role="admin"),
         ):

@@ -1,0 +1,104 @@
+"""`bifrost keys gen|list|allow`: CURVE key pairs and the allow-list that gives each a role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.state import state_of
+
+app = typer.Typer(
+    help="CURVE keys for hosts and clients, and the allow-list.", no_args_is_help=True
+)
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+RoleOption = Annotated[
+    str, typer.Option("--role", help="viewer (read), trader (+ orders), admin (+ kill, limits).")
+]
+
+
+@app.command("gen")
+def gen(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Key name (a person or a program).")] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Make host HOST's server key (host-HOST, admin).")
+    ] = None,
+    role: RoleOption = "viewer",
+    json: JsonOption = False,
+) -> None:
+    """Make a key pair (secret file mode 0600) and allow its public key with a role."""
+    from bifrost.bus.keys import KeyStore, host_key_name
+
+    state = state_of(ctx)
+    if (name is None) == (host is None):
+        raise typer.BadParameter("give a NAME or --host HOST (not both)")
+    if host is not None:
+        state.config.services_on(host)  # an unknown host is a clear error
+        name, role = host_key_name(host), "admin"
+    assert name is not None
+    store = KeyStore(state.config.keys_dir(state.home))
+    pair = store.generate(name, role)
+    document = {
+        "name": name,
+        "role": role,
+        "public_key": pair.public.decode("ascii"),
+        "public_file": str(store.directory / f"{name}.key"),
+        "secret_file": str(store.directory / f"{name}.key_secret"),
+    }
+    if json:
+        emit_json(document)
+        return
+    say(f"made [bold]{name}[/] ({role}) in {store.directory}")
+    say(f"  public key  {document['public_key']}  (share {document['public_file']})")
+    say(f"  secret key  {document['secret_file']}  (mode 0600; never copy it off its machine)")
+
+
+@app.command("allow")
+def allow(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The client's name.")],
+    public_key: Annotated[str, typer.Argument(help="Its Z85 public key (40 characters).")],
+    role: RoleOption = "viewer",
+    json: JsonOption = False,
+) -> None:
+    """Allow a public key made elsewhere (or change its role)."""
+    from bifrost.bus.keys import KeyStore
+
+    state = state_of(ctx)
+    store = KeyStore(state.config.keys_dir(state.home))
+    client = store.allow(name, public_key, role)
+    if json:
+        emit_json({"name": client.name, "role": client.role, "public_key": client.public_key})
+        return
+    say(f"allowed [bold]{name}[/] as {role} in {store.directory / 'allowed.toml'}")
+
+
+@app.command("list")
+def list_keys(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Every key in the store and every allowed client, with roles."""
+    from bifrost.bus.keys import KeyStore
+
+    state = state_of(ctx)
+    store = KeyStore(state.config.keys_dir(state.home))
+    roles = {c.name: c for c in store.allowed()}
+    names = sorted(set(store.names()) | set(roles))
+    keys = [
+        {
+            "name": name,
+            "role": roles[name].role if name in roles else None,
+            "allowed": name in roles,
+            "has_secret": (store.directory / f"{name}.key_secret").exists(),
+            "public_key": store.public_key(name).decode("ascii"),
+        }
+        for name in names
+    ]
+    if json:
+        emit_json({"keys_dir": str(store.directory), "keys": keys})
+        return
+    rows = [
+        [k["name"], k["role"] or "-", "yes" if k["has_secret"] else "no", k["public_key"]]
+        for k in keys
+    ]
+    print_table(f"keys in {store.directory}", ["name", "role", "secret", "public key"], rows)
