@@ -44,7 +44,9 @@ class CliState:
             self._config = load_config(self.config_path)
         return self._config
 
-    def client(self, timeout_ms: int = 3000, retries: int = 2) -> BifrostClient:
+    def client(
+        self, timeout_ms: int = 3000, retries: int = 2, identity: str | None = None
+    ) -> BifrostClient:
         """A bus client for this config (close it, or use it as a context manager)."""
         from bifrost.client import BifrostClient
 
@@ -52,8 +54,19 @@ class CliState:
             self.config,
             timeout_ms=timeout_ms,
             retries=retries,
+            identity=identity,
             keys_dir=self.config.keys_dir(self.home),
         )
+
+    def host_client(self, host: str, timeout_ms: int = 3000, retries: int = 2) -> BifrostClient:
+        """A client that presents `host`'s own key when this machine holds it (the host's
+        operator starts and watches its stack as the host); else the usual client key."""
+        from bifrost.bus.keys import SECRET_SUFFIX, host_key_name
+
+        name = host_key_name(host)
+        held = (self.config.keys_dir(self.home) / f"{name}{SECRET_SUFFIX}").exists()
+        identity = name if self.config.hosts[host].needs_curve and held else None
+        return self.client(timeout_ms, retries, identity)
 
     def global_args(self) -> list[str]:
         """The global options that make a child `bifrost` process see the same setup."""

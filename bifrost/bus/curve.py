@@ -156,7 +156,9 @@ class ZapHandler:
             else "handshake failed"
         )
         self.denied += 1
-        self.refused(reason, socket=label, protocol_error=message["value"])
+        self.refused(
+            reason, socket=label, handshake=zmq.Event(event).name, protocol_error=message["value"]
+        )
 
 
 class HandshakeWatch:

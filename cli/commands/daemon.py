@@ -41,6 +41,6 @@ def supervise(
     services = [s.name for s in config.services_on(host) if s.name in DAEMONS]
     log = JsonLogger("supervisor", host, config.site.log_level)
     child = python_command(*state.global_args(), "daemon", "run")
-    with state.client(timeout_ms=300, retries=0) as client:
+    with state.host_client(host, timeout_ms=300, retries=0) as client:
         supervisor = Supervisor(services, StackPaths(state.home), child, log, client.answers)
         raise typer.Exit(supervisor.run())

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.commands.micro import show_micro
+from cli.commands.news import show_news
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import CliState, state_of
 
@@ -45,7 +47,7 @@ def start_stack(state: CliState, host: str | None, timeout: float) -> dict[str, 
     if supervisor is None:
         command = python_command(*state.global_args(), "daemon", "supervise", "--host", host)
         supervisor = launch_supervisor(paths, command)
-    with state.client(timeout_ms=500, retries=0) as client:
+    with state.host_client(host, timeout_ms=500, retries=0) as client:
         try:
             rows = wait_until_ready(config, client, paths, host, DAEMONS, timeout, supervisor)
         except Unavailable:
@@ -70,7 +72,7 @@ def stack_status(state: CliState, host: str | None) -> dict[str, Any]:
     config = state.config
     host = host or config.site.host
     paths = StackPaths(state.home)
-    with state.client(timeout_ms=500, retries=0) as client:
+    with state.host_client(host, timeout_ms=500, retries=0) as client:
         rows = service_rows(config, client, paths, host, DAEMONS)
     return {
         "host": host,
@@ -165,6 +167,8 @@ def demo(
     show_status(document)
     show_history(state)
     show_paper_trading(state)
+    show_news(state)
+    show_micro(state)
     symbols = list(state.config.feed.symbols)
     say(f"live quotes for {', '.join(symbols)} ({seconds:.0f} s):")
     watch_quotes(state, symbols, as_json=False, count=None, seconds=seconds)
