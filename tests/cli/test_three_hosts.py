@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -256,3 +257,26 @@ def test_no_curve_gets_no_answer_and_is_logged(cluster: Cluster) -> None:
         ctx.destroy(linger=0)
     wait_for(lambda: len(cluster.refused("B", "execution")) > before)
     assert cluster.refused("B", "execution")[-1]["reason"].startswith("handshake failed")
+
+
+def test_a_daemon_killed_under_up_is_restarted_while_the_others_keep_serving(
+    cluster: Cluster,
+) -> None:
+    def execution_row() -> dict[str, Any]:
+        status = cluster.cli("status", "--host", "B", "--json", host="B")
+        rows = json.loads(status.stdout)["services"]
+        return next(r for r in rows if r["service"] == "execution")
+
+    old_pid = execution_row()["pid"]
+    os.kill(old_pid, signal.SIGKILL)
+    with cluster.client("viewer") as viewer:
+        assert viewer.call("risk", "risk.state", {})["state"] in ("ACTIVE", "REDUCING", "HALTED")
+        assert viewer.health("data", timeout_ms=2000)["state"] == "ready"
+        assert viewer.call("portfolio", "portfolio.positions", {})["positions"] is not None
+
+    def restarted() -> dict[str, Any] | None:
+        row = execution_row()
+        return row if row["state"] == "ready" and row["pid"] not in (None, old_pid) else None
+
+    row = wait_for(restarted, timeout=40, every=0.3)
+    assert row["restarts"] == 1
