@@ -30,8 +30,11 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 
 bench: $(DEV_STAMP)
-	for b in bus startup fuzz_rpc ingest backtest order_loop tui crash_recovery; do \
+	for b in bus startup fuzz_rpc ingest backtest workers order_loop tui crash_recovery micro_book; do \
 		$(BIN)/python bench/$$b.py || exit 1; done
+
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz_rpc.py --all --both
 
 down:
 	$(BIN)/bifrost down

@@ -1,21 +1,33 @@
-"""Fuzz a running data daemon's RPC socket with garbage; it must answer and stay up.
+"""Fuzz a daemon's RPC socket with garbage, with CURVE off or on; it must answer and stay up.
 
-Starts a real data daemon (`daemons.build_daemon("data", ...)`) as a subprocess on
-free loopback ports from a temporary config and home, then sends `--frames` messages
-from a raw DEALER socket: wrong frame counts, random bytes, truncated msgpack, huge
-declared lengths, ext types, msgpack Timestamps, wrongly typed request fields,
-unknown methods, known methods with bad params, deeply nested arrays and maps,
+Starts a real daemon (`daemons.build_daemon(NAME, ...)`) as a subprocess on free
+loopback ports from a temporary config and home with that one service, then sends
+`--frames` messages from a DEALER socket: wrong frame counts, random bytes, truncated
+msgpack, huge declared lengths, ext types, msgpack Timestamps, wrongly typed request
+fields, unknown methods, known methods with bad params, deeply nested arrays and maps,
 oversized frames, and a few well-formed read-only calls in between. Replies are read
 while sending (at most `--window` outstanding) and checked in order against the
 codes each case may get; an INTERNAL reply to garbage counts as unexpected.
 
+With `--curve` the service's host (127.0.0.2) is marked `secure = true`: a host key and
+an admin client key are generated in the temporary home, and the fuzz DEALER is a
+CURVE client holding the admin key, so the garbage reaches the RPC layer through the
+encrypted channel. Then `bench/handshakes.py` sends raw TCP garbage and NULL greetings
+to the RPC and PUB ports and opens CURVE clients with unknown keys and with a wrong
+server key, while the admin client must keep getting answers; the daemon's
+`bifrost_bad_frames{reason="unauthenticated"}` must count the refusals.
+
 At the end the daemon must still be running and answer `health` through
 `RpcClient`; its `bifrost_bad_frames` count comes from the `metrics` RPC. Prints a
-table and one JSON line; exits 1 if the daemon crashed (or, with `--strict`, if a
-reply was missing or unexpected). The daemon is always terminated.
+table per run and one JSON line (with several runs, a summary table first); exits 1
+if a daemon crashed (or, with `--strict`, if a reply was missing or unexpected, the
+admin client went unanswered or a bad client got through). Every daemon is
+terminated. A daemon that cannot start on its own is skipped with its reason.
 
-    .venv/bin/python bench/fuzz_rpc.py                  # 100,000 frames
+    .venv/bin/python bench/fuzz_rpc.py                  # data, 100,000 frames
     .venv/bin/python bench/fuzz_rpc.py --frames 5000 --seed 3
+    .venv/bin/python bench/fuzz_rpc.py --service risk --curve
+    .venv/bin/python bench/fuzz_rpc.py --all --both     # every daemon, CURVE off then on
 """
 
 from __future__ import annotations
@@ -35,19 +47,28 @@ from typing import Any
 import msgpack
 import zmq
 
-from bifrost.bus import codec
-from bifrost.bus.rpc import RpcClient
-from bifrost.config import load_config
-from bifrost.errors import BifrostError, UnknownMethod
-from bifrost.local_config import write_local_config
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.handshakes import AdminProbe, attack  # noqa: E402
+from bifrost.bus import codec  # noqa: E402
+from bifrost.bus.curve import ClientCurve  # noqa: E402
+from bifrost.bus.keys import KeyStore, host_key_name  # noqa: E402
+from bifrost.bus.rpc import RpcClient  # noqa: E402
+from bifrost.config import BifrostConfig, load_config  # noqa: E402
+from bifrost.errors import BifrostError, UnknownMethod  # noqa: E402
+from bifrost.local_config import write_local_config  # noqa: E402
+from daemons import DAEMONS  # noqa: E402
 
 DAEMON_CODE = (
     "import sys\n"
     "from pathlib import Path\n"
     "from bifrost.config import load_config\n"
     "from daemons import build_daemon\n"
-    "sys.exit(build_daemon('data', load_config(sys.argv[1]), Path(sys.argv[2])).run())\n"
+    "sys.exit(build_daemon(sys.argv[3], load_config(sys.argv[1]), Path(sys.argv[2])).run())\n"
 )
+SECURE_ADDRESS = "127.0.0.2"
+"""The loopback address of the host marked `secure = true` in a CURVE run."""
 READY_TIMEOUT_S = 60.0
 REPLY_WAIT_MS = 5000
 """How long a full window waits for a reply before writing the outstanding ones off."""
@@ -80,9 +101,19 @@ Case = tuple[list[bytes], frozenset[str]]
 """Frames to send and the reply codes ("OK" or an error code) that are acceptable."""
 
 
-def write_config(directory: Path) -> Path:
-    """The data service on free loopback ports with the small test feed."""
-    return write_local_config(directory)
+def write_config(directory: Path, service: str, secure: bool) -> Path:
+    """`service` alone on free loopback ports with the small test feed; `secure` needs CURVE."""
+    if not secure:
+        return write_local_config(directory, (service,))
+    return write_local_config(directory, (service,), address=SECURE_ADDRESS, secure=True)
+
+
+def make_keys(config: BifrostConfig, home: Path) -> ClientCurve:
+    """The host key pair and an admin client key in the daemon's key store; the admin's curve."""
+    store = KeyStore(config.keys_dir(home))
+    host = store.generate(host_key_name(config.site.host), "admin")
+    admin = store.generate("admin", "admin")
+    return ClientCurve(host.public, admin.public, admin.secret)
 
 
 class Fuzzer:
@@ -355,16 +386,19 @@ def fuzz(
     frames: int,
     window: int,
     alive: Callable[[], bool],
+    curve: ClientCurve | None = None,
 ) -> Tally:
     """Send `frames` cases, reading replies as they come; wait for the stragglers at the end.
 
     Stops early when the daemon has exited or stopped answering (STALLS_TO_GIVE_UP waits
-    in a row without a reply).
+    in a row without a reply). With `curve` the DEALER is a CURVE client of that key.
     """
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVHWM, 0)
     sock.setsockopt(zmq.SNDHWM, 0)
+    if curve is not None:
+        curve.apply(sock)
     sock.connect(endpoint)
     tally = Tally()
     try:
@@ -392,10 +426,10 @@ def fuzz(
     return tally
 
 
-def start_daemon(config_path: Path, home: Path, log: Any) -> subprocess.Popen[bytes]:
-    """The data daemon in its own process, in the temporary dir, logging to `log`."""
+def start_daemon(service: str, config_path: Path, home: Path, log: Any) -> subprocess.Popen[bytes]:
+    """The daemon of `service` in its own process, in the temporary dir, logging to `log`."""
     return subprocess.Popen(
-        [sys.executable, "-c", DAEMON_CODE, str(config_path), str(home)],
+        [sys.executable, "-c", DAEMON_CODE, str(config_path), str(home), service],
         cwd=home.parent,
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -403,26 +437,33 @@ def start_daemon(config_path: Path, home: Path, log: Any) -> subprocess.Popen[by
     )
 
 
-def wait_ready(client: RpcClient, proc: subprocess.Popen[bytes]) -> None:
-    """Block until the daemon answers `health`; raise if it exits or takes too long."""
+class NotStarted(Exception):
+    """The daemon exited, or never answered, before it was ready: the run is skipped."""
+
+
+def wait_ready(service: str, client: RpcClient, proc: subprocess.Popen[bytes]) -> None:
+    """Block until the daemon answers `health`; NotStarted if it exits or takes too long."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"data daemon exited with {proc.returncode} before it was ready")
+            raise NotStarted(f"{service} daemon exited with {proc.returncode} before it was ready")
         try:
             client.call("health", timeout_ms=500, idempotent=True)
             return
         except BifrostError:
             continue
-    raise RuntimeError(f"data daemon not ready after {READY_TIMEOUT_S:.0f} s")
+    raise NotStarted(f"{service} daemon not ready after {READY_TIMEOUT_S:.0f} s")
 
 
 def method_names(client: RpcClient) -> list[str]:
-    """The daemon's methods, as its UNKNOWN_METHOD reply lists them."""
+    """The daemon's methods, as its UNKNOWN_METHOD reply lists them (READ_ONLY without one:
+    a daemon that went down meanwhile is then found out by the run)."""
     try:
         client.call("__no_such_method__", idempotent=True)
     except UnknownMethod as exc:
         return list(exc.details.get("methods", [])) or list(READ_ONLY)
+    except BifrostError:
+        pass
     return list(READ_ONLY)
 
 
@@ -469,6 +510,97 @@ def check_after(client: RpcClient, proc: subprocess.Popen[bytes]) -> dict[str, A
     return out
 
 
+def log_tail(path: Path, lines: int = 20) -> list[str]:
+    """The last lines of the daemon's output."""
+    return path.read_text(errors="replace").splitlines()[-lines:] or ["(empty)"]
+
+
+def run_one(service: str, secure: bool, args: argparse.Namespace) -> dict[str, Any]:
+    """Start `service` alone (CURVE on when `secure`), fuzz it, attack its handshakes
+    (CURVE only), check it survived; the figures of the run, or NotStarted."""
+    with tempfile.TemporaryDirectory(prefix=f"bifrost-fuzz-{service}-") as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        try:
+            config_path = write_config(Path(tmp), service, secure)
+            config = load_config(config_path)
+            curve = make_keys(config, home) if secure else None
+        except BifrostError as exc:
+            raise NotStarted(f"no standalone config for {service}: {exc.message}") from None
+        log_path = Path(tmp) / "daemon.log"
+        spec = config.service(service)
+        ctx = zmq.Context()
+        client = RpcClient(ctx, spec.rpc, name=service, timeout_ms=3000, curve=curve)
+        handshakes: list[dict[str, Any]] = []
+        attack_error = None
+        with log_path.open("wb") as log:
+            proc = start_daemon(service, config_path, home, log)
+            try:
+                try:
+                    wait_ready(service, client, proc)
+                except NotStarted as exc:
+                    raise NotStarted(f"{exc}: {log_tail(log_path, 1)[0][:200]}") from None
+                fuzzer = Fuzzer(random.Random(args.seed), method_names(client))
+                started = time.monotonic()
+                rss_before = rss_mb(proc.pid)
+                tally = fuzz(
+                    ctx,
+                    spec.rpc,
+                    fuzzer,
+                    args.frames,
+                    args.window,
+                    alive=lambda: proc.poll() is None,
+                    curve=curve,
+                )
+                seconds = time.monotonic() - started
+                if curve is not None and proc.poll() is None:
+                    try:
+                        handshakes = attack(
+                            random.Random(args.seed),
+                            address=spec.address,
+                            ports=(spec.rpc_port, spec.pub_port),
+                            endpoints=(spec.rpc, spec.pub),
+                            http_url=spec.http,
+                            server_public=curve.server_public,
+                            admin=curve,
+                            raw_connections=args.raw_connections,
+                            bad_clients=args.bad_clients,
+                            probe=AdminProbe(client),
+                        )
+                    except (OSError, zmq.ZMQError) as exc:  # the daemon is gone: check_after
+                        attack_error = f"{type(exc).__name__}: {exc}"
+                after = check_after(client, proc)
+                after["rss_mb_before"] = rss_before
+                after["rss_mb_after"] = rss_mb(proc.pid) if after["alive"] else None
+            finally:
+                exit_code = stop_daemon(proc)
+                client.close()
+                ctx.destroy(linger=0)
+        crashed = not (after["alive"] and after["healthy"])
+        if crashed or after.get("error"):
+            print("daemon log (last lines):", *log_tail(log_path), sep="\n  ", file=sys.stderr)
+    return {
+        "service": service,
+        "curve": secure,
+        "frames_sent": tally.sent,
+        "replies": tally.replies,
+        "missing": max(0, tally.sent - tally.replies),
+        "unexpected": sum(tally.unexpected.values()),
+        "unexpected_examples": tally.examples,
+        "codes": dict(tally.codes),
+        "written_off": tally.written_off,
+        "crashes": int(crashed),
+        "seconds": round(seconds, 2),
+        "frames_per_s": tally.sent / seconds,
+        "seed": args.seed,
+        "daemon_exit_code": exit_code,
+        **{k: v for k, v in after.items() if k not in ("alive", "healthy")},
+        "alive": after["alive"],
+        "healthy": after["healthy"],
+        **({"handshakes": handshakes, "attack_error": attack_error} if secure else {}),
+    }
+
+
 def report(fig: dict[str, Any]) -> None:
     """A plain table on stdout."""
     rows = [
@@ -488,75 +620,154 @@ def report(fig: dict[str, Any]) -> None:
         print(f"{name:28} {value}")
     for example in fig["unexpected_examples"]:
         print(f"  unexpected: {example}")
+    if fig.get("handshakes"):
+        report_handshakes(fig["handshakes"])
+    if fig.get("attack_error"):
+        print(f"handshake attacks aborted: {fig['attack_error']}")
+
+
+def report_handshakes(phases: list[dict[str, Any]]) -> None:
+    """The handshake attacks of a CURVE run, one row per kind."""
+    print(
+        f"{'handshake attack':30} {'attempts':>8} {'refused':>8} {'counted':>8} "
+        f"{'admin answered':>15} {'admin worst ms':>15}"
+    )
+    for p in phases:
+        answered = f"{p['admin_answered']}/{p['admin_calls']}"
+        print(
+            f"{p['kind']:30} {p['attempts']:>8,} {p['refused']:>8,} {p['counted']:>8,} "
+            f"{answered:>15} {p['admin_worst_ms']:>15}"
+        )
+
+
+def summary_row(fig: dict[str, Any]) -> dict[str, Any]:
+    """One line of the summary table."""
+    phases = fig.get("handshakes", [])
+    return {
+        "service": fig["service"],
+        "curve": "on" if fig["curve"] else "off",
+        "frames": fig["frames_sent"],
+        "crashes": fig["crashes"],
+        "frames_per_s": round(fig["frames_per_s"]),
+        "bad_frames": fig.get("bad_frames"),
+        "refused_counted": (
+            f"{sum(p['counted'] for p in phases)}/{sum(p['attempts'] for p in phases)}"
+            if phases
+            else "-"
+        ),
+        "admin_answered": (
+            f"{sum(p['admin_answered'] for p in phases)}/{sum(p['admin_calls'] for p in phases)}"
+            if phases
+            else "-"
+        ),
+    }
+
+
+def report_summary(runs: list[dict[str, Any]], skipped: list[dict[str, str]]) -> None:
+    """Every run in one table, then the skipped daemons with their reasons."""
+    print("\n== summary ==")
+    print(
+        f"{'service':16} {'curve':5} {'frames':>9} {'crashes':>7} {'frames/s':>9} "
+        f"{'bad frames':>10} {'refusals counted':>17} {'admin answered':>14}"
+    )
+    for row in map(summary_row, runs):
+        bad = "n/a" if row["bad_frames"] is None else f"{row['bad_frames']:,.0f}"
+        print(
+            f"{row['service']:16} {row['curve']:5} {row['frames']:>9,} {row['crashes']:>7} "
+            f"{row['frames_per_s']:>9,} {bad:>10} {row['refused_counted']:>17} "
+            f"{row['admin_answered']:>14}"
+        )
+    for skip in skipped:
+        print(f"skipped {skip['service']} (curve {skip['curve']}): {skip['reason']}")
+
+
+def failed_strictly(fig: dict[str, Any]) -> bool:
+    """A missing or unexpected reply, aborted attacks, an unanswered admin call, a bad client
+    let in."""
+    phases = fig.get("handshakes", [])
+    return bool(
+        fig.get("attack_error")
+        or fig["missing"]
+        or fig["unexpected"]
+        or any(p["admin_answered"] < p["admin_calls"] for p in phases)
+        or any(p["refused"] < p["attempts"] for p in phases)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the daemon, fuzz it, check it survived, print the figures; exit 1 on a crash."""
+    """Start each daemon, fuzz it, check it survived, print the figures; exit 1 on a crash."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=100_000, help="messages to send")
+    parser.add_argument("--frames", type=int, default=100_000, help="messages to send per run")
     parser.add_argument("--seed", type=int, default=1, help="RNG seed (runs are repeatable)")
     parser.add_argument("--window", type=int, default=256, help="most replies outstanding")
     parser.add_argument(
-        "--strict", action="store_true", help="also exit 1 on missing or unexpected replies"
+        "--strict",
+        action="store_true",
+        help="also exit 1 on missing or unexpected replies, or (CURVE) an unanswered admin "
+        "call or a bad client let in",
+    )
+    parser.add_argument(
+        "--service", default="data", choices=sorted(DAEMONS), help="the daemon to fuzz"
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="every daemon of this build, one after another"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--curve", action="store_true", help="the service's host needs CURVE")
+    mode.add_argument("--both", action="store_true", help="each service with CURVE off, then on")
+    parser.add_argument(
+        "--raw-connections",
+        type=int,
+        default=1000,
+        help="raw TCP garbage connections per CURVE run",
+    )
+    parser.add_argument(
+        "--bad-clients",
+        type=int,
+        default=200,
+        help="CURVE clients with an unknown key, and as many with a wrong server key, per run",
     )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bifrost-fuzz-") as tmp:
-        config_path = write_config(Path(tmp))
-        home = Path(tmp) / "home"
-        home.mkdir()
-        log_path = Path(tmp) / "daemon.log"
-        endpoint = load_config(config_path).service("data").rpc
-        ctx = zmq.Context()
-        client = RpcClient(ctx, endpoint, name="data", timeout_ms=3000)
-        with log_path.open("wb") as log:
-            proc = start_daemon(config_path, home, log)
+    services = list(DAEMONS) if args.all else [args.service]
+    modes = [False, True] if args.both else [args.curve]
+    runs: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    several = len(services) * len(modes) > 1
+    for service in services:
+        for secure in modes:
+            curve = "on" if secure else "off"
+            label = f"{service}, curve {curve}"
             try:
-                wait_ready(client, proc)
-                fuzzer = Fuzzer(random.Random(args.seed), method_names(client))
-                started = time.monotonic()
-                rss_before = rss_mb(proc.pid)
-                tally = fuzz(
-                    ctx,
-                    endpoint,
-                    fuzzer,
-                    args.frames,
-                    args.window,
-                    alive=lambda: proc.poll() is None,
-                )
-                seconds = time.monotonic() - started
-                after = check_after(client, proc)
-                after["rss_mb_before"] = rss_before
-                after["rss_mb_after"] = rss_mb(proc.pid) if after["alive"] else None
-            finally:
-                exit_code = stop_daemon(proc)
-                client.close()
-                ctx.destroy(linger=0)
-        crashed = not (after["alive"] and after["healthy"])
-        if crashed or after.get("error"):
-            tail = log_path.read_text(errors="replace").splitlines()[-20:] or ["(empty)"]
-            print("daemon log (last lines):", *tail, sep="\n  ", file=sys.stderr)
-    fig = {
-        "frames_sent": tally.sent,
-        "replies": tally.replies,
-        "missing": max(0, tally.sent - tally.replies),
-        "unexpected": sum(tally.unexpected.values()),
-        "unexpected_examples": tally.examples,
-        "codes": dict(tally.codes),
-        "written_off": tally.written_off,
-        "crashes": int(crashed),
-        "seconds": round(seconds, 2),
-        "frames_per_s": tally.sent / seconds,
-        "seed": args.seed,
-        "daemon_exit_code": exit_code,
-        **{k: v for k, v in after.items() if k not in ("alive", "healthy")},
-        "alive": after["alive"],
-        "healthy": after["healthy"],
-    }
-    report(fig)
-    print(json.dumps(fig, sort_keys=True))
-    if crashed:
+                fig = run_one(service, secure, args)
+            except NotStarted as exc:
+                print(f"skipped {label}: {exc}", file=sys.stderr)
+                skipped.append({"service": service, "curve": curve, "reason": str(exc)})
+                continue
+            if several:
+                print(f"\n== {label} ==")
+            report(fig)
+            runs.append(fig)
+    if several:
+        report_summary(runs, skipped)
+        crashes = sum(fig["crashes"] for fig in runs)
+        print(
+            json.dumps(
+                {
+                    "runs": runs,
+                    "summary": [summary_row(fig) for fig in runs],
+                    "skipped": skipped,
+                    "crashes": crashes,
+                },
+                sort_keys=True,
+            )
+        )
+    elif runs:
+        print(json.dumps(runs[0], sort_keys=True))
+    else:
+        print(json.dumps({"skipped": skipped, "crashes": 0}, sort_keys=True))
+    if any(fig["crashes"] for fig in runs):
         return 1
-    return 1 if args.strict and (fig["missing"] or fig["unexpected"]) else 0
+    return 1 if args.strict and any(map(failed_strictly, runs)) else 0
 
 
 if __name__ == "__main__":

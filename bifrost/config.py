@@ -16,6 +16,7 @@ from typing import Any
 
 from bifrost.errors import BifrostError, ConfigError
 from bifrost.market.timeframes import timeframe_ns
+from bifrost.news.config import NewsConfig
 
 SERVICE_NAMES: tuple[str, ...] = (
     "data",
@@ -89,6 +90,9 @@ class ServiceConfig:
     http_port: int
     watchdog_seconds: float = 10.0
     """Interval systemd expects WATCHDOG=1 within; the daemon pings at half of it."""
+    worker_port: int | None = None
+    """The strategy service's backend ROUTER that backtest workers connect to; none: no
+    workers (backtests run on the daemon's own threads)."""
 
     @property
     def rpc(self) -> str:
@@ -104,6 +108,11 @@ class ServiceConfig:
     def http(self) -> str:
         """The base URL of /health, /ready and /metrics."""
         return f"http://{self.address}:{self.http_port}"
+
+    @property
+    def worker(self) -> str | None:
+        """The ROUTER endpoint backtest workers connect their DEALER to (None: no workers)."""
+        return None if self.worker_port is None else f"tcp://{self.address}:{self.worker_port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,9 @@ class FeedConfig:
     """Starting prices by symbol; a symbol without one starts at 100."""
     bar_timeframes: tuple[str, ...] = ("1m",)
     """Live bars built from the feed's trades, published on `bar.<tf>.<SYM>` and stored."""
+    book_levels: int = 0
+    """Price levels per side of the L2 book published on `book.<SYM>` with each quote;
+    0 publishes no book."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +169,41 @@ class RiskConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ComplianceConfig:
+    """Compliance rules the compliance service starts with (an admin may change them)."""
+
+    restricted: tuple[str, ...] = ()
+    """Symbols no order may trade (rule `restricted`)."""
+    watch: tuple[str, ...] = ()
+    """Symbols whose orders pass but are recorded as hits and raise `alert.compliance`."""
+    max_orders_per_day: int = 0
+    """Orders a UTC day per symbol; 0 means no limit."""
+    wash_trade_prevention: bool = True
+    """Refuse an order that would cross a resting order of its own account and strategy."""
+    pdt_max_day_trades: int = 3
+    """Day trades allowed in 5 rolling business days while equity is under the threshold
+    (the pattern-day-trader rule); 0 turns the rule off."""
+    pdt_equity_threshold: float = 25_000.0
+    market_hours_only: bool = False
+    """Orders only while the instrument's exchange is open (24/7 calendars always are)."""
+    max_concentration_pct: float = 0.0
+    """Largest position value after an order, in % of equity; 0 means no limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyConfig:
+    """Backtest workers of the strategy service (they need its `worker_port`)."""
+
+    workers: int = 0
+    """Worker processes the strategy daemon starts on its own host; more can join from
+    other hosts with `bifrost daemon worker --connect strategy`."""
+    heartbeat_seconds: float = 1.0
+    """Heartbeat interval between the service and its workers; three missed is death."""
+    max_attempts: int = 3
+    """Times a job is handed to a worker before a job whose workers keep dying fails."""
+
+
+@dataclass(frozen=True, slots=True)
 class JobConfig:
     """A scheduled job: a named task of a service run on an interval or a cron rule."""
 
@@ -181,6 +228,9 @@ class BifrostConfig:
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
+    news: NewsConfig = field(default_factory=NewsConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
 
     def service(self, name: str) -> ServiceConfig:
         """The named service, or a ConfigError listing the configured ones."""
@@ -198,6 +248,12 @@ class BifrostConfig:
             known = ", ".join(self.hosts)
             raise ConfigError(f"host '{host}' is not in {self.path} (hosts: {known})")
         return [s for s in self.services.values() if s.host == host]
+
+    def keys_dir(self, home: Path) -> Path:
+        """The CURVE key store: [security] keys_dir (relative to this file), else HOME/keys."""
+        if self.security.keys_dir is None:
+            return home / "keys"
+        return (self.path.parent / Path(self.security.keys_dir).expanduser()).resolve()
 
     def jobs_of(self, service: str) -> list[JobConfig]:
         """The scheduled jobs that belong to `service`."""
@@ -219,6 +275,7 @@ class BifrostConfig:
                     "pub": s.pub,
                     "http": s.http,
                     "watchdog_seconds": s.watchdog_seconds,
+                    "worker": s.worker,
                 }
                 for s in self.services.values()
             },
@@ -231,10 +288,18 @@ class BifrostConfig:
                 "trade_ratio": self.feed.trade_ratio,
                 "prices": dict(self.feed.prices),
                 "bar_timeframes": list(self.feed.bar_timeframes),
+                "book_levels": self.feed.book_levels,
             },
             "portfolio": asdict(self.portfolio),
             "risk": {**asdict(self.risk), "restricted_symbols": list(self.risk.restricted_symbols)},
             "security": asdict(self.security),
+            "strategy": asdict(self.strategy),
+            "news": self.news.to_dict(),
+            "compliance": {
+                **asdict(self.compliance),
+                "restricted": list(self.compliance.restricted),
+                "watch": list(self.compliance.watch),
+            },
             "jobs": {
                 j.name: {
                     "service": j.service,
@@ -288,7 +353,19 @@ class _ConfigReader:
         self.check_keys(
             "top level",
             raw,
-            {"site", "hosts", "services", "feed", "jobs", "portfolio", "risk", "security"},
+            {
+                "site",
+                "hosts",
+                "services",
+                "feed",
+                "jobs",
+                "portfolio",
+                "risk",
+                "security",
+                "compliance",
+                "news",
+                "strategy",
+            },
         )
         site = SiteConfig(**self.values("site", raw.get("site", {}), SiteConfig))
         if not site.rpc_rate_per_second > 0:
@@ -329,9 +406,59 @@ class _ConfigReader:
         security = SecurityConfig(
             **self.values("security", raw.get("security", {}), SecurityConfig)
         )
+        compliance = self.compliance(raw.get("compliance", {}))
         return BifrostConfig(
-            self.file, site, hosts, services, feed, jobs, portfolio, risk, security=security
+            self.file,
+            site,
+            hosts,
+            services,
+            feed,
+            jobs,
+            portfolio,
+            risk,
+            security=security,
+            compliance=compliance,
+            news=self.news(raw.get("news", {})),
+            strategy=self.strategy(raw.get("strategy", {}), services),
         )
+
+    def strategy(self, table: Any, services: dict[str, ServiceConfig]) -> StrategyConfig:
+        values = self.values("strategy", table, StrategyConfig)
+        config = StrategyConfig(**values)
+        if config.workers < 0 or config.max_attempts < 1 or not config.heartbeat_seconds > 0:
+            raise self.fail(
+                "strategy", "workers must be >= 0, max_attempts >= 1, heartbeat_seconds > 0"
+            )
+        owner = services.get("strategy")
+        if config.workers and (owner is None or owner.worker_port is None):
+            raise self.fail(
+                "strategy", f"workers = {config.workers} needs [services.strategy] worker_port"
+            )
+        return config
+
+    def news(self, table: Any) -> NewsConfig:
+        values = self.values("news", table, NewsConfig)
+        if "feeds" in values:
+            values["feeds"] = tuple(values["feeds"])
+        try:
+            return NewsConfig(**values)
+        except BifrostError as exc:
+            raise self.fail("news", exc.message) from None
+
+    def compliance(self, table: Any) -> ComplianceConfig:
+        values = self.values("compliance", table, ComplianceConfig)
+        for key in ("restricted", "watch"):
+            if key in values:
+                if not all(isinstance(s, str) and s.strip() for s in values[key]):
+                    raise self.fail("compliance", f"{key} must be a list of symbols")
+                values[key] = tuple(s.strip() for s in values[key])
+        for key, value in values.items():
+            if type(value) in (int, float) and value < 0:  # bool is an int, but never negative
+                raise self.fail("compliance", f"key '{key}' must not be negative")
+        for f in fields(ComplianceConfig):
+            if str(f.type) == "float" and f.name in values:
+                values[f.name] = float(values[f.name])
+        return ComplianceConfig(**values)
 
     def service(self, name: str, table: Any, hosts: dict[str, HostConfig]) -> ServiceConfig:
         where = f"services.{name}"
@@ -342,15 +469,19 @@ class _ConfigReader:
         values = self.values(where, table, ServiceConfig, {"name", "address"})
         if values.get("host") not in hosts:
             raise self.fail(where, f"host '{values.get('host')}' is not one of [hosts]")
-        for key in ("rpc_port", "pub_port", "http_port"):
-            if not 1 <= values[key] <= 65535:
+        if values.get("worker_port") is not None and name != "strategy":
+            raise self.fail(where, "only the strategy service has a worker_port")
+        for key in ("rpc_port", "pub_port", "http_port", "worker_port"):
+            if key in values and not 1 <= values[key] <= 65535:
                 raise self.fail(where, f"{key} {values[key]} is not a port number (1-65535)")
         return ServiceConfig(name=name, address=hosts[values["host"]].address, **values)
 
     def check_ports(self, services: dict[str, ServiceConfig]) -> None:
         seen: dict[tuple[str, int], str] = {}
         for svc in services.values():
-            for key in ("rpc_port", "pub_port", "http_port"):
+            for key in ("rpc_port", "pub_port", "http_port", "worker_port"):
+                if getattr(svc, key) is None:
+                    continue
                 slot = (svc.address, getattr(svc, key))
                 if slot in seen:
                     raise self.fail(
@@ -378,6 +509,8 @@ class _ConfigReader:
                     timeframe_ns(timeframe)
                 except BifrostError as exc:
                     raise self.fail("feed", f"bar_timeframes: {exc.message}") from None
+        if not 0 <= values.get("book_levels", 0) <= 1000:
+            raise self.fail("feed", "book_levels must be between 0 (no book) and 1000")
         if values.get("quotes_per_second", 1.0) <= 0:
             raise self.fail("feed", "quotes_per_second must be positive")
         return FeedConfig(**values)

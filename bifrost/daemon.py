@@ -94,6 +94,11 @@ class Daemon:
         self._bus: BifrostClient | None = None
         self._zap: ZapHandler | None = None
         self._subscriptions: list[tuple[Subscriber, Callable[[Event], Any]]] = []
+        self._watched: list[tuple[zmq.Socket, Callable[[], Any]]] = []
+        self.server_curve: ServerCurve | None = None
+        """This host's CURVE server keys when it needs them (for more server sockets)."""
+        self.client_roles: dict[str, str] | None = None
+        """Allow-listed client name -> role when the host needs CURVE."""
 
     # -- for subclasses ---------------------------------------------------------------
 
@@ -143,6 +148,16 @@ class Daemon:
             keys_dir=self.config.keys_dir(self.home),
         )
 
+    @property
+    def context(self) -> zmq.Context:
+        """The ZeroMQ context of this daemon's sockets; its ZAP handler vets their CURVE peers."""
+        assert self._ctx is not None, "the context exists once start() runs"
+        return self._ctx
+
+    def watch(self, socket: zmq.Socket, on_readable: Callable[[], Any]) -> None:
+        """Poll one more socket on the loop; `on_readable` runs there when it has input."""
+        self._watched.append((socket, on_readable))
+
     def hand_over(self, callback: Callable[[], Any]) -> None:
         """Run `callback` on the loop thread soon; safe to call from any thread."""
         self._handed_over.put(callback)
@@ -166,7 +181,8 @@ class Daemon:
         self.started_ns = self.clock.now_ns()
         self.metrics.started.set(self.started_ns / 1e9)
         self._ctx = zmq.Context()
-        self._bind(*self._security())
+        self.server_curve, self.client_roles = self._security()
+        self._bind(self.server_curve, self.client_roles)
         rpc, publisher, http = self.rpc, self.publisher, self._http
         assert rpc is not None and publisher is not None and http is not None
         self.metrics.count_live(
@@ -192,6 +208,8 @@ class Daemon:
         poller.register(self.rpc.socket, zmq.POLLIN)
         for subscriber, _ in self._subscriptions:
             poller.register(subscriber.socket, zmq.POLLIN)
+        for socket, _ in self._watched:
+            poller.register(socket, zmq.POLLIN)
         ping_every = self._notifier.watchdog_interval()
         next_ping = time.monotonic()
         while not self._stop_requested.is_set():
@@ -200,6 +218,8 @@ class Daemon:
             if poller.poll(int(wait * 1000)):
                 self.rpc.serve_pending()
                 self._deliver_events()
+                for _, on_readable in self._watched:
+                    self._guarded(on_readable, "socket.failed")
             self._run_due_timers()
             self._run_handed_over()
             if ping_every is not None and time.monotonic() >= next_ping:
@@ -284,25 +304,28 @@ class Daemon:
         assert self.publisher is not None
         return self.publisher.snapshot(params.get("prefix") or "")
 
-    def _store(self) -> Any:
-        """The service's DuckDB connection: by convention every owner keeps it in `self.db`."""
+    def _store_cursor(self) -> Any:
+        """A cursor of the service's DuckDB store (by convention every owner keeps its
+        connection in `self.db`); a cursor of its own, as a worker may use `self.db`."""
         db = getattr(self, "db", None)
         if db is None:
             raise NotFound(f"{self.name} owns no store")
-        return db
+        return db.cursor()
 
     def _sql_tables(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`sql.tables`: the store's tables, columns and row counts (for the SQL console)."""
         from bifrost.store.export import list_tables
 
-        return {"service": self.name, "tables": list_tables(self._store())}
+        with self._store_cursor() as cursor:
+            return {"service": self.name, "tables": list_tables(cursor)}
 
     def _sql_export(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`sql.export`: one whole table as Arrow IPC, read-only (for the SQL console)."""
         from bifrost.bus.arrow import frame_to_ipc
         from bifrost.store.export import export_table
 
-        frame = export_table(self._store(), params["table"])
+        with self._store_cursor() as cursor:
+            frame = export_table(cursor, params["table"])
         return {"table": params["table"], "rows": frame.height, "arrow": frame_to_ipc(frame)}
 
     def _run_job_now(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

@@ -43,19 +43,26 @@ def write_local_config(
     feed: str = TEST_FEED,
     extra: str = "",
     name: str = "bifrost.toml",
+    address: str = "127.0.0.1",
+    secure: bool = False,
+    worker_port: bool = False,
 ) -> Path:
     """Write a config with `services` on free loopback ports; returns its path.
 
     `feed` is the `[feed]` section (TOML text); `extra` is appended (jobs, limits).
+    `address` is the host's loopback address; `secure` marks the host `secure = true`, so
+    its daemons need CURVE keys (a `host-local` pair and an allow-list in HOME/keys).
+    `worker_port` gives the strategy service a port for backtest workers.
     """
-    ports = free_ports(3 * len(services))
+    ports = free_ports(3 * len(services) + 1)
     lines = [
         "[site]",
         'host = "local"',
         'log_level = "warning"',
         "",
         "[hosts.local]",
-        'address = "127.0.0.1"',
+        f'address = "{address}"',
+        *(["secure = true"] if secure else []),
         "",
     ]
     for i, service in enumerate(services):
@@ -66,6 +73,7 @@ def write_local_config(
             f"rpc_port = {rpc}",
             f"pub_port = {pub}",
             f"http_port = {http}",
+            *([f"worker_port = {ports[-1]}"] if worker_port and service == "strategy" else []),
             "",
         ]
     path = directory / name

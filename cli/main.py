@@ -11,14 +11,20 @@ from typing import Annotated
 
 import typer
 
+from cli.commands import analytics as analytics_cmd
 from cli.commands import backtest as backtest_cmd
+from cli.commands import compliance as compliance_cmd
 from cli.commands import config as config_cmd
 from cli.commands import daemon as daemon_cmd
 from cli.commands import data as data_cmd
 from cli.commands import instruments as instruments_cmd
 from cli.commands import jobs as jobs_cmd
 from cli.commands import keys as keys_cmd
+from cli.commands import micro as micro_cmd
+from cli.commands import ml as ml_cmd
+from cli.commands import news as news_cmd
 from cli.commands import risk as risk_cmd
+from cli.commands import sql as sql_cmd
 from cli.commands import stack as stack_cmd
 from cli.commands import strategy as strategy_cmd
 from cli.commands import systemd as systemd_cmd
@@ -57,9 +63,12 @@ stack_cmd.register(app)
 watch_cmd.register(app)
 trading_cmd.register(app)
 tui_cmd.register(app)
+sql_cmd.register(app)
 app.add_typer(daemon_cmd.app, name="daemon")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(risk_cmd.app, name="risk")
+app.add_typer(analytics_cmd.app, name="analytics")
+app.add_typer(compliance_cmd.app, name="compliance")
 app.add_typer(strategy_cmd.app, name="strategy")
 app.add_typer(systemd_cmd.app, name="systemd")
 app.add_typer(backtest_cmd.app, name="backtest")
@@ -67,6 +76,9 @@ app.add_typer(instruments_cmd.app, name="instruments")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(micro_cmd.app, name="micro")
+app.add_typer(news_cmd.app, name="news")
+app.add_typer(ml_cmd.app, name="ml")
 
 
 def run() -> None:

@@ -18,10 +18,15 @@ if TYPE_CHECKING:
 
 DAEMONS: dict[str, str] = {
     "data": "daemons.data:DataDaemon",
+    "news": "daemons.news:NewsDaemon",
     "strategy": "daemons.strategy:StrategyDaemon",
     "execution": "daemons.execution:ExecutionDaemon",
     "portfolio": "daemons.portfolio:PortfolioDaemon",
     "risk": "daemons.risk:RiskDaemon",
+    "analytics": "daemons.analytics:AnalyticsDaemon",
+    "compliance": "daemons.compliance:ComplianceDaemon",
+    "microstructure": "daemons.microstructure:MicrostructureDaemon",
+    "ml": "daemons.ml:MLDaemon",
 }
 
 

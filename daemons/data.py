@@ -18,7 +18,7 @@ from bifrost.market.catalog import MarketCatalog
 from bifrost.market.inbox import Inbox
 from bifrost.market.replay import Replay, parse_speed
 from bifrost.model.instrument import Instrument
-from bifrost.model.market import Quote
+from bifrost.model.market import BookDelta, Quote
 from bifrost.store.bars import upsert_bar_rows
 from bifrost.store.database import open_store
 from bifrost.store.instruments import find_instrument
@@ -33,6 +33,9 @@ BARS_PARAMS = Schema(
 )
 QUOTES_PARAMS = Schema(
     "data.quotes params", {"symbol": str, "start": Optional(int), "end": Optional(int)}
+)
+TRADES_PARAMS = Schema(
+    "data.trades params", {"symbol": str, "start": Optional(int), "end": Optional(int)}
 )
 IMPORT_PARAMS = Schema(
     "data.import params",
@@ -106,6 +109,7 @@ class DataDaemon(Daemon):
             Method("data.list", lambda p, c: {"series": self.catalog.series()}),
             Method("data.bars", self.bars, BARS_PARAMS),
             Method("data.quotes", self.quotes, QUOTES_PARAMS),
+            Method("data.trades", self.trades, TRADES_PARAMS),
             Method(
                 "data.import", self.import_paths, IMPORT_PARAMS, idempotent=False, role="trader"
             ),
@@ -136,6 +140,9 @@ class DataDaemon(Daemon):
                 self.publisher.publish(topics.quote(event.symbol), "quote", body)
                 self.pending["quotes"].append(body)
                 continue
+            if isinstance(event, BookDelta):
+                self._publish_book(event, body)
+                continue
             self.publisher.publish(topics.trade(event.symbol), "trade", body)
             self.pending["trades"].append(body)
             for builder in self.bar_builders:
@@ -145,6 +152,13 @@ class DataDaemon(Daemon):
         for builder in self.bar_builders:
             for bar in builder.close_due(now):
                 self._finish_bar(bar)
+
+    def _publish_book(self, delta: BookDelta, body: dict[str, Any]) -> None:
+        """Publish a book delta; the topic's snapshot value becomes the whole book."""
+        assert self.publisher is not None
+        topic = topics.book(delta.symbol)
+        self.publisher.publish(topic, "book_delta", body)
+        self.publisher.set_state(topic, "book", self.feed.book(delta.symbol, delta.ts).to_body())
 
     def _finish_bar(self, bar: Any) -> None:
         assert self.publisher is not None
@@ -183,6 +197,12 @@ class DataDaemon(Daemon):
         """`data.quotes`: recorded quotes of one symbol as Arrow IPC bytes."""
         self.record()  # what is still queued belongs to the answer
         frame = self.catalog.quotes(params["symbol"], params.get("start"), params.get("end"))
+        return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
+
+    def trades(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`data.trades`: recorded trades of one symbol as Arrow IPC bytes (maybe none)."""
+        self.record()
+        frame = self.catalog.trades(params["symbol"], params.get("start"), params.get("end"))
         return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
 
     def import_paths(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

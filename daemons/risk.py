@@ -10,7 +10,7 @@ from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
-from bifrost.errors import BifrostError, Rejected
+from bifrost.errors import BifrostError, Forbidden, Rejected, Timeout, Unavailable
 from bifrost.execution.messages import ORDER_FIELDS
 from bifrost.model.instrument import Instrument
 from bifrost.risk.engine import RiskEngine, TradingState
@@ -19,6 +19,8 @@ from bifrost.store.schema import RISK
 
 SUBMIT = Schema("order.submit params", ORDER_FIELDS)
 CATCH_UP_EVERY_S = 5.0
+COMPLIANCE_WAIT_MS = 2000
+"""How long an order waits for compliance's answer before it is refused (fail closed)."""
 LIMITS = Schema("risk.limits params", {"set": Optional(dict)})
 VAR = Schema("risk.var params", {"confidence": Optional(float), "lookback": Optional(int)})
 REASON = Schema("risk state params", {"reason": Optional(str)})
@@ -102,6 +104,7 @@ class RiskDaemon(Daemon):
             except Rejected as exc:
                 self._breach(exc.details.get("rule", "?"), exc.message, params, ctx.cid)
                 raise
+            self._comply(params, ctx.cid)
         self.log.info(
             "risk.passed",
             ctx.cid,
@@ -114,6 +117,21 @@ class RiskDaemon(Daemon):
         )
         self.forwarded.add(result["client_order_id"])
         return result
+
+    def _comply(self, order: dict[str, Any], cid: str) -> None:
+        """Compliance checks what risk passed, when the deployment has it; fails closed."""
+        if "compliance" not in self.config.services:
+            return
+        try:
+            self.bus.call(
+                "compliance", "compliance.check", order, cid=cid, timeout_ms=COMPLIANCE_WAIT_MS
+            )
+        except (Unavailable, Timeout):
+            raise Unavailable(
+                "compliance is not answering, so no order can pass (fail closed); "
+                "start it with `bifrost up`",
+                {"service": "compliance"},
+            ) from None
 
     # -- the bus ---------------------------------------------------------------------------
 
@@ -139,6 +157,8 @@ class RiskDaemon(Daemon):
         """`risk.limits`: the limits; with `set`, change some (admin) and persist them."""
         changes = params.get("set")
         if changes:
+            if ctx.role != "admin":  # reading limits is for every role, changing them is not
+                raise Forbidden(f"changing limits needs the admin role; '{ctx.user}' is {ctx.role}")
             self.engine.set_limits(changes)
             self._save("limits", self.engine.limits_dict())
             self._alert("limits_changed", {"changes": changes}, ctx.cid)

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bifrost.backtest.gateway import load_bars, strategy_store
+from bifrost.backtest.gateway import load_bars, load_sentiment, strategy_store
+from bifrost.backtest.local_workers import LocalWorkers
 from bifrost.backtest.runner import RunRequest, run_record, run_request
 from bifrost.backtest.strategies import BUILTIN, strategy_class
+from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep
+from bifrost.backtest.sweep_jobs import SweepJobs
+from bifrost.backtest.worker import request_of
 from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
+from bifrost.bus.workers import WorkBroker
 from bifrost.client import BifrostClient
 from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError, NotFound
 from bifrost.live.runner import LiveRunner
 from bifrost.market.gateway import DataGateway
+from bifrost.news.gateway import NewsGateway, decay_of
+from bifrost.news.rolling import SentimentHistory
 from bifrost.store.database import open_store
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
+from bifrost.supervisor import python_command
 
 RUN_PARAMS = Schema(
     "backtest.run params",
@@ -40,6 +49,15 @@ RUN_PARAMS = Schema(
         "file": Optional(str),
     },
 )
+SWEEP_PARAMS = Schema(
+    "backtest.sweep params",
+    {
+        **RUN_PARAMS.fields,
+        "grid": ListOf(str, max_items=20),
+        "metric": Optional(str),
+        "jobs": Optional(int),
+    },
+)
 JOB_PARAMS = Schema("backtest.job params", {"job_id": str})
 LIST_PARAMS = Schema("backtest.list params", {"limit": Optional(int)})
 SHOW_PARAMS = Schema("backtest.show params", {"run_id": str})
@@ -56,6 +74,8 @@ START_PARAMS = Schema(
 )
 STOP_PARAMS = Schema("strategy.stop params", {"strategy_id": str})
 WORKERS = 2
+DRAIN_S = 10.0
+"""How long a stopping service waits for its workers' jobs before failing them."""
 
 
 class RiskOrderPort:
@@ -85,13 +105,21 @@ class StrategyDaemon(Daemon):
     def setup(self) -> None:
         self.db = open_store(strategy_store(self.home), migrations=STRATEGY)
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.sweeps = SweepJobs(self.jobs, self._publish, self._fail)
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="backtest")
         self._local = threading.local()
         self._clients: list[BifrostClient] = []
         self.live: dict[str, LiveRunner] = {}
+        self.news = SentimentHistory(decay_of(self.config))
+        """Live strategies' `sentiment()`: seeded from the news service, then its events."""
+        self.subscribe("news", [topics.prefix(topics.NEWS)], self._live_news)
         self.subscribe("data", [topics.prefix(topics.BAR)], self._live_bar)
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._live_fill)
         self._restart_live()
+        self.broker: WorkBroker | None = None
+        self.local_workers: LocalWorkers | None = None
+        if self.spec.worker is not None:
+            self._start_broker()
         for method in (
             Method(
                 "strategy.start", self.start_live, START_PARAMS, idempotent=False, role="trader"
@@ -100,12 +128,44 @@ class StrategyDaemon(Daemon):
             Method("strategy.stop", self.stop_live, STOP_PARAMS, role="trader"),
             Method("strategies.stop_all", self.stop_all_live, role="admin"),
             Method("backtest.run", self.start_run, RUN_PARAMS, idempotent=False, role="trader"),
+            Method(
+                "backtest.sweep", self.start_sweep, SWEEP_PARAMS, idempotent=False, role="trader"
+            ),
             Method("backtest.job", self.job_state, JOB_PARAMS),
             Method("backtest.list", self.list_runs, LIST_PARAMS),
             Method("backtest.show", self.show_run, SHOW_PARAMS),
             Method("strategies.list", self.list_strategies),
         ):
             self.add_method(method)
+
+    def _start_broker(self) -> None:
+        """The work broker on `worker_port`, and this host's own worker processes."""
+        settings = self.config.strategy
+        assert self.spec.worker is not None
+        self.broker = WorkBroker(
+            self.context,
+            self.spec.worker,
+            heartbeat_s=settings.heartbeat_seconds,
+            max_attempts=settings.max_attempts,
+            curve=self.server_curve,
+            roles=self.client_roles,
+            log=self.log.info,
+        )
+        self.watch(self.broker.socket, self.broker.poll_pending)
+        self.every(settings.heartbeat_seconds / 4, self.broker.tick)
+        if settings.workers:
+            home, path = str(self.home), str(self.config.path)
+            command = python_command("--home", home, "--config", path, "daemon", "worker")
+            self.local_workers = LocalWorkers(
+                [*command, "--host", self.spec.host], settings.workers, self.log.info
+            )
+            self.local_workers.start()
+            self.every(1.0, self.local_workers.keep_alive)
+
+    def _on_workers(self) -> bool:
+        """True when backtests go to worker processes: some are connected (until then, and
+        whenever none is, they run on this daemon's threads as without workers)."""
+        return self.broker is not None and self.broker.workers > 0
 
     # -- live strategies ----------------------------------------------------------------
 
@@ -143,7 +203,27 @@ class StrategyDaemon(Daemon):
             params.get("capital") or 10_000.0,
         )
         self.live[strategy_id] = runner
+        strategy.news = self.news
+        self._seed_news(runner.symbols)
         return runner
+
+    def _seed_news(self, symbols: list[str]) -> None:
+        """The last window's article scores of symbols not followed yet (then events)."""
+        missing = [s for s in symbols if s not in self.news.series]
+        if not missing:
+            return
+        now = self.clock.now_ns()
+        try:
+            seeded = NewsGateway(self.bus, self.home).history(missing, now, now)
+        except BifrostError as exc:
+            self.log.warning("strategy.news_unavailable", error=exc.message)
+            return
+        self.news.series.update(seeded.series)
+
+    def _live_news(self, event: Any) -> None:
+        body = event.body
+        self.news.add(body["symbol"], int(body["ts"]), float(body["score"]))
+        self.news.forget_before(int(body["ts"]) - self.news.decay.window_ns)
 
     def _restart_live(self) -> None:
         """Start again the strategies that were running when the service stopped."""
@@ -209,11 +289,18 @@ class StrategyDaemon(Daemon):
 
     def start_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.run`: check the request, queue it; progress and the end are events."""
-        values = {k: v for k, v in params.items() if v is not None}
-        request = RunRequest(**{**values, "symbols": tuple(values["symbols"])})
+        request = request_of(params)
         job_id = uuid.uuid4().hex[:12]
         self.jobs[job_id] = {"job_id": job_id, "state": "queued", "run_id": None, "error": None}
-        self.workers.submit(self._work, job_id, request, ctx.cid)
+        if self._on_workers():
+            assert self.broker is not None
+            self.broker.submit(
+                {"kind": "run", "request": request.to_dict()},
+                functools.partial(self._worker_ran, job_id, ctx.cid),
+                lambda _: self._progress(job_id, "running", ctx.cid),
+            )
+        else:
+            self.workers.submit(self._work, job_id, request, ctx.cid)
         self.log.info("backtest.queued", ctx.cid, job=job_id, strategy=request.strategy)
         return {"job_id": job_id, "topic": topics.backtest_job("done", job_id)}
 
@@ -221,7 +308,10 @@ class StrategyDaemon(Daemon):
         """On a worker thread: load bars, run; the loop thread stores and announces."""
         self.hand_over(lambda: self._progress(job_id, "running", cid))
         try:
-            result = run_request(request, load_bars(self._data(), request))
+            market = self._data()
+            data = load_bars(market, request)
+            sentiment = load_sentiment(market.client, self.home, request, data)
+            result = run_request(request, data, sentiment)
             record = run_record(request, result)
         except BifrostError as exc:
             message = exc.message
@@ -232,6 +322,63 @@ class StrategyDaemon(Daemon):
             self.hand_over(lambda: self._fail(job_id, message, cid))
             return
         self.hand_over(lambda: self._store(job_id, record, cid))
+
+    def _worker_ran(self, job_id: str, cid: str, _: str, ok: bool, outcome: Any) -> None:
+        """A worker's run record is stored here, as the threads' records are."""
+        if not ok:
+            self._fail(job_id, str(outcome), cid)
+            return
+        try:
+            record = (outcome["run"], outcome["trades"], outcome["equity"])
+            self._store(job_id, record, cid)
+        except Exception as exc:  # a record from another process is checked by storing it
+            self._fail(job_id, f"a worker returned a run that cannot be stored: {exc!r}", cid)
+
+    def start_sweep(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`backtest.sweep`: a grid of runs (statistics only), over the workers when there
+        are any, else on a thread here; `backtest.job` gives the ranked results."""
+        request = request_of({k: v for k, v in params.items() if k in RUN_PARAMS.fields})
+        points = grid_points({}, parse_grid(params["grid"]))
+        metric = params.get("metric") or "sharpe"
+        rank([], metric)  # an unknown metric is refused now, not after the sweep
+        job_id = uuid.uuid4().hex[:12]
+        via = "workers" if self._on_workers() else "service"
+        self.sweeps.open(job_id, len(points), metric, via)
+        if self.broker is not None and via == "workers":
+            self.sweeps.spread(self.broker, self.broker.workers, job_id, request, points, ctx.cid)
+        else:
+            jobs = params.get("jobs") or 1
+            self.workers.submit(self._sweep_here, job_id, request, points, jobs, ctx.cid)
+        self.log.info("backtest.sweep_queued", ctx.cid, job=job_id, points=len(points), via=via)
+        done = topics.backtest_job("done", job_id)
+        return {"job_id": job_id, "points": len(points), "via": via, "topic": done}
+
+    def _sweep_here(
+        self, job_id: str, request: RunRequest, points: list[dict[str, Any]], jobs: int, cid: str
+    ) -> None:
+        """On a worker thread: the sweep in this process (or its own process pool)."""
+        step = max(1, len(points) // 20)
+
+        def progress(done: int, total: int) -> None:
+            if done % step == 0 or done == total:
+                self.hand_over(lambda: self.sweeps.progress(job_id, done, total, cid))
+
+        try:
+            data = load_bars(self._data(), request)
+            results = run_sweep(request, data, points, jobs=jobs, progress=progress)
+        except BifrostError as exc:
+            message = exc.message
+            self.hand_over(lambda: self._fail(job_id, message, cid))
+            return
+        except Exception as exc:  # a strategy's own bug must end its job, not the service
+            message = f"{type(exc).__name__}: {exc}"
+            self.hand_over(lambda: self._fail(job_id, message, cid))
+            return
+        self.hand_over(lambda: self.sweeps.finished(job_id, results, cid))
+
+    def _publish(self, topic: str, body: dict[str, Any], cid: str) -> None:
+        assert self.publisher is not None
+        self.publisher.publish(topic, "backtest", body, cid)
 
     def _data(self) -> DataGateway:
         """Market data for this job, over this worker thread's own bus client."""
@@ -296,9 +443,15 @@ class StrategyDaemon(Daemon):
         jobs = getattr(self, "jobs", {})
         states = [j["state"] for j in jobs.values()]
         live = getattr(self, "live", {})
+        broker = getattr(self, "broker", None)
+        local = getattr(self, "local_workers", None)
+        workers = broker.stats() if broker is not None else {"count": 0}
+        if local is not None:
+            workers.update(local=local.pids(), restarts=local.restarts)
         return {
             "jobs": {s: states.count(s) for s in ("queued", "running", "done", "failed")},
             "live": sum(r.state != "stopped" for r in live.values()),
+            "workers": workers,
         }
 
     def on_stop(self) -> None:
@@ -306,6 +459,13 @@ class StrategyDaemon(Daemon):
         workers = getattr(self, "workers", None)
         if workers is None:
             return
+        broker, local = getattr(self, "broker", None), getattr(self, "local_workers", None)
+        if broker is not None:
+            broker.drain(DRAIN_S)
+            broker.fail_all("the strategy service stopped before the job finished")
+            broker.close()
+        if local is not None:
+            local.stop()
         workers.shutdown(wait=True, cancel_futures=True)
         for client in self._clients:
             client.close()

@@ -36,9 +36,17 @@ class BifrostApp(App[None]):
         Binding("r", "show_risk", "Risk"),
         Binding("l", "show_strategies", "Strategies"),
         Binding("p", "show_backtests", "Backtests"),
+        Binding("a", "show_analytics", "Analytics"),
+        Binding("m", "show_micro", "Microstructure"),
+        Binding("i", "show_ml", "ML"),
+        Binding("n", "show_news", "News"),
         Binding("t", "toggle_theme", "Theme"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        # Shift+C: a plain `c` cancels the order under the cursor on the dashboard.
+        Binding("C", "show_compliance", "Compliance"),
+        # Shift+S: a plain `s` opens the sell ticket on the dashboard.
+        Binding("S", "show_sql", "SQL"),
     ]
 
     def __init__(self, config: BifrostConfig, home: Path) -> None:
@@ -77,17 +85,53 @@ class BifrostApp(App[None]):
 
         self.push_screen(RiskScreen())
 
+    def action_show_compliance(self) -> None:
+        """Compliance rules, today's rule hits and the audit chain's state."""
+        from tui.screens.compliance import ComplianceScreen
+
+        self.push_screen(ComplianceScreen())
+
     def action_show_strategies(self) -> None:
         """Live strategies: start, stop, state and P&L."""
         from tui.screens.strategies import StrategiesScreen
 
         self.push_screen(StrategiesScreen())
 
+    def action_show_micro(self) -> None:
+        """The L2 ladder and microstructure metrics of the selected symbol."""
+        from tui.screens.micro import MicroScreen
+
+        self.push_screen(MicroScreen(self.selected_symbol()))
+
+    def action_show_analytics(self) -> None:
+        """Tearsheet of the live account or of a stored run."""
+        from tui.screens.analytics import AnalyticsScreen
+
+        self.push_screen(AnalyticsScreen())
+
+    def action_show_sql(self) -> None:
+        """Read-only SQL across every service's store."""
+        from tui.screens.sql import SqlScreen
+
+        self.push_screen(SqlScreen())
+
     def action_show_backtests(self) -> None:
         """Backtest runs: run one, show, compare."""
         from tui.screens.backtests import BacktestsScreen
 
         self.push_screen(BacktestsScreen())
+
+    def action_show_ml(self) -> None:
+        """Model registry and the latest ML signal per symbol."""
+        from tui.screens.ml import MLScreen
+
+        self.push_screen(MLScreen())
+
+    def action_show_news(self) -> None:
+        """Latest headlines with scores and the rolling sentiment per symbol."""
+        from tui.screens.news import NewsScreen
+
+        self.push_screen(NewsScreen())
 
     def action_toggle_theme(self) -> None:
         """Switch between the light and the dark theme."""
@@ -119,11 +163,25 @@ class BifrostApp(App[None]):
         yield SystemCommand("Chart", "Candles of the selected symbol", self.action_show_chart)
         yield SystemCommand("Risk", "Limits, trading state, kill switch", self.action_show_risk)
         yield SystemCommand(
+            "Compliance", "Rules, today's rule hits, audit chain", self.action_show_compliance
+        )
+        yield SystemCommand(
             "Strategies", "Live strategies: start, stop", self.action_show_strategies
         )
         yield SystemCommand(
             "Backtests", "Run, show and compare backtests", self.action_show_backtests
         )
+        yield SystemCommand(
+            "Microstructure", "L2 ladder and metrics of the selected symbol", self.action_show_micro
+        )
+        yield SystemCommand(
+            "ML signals", "Model registry and live signals per symbol", self.action_show_ml
+        )
+        yield SystemCommand("News", "Headlines and rolling sentiment", self.action_show_news)
+        yield SystemCommand(
+            "Analytics", "Tearsheet of the live account or a run", self.action_show_analytics
+        )
+        yield SystemCommand("SQL console", "Read-only SQL across the stores", self.action_show_sql)
         yield SystemCommand("Kill switch", "Halt trading (asks to confirm)", self.confirm_kill)
         yield SystemCommand("Theme", "Light or dark", self.action_toggle_theme)
 

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_HEADLINES = 100
 STALE_AFTER_S = 3.0
 """A symbol without a quote for this long is shown as stale (greyed)."""
 
@@ -51,6 +52,10 @@ class Desk:
     alerts: deque[str] = field(default_factory=lambda: deque(maxlen=100))
     account: dict[str, Any] = field(default_factory=dict)
     health: dict[str, str] = field(default_factory=dict)
+    headlines: list[dict[str, Any]] = field(default_factory=list)
+    """Newest news first, one row per (article, symbol)."""
+    sentiment: dict[str, float] = field(default_factory=dict)
+    """Latest rolling news sentiment by symbol."""
     version: int = 0
     bad_events: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -70,6 +75,7 @@ class Desk:
             "fill": self._fill,
             "pnl": self._pnl,
             "alert": self._alert,
+            "news": self._news,
         }.get(kind)
         if handler is None:
             return
@@ -110,6 +116,24 @@ class Desk:
     def _alert(self, body: dict[str, Any], now: float) -> None:
         text = body.get("message") or body.get("reason") or body.get("kind", "alert")
         self.alerts.appendleft(f"{time.strftime('%H:%M:%S')} {body.get('kind', '')}: {text}")
+
+    def _news(self, body: dict[str, Any], now: float) -> None:
+        rolling = body.get("rolling")
+        if rolling is not None:
+            self.sentiment[body["symbol"]] = float(rolling)
+        key = (body["article_id"], body["symbol"])
+        if any((h["article_id"], h["symbol"]) == key for h in self.headlines):
+            return  # a reload repeats what events already brought
+        row = {k: body.get(k) for k in ("article_id", "symbol", "ts", "title", "source")}
+        self.headlines.append({**row, "score": float(body["score"]), "rolling": rolling})
+        self.headlines.sort(key=lambda h: h["ts"], reverse=True)
+        del self.headlines[MAX_HEADLINES:]
+
+    def set_sentiment(self, sentiment: dict[str, float]) -> None:
+        """Replace the rolling news sentiment of some symbols (after a reload)."""
+        with self.lock:
+            self.sentiment.update(sentiment)
+            self.version += 1
 
     def set_health(self, health: dict[str, str]) -> None:
         """Replace the service health strip (service -> ready/degraded/down)."""

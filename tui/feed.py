@@ -1,8 +1,8 @@
 """The TUI's bus reader: one thread with its own client, folding events into the Desk.
 
-Follows quotes and trades (data), orders and fills (execution), P&L (portfolio) and
-alerts (risk) of the services the config has, and asks every service's `health`
-once a second. A service that is down is marked so; its sockets reconnect by
+Follows quotes and trades (data), orders and fills (execution), P&L (portfolio),
+alerts (risk, compliance) and headlines (news) of the services the config has, and asks every
+service's `health` once a second. A service that is down is marked so; its sockets reconnect by
 themselves when it comes back, and the open orders are fetched again then.
 """
 
@@ -24,6 +24,8 @@ FOLLOW = {
     "execution": (topics.prefix(topics.ORDER), topics.prefix(topics.FILL)),
     "portfolio": (topics.prefix(topics.PNL),),
     "risk": (topics.prefix(topics.ALERT),),
+    "compliance": (topics.prefix(topics.ALERT),),
+    "news": (topics.prefix(topics.NEWS),),
 }
 HEALTH_EVERY_S = 1.0
 
@@ -72,6 +74,18 @@ def check_health(
     return up
 
 
+def reload_news(client: BifrostClient, desk: Desk) -> None:
+    """Recent headlines, and the rolling sentiment of the symbols they name."""
+    articles = client.call("news", "news.latest", {"limit": 50})["articles"]
+    for article in articles:
+        for symbol in article["symbols"]:
+            desk.apply("news.reload", {**article, "symbol": symbol, "rolling": None})
+    named = {s for a in articles for s in a["symbols"]} | set(desk.symbols)
+    desk.set_sentiment(
+        {s: client.call("news", "news.sentiment", {"symbol": s})["score"] for s in named}
+    )
+
+
 def reload_state(client: BifrostClient, desk: Desk, service: str) -> None:
     """Fetch what events alone would not show: open orders, recent fills, P&L."""
     try:
@@ -82,5 +96,7 @@ def reload_state(client: BifrostClient, desk: Desk, service: str) -> None:
                 desk.apply("fill.reload", {**fill, "ts": fill["ts_ns"]})
         elif service == "portfolio":
             desk.apply("pnl.reload", client.call("portfolio", "portfolio.pnl", {}))
+        elif service == "news":
+            reload_news(client, desk)
     except BifrostError:
         pass  # it went down again; the next health check retries

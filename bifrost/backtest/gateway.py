@@ -9,10 +9,12 @@ routes leave the same records.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bifrost.backtest.runner import RunRequest, bar_arrays, run_record, run_request
+from bifrost.backtest.strategy import NoNews, SentimentSource
 from bifrost.client import BifrostClient
 from bifrost.errors import BadRequest, Unavailable
 from bifrost.market.gateway import DataGateway
@@ -50,6 +52,23 @@ def load_quotes(data: DataGateway, request: RunRequest) -> dict[str, Any]:
     return out
 
 
+def load_sentiment(
+    client: BifrostClient, home: Path, request: RunRequest, data: dict[str, Any]
+) -> SentimentSource:
+    """News scores of the request's symbols over its data, read as of each bar's close
+    (a tick backtest reads them as of each quote): from the news service or its file."""
+    from bifrost.market.timeframes import timeframe_ns
+    from bifrost.news.gateway import NewsGateway
+
+    offset = 0 if request.engine == "tick" else timeframe_ns(request.timeframe)
+    times = [series.ts for series in data.values() if len(series)]
+    if not times:
+        return NoNews()
+    start = min(int(t[0]) for t in times)
+    end = max(int(t[-1]) for t in times) + offset
+    return NewsGateway(client, home).history(list(request.symbols), start, end, offset)
+
+
 class BacktestGateway:
     """Run, list and show backtests, whichever route is open."""
 
@@ -71,7 +90,9 @@ class BacktestGateway:
             return self._run_remote(request)
         from bifrost.store.runs import load_run, save_run
 
-        result = run_request(request, load_bars(self.data, request))
+        data = load_bars(self.data, request)
+        sentiment = load_sentiment(self.client, self.home, request, data)
+        result = run_request(request, data, sentiment)
         run, trades, equity = run_record(request, result)
         with self._open(read_only=False) as connection:
             save_run(connection, run, trades, equity)
@@ -88,6 +109,37 @@ class BacktestGateway:
                 raise BadRequest(state["error"])
             time.sleep(0.1)
         raise Unavailable(f"backtest job {job['job_id']} did not finish in {RUN_TIMEOUT_S} s")
+
+    def workers(self) -> int:
+        """Backtest workers connected to the strategy daemon (0 when it does not run)."""
+        if self.via != "daemon":
+            return 0
+        details = self.client.health(SERVICE, timeout_ms=2000).get("details") or {}
+        return int((details.get("workers") or {}).get("count", 0))
+
+    def sweep(
+        self,
+        request: RunRequest,
+        grid: list[str],
+        metric: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """A sweep through the strategy daemon, over its workers; results ranked by `metric`."""
+        params = {**request.to_dict(), "grid": grid, "metric": metric}
+        if request.file is not None:  # the daemon and its workers read it from their host
+            params["file"] = str(Path(request.file).resolve())
+        job = self.client.call(SERVICE, "backtest.sweep", params)
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            state = self.client.call(SERVICE, "backtest.job", {"job_id": job["job_id"]})
+            if progress is not None:
+                progress(state["done"], state["points"])
+            if state["state"] == "done":
+                return list(state["results"])
+            if state["state"] == "failed":
+                raise BadRequest(state["error"])
+            time.sleep(0.1)
+        raise Unavailable(f"sweep job {job['job_id']} did not finish in {RUN_TIMEOUT_S} s")
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         """Stored runs, newest first."""

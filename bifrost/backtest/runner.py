@@ -21,7 +21,7 @@ from bifrost.backtest.costs import parse_commission
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
 from bifrost.backtest.stats import to_jsonable
 from bifrost.backtest.strategies import strategy_class
-from bifrost.backtest.strategy import BarArrays
+from bifrost.backtest.strategy import BarArrays, SentimentSource
 from bifrost.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -86,13 +86,18 @@ def bar_arrays(frame: pl.DataFrame) -> BarArrays:
     )
 
 
-def run_request(request: RunRequest, data: dict[str, BarArrays]) -> BacktestResult:
-    """Run one request over already loaded bars (with either engine)."""
+def run_request(
+    request: RunRequest, data: dict[str, BarArrays], sentiment: SentimentSource | None = None
+) -> BacktestResult:
+    """Run one request over already loaded bars (with either engine); `sentiment` is what
+    the strategy's `sentiment()` reads (neutral without it)."""
     missing = [s for s in request.symbols if s not in data or len(data[s]) == 0]
     if missing:
         raise BadRequest(f"no {request.timeframe} bars in the range for {', '.join(missing)}")
     cls = strategy_class(request.strategy, request.file)
     strategy = cls(**request.params)
+    if sentiment is not None:
+        strategy.news = sentiment
     config = request.config()
     if request.engine == "event":
         return run_backtest(strategy, {s: data[s] for s in request.symbols}, config)

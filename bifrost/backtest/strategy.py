@@ -3,9 +3,9 @@
 A strategy declares its parameters as annotated class attributes with defaults
 (`fast: int = 10`); `Strategy(**params)` checks names and types. The engine that
 runs it (backtest or live) binds a `StrategyContext`; the strategy then trades
-through `buy`, `sell`, `submit` and `cancel`, reads `position(symbol)` and
-`portfolio`, and uses indicators computed over its data with `self.I(...)`, which
-only ever shows values up to the bar being handled.
+through `buy`, `sell`, `submit` and `cancel`, reads `position(symbol)`,
+`portfolio` and the news `sentiment(symbol)`, and uses indicators computed over its
+data with `self.I(...)`, which only ever shows values up to the bar being handled.
 """
 
 from __future__ import annotations
@@ -73,6 +73,21 @@ class StrategyContext(Protocol):
         """Index of the bar of `symbol` being handled (or the latest seen)."""
 
 
+class SentimentSource(Protocol):
+    """Rolling news sentiment by symbol, as known at an instant (bifrost.news.rolling)."""
+
+    def score(self, symbol: str, now_ns: int) -> float:
+        """The rolling score in [-1, 1] known at `now_ns`; 0.0 without news."""
+
+
+class NoNews:
+    """The sentiment source of a strategy given none: every symbol reads neutral."""
+
+    def score(self, symbol: str, now_ns: int) -> float:
+        """Always 0.0."""
+        return 0.0
+
+
 class Indicator:
     """An indicator's values over the whole series, shown only up to the current bar.
 
@@ -131,6 +146,8 @@ class Strategy:
         self.data: dict[str, BarArrays] = {}
         self.strategy_id = self.name or type(self).__name__
         self._context: StrategyContext | None = None
+        self.news: SentimentSource = NoNews()
+        """Where `sentiment` reads from; the engine running the strategy sets it."""
         self._order_ids = itertools.count(1)
         self._recipes: list[tuple[list[Indicator], Callable[..., Any], tuple, dict]] = []
 
@@ -302,6 +319,11 @@ class Strategy:
         # Most strategies ask every bar: skip the `context` property once bound.
         context = self._context or self.context
         return context.position(symbol or self.symbols[0])
+
+    def sentiment(self, symbol: str | None = None) -> float:
+        """Rolling news sentiment of `symbol` in [-1, 1], as known when the current bar
+        closed (live: now); 0.0 when nothing has been said about it."""
+        return self.news.score(symbol or self.symbols[0], self.context.now_ns())
 
     @property
     def portfolio(self) -> PortfolioView:

@@ -100,6 +100,13 @@ def _run_point(request: RunRequest, params: dict[str, Any], window: Window) -> d
     from bifrost.backtest.walkforward import slice_bars
 
     data = _DATA if window is None else slice_bars(_DATA, *window)
+    return sweep_point(request, data, params)
+
+
+def sweep_point(
+    request: RunRequest, data: dict[str, BarArrays], params: dict[str, Any]
+) -> dict[str, Any]:
+    """One grid point over `data`: its params and statistics, or the error that stopped it."""
     try:
         result = run_request(replace(request, params=params), data)
     except BifrostError as exc:
@@ -150,3 +157,13 @@ def run_sweep(
         if own:
             executor.shutdown()
     return results
+
+
+def chunk_points(
+    points: list[dict[str, Any]], workers: int
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """The points cut into (offset, chunk) pieces, about four per worker: big enough to
+    pay for a round trip, small enough that a lost worker costs little and the fastest
+    workers take more."""
+    size = max(1, math.ceil(len(points) / (4 * max(1, workers))))
+    return [(i, points[i : i + size]) for i in range(0, len(points), size)]

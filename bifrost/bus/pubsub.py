@@ -115,6 +115,16 @@ class Publisher:
         self.sent += len(bodies)
         return first
 
+    def set_state(self, topic: str, type_: str, body: Any) -> None:
+        """Serve `body` as the topic's snapshot value in place of its last event.
+
+        For a stream of deltas (`book.<SYM>`): the snapshot must be the whole state
+        those deltas add up to, at the same seq, so a subscriber that missed some can
+        rebuild it. Call it right after publishing the topic's latest delta.
+        """
+        seq, ts, _, _ = self._last[topic]
+        self._last[topic] = (seq, ts, type_, body)
+
     def snapshot(self, prefix: str = "") -> dict[str, Any]:
         """The last event of every topic starting with `prefix`, with its seq."""
         return {

@@ -42,6 +42,16 @@ def bar(timeframe: str, symbol: str) -> str:
     return f"{BAR}.{timeframe}.{symbol}"
 
 
+def book(symbol: str) -> str:
+    """Topic of the L2 book deltas of one symbol (its snapshot value is the whole book)."""
+    return f"{BOOK}.{symbol}"
+
+
+def micro(symbol: str) -> str:
+    """Topic of the microstructure metrics of one symbol."""
+    return f"{MICRO}.{symbol}"
+
+
 def replay_bar(timeframe: str, symbol: str) -> str:
     """Topic of replayed history bars, apart from live ones: `replay.bar.1d.AAPL`."""
     return f"{REPLAY}.{BAR}.{timeframe}.{symbol}"
@@ -55,6 +65,11 @@ def replay_end(replay_id: str) -> str:
 def backtest_job(stage: str, job_id: str) -> str:
     """Topic of a backtest job's events: `backtest.progress.<id>`, `backtest.done.<id>`."""
     return f"{BACKTEST}.{stage}.{job_id}"
+
+
+def news(symbol: str) -> str:
+    """Topic of the news articles (headline, score, rolling score) about one symbol."""
+    return f"{NEWS}.{symbol}"
 
 
 def order(broker: str) -> str:
@@ -80,6 +95,21 @@ def pnl(account: str) -> str:
 def alert(source: str) -> str:
     """Topic of alerts raised by one source, e.g. `alert.risk`."""
     return f"{ALERT}.{source}"
+
+
+def signal(symbol: str) -> str:
+    """Topic of model signals for one symbol, e.g. `signal.AAPL`."""
+    return f"{SIGNAL}.{symbol}"
+
+
+def compliance(kind: str) -> str:
+    """Topic of the compliance service's own events, e.g. `compliance.decision`."""
+    return f"{COMPLIANCE}.{kind}"
+
+
+def report(subject: str) -> str:
+    """Topic of a generated report of one subject: `report.live`, `report.<run id>`."""
+    return f"{REPORT}.{subject}"
 
 
 def prefix(kind: str, key: str = "") -> str:

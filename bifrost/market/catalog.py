@@ -74,6 +74,15 @@ class MarketCatalog:
             raise NotFound(f"no recorded quotes for {symbol} in that range")
         return frame
 
+    def trades(
+        self, symbol: str, start_ns: int | None = None, end_ns: int | None = None
+    ) -> pl.DataFrame:
+        """Recorded trades of `symbol` with start <= ts < end, in time order (may be empty)."""
+        from bifrost.store.ticks import trades_between
+
+        frame: pl.DataFrame = trades_between(self.connection, symbol, start_ns, end_ns)
+        return frame
+
     def instruments(self) -> list[Instrument]:
         """Every stored instrument."""
         return load_instruments(self.connection)

@@ -77,6 +77,17 @@ class DataGateway:
         with self._open(read_only=True) as connection:
             return MarketCatalog(connection).quotes(symbol, start, end)
 
+    def trades(self, symbol: str, start: int | None = None, end: int | None = None) -> pl.DataFrame:
+        """Recorded trades of one symbol (ts, price, size, side); may be empty."""
+        params = {"symbol": symbol, "start": start, "end": end}
+        if self.via == "daemon":
+            reply = self._call("data.trades", params, idempotent=True, timeout_ms=60_000)
+            return ipc_to_frame(reply["arrow"])
+        from bifrost.market.catalog import MarketCatalog
+
+        with self._open(read_only=True) as connection:
+            return MarketCatalog(connection).trades(symbol, start, end)
+
     def import_files(self, paths: list[Path], **options: Any) -> dict[str, Any]:
         """Import files (one transaction); returns the import report."""
         absolute = [str(p.resolve()) for p in paths]

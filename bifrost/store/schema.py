@@ -242,5 +242,139 @@ RISK: Migrations = (
     ),
 )
 
+COMPLIANCE: Migrations = (
+    (
+        1,
+        "the hash-chained audit trail and the rules an admin changed at run time",
+        """
+        CREATE TABLE audit (
+            record_id BIGINT  NOT NULL,
+            ts_ns     BIGINT  NOT NULL,
+            kind      VARCHAR NOT NULL,
+            source    VARCHAR NOT NULL,
+            event_key VARCHAR NOT NULL,
+            cid       VARCHAR NOT NULL,
+            body      VARCHAR NOT NULL,
+            prev_hash VARCHAR NOT NULL,
+            hash      VARCHAR NOT NULL
+        );
+        CREATE TABLE rules (
+            name  VARCHAR PRIMARY KEY,
+            value JSON    NOT NULL
+        );
+        """,
+    ),
+)
+
+ML: Migrations = (
+    (
+        1,
+        "the model registry (signed serialized models) and the predictions made with them",
+        """
+        CREATE TABLE models (
+            name         VARCHAR NOT NULL,
+            version      INTEGER NOT NULL,
+            kind         VARCHAR NOT NULL,
+            params       JSON    NOT NULL,
+            features     VARCHAR[] NOT NULL,
+            symbols      VARCHAR[] NOT NULL,
+            timeframe    VARCHAR NOT NULL,
+            horizon      INTEGER NOT NULL,
+            train_start  BIGINT  NOT NULL,
+            train_end    BIGINT  NOT NULL,
+            rows         BIGINT  NOT NULL,
+            metrics      JSON    NOT NULL,
+            created_ns   BIGINT  NOT NULL,
+            code_version VARCHAR NOT NULL,
+            model        BLOB    NOT NULL,
+            signature    VARCHAR NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE predictions (
+            ts_ns       BIGINT  NOT NULL,
+            symbol      VARCHAR NOT NULL,
+            model       VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            bar_ts      BIGINT  NOT NULL,
+            score       DOUBLE  NOT NULL,
+            probability DOUBLE  NOT NULL,
+            source      VARCHAR NOT NULL
+        );
+        """,
+    ),
+)
+
+NEWS: Migrations = (
+    (
+        1,
+        "news articles with their lexicon scores, and their symbols for rolling sentiment",
+        """
+        CREATE TABLE articles (
+            article_id  VARCHAR PRIMARY KEY,
+            ts          BIGINT  NOT NULL,
+            received_ns BIGINT  NOT NULL,
+            source      VARCHAR NOT NULL,
+            title       VARCHAR NOT NULL,
+            summary     VARCHAR NOT NULL,
+            url         VARCHAR,
+            symbols     VARCHAR[] NOT NULL,
+            score       DOUBLE  NOT NULL
+        );
+        CREATE TABLE article_symbols (
+            symbol     VARCHAR NOT NULL,
+            ts         BIGINT  NOT NULL,
+            article_id VARCHAR NOT NULL,
+            score      DOUBLE  NOT NULL
+        );
+        """,
+    ),
+)
+
+ANALYTICS: Migrations = (
+    (
+        1,
+        "generated reports (tearsheets of runs and of the live account)",
+        """
+        CREATE TABLE reports (
+            report_id  VARCHAR PRIMARY KEY,
+            kind       VARCHAR NOT NULL,
+            subject    VARCHAR NOT NULL,
+            created_ns BIGINT  NOT NULL,
+            report     JSON    NOT NULL
+        );
+        """,
+    ),
+)
+
+MICRO: Migrations = (
+    (
+        1,
+        "microstructure metrics of each symbol, one row per published update",
+        """
+        CREATE TABLE micro_metrics (
+            ts_ns               BIGINT  NOT NULL,
+            symbol              VARCHAR NOT NULL,
+            best_bid            DOUBLE,
+            best_ask            DOUBLE,
+            mid                 DOUBLE,
+            spread              DOUBLE,
+            spread_bps          DOUBLE,
+            microprice          DOUBLE,
+            bid_depth           DOUBLE,
+            ask_depth           DOUBLE,
+            imbalance           DOUBLE,
+            top_imbalance       DOUBLE,
+            realized_vol        DOUBLE,
+            trade_sign_autocorr DOUBLE,
+            kyle_lambda         DOUBLE,
+            amihud              DOUBLE,
+            vpin                DOUBLE,
+            quotes              BIGINT  NOT NULL,
+            trades              BIGINT  NOT NULL
+        );
+        """,
+    ),
+)
+
 LATEST_VERSION = DATA[-1][0]
 """Schema version of the data store (kept for callers that only know that store)."""

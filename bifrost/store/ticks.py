@@ -65,3 +65,37 @@ def trades_to_bars(
         """,
         [timeframe, symbol, start_ns or -(2**62), end_ns or 2**62],
     )
+
+
+QUOTE_FIELDS = "ts, bid, ask, bid_size, ask_size"
+TRADE_FIELDS = "ts, price, size, side"
+
+
+def trades_between(
+    connection: duckdb.DuckDBPyConnection,
+    symbol: str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> Any:
+    """Recorded trades of `symbol` with start <= ts < end, in time order (may be empty)."""
+    return query_frame(
+        connection,
+        f"SELECT {TRADE_FIELDS} FROM trades WHERE symbol = ? AND ts >= ? AND ts < ? ORDER BY ts",
+        [symbol, start_ns or -(2**62), end_ns or 2**62],
+    )
+
+
+def latest_rows(
+    connection: duckdb.DuckDBPyConnection, table: str, symbol: str, window_ns: int
+) -> Any:
+    """The `quotes` or `trades` of `symbol` in the `window_ns` before its latest one."""
+    fields = {"quotes": QUOTE_FIELDS, "trades": TRADE_FIELDS}[table]
+    return query_frame(
+        connection,
+        f"""
+        SELECT {fields} FROM {table}
+        WHERE symbol = ? AND ts >= (SELECT max(ts) FROM {table} WHERE symbol = ?) - ?
+        ORDER BY ts
+        """,
+        [symbol, symbol, window_ns],
+    )

@@ -290,16 +290,14 @@ def sweep(
     file: FileOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Run a parameter grid in parallel and rank the results."""
+    """Run a parameter grid in parallel and rank the results.
+
+    When the strategy daemon has backtest workers the grid is spread over them;
+    otherwise it runs here (in `--jobs` processes when it is big enough).
+    """
     from bifrost.backtest.sweep import rank, run_sweep
 
-    request, points, data = grid_setup(
-        ctx,
-        strategy,
-        symbols,
-        param,
-        start,
-        end,
+    settings = dict(
         timeframe=timeframe,
         cash=cash,
         commission=commission,
@@ -308,10 +306,19 @@ def sweep(
         engine=engine,
         file=file,
     )
-    with progress_bar(f"sweep {len(points)} points") as advance:
-        results = rank(run_sweep(request, data, points, jobs=jobs, progress=advance), metric)
+    runs = gateway(state_of(ctx))
+    if runs.workers():
+        request = make_request(strategy, symbols, {}, start, end, **settings)
+        with progress_bar("sweep on workers") as advance:
+            results = runs.sweep(request, param, metric, advance)
+        via = "workers"
+    else:
+        request, points, data = grid_setup(ctx, strategy, symbols, param, start, end, **settings)
+        with progress_bar(f"sweep {len(points)} points") as advance:
+            results = rank(run_sweep(request, data, points, jobs=jobs, progress=advance), metric)
+        via = "local"
     if json:
-        emit_json({"metric": metric, "points": len(points), "results": results})
+        emit_json({"metric": metric, "points": len(results), "via": via, "results": results})
         return
     rows = [
         [

@@ -44,3 +44,42 @@ def supervise(
     with state.host_client(host, timeout_ms=300, retries=0) as client:
         supervisor = Supervisor(services, StackPaths(state.home), child, log, client.answers)
         raise typer.Exit(supervisor.run())
+
+
+@app.command("worker")
+def worker(
+    ctx: typer.Context,
+    connect: Annotated[
+        str, typer.Option(help="Service whose backtest jobs to run (its worker_port).")
+    ] = "strategy",
+    host: Annotated[
+        str | None, typer.Option(help="The host this machine is (its key is presented).")
+    ] = None,
+    parent: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run one backtest worker for the strategy service (on any host) until SIGTERM."""
+    import os
+    import signal
+    import threading
+
+    from bifrost.backtest.worker import SERVICE, serve_backtests
+    from bifrost.logs import JsonLogger
+
+    if connect != SERVICE:
+        raise typer.BadParameter(
+            f"only the {SERVICE} service takes workers", param_hint="--connect"
+        )
+    state = state_of(ctx)
+    config = state.config
+    host = host or config.site.host
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def should_stop() -> bool:
+        # A worker started by the strategy daemon ends with it, even after a SIGKILL.
+        return stop.is_set() or (parent is not None and os.getppid() != parent)
+
+    log = JsonLogger("worker", host, config.site.log_level)
+    done = serve_backtests(config, state.home, host, should_stop=should_stop, log=log.info)
+    log.info("worker.stopped", jobs=done)

@@ -6,7 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.commands.analytics import show_analytics
+from cli.commands.compliance import show_compliance
 from cli.commands.micro import show_micro
+from cli.commands.ml import show_ml
 from cli.commands.news import show_news
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import CliState, state_of
@@ -167,6 +170,9 @@ def demo(
     show_status(document)
     show_history(state)
     show_paper_trading(state)
+    show_analytics(state)
+    show_ml(state)
+    show_compliance(state)
     show_news(state)
     show_micro(state)
     symbols = list(state.config.feed.symbols)

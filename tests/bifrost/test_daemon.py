@@ -247,5 +247,5 @@ def test_daemon_systemd_notify_sends_ready_watchdog_then_stopping(
 
 
 def test_build_daemon_unknown_service_is_not_found(daemon_config: BifrostConfig) -> None:
-    with pytest.raises(NotFound, match="service 'ml' has no daemon in this build"):
-        daemons.build_daemon("ml", daemon_config, Path("."))
+    with pytest.raises(NotFound, match="service 'gateway' has no daemon in this build"):
+        daemons.build_daemon("gateway", daemon_config, Path("."))

@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 
-BUILTIN = ("sma_cross", "rsi_reversion", "bollinger_breakout", "momentum_rotation")
+BUILTIN = ("sma_cross", "rsi_reversion", "bollinger_breakout", "momentum_rotation", "ml_signal")
 
 
 def parse_params(text: str) -> dict[str, str]:

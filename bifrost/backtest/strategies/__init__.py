@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bifrost.backtest.strategies.bollinger_breakout import BollingerBreakout
+from bifrost.backtest.strategies.ml_signal import MLSignal
 from bifrost.backtest.strategies.momentum_rotation import MomentumRotation
 from bifrost.backtest.strategies.rsi_reversion import RsiReversion
 from bifrost.backtest.strategies.sma_cross import SmaCross
@@ -15,7 +16,8 @@ from bifrost.backtest.strategy import Strategy
 from bifrost.errors import BadRequest, NotFound
 
 BUILTIN: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (SmaCross, RsiReversion, BollingerBreakout, MomentumRotation)
+    cls.name: cls
+    for cls in (SmaCross, RsiReversion, BollingerBreakout, MomentumRotation, MLSignal)
 }
 
 

@@ -1,0 +1,242 @@
+"""The append-only audit trail of compliance.duckdb: each record holds the previous one's hash.
+
+A record is (record_id, ts_ns, kind, source, event_key, cid, body, prev_hash, hash).
+Its canonical encoding is the compact JSON array
+
+    [record_id, ts_ns, kind, source, event_key, cid, body, prev_hash]
+
+(UTF-8, no spaces; `body` is itself the canonical JSON text of the event: sorted keys,
+no spaces) and `hash` is the hex sha256 of those bytes. The first record's prev_hash
+is 64 zeros. Changing, removing or reordering any record breaks the chain at that
+record or the next, and `verify` names the first broken one.
+
+`event_key` makes recording idempotent: an event seen twice (a replay, a
+reconciliation from execution's journal) is kept once. Own decisions and rule
+changes have an empty key and are always recorded.
+
+`append` links a record into the chain in memory; `flush` writes what is pending in
+one transaction with one multi-row INSERT per batch (a DuckDB commit costs
+milliseconds, far more than its rows). The owner flushes at once what must be
+durable before it answers, and the rest on a short timer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+GENESIS = "0" * 64
+COLUMNS = (
+    "record_id",
+    "ts_ns",
+    "kind",
+    "source",
+    "event_key",
+    "cid",
+    "body",
+    "prev_hash",
+    "hash",
+)
+VERIFY_BATCH = 10_000
+INSERT_BATCH = 500
+"""Rows per INSERT statement when flushing."""
+
+
+def canonical_body(body: Any) -> str:
+    """The one JSON text of an event body: sorted keys, no spaces, UTF-8 as is."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def record_hash(
+    record_id: int,
+    ts_ns: int,
+    kind: str,
+    source: str,
+    event_key: str,
+    cid: str,
+    body: str,
+    prev_hash: str,
+) -> str:
+    """The hex sha256 of a record's canonical encoding (which includes prev_hash)."""
+    fields = [record_id, ts_ns, kind, source, event_key, cid, body, prev_hash]
+    encoded = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One link of the chain."""
+
+    record_id: int
+    ts_ns: int
+    kind: str
+    source: str
+    event_key: str
+    cid: str
+    body: str
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain map, with the body parsed back into data."""
+        return {
+            "record_id": self.record_id,
+            "ts_ns": self.ts_ns,
+            "kind": self.kind,
+            "source": self.source,
+            "event_key": self.event_key,
+            "cid": self.cid,
+            "body": json.loads(self.body),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+class AuditTrail:
+    """Appends hash-chained records; the only writer of the `audit` table."""
+
+    def __init__(self, db: duckdb.DuckDBPyConnection) -> None:
+        self.db = db
+        last = db.execute(
+            "SELECT record_id, hash FROM audit ORDER BY record_id DESC LIMIT 1"
+        ).fetchall()
+        self.last_id, self.head = (int(last[0][0]), str(last[0][1])) if last else (0, GENESIS)
+        keys = db.execute("SELECT event_key FROM audit WHERE event_key <> ''").fetchall()
+        self.keys = {row[0] for row in keys}
+        self.pending: list[AuditRecord] = []
+
+    def seen(self, event_key: str) -> bool:
+        """True when an event with this key is recorded already."""
+        return event_key in self.keys
+
+    def append(
+        self,
+        kind: str,
+        source: str,
+        body: Any,
+        ts_ns: int,
+        cid: str = "",
+        event_key: str = "",
+    ) -> AuditRecord | None:
+        """Link one event into the chain (None when its key was recorded before); it is
+        written by the next `flush`."""
+        if event_key and event_key in self.keys:
+            return None
+        text = canonical_body(body)
+        record_id = self.last_id + 1
+        digest = record_hash(record_id, ts_ns, kind, source, event_key, cid, text, self.head)
+        record = AuditRecord(
+            record_id, ts_ns, kind, source, event_key, cid, text, self.head, digest
+        )
+        self.pending.append(record)
+        self.last_id, self.head = record_id, digest
+        if event_key:
+            self.keys.add(event_key)
+        return record
+
+    def flush(self) -> int:
+        """Write the pending records in one transaction; returns how many.
+
+        On failure nothing is written and the records stay pending for the next flush,
+        so the chain on disk never has a hole.
+        """
+        if not self.pending:
+            return 0
+        records = self.pending
+        row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
+        self.db.execute("BEGIN TRANSACTION")
+        try:
+            for start in range(0, len(records), INSERT_BATCH):
+                batch = records[start : start + INSERT_BATCH]
+                self.db.execute(
+                    f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES "
+                    + ", ".join([row] * len(batch)),
+                    [getattr(r, name) for r in batch for name in COLUMNS],
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.pending = []
+        return len(records)
+
+
+def verify(db: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Re-walk the chain; report how many records hold and the first broken link."""
+    cursor = db.execute(f"SELECT {', '.join(COLUMNS)} FROM audit ORDER BY record_id")
+    expected_id, prev = 1, GENESIS
+    checked = 0
+    while batch := cursor.fetchmany(VERIFY_BATCH):
+        for row in batch:
+            record = AuditRecord(*row)
+            problem = _problem(record, expected_id, prev)
+            if problem:
+                return {
+                    "ok": False,
+                    "records": checked,
+                    "head": prev,
+                    "broken": {"record_id": record.record_id, "problem": problem},
+                }
+            checked += 1
+            expected_id, prev = record.record_id + 1, record.hash
+    return {"ok": True, "records": checked, "head": prev, "broken": None}
+
+
+def _problem(record: AuditRecord, expected_id: int, prev: str) -> str:
+    """What is wrong with one record given the one before it ('' when nothing)."""
+    if record.record_id != expected_id:
+        return (
+            f"record id {record.record_id} where {expected_id} was expected "
+            "(a record is missing or repeated)"
+        )
+    if record.prev_hash != prev:
+        return (
+            f"prev_hash {record.prev_hash[:12]}… does not match the hash of record "
+            f"{expected_id - 1} ({prev[:12]}…)"
+        )
+    recomputed = record_hash(
+        record.record_id,
+        record.ts_ns,
+        record.kind,
+        record.source,
+        record.event_key,
+        record.cid,
+        record.body,
+        record.prev_hash,
+    )
+    if recomputed != record.hash:
+        return (
+            f"content does not match its hash (stored {record.hash[:12]}…, "
+            f"recomputed {recomputed[:12]}…): the record was changed"
+        )
+    return ""
+
+
+def records_between(
+    db: duckdb.DuckDBPyConnection,
+    start_ns: int,
+    end_ns: int,
+    kinds: tuple[str, ...] = (),
+) -> list[AuditRecord]:
+    """Records with start_ns <= ts_ns < end_ns (of some kinds, when given), oldest first."""
+    where = "ts_ns >= ? AND ts_ns < ?"
+    params: list[Any] = [start_ns, end_ns]
+    if kinds:
+        where += f" AND kind IN ({', '.join('?' * len(kinds))})"
+        params += list(kinds)
+    rows = db.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM audit WHERE {where} ORDER BY record_id", params
+    ).fetchall()
+    return [AuditRecord(*row) for row in rows]
+
+
+def last_body(db: duckdb.DuckDBPyConnection, kind: str) -> Any:
+    """The body of the newest record of `kind` (None when there is none)."""
+    rows = db.execute(
+        "SELECT body FROM audit WHERE kind = ? ORDER BY record_id DESC LIMIT 1", [kind]
+    ).fetchall()
+    return json.loads(rows[0][0]) if rows else None

@@ -1,0 +1,1 @@
+"""The SQL console: read-only queries across every service's DuckDB store."""

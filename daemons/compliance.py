@@ -1,0 +1,282 @@
+"""The compliance service: checks orders after risk, keeps the hash-chained audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bifrost.bus import topics
+from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus.schema import Optional, Schema
+from bifrost.compliance.audit import AuditTrail, last_body, records_between, verify
+from bifrost.compliance.daytrades import DAY_NS, utc_date
+from bifrost.compliance.engine import FILL_MEMORY_NS, ComplianceEngine
+from bifrost.compliance.report import day_report, parse_day
+from bifrost.compliance.rules import (
+    describe,
+    effective_rules,
+    load_overrides,
+    rules_dict,
+    save_override,
+    with_rule,
+)
+from bifrost.daemon import Daemon
+from bifrost.errors import Rejected
+from bifrost.execution.messages import ORDER_FIELDS
+from bifrost.model.instrument import Instrument
+from bifrost.store.database import open_store
+from bifrost.store.schema import COMPLIANCE
+
+CHECK = Schema("compliance.check params", ORDER_FIELDS)
+SET_RULE = Schema("compliance.set_rule params", {"rule": str, "value": object})
+REPORT = Schema("compliance.report params", {"date": Optional(str)})
+RECONCILE_EVERY_S = 2.0
+"""How often the trail is compared with execution's journal (events can be lost)."""
+RECONCILE_ORDERS = 1_000
+"""Newest orders compared with the trail at each reconciliation."""
+FLUSH_EVERY_S = 0.1
+"""How long order and fill records may wait to be written together (the execution
+journal has them too: reconciliation records any a crash lost)."""
+
+
+def order_key(order: dict[str, Any]) -> str:
+    """The audit key of one order state: an order passes each (status, filled) once."""
+    return f"order:{order['client_order_id']}:{order['status']}:{float(order['filled'])!r}"
+
+
+class ComplianceDaemon(Daemon):
+    """Answers `compliance.check` for risk; records every order event, fill and control."""
+
+    def setup(self) -> None:
+        self.db = open_store(self.home / "compliance.duckdb", migrations=COMPLIANCE)
+        self.audit = AuditTrail(self.db)
+        self.overrides = load_overrides(self.db)
+        self.calendars = self._instrument_calendars()
+        rules = effective_rules(self.config.compliance, self.overrides)
+        self.engine = ComplianceEngine(rules, self._calendar)
+        self.allowed_ids: set[str] = set()
+        self.fills_since_ns = 0
+        self._record_config()
+        self._restore()
+        self._seed_equity()
+        self.reconcile()
+        self.subscribe("execution", [topics.prefix(topics.ORDER)], self._order)
+        self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
+        risk_events = [topics.prefix(topics.RISK), topics.prefix(topics.ALERT)]
+        self.subscribe("risk", risk_events, self._risk)
+        self.subscribe("portfolio", [topics.prefix(topics.PNL)], self._pnl)
+        self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
+        self.every(RECONCILE_EVERY_S, self.reconcile)
+        self.every(FLUSH_EVERY_S, self.audit.flush)
+        for method in (
+            Method("compliance.check", self.check, CHECK, idempotent=True, role="trader"),
+            Method("compliance.rules", self.rules),
+            Method("compliance.set_rule", self.set_rule, SET_RULE, idempotent=False, role="admin"),
+            Method("compliance.verify", self.verify),
+            Method("compliance.report", self.report, REPORT),
+        ):
+            self.add_method(method)
+
+    # -- start ---------------------------------------------------------------------------
+
+    def _instrument_calendars(self) -> dict[str, str]:
+        """Each instrument's trading calendar, from the data service (defaults without it)."""
+        if not self.bus.answers("data"):
+            return {}
+        rows = self.bus.call("data", "instruments.list", {})["instruments"]
+        return {row["symbol"]: row["calendar"] for row in rows}
+
+    def _calendar(self, symbol: str) -> str:
+        return self.calendars.get(symbol) or Instrument.default_for(symbol).calendar
+
+    def _record_config(self) -> None:
+        """Audit the config's rules when they differ from those of the last start."""
+        body = {"path": str(self.config.path), "rules": rules_dict(self.config.compliance)}
+        if last_body(self.db, "config") != body:
+            self.audit.append("config", "compliance", body, self.clock.now_ns())
+            self.audit.flush()
+
+    def _restore(self) -> None:
+        """Recent fills (day trades) and today's allowed orders (daily counts) from the trail."""
+        now = self.clock.now_ns()
+        for record in records_between(self.db, now - FILL_MEMORY_NS, now + 1, ("fill",)):
+            fill = record.to_dict()["body"]
+            self.engine.on_fill(fill, fill["ts"])
+            self.fills_since_ns = max(self.fills_since_ns, fill["ts"])
+        day = now // DAY_NS * DAY_NS
+        for record in records_between(self.db, day, day + DAY_NS, ("decision",)):
+            body = record.to_dict()["body"]
+            if body["outcome"] == "allowed":
+                key = (day // DAY_NS, body["order"]["symbol"])
+                self.engine.orders_today[key] = self.engine.orders_today.get(key, 0) + 1
+                if body["order"].get("client_order_id"):
+                    self.allowed_ids.add(body["order"]["client_order_id"])
+
+    def _seed_equity(self) -> None:
+        """The account's equity and positions now, before the first P&L event."""
+        if self.bus.answers("portfolio"):
+            self.engine.on_pnl(self.bus.call("portfolio", "portfolio.pnl", {}))
+
+    def reconcile(self) -> int:
+        """Record journaled fills and order states the trail lacks (lost events)."""
+        if not self.bus.answers("execution"):
+            return 0
+        recorded = 0
+        reply = self.bus.call(
+            "execution", "fills.list", {"since_ns": self.fills_since_ns, "limit": 10_000}
+        )
+        for row in reply["fills"]:
+            recorded += self._record_fill({**row, "ts": row["ts_ns"]}, row["cid"], "journal")
+        opened = self.bus.call("execution", "orders.list", {"open_only": True, "limit": 10_000})
+        self.engine.resting = {o["client_order_id"]: o for o in opened["orders"]}
+        rows = self.bus.call("execution", "orders.list", {"limit": RECONCILE_ORDERS})["orders"]
+        for row in rows:
+            if not self.audit.seen(order_key(row)):
+                recorded += self._record_journal(row)
+        if recorded:
+            self.audit.flush()
+            self.log.warning("compliance.reconciled", records=recorded)
+        return recorded
+
+    def _record_journal(self, row: dict[str, Any]) -> int:
+        """Every journaled transition of one order that the trail lacks."""
+        reply = self.bus.call(
+            "execution", "order.events", {"client_order_id": row["client_order_id"]}
+        )
+        recorded = 0
+        for event in reply["events"]:
+            body = {**row, **event}
+            key = order_key(body)
+            if self.audit.append(
+                "order", "execution.journal", body, self.clock.now_ns(), event["cid"], key
+            ):
+                recorded += 1
+        return recorded
+
+    # -- order checks ----------------------------------------------------------------------
+
+    def check(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`compliance.check`: allowed (with any hits) or REJECTED naming the rule."""
+        client_id = params.get("client_order_id")
+        if client_id and client_id in self.allowed_ids:
+            return {"outcome": "allowed", "hits": [], "retry": True}
+        now = self.clock.now_ns()
+        try:
+            hits = self.engine.check(params, now)
+        except Rejected as exc:
+            self._decide(params, ctx.cid, now, "rejected", exc.details["rule"], exc.message)
+            raise
+        message = f"{params['symbol']} is on the watch list" if hits else ""
+        self._decide(params, ctx.cid, now, "allowed", "", message, hits)
+        if client_id:
+            self.allowed_ids.add(client_id)
+        return {"outcome": "allowed", "hits": hits}
+
+    def _decide(
+        self,
+        order: dict[str, Any],
+        cid: str,
+        now: int,
+        outcome: str,
+        rule: str,
+        message: str,
+        hits: list[str] | None = None,
+    ) -> None:
+        body = {
+            "outcome": outcome,
+            "rule": rule,
+            "message": message,
+            "hits": hits or [],
+            "order": order,
+        }
+        self.audit.append("decision", "compliance", body, now, cid)
+        self.audit.flush()  # the decision is on disk before the order goes on
+        assert self.publisher is not None
+        self.publisher.publish(topics.compliance("decision"), "decision", body, cid)
+        if outcome == "rejected" or hits:
+            kind = "rejected" if outcome == "rejected" else "watch"
+            alert = {"kind": kind, "rule": rule or "watch", "message": message, "order": order}
+            self.publisher.publish(topics.alert("compliance"), kind, alert, cid)
+            self.log.warning(f"compliance.{kind}", cid, rule=alert["rule"], message=message)
+
+    # -- rules and reports -------------------------------------------------------------------
+
+    def rules(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`compliance.rules`: the rules in force and which an admin changed."""
+        return describe(self.config.compliance, self.overrides)
+
+    def set_rule(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`compliance.set_rule` (admin): change one rule, keep it, audit it, announce it."""
+        name = params["rule"]
+        rules = with_rule(self.engine.rules, name, params["value"])
+        old, new = rules_dict(self.engine.rules)[name], rules_dict(rules)[name]
+        self.engine.rules = rules
+        save_override(self.db, name, new)
+        self.overrides[name] = new
+        body = {"rule": name, "old": old, "new": new}
+        self.audit.append("rule", "compliance", body, self.clock.now_ns(), ctx.cid)
+        self.audit.flush()
+        assert self.publisher is not None
+        self.publisher.publish(topics.compliance("rule"), "rule", body, ctx.cid)
+        self.log.info("compliance.rule_changed", ctx.cid, rule=name, old=old, new=new)
+        return self.rules({}, ctx)
+
+    def report(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`compliance.report`: one UTC day's records and rule hits (today by default)."""
+        text = params.get("date")
+        day = parse_day(text) if text else utc_date(self.clock.now_ns())
+        self.audit.flush()
+        return day_report(self.db, day)
+
+    def verify(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`compliance.verify`: re-walk the whole chain on disk."""
+        self.audit.flush()
+        return verify(self.db)
+
+    # -- the bus ------------------------------------------------------------------------------
+
+    def _order(self, event: Any) -> None:
+        self.engine.on_order(event.body)
+        self.audit.append(
+            "order", "execution", event.body, self.clock.now_ns(), event.cid, order_key(event.body)
+        )
+
+    def _fill(self, event: Any) -> None:
+        self._record_fill(event.body, event.cid, "")
+
+    def _record_fill(self, fill: dict[str, Any], cid: str, via: str) -> int:
+        self.engine.on_fill(fill, fill["ts"])
+        self.fills_since_ns = max(self.fills_since_ns, fill["ts"])
+        source = f"execution.{via}" if via else "execution"
+        key = f"fill:{fill['trade_id']}"
+        return 1 if self.audit.append("fill", source, fill, self.clock.now_ns(), cid, key) else 0
+
+    def _risk(self, event: Any) -> None:
+        key = f"{event.topic}:{event.ts}"  # a replayed snapshot value keeps its ts
+        now = self.clock.now_ns()
+        if self.audit.append(f"risk.{event.type}", "risk", event.body, now, event.cid, key):
+            self.audit.flush()  # risk keeps no journal to reconcile these from
+
+    def _pnl(self, event: Any) -> None:
+        self.engine.on_pnl(event.body)
+
+    def _quote(self, event: Any) -> None:
+        body = event.body
+        self.engine.on_quote(body["symbol"], (body["bid"] + body["ask"]) / 2)
+
+    def details(self) -> dict[str, Any]:
+        """Audit records and resting orders, shown by `health`."""
+        audit = getattr(self, "audit", None)
+        engine = getattr(self, "engine", None)
+        if audit is None or engine is None:
+            return {}
+        return {"audit_records": audit.last_id, "resting_orders": len(engine.resting)}
+
+    def on_stop(self) -> None:
+        """Checkpoint and close."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            audit = getattr(self, "audit", None)
+            if audit is not None:
+                audit.flush()
+            db.execute("CHECKPOINT")
+            db.close()

@@ -1,0 +1,283 @@
+"""The ml service: trains models on worker threads, keeps the registry, scores live bars."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import polars as pl
+
+from bifrost.bus import topics
+from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus.schema import ListOf, Optional, Schema
+from bifrost.client import BifrostClient
+from bifrost.daemon import Daemon
+from bifrost.errors import BifrostError, Internal, NotFound
+from bifrost.market.gateway import DataGateway
+from bifrost.ml.gateway import (
+    first_ts,
+    news_scores,
+    predict_from,
+    prediction_row,
+    recent_bars,
+    train_from,
+)
+from bifrost.ml.models import FittedModel
+from bifrost.ml.registry import ModelRegistry, store_path
+from bifrost.ml.training import TrainedModel, TrainRequest
+from bifrost.store.database import open_store
+from bifrost.store.models import insert_predictions, recent_predictions
+from bifrost.store.schema import ML
+
+TRAIN_PARAMS = Schema(
+    "ml.train params",
+    {
+        "name": str,
+        "symbols": ListOf(str, max_items=50),
+        "start_ns": Optional(int),
+        "end_ns": Optional(int),
+        "kind": Optional(str),
+        "horizon": Optional(int),
+        "timeframe": Optional(str),
+        "folds": Optional(int),
+        "embargo": Optional(int),
+        "params": Optional(dict),
+    },
+)
+JOB_PARAMS = Schema("ml.job params", {"job_id": str})
+MODEL_PARAMS = Schema("ml.show params", {"name": str, "version": Optional(int)})
+PREDICT_PARAMS = Schema(
+    "ml.predict params", {"name": str, "symbol": str, "version": Optional(int)}
+)
+PATTERN_PARAMS = Schema(
+    "ml.patterns params", {"symbol": str, "timeframe": Optional(str), "last": Optional(int)}
+)
+PREDICTIONS_PARAMS = Schema(
+    "ml.predictions params", {"symbol": Optional(str), "limit": Optional(int)}
+)
+BAR = Schema(
+    "bar",
+    {
+        "symbol": str,
+        "timeframe": str,
+        "ts": int,
+        "open": float,
+        "high": float,
+        "low": float,
+        "close": float,
+        "volume": float,
+    },
+)
+WINDOW_SCHEMA = {
+    "symbol": pl.String,
+    "timeframe": pl.String,
+    "ts": pl.Int64,
+    **dict.fromkeys(("open", "high", "low", "close", "volume"), pl.Float64),
+}
+"""Columns of a live window (a bar's volume may arrive as an integer)."""
+WINDOW = 300
+"""Live bars kept per symbol and timeframe: the features need 50."""
+WORKERS = 1
+
+
+class MLDaemon(Daemon):
+    """Owns ml.duckdb; every live bar of a symbol is scored by the models trained on it."""
+
+    def setup(self) -> None:
+        self.db = open_store(store_path(self.home), migrations=ML)
+        self.registry = ModelRegistry(self.db, self.home)
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="ml-train")
+        self._local = threading.local()
+        self._clients: list[BifrostClient] = []
+        self.windows: dict[tuple[str, str], deque[dict[str, Any]]] = {}
+        self.live: dict[str, tuple[dict[str, Any], FittedModel]] = {}
+        self.signals = 0
+        for record in self.registry.list(latest_only=True):
+            self._go_live(record["name"])
+        timeframes = self.config.feed.bar_timeframes
+        prefixes = [topics.prefix(topics.BAR, f"{tf}.") for tf in timeframes]
+        self.subscribe("data", prefixes, self._bar)
+        for method in (
+            Method("ml.train", self.start_training, TRAIN_PARAMS, idempotent=False, role="trader"),
+            Method("ml.job", self.job_state, JOB_PARAMS),
+            Method("ml.list", lambda p, c: {"models": self.registry.list()}),
+            Method("ml.show", self.show, MODEL_PARAMS),
+            Method("ml.export", self.export, MODEL_PARAMS),
+            Method("ml.predict", self.predict, PREDICT_PARAMS, idempotent=True),
+            Method("ml.patterns", self.patterns, PATTERN_PARAMS),
+            Method("ml.predictions", self.predictions, PREDICTIONS_PARAMS),
+        ):
+            self.add_method(method)
+
+    # -- training -----------------------------------------------------------------------
+
+    def start_training(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`ml.train`: check the request and queue it; poll `ml.job` for the outcome."""
+        values = {k: v for k, v in params.items() if v is not None}
+        request = TrainRequest(**{**values, "symbols": tuple(values["symbols"])})
+        job_id = uuid.uuid4().hex[:12]
+        self.jobs[job_id] = {"job_id": job_id, "state": "queued", "model": None, "error": None}
+        self.workers.submit(self._train, job_id, request, ctx.cid)
+        self.log.info("ml.train_queued", ctx.cid, job=job_id, model=request.name)
+        return {"job_id": job_id}
+
+    def _train(self, job_id: str, request: TrainRequest, cid: str) -> None:
+        """On a worker thread: load bars and train; the loop thread stores the model."""
+        self.hand_over(lambda: self.jobs[job_id].update(state="running"))
+        try:
+            trained = train_from(self._data(), self.home, request)
+        except BifrostError as exc:
+            error = exc.to_wire()
+            self.hand_over(lambda: self._fail(job_id, error, cid))
+            return
+        except Exception as exc:  # a library failure ends this job, never the service
+            error = Internal(f"training failed: {type(exc).__name__}: {exc}").to_wire()
+            self.hand_over(lambda: self._fail(job_id, error, cid))
+            return
+        self.hand_over(lambda: self._store(job_id, trained, cid))
+
+    def _data(self) -> DataGateway:
+        """Market data over this worker thread's own client."""
+        client = getattr(self._local, "client", None)
+        if client is None:  # clients are not shared across threads
+            client = self._local.client = self.new_client()
+            self._clients.append(client)
+        return DataGateway(client, self.home)
+
+    def _store(self, job_id: str, trained: TrainedModel, cid: str) -> None:
+        from bifrost.backtest.runner import code_version
+
+        record = self.registry.save(trained, code_version())
+        self._go_live(record["name"])
+        self.jobs[job_id].update(state="done", model=record)
+        self.log.info("ml.trained", cid, model=record["name"], version=record["version"])
+
+    def _fail(self, job_id: str, error: dict[str, Any], cid: str) -> None:
+        self.jobs[job_id].update(state="failed", error=error)
+        self.log.warning("ml.train_failed", cid, job=job_id, error=error["message"])
+
+    def job_state(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`ml.job`: queued, running, done (with the model's record) or failed (with error)."""
+        job = self.jobs.get(params["job_id"])
+        if job is None:
+            raise NotFound(f"no training job {params['job_id']}")
+        return dict(job)
+
+    # -- registry and questions -----------------------------------------------------------
+
+    def show(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`ml.show`: one model version's record and out-of-sample metrics."""
+        return self.registry.show(params["name"], params.get("version"))
+
+    def export(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`ml.export`: one model version with its signed bytes (checked by the receiver)."""
+        return self.registry.signed(params["name"], params.get("version"))
+
+    def predict(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`ml.predict`: score the newest stored bar of a symbol; the prediction is stored."""
+        record, model = self.registry.load(params["name"], params.get("version"))
+        body = predict_from(
+            DataGateway(self.bus, self.home), self.home, record, model, params["symbol"]
+        )
+        insert_predictions(self.db, [prediction_row(body, "request")])
+        return body
+
+    def patterns(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`ml.patterns`: candle patterns and volatility regimes of a symbol."""
+        from bifrost.ml.inference import pattern_report
+
+        timeframe = params.get("timeframe") or "1d"
+        bars = DataGateway(self.bus, self.home).bars(params["symbol"], timeframe)
+        return pattern_report(params["symbol"], timeframe, bars, params.get("last") or 10)
+
+    def predictions(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`ml.predictions`: the newest stored predictions (of one symbol, or all)."""
+        rows = recent_predictions(self.db, params.get("symbol"), params.get("limit") or 50)
+        return {"predictions": rows}
+
+    # -- live inference -------------------------------------------------------------------
+
+    def _go_live(self, name: str) -> None:
+        """Score live bars with the latest version of `name` from now on."""
+        try:
+            self.live[name] = self.registry.load(name)
+        except BifrostError as exc:
+            self.log.error("ml.model_unusable", model=name, error=exc.message)
+
+    def _bar(self, event: Any) -> None:
+        bar = BAR.check(event.body)
+        symbol, timeframe = bar["symbol"], bar["timeframe"]
+        models = [m for m in self.live.values() if symbol in m[0]["symbols"]]
+        if not models:
+            return
+        window = self._window(symbol, timeframe)
+        if window and window[-1]["ts"] >= bar["ts"]:
+            return  # already have it (a snapshot after a gap repeats the last bar)
+        window.append(bar)
+        self._score(symbol, timeframe, window, models, event.cid)
+
+    def _window(self, symbol: str, timeframe: str) -> deque[dict[str, Any]]:
+        """The symbol's rolling window, first filled from the bars data has stored."""
+        key = (symbol, timeframe)
+        window = self.windows.get(key)
+        if window is None:
+            window = self.windows[key] = deque(maxlen=WINDOW)
+            try:
+                stored = recent_bars(DataGateway(self.bus, self.home), symbol, timeframe, WINDOW)
+                window.extend(stored.select(*BAR.fields).to_dicts())
+            except BifrostError as exc:
+                self.log.info("ml.no_history", symbol=symbol, timeframe=timeframe, why=exc.message)
+        return window
+
+    def _score(
+        self,
+        symbol: str,
+        timeframe: str,
+        window: deque[dict[str, Any]],
+        models: list[tuple[dict[str, Any], FittedModel]],
+        cid: str,
+    ) -> None:
+        from bifrost.ml.inference import score_bars, signal_body
+
+        assert self.publisher is not None
+        bars = pl.DataFrame(list(window), schema=WINDOW_SCHEMA)
+        news = news_scores(self.bus, self.home, [symbol], first_ts(bars)).get(symbol)
+        rows = []
+        for record, model in models:
+            last = score_bars(model, bars, timeframe, news).row(-1, named=True)
+            if last["probability"] is None:
+                continue  # still warming up
+            body = signal_body(record, symbol, last["ts"], last["score"], last["probability"])
+            body["timeframe"] = timeframe
+            self.publisher.publish(topics.signal(symbol), "signal", body, cid)
+            rows.append(prediction_row(body, "live"))
+            self.signals += 1
+        insert_predictions(self.db, rows)
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def details(self) -> dict[str, Any]:
+        """Models, live models, training jobs and signals published, shown by `health`."""
+        jobs = getattr(self, "jobs", {})
+        states = [j["state"] for j in jobs.values()]
+        return {
+            "live_models": sorted(getattr(self, "live", {})),
+            "jobs": {s: states.count(s) for s in ("queued", "running", "done", "failed")},
+            "signals": getattr(self, "signals", 0),
+        }
+
+    def on_stop(self) -> None:
+        """Let a running training finish and store it, then checkpoint and close."""
+        workers = getattr(self, "workers", None)
+        if workers is None:
+            return
+        workers.shutdown(wait=True, cancel_futures=True)
+        for client in self._clients:
+            client.close()
+        self._run_handed_over()
+        self.db.execute("CHECKPOINT")
+        self.db.close()

@@ -1,0 +1,207 @@
+"""The microstructure screen: the L2 ladder of the selected symbol and its metrics, live.
+
+A thread worker with its own client follows `book.<SYM>` from the data service (the
+book rebuilt by a BookFollower, healed from the data service's snapshot) and
+`micro.<SYM>` from the microstructure service, and keeps the latest of both under a
+lock; the screen repaints from there at most 20 times a second, only after a change.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+import zmq
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from bifrost.bus import topics
+from bifrost.client import BifrostClient
+from bifrost.errors import BifrostError
+from bifrost.micro.follower import BookFollower, snapshot_entry
+from tui.widgets.ladder import ladder_table
+
+LEVELS = 10
+REPAINT_S = 0.05
+METRICS = (
+    ("spread", "spread", "{:,.4f}"),
+    ("spread_bps", "spread (bps)", "{:.2f}"),
+    ("microprice", "microprice", "{:,.4f}"),
+    ("bid_depth", "bid depth", "{:,.2f}"),
+    ("ask_depth", "ask depth", "{:,.2f}"),
+    ("imbalance", "book imbalance", "{:+.3f}"),
+    ("top_imbalance", "touch imbalance", "{:+.3f}"),
+    ("realized_vol", "realized vol", "{:.6f}"),
+    ("trade_sign_autocorr", "trade-sign autocorr", "{:+.3f}"),
+    ("kyle_lambda", "Kyle's lambda", "{:.3e}"),
+    ("amihud", "Amihud", "{:.3e}"),
+    ("vpin", "VPIN", "{:.3f}"),
+    ("trades", "trades in window", "{:,}"),
+)
+
+
+class MicroView:
+    """The latest book and metrics of one symbol, shared by the worker and the screen."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bids: list[tuple[float, float]] = []
+        self.asks: list[tuple[float, float]] = []
+        self.seq = 0
+        self.metrics: dict[str, Any] = {}
+        self.status = "connecting…"
+        self.version = 0
+
+    def set_book(self, follower: BookFollower, symbol: str) -> None:
+        """Copy the followed book's best levels."""
+        bids, asks = follower.books[symbol].depth(LEVELS)
+        with self.lock:
+            self.bids, self.asks, self.seq = bids, asks, follower.seqs[symbol]
+            self.status = ""
+            self.version += 1
+
+    def set_metrics(self, metrics: dict[str, Any]) -> None:
+        """Replace the metrics."""
+        with self.lock:
+            self.metrics = dict(metrics)
+            self.version += 1
+
+    def set_status(self, status: str) -> None:
+        """A line saying what is missing (a service down, no book published)."""
+        with self.lock:
+            self.status = status
+            self.version += 1
+
+
+class MicroScreen(Screen[None]):
+    """The ladder (asks above, bids below) beside the metrics table."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__()
+        self.symbol = symbol
+        self.view = MicroView()
+        self._stop = threading.Event()
+        self._painted = -1
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="micro-status")
+        with Horizontal():
+            yield Static(id="ladder", classes="column")
+            yield Static(id="micro-metrics", classes="column")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.follow()
+        self.set_interval(REPAINT_S, self.repaint)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    @work(thread=True, exclusive=True, group="micro", exit_on_error=False)
+    def follow(self) -> None:
+        """Follow the symbol's book and metrics until the screen closes."""
+        config = self.app.config  # type: ignore[attr-defined]
+        with BifrostClient(config, timeout_ms=1000, retries=0) as client:
+            follow_symbol(client, self.symbol, self.view, self._stop)
+
+    def repaint(self) -> None:
+        """Paint what changed since the last repaint."""
+        view = self.view
+        with view.lock:
+            if view.version == self._painted:
+                return
+            self._painted = view.version
+            bids, asks, seq = list(view.bids), list(view.asks), view.seq
+            metrics, status = dict(view.metrics), view.status
+        self.query_one("#micro-status", Static).update(
+            f"{self.symbol}  ·  book seq {seq}  {status}"
+        )
+        self.query_one("#ladder", Static).update(ladder_table(bids, asks))
+        self.query_one("#micro-metrics", Static).update(metrics_table(metrics))
+
+
+def follow_symbol(
+    client: BifrostClient, symbol: str, view: MicroView, stop: threading.Event
+) -> None:
+    """The worker's loop: book deltas into a follower, metrics events into the view."""
+    book_topic, micro_topic = topics.book(symbol), topics.micro(symbol)
+
+    def fetch(topic: str) -> Any:
+        return snapshot_entry(client.call("data", "snapshot", {"prefix": topic}), topic)
+
+    follower = BookFollower(fetch)
+    subscribers = [client.subscribe("data", [book_topic])]
+    if "microstructure" in client.config.services:
+        subscribers.append(client.subscribe("microstructure", [micro_topic]))
+    poller = zmq.Poller()
+    for subscriber in subscribers:
+        poller.register(subscriber.socket, zmq.POLLIN)
+    try:
+        first_metrics(client, symbol, view)
+        while not stop.is_set():
+            if symbol not in follower.books and not start_book(follower, book_topic, view):
+                stop.wait(1.0)  # data is down or publishes no book: try again soon
+                continue
+            if not poller.poll(100):
+                continue
+            for subscriber in subscribers:
+                for event in subscriber.poll(0):
+                    fold(event, follower, symbol, view)
+    finally:
+        for subscriber in subscribers:
+            subscriber.close()
+
+
+def start_book(follower: BookFollower, topic: str, view: MicroView) -> bool:
+    """Take the data service's whole book; False (and a status line) when there is none."""
+    try:
+        if follower.resync(topic):
+            view.set_book(follower, topic.partition(".")[2])
+            return True
+        view.set_status("the data service publishes no book ([feed] book_levels is 0)")
+    except BifrostError as exc:
+        view.set_status(f"data: {exc.message}")
+    return False
+
+
+def first_metrics(client: BifrostClient, symbol: str, view: MicroView) -> None:
+    """The metrics as they stand, so the table is not empty until the next event."""
+    try:
+        view.set_metrics(client.call("microstructure", "micro.metrics", {"symbol": symbol}))
+    except BifrostError as exc:
+        view.set_metrics({"error": exc.message})
+
+
+def fold(event: Any, follower: BookFollower, symbol: str, view: MicroView) -> None:
+    """One event into the view; a malformed one is shown, never raised."""
+    try:
+        if event.topic == topics.micro(symbol):
+            view.set_metrics(event.body)
+        elif event.topic == topics.book(symbol) and follower.on_event(
+            event.topic, event.type, event.seq, event.body
+        ):
+            view.set_book(follower, symbol)
+    except BifrostError as exc:
+        view.set_status(f"bad event on {event.topic}: {exc.message}")
+
+
+def metrics_table(metrics: dict[str, Any]) -> Table:
+    """The metrics, '-' for those not measurable yet."""
+    table = Table(title="Microstructure", title_justify="left", expand=True)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    if "error" in metrics:
+        table.add_row("microstructure", metrics["error"])
+        return table
+    for key, label, pattern in METRICS:
+        value = metrics.get(key)
+        table.add_row(label, "-" if value is None else pattern.format(value))
+    return table
