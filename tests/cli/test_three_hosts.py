@@ -1,9 +1,10 @@
 """Three hosts on one machine: A, B and C on 127.0.0.2-4, CURVE required, one trading flow.
 
 Each host runs its own `bifrost up --host X` with its own data dir, as separate
-machines would; they share one key store only because they share this disk. The
-flow: quotes on A -> a live strategy on C -> orders through risk and execution on
-B -> fills -> a position on B. Then the CURVE matrix: a client without CURVE, a
+machines would; they share one key store only because they share this disk. All ten
+services run where the seed layout puts them. The flow: quotes on A -> a live
+strategy on C -> orders through risk, compliance and execution on B -> fills -> a
+position on B, with compliance's audit chain intact. Then the CURVE matrix: a client without CURVE, a
 client holding the wrong server key, an unknown client key, a viewer calling a
 trader method and a trader calling an admin method are all refused and logged; the
 right keys work.
@@ -37,10 +38,15 @@ pytestmark = pytest.mark.timeout(240)
 HOSTS = {"A": "127.0.0.2", "B": "127.0.0.3", "C": "127.0.0.4"}
 PLACEMENT = {
     "data": "A",
+    "news": "A",
     "portfolio": "B",
     "execution": "B",
     "risk": "B",
+    "compliance": "B",
     "strategy": "C",
+    "ml": "C",
+    "analytics": "C",
+    "microstructure": "C",
 }
 
 
@@ -175,6 +181,9 @@ def test_quote_on_a_strategy_on_c_order_on_b_fill_and_position(cluster: Cluster)
 
         assert wait_for(position, timeout=10)
         trader.call("strategy", "strategy.stop", {"strategy_id": started["id"]})
+    verified = cluster.cli("compliance", "verify", "--json", host="C", key="viewer")
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["ok"] is True
     order_id = fills[0]["client_order_id"]
     traced = cluster.cli("trace", order_id, "--json", host="C", key="viewer")
     assert traced.returncode == 0, traced.stderr

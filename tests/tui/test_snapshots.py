@@ -82,13 +82,28 @@ def fixed_app(tmp_path: Path) -> Any:
     return app
 
 
+async def painted(pilot: Any) -> None:
+    """Let the dashboard paint the desk (every 50 ms) and the layout settle before keys."""
+    await pilot.pause(0.3)
+    await pilot.wait_for_scheduled_animations()
+
+
 def test_snapshot_dashboard(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(fixed_app(tmp_path), terminal_size=(120, 32))
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(120, 32), run_before=painted)
 
 
 def test_snapshot_order_ticket(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(fixed_app(tmp_path), press=["b", "1", "0"], terminal_size=(120, 32))
+    assert snap_compare(
+        fixed_app(tmp_path), press=["b", "1", "0"], terminal_size=(120, 32), run_before=painted
+    )
+
+
+async def help_open(pilot: Any) -> None:
+    """Open the help panel once the desk is painted, then let the narrowed tables settle."""
+    await painted(pilot)
+    await pilot.press("question_mark")
+    await painted(pilot)
 
 
 def test_snapshot_help(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(fixed_app(tmp_path), press=["question_mark"], terminal_size=(120, 32))
+    assert snap_compare(fixed_app(tmp_path), terminal_size=(120, 32), run_before=help_open)

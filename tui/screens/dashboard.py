@@ -14,7 +14,23 @@ from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from tui.widgets.watchlist import Watchlist
 
 STATE_STYLE = {"ready": "green", "degraded": "yellow", "down": "red"}
-WIDTHS = {"symbol": 8}
+WIDTHS = {
+    "id": 14,
+    "symbol": 8,
+    "side": 4,
+    "qty": 8,
+    "type": 10,
+    "price": 10,
+    "status": 16,
+    "filled": 8,
+    "time": 8,
+    "avg cost": 10,
+    "mark": 10,
+    "unrealized": 10,
+    "realized": 10,
+}
+"""Fixed column widths: columns never jump as orders come and go, and the layout is
+known before the first row arrives (STOP_LIMIT and PARTIALLY_FILLED fit)."""
 
 
 class DashboardScreen(Screen[None]):
