@@ -15,14 +15,14 @@ from tui.widgets.watchlist import Watchlist
 
 STATE_STYLE = {"ready": "green", "degraded": "yellow", "down": "red"}
 WIDTHS = {
-    "id": 14,
+    "id": 20,
     "symbol": 8,
     "side": 4,
-    "qty": 8,
+    "qty": 6,
     "type": 10,
-    "price": 10,
+    "price": 9,
     "status": 16,
-    "filled": 8,
+    "filled": 6,
     "time": 8,
     "avg cost": 10,
     "mark": 10,
