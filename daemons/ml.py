@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,6 @@ import polars as pl
 from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
-from bifrost.client import BifrostClient
 from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError, Internal, NotFound
 from bifrost.market.gateway import DataGateway
@@ -31,6 +29,7 @@ from bifrost.ml.training import TrainedModel, TrainRequest
 from bifrost.store.database import open_store
 from bifrost.store.models import insert_predictions, recent_predictions
 from bifrost.store.schema import ML
+from bifrost.worker_clients import WorkerClients
 
 TRAIN_PARAMS = Schema(
     "ml.train params",
@@ -91,8 +90,7 @@ class MLDaemon(Daemon):
         self.registry = ModelRegistry(self.db, self.home)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="ml-train")
-        self._local = threading.local()
-        self._clients: list[BifrostClient] = []
+        self.clients = WorkerClients(self.new_client)
         self.windows: dict[tuple[str, str], deque[dict[str, Any]]] = {}
         self.live: dict[str, tuple[dict[str, Any], FittedModel]] = {}
         self.signals = 0
@@ -142,11 +140,7 @@ class MLDaemon(Daemon):
 
     def _data(self) -> DataGateway:
         """Market data over this worker thread's own client."""
-        client = getattr(self._local, "client", None)
-        if client is None:  # clients are not shared across threads
-            client = self._local.client = self.new_client()
-            self._clients.append(client)
-        return DataGateway(client, self.home)
+        return DataGateway(self.clients.get(), self.home)
 
     def _store(self, job_id: str, trained: TrainedModel, cid: str) -> None:
         from bifrost.backtest.runner import code_version
@@ -276,8 +270,7 @@ class MLDaemon(Daemon):
         if workers is None:
             return
         workers.shutdown(wait=True, cancel_futures=True)
-        for client in self._clients:
-            client.close()
+        self.clients.close()
         self._run_handed_over()
         self.db.execute("CHECKPOINT")
         self.db.close()

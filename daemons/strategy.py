@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,6 +31,7 @@ from bifrost.store.database import open_store
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
 from bifrost.supervisor import python_command
+from bifrost.worker_clients import WorkerClients
 
 RUN_PARAMS = Schema(
     "backtest.run params",
@@ -107,8 +108,7 @@ class StrategyDaemon(Daemon):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.sweeps = SweepJobs(self.jobs, self._publish, self._fail)
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="backtest")
-        self._local = threading.local()
-        self._clients: list[BifrostClient] = []
+        self.clients = WorkerClients(self.new_client)
         self.live: dict[str, LiveRunner] = {}
         self.news = SentimentHistory(decay_of(self.config))
         """Live strategies' `sentiment()`: seeded from the news service, then its events."""
@@ -307,21 +307,30 @@ class StrategyDaemon(Daemon):
     def _work(self, job_id: str, request: RunRequest, cid: str) -> None:
         """On a worker thread: load bars, run; the loop thread stores and announces."""
         self.hand_over(lambda: self._progress(job_id, "running", cid))
-        try:
+
+        def run() -> tuple[Any, ...]:
             market = self._data()
             data = load_bars(market, request)
             sentiment = load_sentiment(market.client, self.home, request, data)
-            result = run_request(request, data, sentiment)
-            record = run_record(request, result)
+            return run_record(request, run_request(request, data, sentiment))
+
+        self._finish(job_id, cid, run, lambda record: self._store(job_id, record, cid))
+
+    def _finish(
+        self, job_id: str, cid: str, work: Callable[[], Any], done: Callable[[Any], None]
+    ) -> None:
+        """On a worker thread: run `work`, then `done(result)` on the loop thread; a failure
+        (a BifrostError, or any other exception) fails the job there instead."""
+        try:
+            result = work()
         except BifrostError as exc:
             message = exc.message
-            self.hand_over(lambda: self._fail(job_id, message, cid))
-            return
         except Exception as exc:  # a strategy's own bug must end its job, not the service
             message = f"{type(exc).__name__}: {exc}"
-            self.hand_over(lambda: self._fail(job_id, message, cid))
+        else:
+            self.hand_over(lambda: done(result))
             return
-        self.hand_over(lambda: self._store(job_id, record, cid))
+        self.hand_over(lambda: self._fail(job_id, message, cid))
 
     def _worker_ran(self, job_id: str, cid: str, _: str, ok: bool, outcome: Any) -> None:
         """A worker's run record is stored here, as the threads' records are."""
@@ -363,18 +372,11 @@ class StrategyDaemon(Daemon):
             if done % step == 0 or done == total:
                 self.hand_over(lambda: self.sweeps.progress(job_id, done, total, cid))
 
-        try:
+        def sweep() -> list[dict[str, Any]]:
             data = load_bars(self._data(), request)
-            results = run_sweep(request, data, points, jobs=jobs, progress=progress)
-        except BifrostError as exc:
-            message = exc.message
-            self.hand_over(lambda: self._fail(job_id, message, cid))
-            return
-        except Exception as exc:  # a strategy's own bug must end its job, not the service
-            message = f"{type(exc).__name__}: {exc}"
-            self.hand_over(lambda: self._fail(job_id, message, cid))
-            return
-        self.hand_over(lambda: self.sweeps.finished(job_id, results, cid))
+            return run_sweep(request, data, points, jobs=jobs, progress=progress)
+
+        self._finish(job_id, cid, sweep, lambda results: self.sweeps.finished(job_id, results, cid))
 
     def _publish(self, topic: str, body: dict[str, Any], cid: str) -> None:
         assert self.publisher is not None
@@ -382,11 +384,7 @@ class StrategyDaemon(Daemon):
 
     def _data(self) -> DataGateway:
         """Market data for this job, over this worker thread's own bus client."""
-        client = getattr(self._local, "client", None)
-        if client is None:  # clients are not shared across threads
-            client = self._local.client = self.new_client()
-            self._clients.append(client)
-        return DataGateway(client, self.home)
+        return DataGateway(self.clients.get(), self.home)
 
     def _progress(self, job_id: str, state: str, cid: str) -> None:
         assert self.publisher is not None
@@ -467,8 +465,7 @@ class StrategyDaemon(Daemon):
         if local is not None:
             local.stop()
         workers.shutdown(wait=True, cancel_futures=True)
-        for client in self._clients:
-            client.close()
+        self.clients.close()
         self._run_handed_over()
         self.db.execute("CHECKPOINT")
         self.db.close()

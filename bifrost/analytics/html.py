@@ -18,6 +18,8 @@ th:first-child, td:first-child { text-align: left; }
 svg { display: block; margin: .5em 0; }
 .neg { color: #b00020; } .muted { color: #777; }
 """
+ATTRIBUTION_BY = ("strategy", "symbol")
+"""The ways a report's P&L is attributed."""
 SUMMARY_ROWS = (
     ("total return %", "total_return_pct"),
     ("annual return %", "annual_return_pct"),
@@ -153,39 +155,11 @@ def render_html(report: dict[str, Any]) -> str:
         "<h2>Monthly returns %</h2>",
         table(*monthly_grid(report)),
         "<h2>Drawdowns</h2>",
-        table(
-            ["peak", "trough", "recovery", "depth %", "days"],
-            [
-                [
-                    day(p["peak_ts"]),
-                    day(p["trough_ts"]),
-                    day(p["recovery_ts"]),
-                    number(p["depth_pct"]),
-                    number(p["days"], 0),
-                ]
-                for p in report["drawdowns"]["periods"]
-            ],
-        ),
+        table(*drawdown_rows(report["drawdowns"]["periods"])),
         "<h2>Trades</h2>",
         table(["measure", "value"], trade_rows(report["trades"])),
         "<h2>Attribution</h2>",
-        *(
-            table(
-                [by, "realized", "unrealized", "commission", "trades", "total"],
-                [
-                    [
-                        r[by],
-                        number(r["realized"]),
-                        number(r["unrealized"]),
-                        number(r["commission"]),
-                        r["trades"],
-                        number(r["total"]),
-                    ]
-                    for r in report["attribution"][f"by_{by}"]
-                ],
-            )
-            for by in ("strategy", "symbol")
-        ),
+        *(table(*attribution_rows(report["attribution"], by)) for by in ATTRIBUTION_BY),
     ]
     if report.get("tca"):
         parts += ["<h2>Transaction costs (bps)</h2>", table(*tca_rows(report["tca"]))]
@@ -195,6 +169,39 @@ def render_html(report: dict[str, Any]) -> str:
         f"<title>{html.escape(report['title'])}</title><style>{STYLE}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
     )
+
+
+def drawdown_rows(periods: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The drawdown periods, one row each: peak, trough, recovery, depth and length."""
+    columns = ["peak", "trough", "recovery", "depth %", "days"]
+    rows = [
+        [
+            day(p["peak_ts"]),
+            day(p["trough_ts"]),
+            day(p["recovery_ts"]),
+            number(p["depth_pct"]),
+            number(p["days"], 0),
+        ]
+        for p in periods
+    ]
+    return columns, rows
+
+
+def attribution_rows(attribution: dict[str, Any], by: str) -> tuple[list[str], list[list[Any]]]:
+    """P&L attribution by strategy or by symbol (`by`, one of ATTRIBUTION_BY)."""
+    columns = [by, "realized", "unrealized", "commission", "trades", "total"]
+    rows = [
+        [
+            r[by],
+            number(r["realized"]),
+            number(r["unrealized"]),
+            number(r["commission"]),
+            r["trades"],
+            number(r["total"]),
+        ]
+        for r in attribution[f"by_{by}"]
+    ]
+    return columns, rows
 
 
 def trade_rows(trades: dict[str, Any]) -> list[list[Any]]:

@@ -101,8 +101,11 @@ def list_reports(
 def show_report(report: dict[str, Any]) -> None:
     """A report in the terminal: tables and an equity / drawdown chart."""
     from bifrost.analytics.html import (
+        ATTRIBUTION_BY,
         SUMMARY_ROWS,
+        attribution_rows,
         day,
+        drawdown_rows,
         monthly_grid,
         number,
         tca_rows,
@@ -120,38 +123,10 @@ def show_report(report: dict[str, Any]) -> None:
     print_table("summary", ["measure", "value"], rows)
     draw_report_chart(report)
     print_table("monthly returns %", *monthly_grid(report))
-    periods = report["drawdowns"]["periods"]
-    print_table(
-        "deepest drawdowns",
-        ["peak", "trough", "recovery", "depth %", "days"],
-        [
-            [
-                day(p["peak_ts"]),
-                day(p["trough_ts"]),
-                day(p["recovery_ts"]),
-                number(p["depth_pct"]),
-                number(p["days"], 0),
-            ]
-            for p in periods
-        ],
-    )
+    print_table("deepest drawdowns", *drawdown_rows(report["drawdowns"]["periods"]))
     print_table("trades", ["measure", "value"], trade_rows(report["trades"]))
-    for by in ("strategy", "symbol"):
-        print_table(
-            f"attribution by {by}",
-            [by, "realized", "unrealized", "commission", "trades", "total"],
-            [
-                [
-                    r[by],
-                    number(r["realized"]),
-                    number(r["unrealized"]),
-                    number(r["commission"]),
-                    r["trades"],
-                    number(r["total"]),
-                ]
-                for r in report["attribution"][f"by_{by}"]
-            ],
-        )
+    for by in ATTRIBUTION_BY:
+        print_table(f"attribution by {by}", *attribution_rows(report["attribution"], by))
     if report.get("tca"):
         print_table("transaction costs (bps; positive is a cost)", *tca_rows(report["tca"]))
 

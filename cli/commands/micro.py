@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.micro.labels import METRIC_LABELS
+from bifrost.micro.labels import metric_text as fmt
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import CliState, state_of
 
@@ -15,34 +17,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 SymbolArgument = Annotated[str, typer.Argument(help="Symbol, e.g. AAPL.")]
 SERVICE = "microstructure"
 REFRESH_PER_SECOND = 10
-METRIC_ROWS = (
-    ("best_bid", "best bid", "{:,.2f}"),
-    ("best_ask", "best ask", "{:,.2f}"),
-    ("spread", "spread", "{:,.4f}"),
-    ("spread_bps", "spread (bps)", "{:.2f}"),
-    ("microprice", "microprice", "{:,.4f}"),
-    ("bid_depth", "bid depth", "{:,.2f}"),
-    ("ask_depth", "ask depth", "{:,.2f}"),
-    ("imbalance", "book imbalance", "{:+.3f}"),
-    ("top_imbalance", "touch imbalance", "{:+.3f}"),
-    ("realized_vol", "realized vol (window)", "{:.6f}"),
-    ("trade_sign_autocorr", "trade-sign autocorr", "{:+.3f}"),
-    ("kyle_lambda", "Kyle's lambda", "{:.3e}"),
-    ("amihud", "Amihud illiquidity", "{:.3e}"),
-    ("vpin", "VPIN", "{:.3f}"),
-    ("quotes", "quotes in window", "{:,}"),
-    ("trades", "trades in window", "{:,}"),
-)
 
 
 def ask(client: Any, method: str, params: dict[str, Any]) -> Any:
     """A read from the microstructure service (safe to retry)."""
     return client.call(SERVICE, method, params, idempotent=True)
-
-
-def fmt(value: Any, pattern: str) -> str:
-    """A metric as text ('-' when it could not be measured)."""
-    return "-" if value is None else pattern.format(value)
 
 
 def metrics_document(state: CliState, symbol: str) -> dict[str, Any]:
@@ -66,7 +45,7 @@ def metrics(ctx: typer.Context, symbol: SymbolArgument, json: JsonOption = False
     if json:
         emit_json(document)
         return
-    rows = [[label, fmt(document.get(key), pattern)] for key, label, pattern in METRIC_ROWS]
+    rows = [[m.label, fmt(document.get(m.key), m.pattern)] for m in METRIC_LABELS]
     source = "live" if document["source"] == "live" else "from stored quotes and trades"
     print_table(f"{symbol} microstructure ({source})", ["measure", "value"], rows)
 

@@ -4,10 +4,10 @@ Each host runs its own `bifrost up --host X` with its own data dir, as separate
 machines would; they share one key store only because they share this disk. All ten
 services run where the seed layout puts them. The flow: quotes on A -> a live
 strategy on C -> orders through risk, compliance and execution on B -> fills -> a
-position on B, with compliance's audit chain intact. Then the CURVE matrix: a client without CURVE, a
-client holding the wrong server key, an unknown client key, a viewer calling a
-trader method and a trader calling an admin method are all refused and logged; the
-right keys work.
+position on B, with compliance's audit chain intact. Then the CURVE matrix: a client
+without CURVE, a client holding the wrong server key, an unknown client key, a viewer
+calling a trader method and a trader calling an admin method are all refused and
+logged; the right keys work.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from textual.widgets import (
 
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.fetch import fetch
 from tui.screens.strategies import BUILTIN, parse_params
 
 HEADLINE = (
@@ -115,16 +116,9 @@ class BacktestsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="backtests", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch the stored runs."""
-        app = self.app
-        try:
-            with BifrostClient(app.config, timeout_ms=2000) as client:  # type: ignore[attr-defined]
-                runs = client.call("strategy", "backtest.list", {"limit": 50})["runs"]
-        except BifrostError as exc:
-            app.call_from_thread(
-                self._status, f"[red]strategy service unavailable[/]: {exc.message}"
-            )
-            return
-        app.call_from_thread(self._show_runs, runs)
+        reply = fetch(self, "strategy", "backtest.list", {"limit": 50})
+        if reply is not None:
+            self.app.call_from_thread(self._show_runs, reply["runs"])
 
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)

@@ -24,25 +24,14 @@ from bifrost.bus import topics
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from bifrost.micro.follower import BookFollower, snapshot_entry
+from bifrost.micro.labels import METRIC_LABELS, metric_text
 from tui.widgets.ladder import ladder_table
 
 LEVELS = 10
 REPAINT_S = 0.05
-METRICS = (
-    ("spread", "spread", "{:,.4f}"),
-    ("spread_bps", "spread (bps)", "{:.2f}"),
-    ("microprice", "microprice", "{:,.4f}"),
-    ("bid_depth", "bid depth", "{:,.2f}"),
-    ("ask_depth", "ask depth", "{:,.2f}"),
-    ("imbalance", "book imbalance", "{:+.3f}"),
-    ("top_imbalance", "touch imbalance", "{:+.3f}"),
-    ("realized_vol", "realized vol", "{:.6f}"),
-    ("trade_sign_autocorr", "trade-sign autocorr", "{:+.3f}"),
-    ("kyle_lambda", "Kyle's lambda", "{:.3e}"),
-    ("amihud", "Amihud", "{:.3e}"),
-    ("vpin", "VPIN", "{:.3f}"),
-    ("trades", "trades in window", "{:,}"),
-)
+ON_LADDER = ("best_bid", "best_ask", "quotes")
+"""Metrics the panel leaves out: the ladder shows the touch and the quotes themselves."""
+METRICS = tuple(m for m in METRIC_LABELS if m.key not in ON_LADDER)
 
 
 class MicroView:
@@ -201,7 +190,6 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
     if "error" in metrics:
         table.add_row("microstructure", metrics["error"])
         return table
-    for key, label, pattern in METRICS:
-        value = metrics.get(key)
-        table.add_row(label, "-" if value is None else pattern.format(value))
+    for m in METRICS:
+        table.add_row(m.short or m.label, metric_text(metrics.get(m.key), m.pattern))
     return table

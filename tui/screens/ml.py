@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from bifrost.bus import topics
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.fetch import fetch
 
 REPAINT_S = 0.25
 
@@ -85,17 +86,9 @@ class MLScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="ml-models", exit_on_error=False)
     def load_models(self) -> None:
         """Ask the ml service for its models."""
-        app = self.app
-        try:
-            with BifrostClient(app.config, timeout_ms=2000) as client:  # type: ignore[attr-defined]
-                models = client.call("ml", "ml.list")["models"]
-        except BifrostError as exc:
-            app.call_from_thread(
-                self.query_one("#status", Static).update,
-                f"[red]ml service unavailable[/]: {exc.message}",
-            )
-            return
-        app.call_from_thread(self._show_models, models)
+        reply = fetch(self, "ml", "ml.list")
+        if reply is not None:
+            self.app.call_from_thread(self._show_models, reply["models"])
 
     def _show_models(self, models: list[dict[str, Any]]) -> None:
         self.query_one("#status", Static).update(f"Models ({len(models)})")

@@ -13,6 +13,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.fetch import fetch
 
 BUILTIN = ("sma_cross", "rsi_reversion", "bollinger_breakout", "momentum_rotation", "ml_signal")
 
@@ -98,17 +99,9 @@ class StrategiesScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
     def reload(self) -> None:
         """Fetch the live strategies."""
-        app = self.app
-        try:
-            with BifrostClient(app.config, timeout_ms=1000) as client:  # type: ignore[attr-defined]
-                rows = client.call("strategy", "strategy.list")["strategies"]
-        except BifrostError as exc:
-            app.call_from_thread(
-                self.query_one("#status", Static).update,
-                f"[red]strategy service unavailable[/]: {exc.message}",
-            )
-            return
-        app.call_from_thread(self._show, rows)
+        reply = fetch(self, "strategy", "strategy.list", timeout_ms=1000)
+        if reply is not None:
+            self.app.call_from_thread(self._show, reply["strategies"])
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         self.query_one("#status", Static).update(f"Live strategies ({len(rows)})")
