@@ -29,7 +29,8 @@ class JsonLogger:
         self.host = host
         self.threshold = LEVELS[level]
         self.stream = stream or sys.stderr
-        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_WITH_CID)
+        self.recent: deque[tuple[str, str]] = deque(maxlen=RECENT_WITH_CID)
+        """(cid, line) of the last lines that carry a cid; parsed only when traced."""
 
     def log(self, level: str, event: str, cid: str = "", **fields: Any) -> None:
         """Write one line if `level` passes the threshold."""
@@ -47,13 +48,13 @@ class JsonLogger:
         record.update(fields)
         line = json.dumps(record, default=str)
         if cid:
-            self.recent.append(json.loads(line))  # as written: plain JSON values only
+            self.recent.append((cid, line))
         self.stream.write(line + "\n")
         self.stream.flush()
 
     def with_cid(self, cid: str) -> list[dict[str, Any]]:
         """The remembered lines that carry `cid`, oldest first."""
-        return [record for record in list(self.recent) if record.get("cid") == cid]
+        return [json.loads(line) for owner, line in list(self.recent) if owner == cid]
 
     def debug(self, event: str, cid: str = "", **fields: Any) -> None:
         """Log at debug level."""

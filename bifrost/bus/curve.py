@@ -73,8 +73,6 @@ class ZapHandler:
         self.ctx = ctx
         self.allowed = dict(allowed)
         self.refused = refused
-        self.accepted = 0
-        self.denied = 0
         self._zap = ctx.socket(zmq.REP)
         self._zap.setsockopt(zmq.LINGER, 0)
         self._zap.bind(ZAP_ENDPOINT)
@@ -131,7 +129,6 @@ class ZapHandler:
             key_text = key.decode("ascii")
             name = self.allowed.get(key)
         if name is None:
-            self.denied += 1
             self.refused(
                 "client key not on the allow-list",
                 peer=address,
@@ -140,7 +137,6 @@ class ZapHandler:
             )
             reply = [version, request_id, b"400", b"client key not allowed", b"", b""]
         else:
-            self.accepted += 1
             reply = [version, request_id, b"200", b"OK", name.encode(), b""]
         self._zap.send_multipart(reply)
 
@@ -155,7 +151,6 @@ class ZapHandler:
             if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
             else "handshake failed"
         )
-        self.denied += 1
         self.refused(
             reason, socket=label, handshake=zmq.Event(event).name, protocol_error=message["value"]
         )
