@@ -29,7 +29,7 @@ def bifrost(
 @pytest.fixture
 def stack(config_path: Path, home: Path) -> Iterator[dict]:
     """A running stack (`up --json` output); always brought down afterwards."""
-    result = bifrost(config_path, home, "up", "--json")
+    result = bifrost(config_path, home, "up", "--timeout", "90", "--json")
     try:
         assert result.returncode == 0, result.stderr
         yield json.loads(result.stdout)

@@ -124,7 +124,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         assert cluster.cli("keys", "gen", role, "--role", role).returncode == 0
     try:
         for host in HOSTS:
-            up = cluster.cli("up", "--host", host, "--json", host=host)
+            # A loaded machine may need more than the default 30 s to get four daemons ready.
+            up = cluster.cli("up", "--host", host, "--timeout", "90", "--json", host=host)
             assert up.returncode == 0, up.stderr
             assert all(r["state"] == "ready" for r in json.loads(up.stdout)["services"])
         yield cluster

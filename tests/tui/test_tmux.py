@@ -24,7 +24,7 @@ SERVICES = ("data", "portfolio", "execution", "risk")
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     config, home = write_config(tmp_path, services=SERVICES), tmp_path / "home"
-    up = bifrost(config, home, "up")
+    up = bifrost(config, home, "up", "--timeout", "90")
     try:
         assert up.returncode == 0, up.stderr
         yield config, home
