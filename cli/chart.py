@@ -11,6 +11,7 @@ def draw_chart(frame: Any, title: str, *, line: bool = False) -> None:
 
     from bifrost.clock import format_instant
     from bifrost.errors import NotFound
+    from tui.plot_figure import clear_whole_figure
 
     if frame.height == 0:
         raise NotFound(f"no bars to draw for {title}")
@@ -20,8 +21,7 @@ def draw_chart(frame: Any, title: str, *, line: bool = False) -> None:
         for ts in frame["ts"].to_list()
     ]
     form = "Y-m-d" if daily else "Y-m-d H:M:S"
-    plt.clear_figure()
-    plt.theme("clear")  # the terminal's own colours, not a white box
+    clear_whole_figure(plt)
     plt.subplots(2, 1)
     plt.subplot(1, 1)
     plt.date_form(form)
@@ -53,9 +53,9 @@ def draw_equity(points: list[dict[str, Any]], title: str) -> None:
     import plotext as plt
 
     from bifrost.clock import format_instant
+    from tui.plot_figure import clear_whole_figure
 
-    plt.clear_figure()
-    plt.theme("clear")
+    clear_whole_figure(plt)
     plt.date_form("Y-m-d")
     dates = [format_instant(p["ts"], date_only=True) for p in points]
     plt.plot(dates, [p["equity"] for p in points], marker="braille")

@@ -136,6 +136,7 @@ def draw_report_chart(report: dict[str, Any]) -> None:
     import plotext as plt
 
     from bifrost.clock import format_instant
+    from tui.plot_figure import clear_whole_figure
 
     series = report["series"]
     if len(series["ts"]) < 2:
@@ -144,8 +145,7 @@ def draw_report_chart(report: dict[str, Any]) -> None:
     daily = report["summary"]["days"] > 5
     form = "Y-m-d" if daily else "Y-m-d H:M:S"
     dates = [format_instant(ts, date_only=daily) for ts in series["ts"]]
-    plt.clear_figure()
-    plt.theme("clear")
+    clear_whole_figure(plt)
     plt.subplots(2, 1)
     for row, key, title in ((1, "equity", "equity"), (2, "drawdown_pct", "drawdown %")):
         plt.subplot(row, 1)

@@ -27,6 +27,7 @@ from textual.widgets import (
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from tui.fetch import fetch
+from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 from tui.screens.strategies import BUILTIN, parse_params
 
 HEADLINE = (
@@ -231,24 +232,26 @@ class BacktestsScreen(Screen[None]):
 
 def render_run(run: dict[str, Any], width: int) -> str:
     """Headline statistics and the equity curve (plotext) of a stored run."""
-    import plotext as plt
+    return draw_run(run, width)[0]
 
+
+def draw_run(run: dict[str, Any], width: int) -> tuple[str, list[FigurePanel]]:
+    """`render_run`, with the panels the figure held when it was built."""
     from bifrost.clock import format_instant
 
     stats = run["stats"]
     head = "  ".join(f"{k} {_num(stats.get(k))}" for k in HEADLINE)
-    plt.clear_figure()
-    plt.theme("clear")
-    plt.date_form("Y-m-d")
     points = run["equity"]
-    plt.plot(
-        [format_instant(p["ts"], date_only=True) for p in points],
-        [p["equity"] for p in points],
-        marker="braille",
-    )
-    plt.title(f"{run['run_id']} {run['strategy']} {' '.join(run['symbols'])} {run['params']}")
-    plt.plotsize(max(40, width - 2), 16)
-    return head + "\n" + str(plt.build())
+    with fresh_figure() as plt:
+        plt.date_form("Y-m-d")
+        plt.plot(
+            [format_instant(p["ts"], date_only=True) for p in points],
+            [p["equity"] for p in points],
+            marker="braille",
+        )
+        plt.title(f"{run['run_id']} {run['strategy']} {' '.join(run['symbols'])} {run['params']}")
+        plt.plotsize(max(40, width - 2), 16)
+        return head + "\n" + str(plt.build()), figure_panels(plt)
 
 
 def _num(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,6 +15,7 @@ from textual.widgets import Footer, Header, Static
 
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 
 TIMEFRAMES = ("1m", "5m", "1h", "1d")
 OVERLAYS = ("SMA", "EMA", "Bollinger", "none")
@@ -35,6 +37,7 @@ class ChartScreen(Screen[None]):
         self.symbol = symbol
         self.timeframe = "1d"
         self.overlay = "SMA"
+        self.drawn: ChartDrawing | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -55,52 +58,80 @@ class ChartScreen(Screen[None]):
         self.overlay = OVERLAYS[(OVERLAYS.index(self.overlay) + 1) % len(OVERLAYS)]
         self.action_reload()
 
+    def view(self) -> ChartView:
+        """What the screen is set to show now."""
+        return ChartView(self.symbol, self.timeframe, self.overlay)
+
     @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch bars and draw them."""
         from bifrost.market.gateway import DataGateway
 
         app = self.app
+        view = self.view()  # taken once: a key pressed meanwhile starts another reload
         width, height = self.size.width or 100, max(12, (self.size.height or 30) - 4)
         try:
             with BifrostClient(app.config, timeout_ms=5000) as client:  # type: ignore[attr-defined]
-                frame = DataGateway(client, app.home).bars(self.symbol, self.timeframe)  # type: ignore[attr-defined]
+                gateway = DataGateway(client, app.home)  # type: ignore[attr-defined]
+                frame = gateway.bars(view.symbol, view.timeframe)
         except BifrostError as exc:
-            app.call_from_thread(self._show, Text(f"{self.symbol} {self.timeframe}: {exc.message}"))
+            text = Text(f"{view.symbol} {view.timeframe}: {exc.message}")
+            app.call_from_thread(self._show, view, text, None)
             return
         try:
-            drawn = Text.from_ansi(self.draw(frame.tail(width // 2), width, height))
+            drawing = draw(frame.tail(width // 2), view, width, height)
         except (ValueError, IndexError, ZeroDivisionError) as exc:  # plotext on odd data
-            drawn = Text(f"{self.symbol} {self.timeframe}: cannot draw: {exc}")
-        app.call_from_thread(self._show, drawn)
+            text = Text(f"{view.symbol} {view.timeframe}: cannot draw: {exc}")
+            app.call_from_thread(self._show, view, text, None)
+            return
+        app.call_from_thread(self._show, view, Text.from_ansi(drawing.text), drawing)
 
-    def draw(self, frame: Any, width: int, height: int) -> str:
-        """Candles, SMA overlays and volume as plotext text."""
-        import plotext as plt
+    def _show(self, view: ChartView, content: Text, drawing: ChartDrawing | None) -> None:
+        if view != self.view():
+            return  # a reload for an earlier symbol, timeframe or overlay finished late
+        self.drawn = drawing
+        self.query_one("#chart", Static).update(content)
 
-        from bifrost.clock import format_instant
 
-        dates = [format_instant(t) for t in frame["ts"].to_list()]
-        plt.clear_figure()
-        plt.theme("clear")
+@dataclass(frozen=True, slots=True)
+class ChartView:
+    """The symbol, timeframe and overlay one drawing is for."""
+
+    symbol: str
+    timeframe: str
+    overlay: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChartDrawing:
+    """One drawn chart: the view, its text and the panels the figure held when built."""
+
+    view: ChartView
+    text: str
+    panels: tuple[FigurePanel, ...]
+
+
+def draw(frame: Any, view: ChartView, width: int, height: int) -> ChartDrawing:
+    """Candles with the overlay above volume, as plotext text."""
+    from bifrost.clock import format_instant
+
+    dates = [format_instant(t) for t in frame["ts"].to_list()]
+    with fresh_figure() as plt:
         plt.subplots(2, 1)
         plt.subplot(1, 1).plotsize(width, int(height * 0.75))
         plt.date_form("Y-m-d H:M:S")  # per subplot: each keeps its own date form
-        plt.title(f"{self.symbol} {self.timeframe}  ({self.overlay})")
-        plt.candlestick(
-            dates, {k.capitalize(): frame[k].to_list() for k in ("open", "high", "low", "close")}
-        )
-        for label, values in overlay_lines(self.overlay, frame["close"].to_numpy()):
+        plt.title(f"{view.symbol} {view.timeframe}  ({view.overlay})")
+        ohlc = {k.capitalize(): frame[k].to_list() for k in ("open", "high", "low", "close")}
+        plt.candlestick(dates, ohlc)
+        for label, values in overlay_lines(view.overlay, frame["close"].to_numpy()):
             start = int(np.argmax(~np.isnan(values))) if np.isfinite(values).any() else len(values)
             if start < len(values):
                 plt.plot(dates[start:], values[start:].tolist(), label=label)
         plt.subplot(2, 1).plotsize(width, max(5, int(height * 0.25)))
         plt.date_form("Y-m-d H:M:S")
         plt.bar(dates, frame["volume"].to_list())
-        return str(plt.build())
-
-    def _show(self, content: Text) -> None:
-        self.query_one("#chart", Static).update(content)
+        text = str(plt.build())
+        return ChartDrawing(view, text, tuple(figure_panels(plt)))
 
 
 def overlay_lines(kind: str, close: np.ndarray) -> list[tuple[str, np.ndarray]]:
