@@ -310,6 +310,21 @@ def stop_supervisor(paths: StackPaths, timeout: float = STOP_GRACE_S + 5) -> lis
     return stopped
 
 
+PACKAGES_ROOT = str(Path(__file__).resolve().parents[1])
+"""The folder this process imported `bifrost` (and `cli` beside it) from."""
+
+
 def python_command(*args: str) -> list[str]:
-    """How to run the `bifrost` CLI with this same interpreter."""
-    return [sys.executable, "-m", "cli.main", *args]
+    """How to run the `bifrost` CLI with this same interpreter and this same code.
+
+    `python -m` puts the working directory first on the import path, so started from a
+    folder that holds a `bifrost/` or `cli/` directory (the parent of a checkout, say)
+    every child imported that folder instead and crash-looped. `-P` keeps the working
+    directory off the path and the folder the parent's packages came from goes first,
+    so a child runs exactly the code its parent runs, wherever it is started from.
+    """
+    launch = (
+        f"import runpy, sys; sys.path.insert(0, {PACKAGES_ROOT!r}); "
+        "runpy.run_module('cli.main', run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-P", "-c", launch, *args]
