@@ -63,7 +63,8 @@ from bifrost.backtest.sweep import grid_points, parse_grid, run_sweep, worker_po
 from bifrost.backtest.vector import (  # noqa: E402
     PERCENT,
     run_vector_backtest,
-    simulate_signals,
+    simulate_targets,
+    targets_of,
 )
 
 T = TypeVar("T")
@@ -250,14 +251,15 @@ def bench_vector(bars: BarArrays, repeat: int) -> tuple[list[Result], BacktestRe
 def vector_parts(bars: BarArrays, vector: BacktestResult, repeat: int) -> list[Result]:
     """Seconds of the signals, of the backtest, and of its kernel and statistics inside it."""
     entries, exits = SmaCross.signals(bars, FAST, SLOW)
+    targets = targets_of(entries, exits)
     costs = np.array([CASH, 1.0, 1.0, RATE, 0.0, 0.0])  # cash, fraction, lot, rate, min, bps
     parts = {
         "  SmaCross.signals (s)": lambda: SmaCross.signals(bars, FAST, SLOW),
         "  run_vector_backtest (s)": lambda: run_vector_backtest(
             SYMBOL, bars, entries, exits, config()
         ),
-        "    simulate_signals (s)": lambda: simulate_signals(
-            bars.open, bars.close, entries, exits, costs, PERCENT, False, True
+        "    simulate_targets (s)": lambda: simulate_targets(
+            bars.open, bars.close, targets, costs, PERCENT, False, True
         ),
         "    compute_stats (s)": vector.compute_stats,
     }

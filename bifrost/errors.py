@@ -58,6 +58,22 @@ class BadRequest(BifrostError):
     code = ErrorCode.BAD_REQUEST
 
 
+class InvalidParameter(BadRequest):
+    """A value that makes no sense for the parameter it was given to (a strategy parameter,
+    a cost, a convention); the message names the parameter and the rule it breaks.
+
+    A bad argument, so the CLI exits 2 (usage); on the wire it is a BAD_REQUEST whose
+    details carry `parameter` (and `constraint`), which is how the client rebuilds it.
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, parameter: str, message: str, constraint: str = "") -> None:
+        super().__init__(message, {"parameter": parameter, "constraint": constraint})
+        self.parameter = parameter
+        self.constraint = constraint
+
+
 class UnknownMethod(BifrostError):
     """The service has no such RPC method."""
 
@@ -152,6 +168,8 @@ def error_from_wire(error: dict[str, Any]) -> BifrostError:
     except ValueError:
         code = ErrorCode.INTERNAL
     details = error.get("details")
-    return _BY_CODE[code](
-        str(error.get("message", "")), details if isinstance(details, dict) else {}
-    )
+    details = details if isinstance(details, dict) else {}
+    message = str(error.get("message", ""))
+    if code is ErrorCode.BAD_REQUEST and isinstance(details.get("parameter"), str):
+        return InvalidParameter(details["parameter"], message, str(details.get("constraint", "")))
+    return _BY_CODE[code](message, details)

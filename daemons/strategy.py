@@ -9,11 +9,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bifrost.backtest.gateway import load_bars, load_sentiment, strategy_store
+from bifrost.backtest.gateway import (
+    load_bars,
+    load_sentiment,
+    strategy_store,
+    with_trading_hours,
+)
 from bifrost.backtest.local_workers import LocalWorkers
 from bifrost.backtest.runner import RunRequest, run_record, run_request
 from bifrost.backtest.strategies import BUILTIN, strategy_class
-from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep
+from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep, valid_points
 from bifrost.backtest.sweep_jobs import SweepJobs
 from bifrost.backtest.worker import request_of
 from bifrost.bus import topics
@@ -48,6 +53,9 @@ RUN_PARAMS = Schema(
         "fill": Optional(str),
         "engine": Optional(str),
         "file": Optional(str),
+        "close_at_end": Optional(bool),
+        "periods_per_year": Optional(float),
+        "trading_hours": Optional(str),
     },
 )
 SWEEP_PARAMS = Schema(
@@ -290,6 +298,7 @@ class StrategyDaemon(Daemon):
     def start_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.run`: check the request, queue it; progress and the end are events."""
         request = request_of(params)
+        request.build_strategy()  # parameters that break a constraint: BAD_REQUEST now
         job_id = uuid.uuid4().hex[:12]
         self.jobs[job_id] = {"job_id": job_id, "state": "queued", "run_id": None, "error": None}
         if self._on_workers():
@@ -310,9 +319,10 @@ class StrategyDaemon(Daemon):
 
         def run() -> tuple[Any, ...]:
             market = self._data()
-            data = load_bars(market, request)
-            sentiment = load_sentiment(market.client, self.home, request, data)
-            return run_record(request, run_request(request, data, sentiment))
+            resolved = with_trading_hours(market, request)
+            data = load_bars(market, resolved)
+            sentiment = load_sentiment(market.client, self.home, resolved, data)
+            return run_record(resolved, run_request(resolved, data, sentiment))
 
         self._finish(job_id, cid, run, lambda record: self._store(job_id, record, cid))
 
@@ -347,12 +357,12 @@ class StrategyDaemon(Daemon):
         """`backtest.sweep`: a grid of runs (statistics only), over the workers when there
         are any, else on a thread here; `backtest.job` gives the ranked results."""
         request = request_of({k: v for k, v in params.items() if k in RUN_PARAMS.fields})
-        points = grid_points({}, parse_grid(params["grid"]))
+        points, skipped = valid_points(request, grid_points({}, parse_grid(params["grid"])))
         metric = params.get("metric") or "sharpe"
         rank([], metric)  # an unknown metric is refused now, not after the sweep
         job_id = uuid.uuid4().hex[:12]
         via = "workers" if self._on_workers() else "service"
-        self.sweeps.open(job_id, len(points), metric, via)
+        self.sweeps.open(job_id, len(points), metric, via, skipped)
         if self.broker is not None and via == "workers":
             self.sweeps.spread(self.broker, self.broker.workers, job_id, request, points, ctx.cid)
         else:
@@ -360,7 +370,13 @@ class StrategyDaemon(Daemon):
             self.workers.submit(self._sweep_here, job_id, request, points, jobs, ctx.cid)
         self.log.info("backtest.sweep_queued", ctx.cid, job=job_id, points=len(points), via=via)
         done = topics.backtest_job("done", job_id)
-        return {"job_id": job_id, "points": len(points), "via": via, "topic": done}
+        return {
+            "job_id": job_id,
+            "points": len(points),
+            "skipped": sum(skipped.values()),
+            "via": via,
+            "topic": done,
+        }
 
     def _sweep_here(
         self, job_id: str, request: RunRequest, points: list[dict[str, Any]], jobs: int, cid: str
@@ -373,8 +389,10 @@ class StrategyDaemon(Daemon):
                 self.hand_over(lambda: self.sweeps.progress(job_id, done, total, cid))
 
         def sweep() -> list[dict[str, Any]]:
-            data = load_bars(self._data(), request)
-            return run_sweep(request, data, points, jobs=jobs, progress=progress)
+            market = self._data()
+            resolved = with_trading_hours(market, request)
+            data = load_bars(market, resolved)
+            return run_sweep(resolved, data, points, jobs=jobs, progress=progress)
 
         self._finish(job_id, cid, sweep, lambda results: self.sweeps.finished(job_id, results, cid))
 

@@ -45,6 +45,9 @@ class BacktestConfig:
     """Close positions still open after the last bar at its close (counted as trades)."""
     max_participation: float | None = None
     timeframe: str = "1d"
+    periods_per_year: float | None = None
+    """Bars per year that annualise volatility and Sharpe; None infers it from the spacing
+    of the bars (stats.infer_periods_per_year)."""
 
     def __post_init__(self) -> None:
         if self.fill not in FILL_MODES:
@@ -74,10 +77,15 @@ class BacktestResult:
         """The round trips as columns (for statistics and storage)."""
         return trade_arrays(self.trades)
 
-    def compute_stats(self) -> dict[str, Any]:
-        """Fill in and return the statistics."""
+    def compute_stats(self, periods_per_year: float | None = None) -> dict[str, Any]:
+        """Fill in and return the statistics (annualised with `periods_per_year` bars)."""
         self.stats = compute_stats(
-            self.ts, self.equity, self.trade_arrays(), self.exposure, self.benchmark_close
+            self.ts,
+            self.equity,
+            self.trade_arrays(),
+            self.exposure,
+            self.benchmark_close,
+            periods_per_year,
         )
         return self.stats
 
@@ -156,6 +164,7 @@ class EventEngine:
         self._timer_ns = int(seconds * 1e9) if seconds else 0
         self._next_timer = -1 if seconds else 2**63 - 1
         strategy.bind(self, self.data)
+        self.exchange.allow_short = strategy.allow_short
         self.exchange.on_fill = strategy.on_fill
         self.exchange.on_order = strategy.on_order
         strategy.on_start()
@@ -175,7 +184,7 @@ class EventEngine:
             {s: q for s, q in self.account.positions.items() if q},
             first.close,
         )
-        result.compute_stats()
+        result.compute_stats(self.config.periods_per_year)
         return result
 
     def _loop(self, strategy: Strategy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,9 +13,12 @@ Bars (buy side shown; sells mirror it):
   limit; on the bar that touched it, it fills only when the open gapped through
   the stop and the open also satisfies the limit (the path inside a bar is unknown).
 - Slippage applies to MARKET and STOP fills, never to limit prices.
-- An order without a quantity is sized when it fills: buys spend `fraction` of the
-  cash in whole lots at the fill price (commission included); sells close the
-  whole long position.
+- An order without a quantity is sized when it fills: a buy while short buys the
+  whole short back, else it spends `fraction` of the cash in whole lots at the fill
+  price (commission included); a sell while long sells the whole long position,
+  else (flat or short) it sells short `fraction` of the cash's worth, sized as a buy,
+  when the exchange allows shorting (`allow_short`, the strategy's flag in a
+  backtest) and fills nothing (the order is canceled) when it does not.
 - With `max_participation`, one bar fills at most that share of its volume; the
   rest stays open (GTC) or ends (IOC cancels the rest, FOK needs all or nothing).
 - DAY orders expire at the end of the (UTC) day of the first bar they could fill in.
@@ -66,6 +69,7 @@ class SimulatedExchange:
         max_participation: float | None = None,
         lot_size: Callable[[str], float] = lambda symbol: 1.0,
         trade_id_prefix: str = "sim",
+        allow_short: bool = False,
     ) -> None:
         if max_participation is not None and not 0 < max_participation <= 1:
             raise BadRequest("max_participation must be in (0, 1]")
@@ -74,6 +78,7 @@ class SimulatedExchange:
         self.fill_at_close = fill_at_close
         self.max_participation = max_participation
         self.lot_size = lot_size
+        self.allow_short = allow_short
         self.orders: dict[str, Order] = {}
         self._open: dict[str, list[Order]] = {}
         self._waiting_legs: dict[str, list[Order]] = {}
@@ -274,7 +279,7 @@ class SimulatedExchange:
         lot = self.lot_size(order.symbol)
         quantity = self._size(order, price, lot)
         if quantity <= 0:
-            self._end(order, OrderStatus.CANCELED, "nothing to fill: no cash or no position")
+            self._end(order, OrderStatus.CANCELED, self._nothing_to_fill(order))
             return
         if order.quantity is None:
             order.quantity = quantity
@@ -312,9 +317,18 @@ class SimulatedExchange:
     def _size(self, order: Order, price: float, lot: float) -> float:
         if order.quantity is not None:
             return order.quantity
+        held = self.account.position(order.symbol)
         if order.side is Side.BUY:
-            return self.account.affordable(price, order.fraction, lot)
-        return max(self.account.position(order.symbol), 0.0)
+            return -held if held < 0 else self.account.affordable(price, order.fraction, lot)
+        if held > 0:
+            return held
+        return self.account.affordable(price, order.fraction, lot) if self.allow_short else 0.0
+
+    def _nothing_to_fill(self, order: Order) -> str:
+        held = self.account.position(order.symbol)
+        if order.side is Side.SELL and held <= 0 and not self.allow_short:
+            return "nothing to fill: no long position to sell and shorting is not allowed"
+        return "nothing to fill: no cash or no position"
 
     def _release_legs(self, parent: Order) -> None:
         for leg in self._waiting_legs.pop(parent.client_order_id, []):

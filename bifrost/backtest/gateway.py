@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bifrost.backtest.annualisation import trading_hours_of
 from bifrost.backtest.runner import RunRequest, bar_arrays, run_record, run_request
 from bifrost.backtest.strategy import NoNews, SentimentSource
 from bifrost.client import BifrostClient
 from bifrost.errors import BadRequest, Unavailable
 from bifrost.market.gateway import DataGateway
+from bifrost.model.instrument import Instrument
 
 SERVICE = "strategy"
 RUN_TIMEOUT_S = 3600
@@ -39,6 +42,18 @@ def load_bars(data: DataGateway, request: RunRequest) -> dict[str, Any]:
             raise BadRequest(f"no {request.timeframe} bars for {symbol} in the requested range")
         out[symbol] = bar_arrays(frame)
     return out
+
+
+def with_trading_hours(data: DataGateway, request: RunRequest) -> RunRequest:
+    """`request` with the trading hours of its first symbol's instrument (stored, else the
+    default for such a symbol), which set its annualisation; unchanged when it already has
+    them or a periods-per-year figure."""
+    if request.periods_per_year is not None or request.trading_hours is not None:
+        return request
+    symbol = request.symbols[0]
+    stored = [i for i in data.instruments() if i.get("symbol") == symbol]
+    instrument = Instrument.from_dict(stored[0]) if stored else Instrument.default_for(symbol)
+    return replace(request, trading_hours=trading_hours_of(instrument))
 
 
 def load_quotes(data: DataGateway, request: RunRequest) -> dict[str, Any]:
@@ -86,6 +101,7 @@ class BacktestGateway:
 
     def run(self, request: RunRequest) -> dict[str, Any]:
         """Run and store one backtest; returns the stored run (with trades and equity)."""
+        request = with_trading_hours(self.data, request)
         if self.via == "daemon":
             return self._run_remote(request)
         from bifrost.store.runs import load_run, save_run
@@ -123,8 +139,10 @@ class BacktestGateway:
         grid: list[str],
         metric: str,
         progress: Callable[[int, int], None] | None = None,
-    ) -> list[dict[str, Any]]:
-        """A sweep through the strategy daemon, over its workers; results ranked by `metric`."""
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """A sweep through the strategy daemon, over its workers: the results ranked by
+        `metric`, and the grid points skipped for breaking a constraint, by rule."""
+        request = with_trading_hours(self.data, request)
         params = {**request.to_dict(), "grid": grid, "metric": metric}
         if request.file is not None:  # the daemon and its workers read it from their host
             params["file"] = str(Path(request.file).resolve())
@@ -135,7 +153,7 @@ class BacktestGateway:
             if progress is not None:
                 progress(state["done"], state["points"])
             if state["state"] == "done":
-                return list(state["results"])
+                return list(state["results"]), dict(state.get("skipped_by_rule") or {})
             if state["state"] == "failed":
                 raise BadRequest(state["error"])
             time.sleep(0.1)

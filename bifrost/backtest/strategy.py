@@ -20,7 +20,8 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from bifrost.errors import BadRequest
+from bifrost.backtest.constraints import Constraint, first_broken
+from bifrost.errors import BadRequest, InvalidParameter
 from bifrost.model.market import Bar, Quote, Side, Trade
 from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
 
@@ -135,13 +136,17 @@ class Strategy:
     timer_seconds: ClassVar[float | None] = None
     """When set, `on_timer` runs each time this much (simulated or real) time has passed."""
 
+    constraints: ClassVar[tuple[Constraint, ...]] = ()
+    """Rules the parameter values must keep (bifrost.backtest.constraints)."""
+    allow_short: bool = False
+    """When true, a sell with no size while flat opens a short (sized as a buy would be)
+    and a buy with no size while short buys it back; when false such a sell fills
+    nothing (the order is canceled). Declare it as a parameter to let users choose."""
+
     def __init__(self, **params: Any) -> None:
-        spec = self.parameters()
-        for key, value in params.items():
-            if key not in spec:
-                known = ", ".join(spec) or "none"
-                raise BadRequest(f"{type(self).__name__} has no parameter '{key}' ({known})")
-            setattr(self, key, coerce_param(key, value, spec[key][0]))
+        checked = self.checked_params(params)
+        for key in params:
+            setattr(self, key, checked[key])
         self.symbols: list[str] = []
         self.data: dict[str, BarArrays] = {}
         self.strategy_id = self.name or type(self).__name__
@@ -165,6 +170,25 @@ class Strategy:
                     # the default as `cls` sees it: a subclass may override it unannotated
                     out[key] = (kind, getattr(cls, key))
         return out
+
+    @classmethod
+    def checked_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Every parameter's value (given, else its default) as its declared type, checked
+        against `constraints`; InvalidParameter names the first one that makes no sense."""
+        spec = cls.parameters()
+        values = {key: default for key, (_, default) in spec.items()}
+        for key, value in params.items():
+            if key not in spec:
+                known = ", ".join(spec) or "none"
+                raise InvalidParameter(key, f"{cls.__name__} has no parameter '{key}' ({known})")
+            values[key] = coerce_param(key, value, spec[key][0])
+        broken = first_broken(cls.constraints, values)
+        if broken is not None:
+            rule, message = broken
+            raise InvalidParameter(
+                rule.parameter, f"{cls.name or cls.__name__}: {message}", rule.rule
+            )
+        return values
 
     def params(self) -> dict[str, Any]:
         """The parameter values of this instance."""
@@ -349,7 +373,9 @@ def coerce_param(key: str, value: Any, kind: type) -> Any:
             return int(number)
         return kind(value)
     except (TypeError, ValueError):
-        raise BadRequest(f"parameter {key}={value!r} is not a valid {kind.__name__}") from None
+        raise InvalidParameter(
+            key, f"parameter {key}={value!r} is not a valid {kind.__name__}", kind.__name__
+        ) from None
 
 
 def signal_arrays(entries: Sequence[bool], exits: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:

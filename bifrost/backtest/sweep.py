@@ -1,7 +1,9 @@
 """Parameter sweeps: a grid of parameter values run in parallel processes and ranked.
 
 Grid syntax, one parameter per spec: `fast=5:50:5` (start:stop:step, stop included),
-`k=1.5,2,2.5` (a list) or `fast=10` (one value).
+`k=1.5,2,2.5` (a list) or `fast=10` (one value). Points that break the strategy's
+constraints (`fast < slow`) are skipped before anything runs (`valid_points`) and
+counted by rule in the output.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 from bifrost.backtest.runner import RunRequest, run_request
 from bifrost.backtest.stats import STAT_KEYS, to_jsonable
+from bifrost.backtest.strategies import strategy_class
 from bifrost.backtest.strategy import BarArrays
-from bifrost.errors import BadRequest, BifrostError
+from bifrost.errors import BadRequest, BifrostError, InvalidParameter
 
 MAX_POINTS = 100_000
 PARALLEL_MIN_WORK = 5_000_000
@@ -72,6 +75,40 @@ def grid_points(base: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[s
         {**base, **dict(zip(names, combo, strict=True))}
         for combo in itertools.product(*(grid[n] for n in names))
     ]
+
+
+def valid_points(
+    request: RunRequest, points: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The points the strategy's constraints allow, and how many were skipped by each rule
+    (`fast < slow`: 6). A grid naming a parameter the strategy does not have, or one whose
+    every point breaks a rule, is refused with InvalidParameter."""
+    cls = strategy_class(request.strategy, request.file)
+    spec = cls.parameters()
+    for key in points[0] if points else {}:
+        if key not in spec:
+            known = ", ".join(spec) or "none"
+            raise InvalidParameter(key, f"{cls.__name__} has no parameter '{key}' ({known})")
+    kept: list[dict[str, Any]] = []
+    skipped: dict[str, int] = {}
+    first: InvalidParameter | None = None
+    for params in points:
+        try:
+            cls.checked_params(params)
+        except InvalidParameter as exc:
+            rule = exc.constraint or exc.parameter
+            skipped[rule] = skipped.get(rule, 0) + 1
+            first = first or exc
+        else:
+            kept.append(params)
+    if points and not kept and first is not None:
+        raise InvalidParameter(
+            first.parameter,
+            f"every grid point breaks a constraint of {cls.name or cls.__name__}, "
+            f"e.g. {first.message}",
+            first.constraint,
+        )
+    return kept, skipped
 
 
 def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:

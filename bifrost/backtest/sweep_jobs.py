@@ -31,8 +31,11 @@ class SweepJobs:
         self.publish = publish
         self.fail = fail
 
-    def open(self, job_id: str, points: int, metric: str, via: str) -> None:
-        """Record a queued sweep of `points` points, ranked by `metric`."""
+    def open(
+        self, job_id: str, points: int, metric: str, via: str, skipped: dict[str, int]
+    ) -> None:
+        """Record a queued sweep of `points` points, ranked by `metric`; `skipped` counts
+        the grid points left out for breaking a constraint, by rule."""
         self.jobs[job_id] = {
             "job_id": job_id,
             "kind": "sweep",
@@ -43,6 +46,8 @@ class SweepJobs:
             "metric": metric,
             "via": via,
             "results": None,
+            "skipped": sum(skipped.values()),
+            "skipped_by_rule": skipped,
         }
 
     def spread(

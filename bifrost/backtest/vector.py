@@ -1,13 +1,16 @@
-"""The vectorized backtest: entry/exit signal arrays through one numba loop.
+"""The vectorized backtest: target positions (or entry/exit signals) through one numba loop.
 
-Same conventions as the event engine (docs/BACKTESTING.md), for one symbol and
-long-only signals: an entry signal at bar t while flat buys `fraction` of the cash
-in whole lots; an exit signal at bar t while long sells the whole position. Orders
+Same conventions as the event engine (docs/BACKTESTING.md), for one symbol. The
+signal is a target position per bar: +1 long, -1 short, 0 flat, NaN keep what is
+held (long-only entry/exit signals are +1 and 0). A target at bar t that differs
+from the side held closes the position and opens the new side with `fraction` of
+the cash in whole lots, as the event engine does with a sizeless order that closes
+and one that opens (a short is sized as a buy would be). Orders
 fill at bar t+1's open ("next-open") or at bar t's close ("close"), with the same
 slippage, commission and sizing arithmetic as SimulatedExchange and SimAccount, in
 the same order of floating-point operations, so both engines give the same trades
-and final equity. An entry on the last bar never fills; a position still open after
-the last bar is sold at its close when `close_at_end` is set.
+and final equity. A target on the last bar never fills; a position still open after
+the last bar is closed at its close when `close_at_end` is set.
 """
 
 from __future__ import annotations
@@ -74,41 +77,43 @@ def _affordable(
 
 
 @njit(cache=True)
-def _buy(
-    cash: float, price: float, fraction: float, lot: float, kind: int, rate: float, extra: float
-) -> tuple[float, float, float]:
-    """(cash after, quantity bought, commission); quantity 0 when nothing is affordable."""
-    quantity = _affordable(cash, price, fraction, lot, kind, rate, extra)
-    if quantity <= 0:
-        return cash, 0.0, 0.0
-    fee = _commission(kind, rate, extra, quantity, price)
-    return cash - (quantity * price + fee), quantity, fee
+def _record(
+    trades: np.ndarray,
+    count: int,
+    entry: tuple[int, float, float],
+    bar: int,
+    held: float,
+    price: float,
+    fee: float,
+) -> None:
+    """Row `count` of `trades`: the round trip of `held` (signed) closed at `price`."""
+    entry_bar, entry_price, entry_fee = entry
+    direction = 1.0 if held > 0 else -1.0
+    quantity = abs(held)
+    trades[count, 0], trades[count, 1], trades[count, 2] = entry_bar, bar, held
+    trades[count, 3], trades[count, 4] = entry_price, price
+    trades[count, 5] = direction * (quantity * price - entry_price * quantity) - (entry_fee + fee)
+    trades[count, 6] = entry_fee + fee
 
 
 @njit(cache=True)
-def _sell(
-    cash: float, held: float, price: float, kind: int, rate: float, extra: float
-) -> tuple[float, float]:
-    """(cash after, commission) of selling the whole position."""
-    fee = _commission(kind, rate, extra, held, price)
-    return cash - (-held * price + fee), fee
-
-
-@njit(cache=True)
-def simulate_signals(
+def simulate_targets(
     open_: np.ndarray,
     close: np.ndarray,
-    entries: np.ndarray,
-    exits: np.ndarray,
+    targets: np.ndarray,
     costs: np.ndarray,
     kind: int,
     fill_at_close: bool,
     close_at_end: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run signals; `costs` = (cash, fraction, lot, rate, extra, slippage_bps).
+    """Run target positions (+1 long, -1 short, 0 flat, NaN keep); `costs` = (cash,
+    fraction, lot, rate, extra, slippage_bps).
 
-    Returns equity and exposure per bar and the trades as rows of
-    (entry bar, exit bar, size, entry price, exit price, pnl, commission).
+    A target that differs from the side held closes the position, then opens the new
+    side with `fraction` of the cash (as the event engine does with a sizeless order
+    that closes, then one that opens). Returns equity and exposure per bar and the
+    trades as rows of (entry bar, exit bar, signed size, entry price, exit price, pnl,
+    commission).
     """
     cash, fraction, lot, rate, extra, bps = (
         costs[0],
@@ -121,50 +126,58 @@ def simulate_signals(
     n = len(close)
     equity = np.empty(n)
     exposure = np.zeros(n, dtype=np.bool_)
-    trades = np.empty((n // 2 + 1, 7))
+    trades = np.empty((n + 1, 7))
     count = 0
-    held = 0.0
-    pending = 0  # +1 buy, -1 sell
-    entry_bar, entry_price, entry_fee = 0, 0.0, 0.0
+    held = 0.0  # signed: negative while short
+    pending, has_pending = 0.0, False
+    entry = (0, 0.0, 0.0)  # bar, price, commission of the open position's entry
     up, down = 1 + bps / 10_000, 1 + -bps / 10_000
     for t in range(2 * n):
         bar = t // 2
         at_close = t % 2 == 1  # each bar has an open step and a close step
-        if at_close:
-            if held == 0.0 and entries[bar]:
-                pending = 1
-            elif held > 0.0 and exits[bar]:
-                pending = -1
-        if pending != 0 and at_close == fill_at_close:
+        if at_close and not math.isnan(targets[bar]):
+            side = 1.0 if held > 0 else (-1.0 if held < 0 else 0.0)
+            if targets[bar] != side:
+                pending, has_pending = targets[bar], True
+        if has_pending and at_close == fill_at_close:
             reference = close[bar] if at_close else open_[bar]
-            if pending > 0:
-                price = reference * up
-                cash, quantity, fee = _buy(cash, price, fraction, lot, kind, rate, extra)
-                if quantity > 0:
-                    held, entry_bar, entry_price, entry_fee = quantity, bar, price, fee
-            else:
-                price = reference * down
-                cash, fee = _sell(cash, held, price, kind, rate, extra)
-                trades[count, 0], trades[count, 1], trades[count, 2] = entry_bar, bar, held
-                trades[count, 3], trades[count, 4] = entry_price, price
-                trades[count, 5] = (held * price - entry_price * held) - (entry_fee + fee)
-                trades[count, 6] = entry_fee + fee
+            if held != 0.0:
+                price = reference * (down if held > 0 else up)
+                fee = _commission(kind, rate, extra, abs(held), price)
+                cash = cash - (-held * price + fee)
+                _record(trades, count, entry, bar, held, price, fee)
                 count += 1
                 held = 0.0
-            pending = 0
+            if pending != 0.0:
+                price = reference * (up if pending > 0 else down)
+                quantity = _affordable(cash, price, fraction, lot, kind, rate, extra)
+                if quantity > 0:
+                    fee = _commission(kind, rate, extra, quantity, price)
+                    signed = quantity * pending
+                    cash = cash - (signed * price + fee)
+                    held, entry = signed, (bar, price, fee)
+            has_pending = False
         if at_close:
             equity[bar] = cash + held * close[bar]
             exposure[bar] = held != 0.0
-    if close_at_end and held > 0.0:
-        price = close[n - 1] * down
-        cash, fee = _sell(cash, held, price, kind, rate, extra)
-        trades[count, 0], trades[count, 1], trades[count, 2] = entry_bar, n - 1, held
-        trades[count, 3], trades[count, 4] = entry_price, price
-        trades[count, 5] = (held * price - entry_price * held) - (entry_fee + fee)
-        trades[count, 6] = entry_fee + fee
+    if close_at_end and held != 0.0:
+        price = close[n - 1] * (down if held > 0 else up)
+        fee = _commission(kind, rate, extra, abs(held), price)
+        cash = cash - (-held * price + fee)
+        _record(trades, count, entry, n - 1, held, price, fee)
         count += 1
         equity[n - 1] = cash
     return equity, exposure, trades[:count]
+
+
+def targets_of(entries: np.ndarray, exits: np.ndarray) -> np.ndarray:
+    """Long-only entry/exit signals as targets: an entry is +1, an exit 0, else NaN (keep).
+
+    A bar with both is ambiguous; the entry wins (built-in strategies' constraints make
+    their signals exclusive).
+    """
+    entries, exits = np.asarray(entries, dtype=np.bool_), np.asarray(exits, dtype=np.bool_)
+    return np.where(entries, 1.0, np.where(exits, 0.0, np.nan))
 
 
 def run_vector_backtest(
@@ -177,18 +190,38 @@ def run_vector_backtest(
     fraction: float = 1.0,
     lot: float = 1.0,
 ) -> BacktestResult:
-    """Run entry/exit signals for one symbol with the event engine's conventions."""
-    if config.max_participation is not None:
-        raise BadRequest("the vectorized engine has no volume-participation cap")
+    """Run long-only entry/exit signals for one symbol with the event engine's conventions."""
     if not len(entries) == len(exits) == len(bars):
         raise BadRequest("entries, exits and bars must have the same length")
+    targets = targets_of(entries, exits)
+    return run_vector_targets(symbol, bars, targets, config, fraction=fraction, lot=lot)
+
+
+def run_vector_targets(
+    symbol: str,
+    bars: BarArrays,
+    targets: np.ndarray,
+    config: BacktestConfig,
+    *,
+    fraction: float = 1.0,
+    lot: float = 1.0,
+) -> BacktestResult:
+    """Run target positions (+1, -1, 0, NaN keep) for one symbol with the event engine's
+    conventions."""
+    if config.max_participation is not None:
+        raise BadRequest("the vectorized engine has no volume-participation cap")
+    targets = np.asarray(targets, dtype=np.float64)
+    if len(targets) != len(bars):
+        raise BadRequest("targets and bars must have the same length")
+    known = targets[~np.isnan(targets)]
+    if not np.isin(known, (-1.0, 0.0, 1.0)).all():
+        raise BadRequest("targets must be +1 (long), -1 (short), 0 (flat) or NaN (keep)")
     kind, rate, extra = commission_terms(config.commission)
     costs = np.array([config.cash, fraction, lot, rate, extra, config.slippage_bps])
-    equity, exposure, rows = simulate_signals(
+    equity, exposure, rows = simulate_targets(
         np.ascontiguousarray(bars.open, dtype=np.float64),
         np.ascontiguousarray(bars.close, dtype=np.float64),
-        np.asarray(entries, dtype=np.bool_),
-        np.asarray(exits, dtype=np.bool_),
+        np.ascontiguousarray(targets),
         costs,
         kind,
         config.fill == "close",
@@ -199,7 +232,17 @@ def run_vector_backtest(
     entry_ts = bars.ts[rows[:, 0].astype(np.int64)].tolist()
     exit_ts = bars.ts[rows[:, 1].astype(np.int64)].tolist()
     trades = [
-        TradeRecord(symbol, entry, exit_, size, 1, entry_price, exit_price, pnl, commission)
+        TradeRecord(
+            symbol,
+            entry,
+            exit_,
+            size,
+            1 if size > 0 else -1,
+            entry_price,
+            exit_price,
+            pnl,
+            commission,
+        )
         for entry, exit_, (_, _, size, entry_price, exit_price, pnl, commission) in zip(
             entry_ts, exit_ts, rows.tolist(), strict=True
         )
@@ -207,5 +250,5 @@ def run_vector_backtest(
     result = BacktestResult(
         [symbol], bars.ts.copy(), equity, exposure, trades, [], [], {}, bars.close
     )
-    result.compute_stats()
+    result.compute_stats(config.periods_per_year)
     return result

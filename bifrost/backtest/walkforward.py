@@ -34,7 +34,7 @@ from bifrost.backtest.stats import (
     to_jsonable,
 )
 from bifrost.backtest.strategy import BarArrays
-from bifrost.backtest.sweep import Progress, rank, run_sweep, worker_pool
+from bifrost.backtest.sweep import Progress, rank, run_sweep, valid_points, worker_pool
 from bifrost.errors import BadRequest
 
 EULER_GAMMA = 0.5772156649015329
@@ -110,6 +110,7 @@ def walk_forward(
     if metric not in STAT_KEYS:
         raise BadRequest(f"metric '{metric}' is not a statistic")
     splits = windows(len(data[request.symbols[0]].ts), train, test, anchored)
+    points, skipped = valid_points(request, points)
     pool = worker_pool(data, jobs) if jobs > 1 and len(points) >= 4 else None
     try:
         walk = _Walk(request, data, points, metric, pool)
@@ -120,7 +121,7 @@ def walk_forward(
     finally:
         if pool is not None:
             pool.shutdown()
-    return walk.report()
+    return walk.report() | {"skipped": sum(skipped.values()), "skipped_by_rule": skipped}
 
 
 class _Walk:
@@ -154,7 +155,8 @@ class _Walk:
         results = run_sweep(
             self.request, self.data, self.points, window=window, pool=self.pool, jobs=1
         )
-        per_bar = math.sqrt(infer_periods_per_year(timeline[a:b]))
+        ppy = self.request.annual_periods()
+        per_bar = math.sqrt(infer_periods_per_year(timeline[a:b]) if ppy is None else ppy)
         self.trial_sharpes += [
             r["stats"]["sharpe"] / per_bar
             for r in results
@@ -184,7 +186,14 @@ class _Walk:
         trades = [t for r in self.results for t in r.trades]
         symbol = self.request.symbols[0]
         benchmark = slice_bars(self.data, int(ts[0]), int(ts[-1]) + 1)[symbol].close
-        overall = compute_stats(ts, equity, trade_arrays(trades), exposure, benchmark)
+        overall = compute_stats(
+            ts,
+            equity,
+            trade_arrays(trades),
+            exposure,
+            benchmark,
+            self.request.annual_periods(),
+        )
         start = np.concatenate([[self.request.cash], equity[:-1]])
         returns = (equity - start) / start
         return {

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bifrost.backtest.gateway import load_bars, load_sentiment
+from bifrost.backtest.gateway import load_bars, load_sentiment, with_trading_hours
 from bifrost.backtest.runner import RunRequest, run_record, run_request
 from bifrost.backtest.sweep import sweep_point
 from bifrost.bus.curve import ClientCurve
@@ -77,7 +77,8 @@ class BacktestTasks:
 
     def __call__(self, task: dict[str, Any]) -> dict[str, Any]:
         TASK.check(task)
-        request = request_of(task["request"])
+        market = DataGateway(self.client, self.home)
+        request = with_trading_hours(market, request_of(task["request"]))
         if task["kind"] == "run":
             return self.run(request)
         if task["kind"] == "points":

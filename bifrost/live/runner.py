@@ -3,8 +3,9 @@
 The runner is the strategy's context, as the backtest engine is in a backtest: the
 strategy's code does not change. Bars arrive as events and grow its arrays (its
 indicators are recomputed); its position is the sum of the fills carrying its
-strategy id (each trade id once); orders without a size spend `fraction` of the
-runner's `capital` at the last close, in whole lots.
+strategy id (each trade id once); orders without a size close what is held against
+them (a sell a long, a buy a short), else spend `fraction` of the runner's `capital`
+at the last close, in whole lots (a sell only when the strategy `allow_short`).
 """
 
 from __future__ import annotations
@@ -173,8 +174,15 @@ class LiveRunner:
         return order
 
     def _size(self, order: Order) -> float:
-        if order.side is Side.SELL:
-            return max(self.positions.get(order.symbol, 0.0), 0.0)
+        """As the simulated exchange sizes it: a sell closes a long, a buy buys a short back;
+        otherwise `fraction` of the capital, and a sell only when the strategy shorts."""
+        held = self.positions.get(order.symbol, 0.0)
+        if order.side is Side.SELL and held > 0:
+            return held
+        if order.side is Side.BUY and held < 0:
+            return -held
+        if order.side is Side.SELL and not self.strategy.allow_short:
+            return 0.0
         closes = self.data[order.symbol].close
         if not len(closes):
             return 0.0

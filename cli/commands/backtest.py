@@ -24,9 +24,25 @@ EndOption = Annotated[str | None, typer.Option(help="End date (ISO, UTC), exclus
 TimeframeOption = Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe.")]
 CashOption = Annotated[float, typer.Option(help="Starting cash.")]
 CommissionOption = Annotated[
-    str, typer.Option(help="0.001 or 0.1% (of notional), 0.005/share,min=1, or 1/order.")
+    str,
+    typer.Option(help="0.001 or 0.1% (of notional, at most 5%), 0.005/share,min=1, or 1/order."),
 ]
-SlippageOption = Annotated[float, typer.Option(help="Slippage in basis points.")]
+SlippageOption = Annotated[float, typer.Option(help="Slippage in basis points (0 to 500).")]
+CloseAtEndOption = Annotated[
+    bool,
+    typer.Option(
+        "--close-at-end/--no-close-at-end",
+        help="Close what is still held at the last bar's close (a trade), or leave it open.",
+    ),
+]
+PeriodsOption = Annotated[
+    float | None,
+    typer.Option(
+        "--periods-per-year",
+        help="Bars per year for annualised statistics (default: from the instrument's "
+        "trading hours: equity 252 x 6.5 h sessions, fx 260 x 24 h, crypto 365 x 24 h).",
+    ),
+]
 FillOption = Annotated[str, typer.Option(help="next-open or close.")]
 EngineOption = Annotated[str, typer.Option(help="event or vector.")]
 FileOption = Annotated[str | None, typer.Option("--file", help="Python file with the strategy.")]
@@ -92,12 +108,14 @@ def grid_setup(
     **settings: Any,
 ) -> tuple[RunRequest, list[dict[str, Any]], dict[str, Any]]:
     """The request, the grid points and the loaded bars of a sweep or a walk-forward."""
-    from bifrost.backtest.gateway import load_bars
+    from bifrost.backtest.gateway import load_bars, with_trading_hours
     from bifrost.backtest.sweep import grid_points, parse_grid
 
+    data = gateway(state_of(ctx)).data
     request = make_request(strategy, symbols, {}, start, end, **settings)
+    request = with_trading_hours(data, request)
     points = grid_points({}, parse_grid(grid))
-    return request, points, load_bars(gateway(state_of(ctx)).data, request)
+    return request, points, load_bars(data, request)
 
 
 @app.command("run")
@@ -115,6 +133,8 @@ def run(
     fill: FillOption = "next-open",
     engine: EngineOption = "event",
     file: FileOption = None,
+    close_at_end: CloseAtEndOption = True,
+    periods_per_year: PeriodsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Run one backtest, store it, print its statistics and equity curve."""
@@ -131,6 +151,8 @@ def run(
         fill=fill,
         engine=engine,
         file=file,
+        close_at_end=close_at_end,
+        periods_per_year=periods_per_year,
     )
     runs = gateway(state_of(ctx))
     stored = runs.run(request)
@@ -150,6 +172,7 @@ def show_run(run: dict[str, Any], trades: int = 10) -> None:
         f"{run['params']} ({run['engine']})"
     )
     print_table(title, ["statistic", "value"], [[k, _fmt(stats.get(k))] for k in HEADLINE])
+    print_table("conventions", ["setting", "value"], convention_rows(run.get("settings") or {}))
     if run.get("trades"):
         print_table(
             f"last {min(trades, len(run['trades']))} of {len(run['trades'])} trades",
@@ -158,6 +181,23 @@ def show_run(run: dict[str, Any], trades: int = 10) -> None:
         )
     if run.get("equity"):
         draw_equity(run["equity"], f"equity {run['run_id']}")
+
+
+def convention_rows(settings: dict[str, Any]) -> list[list[Any]]:
+    """The costs as read and the conventions a run used (older runs lack some)."""
+    ppy = settings.get("periods_per_year_used")
+    basis = settings.get("annualisation")
+    rows = [
+        ["commission", settings.get("commission_read") or settings.get("commission")],
+        ["slippage", settings.get("slippage_read") or settings.get("slippage_bps")],
+        ["fill", settings.get("fill")],
+        ["close at end", settings.get("close_at_end", True)],
+        [
+            "periods per year",
+            None if ppy is None else f"{ppy:g}" + (f" ({basis})" if basis else ""),
+        ],
+    ]
+    return [[name, "-" if value is None else value] for name, value in rows]
 
 
 def _trade_row(trade: dict[str, Any]) -> list[Any]:
@@ -288,6 +328,8 @@ def sweep(
     fill: FillOption = "next-open",
     engine: EngineOption = "vector",
     file: FileOption = None,
+    close_at_end: CloseAtEndOption = True,
+    periods_per_year: PeriodsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Run a parameter grid in parallel and rank the results.
@@ -295,7 +337,7 @@ def sweep(
     When the strategy daemon has backtest workers the grid is spread over them;
     otherwise it runs here (in `--jobs` processes when it is big enough).
     """
-    from bifrost.backtest.sweep import rank, run_sweep
+    from bifrost.backtest.sweep import rank, run_sweep, valid_points
 
     settings = dict(
         timeframe=timeframe,
@@ -305,20 +347,33 @@ def sweep(
         fill=fill,
         engine=engine,
         file=file,
+        close_at_end=close_at_end,
+        periods_per_year=periods_per_year,
     )
     runs = gateway(state_of(ctx))
     if runs.workers():
         request = make_request(strategy, symbols, {}, start, end, **settings)
         with progress_bar("sweep on workers") as advance:
-            results = runs.sweep(request, param, metric, advance)
+            results, skipped = runs.sweep(request, param, metric, advance)
         via = "workers"
     else:
         request, points, data = grid_setup(ctx, strategy, symbols, param, start, end, **settings)
+        points, skipped = valid_points(request, points)
         with progress_bar(f"sweep {len(points)} points") as advance:
             results = rank(run_sweep(request, data, points, jobs=jobs, progress=advance), metric)
         via = "local"
+    skipped_count = sum(skipped.values())
     if json:
-        emit_json({"metric": metric, "points": len(results), "via": via, "results": results})
+        emit_json(
+            {
+                "metric": metric,
+                "points": len(results),
+                "skipped": skipped_count,
+                "skipped_by_rule": skipped,
+                "via": via,
+                "results": results,
+            }
+        )
         return
     rows = [
         [
@@ -333,7 +388,8 @@ def sweep(
         for i, r in enumerate(results[:top])
     ]
     print_table(
-        f"top {min(top, len(results))} of {len(results)} by {metric}",
+        f"top {min(top, len(results))} of {len(results)} by {metric}"
+        + (f"; {skipped_count} points skipped ({skipped_text(skipped)})" if skipped else ""),
         ["rank", "params", metric, "return %", "max dd %", "trades", "error"],
         rows,
     )
@@ -361,6 +417,8 @@ def walkforward(
     fill: FillOption = "next-open",
     engine: EngineOption = "vector",
     file: FileOption = None,
+    close_at_end: CloseAtEndOption = True,
+    periods_per_year: PeriodsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Optimise on each training window, trade the next window; out-of-sample report."""
@@ -381,6 +439,8 @@ def walkforward(
         fill=fill,
         engine=engine,
         file=file,
+        close_at_end=close_at_end,
+        periods_per_year=periods_per_year,
     )
     with progress_bar("walk-forward windows") as advance:
         report = walk_forward(
@@ -425,8 +485,14 @@ def walkforward(
         "out of sample, chained",
         ["statistic", "value"],
         [[k, _fmt(oos.get(k))] for k in HEADLINE]
-        + [["deflated_sharpe", _fmt(report["deflated_sharpe"])], ["trials", report["trials"]]],
+        + [["deflated_sharpe", _fmt(report["deflated_sharpe"])], ["trials", report["trials"]]]
+        + [["skipped points", f"{report['skipped']} ({skipped_text(report['skipped_by_rule'])})"]],
     )
+
+
+def skipped_text(skipped: dict[str, int]) -> str:
+    """Grid points skipped by rule: `fast < slow: 6`."""
+    return ", ".join(f"{rule}: {count}" for rule, count in skipped.items()) or "none"
 
 
 def progress_bar(label: str) -> Any:

@@ -57,7 +57,7 @@ def test_backtest_run_stores_a_run_that_list_and_show_return(setup) -> None:
         "--start",
         "2020-01-01",
     )
-    assert run["params"] == {"fast": 5, "slow": 30}
+    assert run["params"] == {"fast": 5, "slow": 30, "allow_short": False}
     assert run["stats"]["trades"] == len(run["trades"]) > 0
     listed = run_json(setup, "backtest", "list")["runs"]
     assert run["run_id"] in [r["run_id"] for r in listed]
@@ -136,8 +136,8 @@ def test_backtest_walkforward_trades_every_test_window(setup) -> None:
     ("args", "code", "message"),
     [
         (["run", "nope", "AAPL"], 1, "no strategy 'nope'"),
-        (["run", "sma_cross", "AAPL", "-p", "fast=abc"], 1, "fast='abc'"),
-        (["run", "sma_cross", "AAPL", "-p", "speed=3"], 1, "no parameter 'speed'"),
+        (["run", "sma_cross", "AAPL", "-p", "fast=abc"], 2, "fast='abc'"),
+        (["run", "sma_cross", "AAPL", "-p", "speed=3"], 2, "no parameter 'speed'"),
         (["run", "sma_cross", "AAPL", "--start", "2030-01-01"], 1, "no 1d bars"),
         (
             ["run", "sma_cross", "AAPL", "--start", "2024-01-01", "--end", "2023-01-01"],

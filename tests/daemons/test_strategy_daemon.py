@@ -66,7 +66,7 @@ def test_backtest_job_announces_done_and_stores_the_run(stack: BifrostClient) ->
     assert done and done[0].body["run_id"] == state["run_id"] and done[0].cid == "trace-bt-1"
     assert any(e.topic == topics.backtest_job("progress", job["job_id"]) for e in events)
     run = stack.call("strategy", "backtest.show", {"run_id": state["run_id"]})
-    assert run["params"] == {"fast": 20, "slow": 30}
+    assert run["params"] == {"fast": 20, "slow": 30, "allow_short": False}
     assert run["stats"]["trades"] == len(run["trades"])
 
 

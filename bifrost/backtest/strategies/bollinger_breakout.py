@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bifrost.backtest.constraints import at_least, greater_than
 from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.indicators import bollinger
 from bifrost.model.market import Bar
@@ -15,6 +16,7 @@ class BollingerBreakout(Strategy):
     name = "bollinger_breakout"
     period: int = 20
     k: float = 2.0
+    constraints = (at_least("period", 2), greater_than("k", 0))
 
     @classmethod
     def signals(cls, bars: BarArrays, period: int = 20, k: float = 2.0) -> tuple[np.ndarray, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bifrost.backtest.constraints import at_least, between
 from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.model.market import Bar
 
@@ -60,6 +61,7 @@ class MLSignal(Strategy):
     threshold: float = 0.55
     home: str = ""
     config: str = ""
+    constraints = (at_least("version", 0), between("threshold", 0, 1))
 
     @classmethod
     def signals(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bifrost.backtest.constraints import at_least
 from bifrost.backtest.strategy import Strategy
 from bifrost.model.market import Bar
 
@@ -18,6 +19,7 @@ class MomentumRotation(Strategy):
     lookback: int = 60
     top: int = 1
     rebalance: int = 20
+    constraints = (at_least("lookback", 1), at_least("top", 1), at_least("rebalance", 1))
 
     def on_start(self) -> None:
         self.bars_seen = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bifrost.backtest.constraints import at_least, between, less_than
 from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.indicators import rsi
 from bifrost.model.market import Bar
@@ -16,6 +17,12 @@ class RsiReversion(Strategy):
     period: int = 14
     lower: float = 30.0
     upper: float = 70.0
+    constraints = (
+        at_least("period", 1),
+        between("lower", 0, 100),
+        between("upper", 0, 100),
+        less_than("lower", "upper"),
+    )
 
     @classmethod
     def signals(

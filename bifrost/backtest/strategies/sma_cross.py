@@ -1,9 +1,10 @@
-"""SMA crossover: long while the fast average is above the slow one."""
+"""SMA crossover: long while the fast average is above the slow one (short below, if allowed)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from bifrost.backtest.constraints import at_least, less_than
 from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.indicators import crossover, crossunder, sma
 from bifrost.model.market import Bar
@@ -12,6 +13,8 @@ from bifrost.model.market import Bar
 class SmaCross(Strategy):
     """Buy when SMA(fast) crosses above SMA(slow); sell when it crosses back below.
 
+    With `allow_short`, the cross below also opens a short (and the cross above buys
+    it back before going long), so the strategy is always in the market once started.
     With several symbols each trades on its own signals, spending its share
     (1 / number of symbols) of the cash at each entry.
     """
@@ -19,12 +22,25 @@ class SmaCross(Strategy):
     name = "sma_cross"
     fast: int = 10
     slow: int = 30
+    allow_short: bool = False
+    constraints = (at_least("fast", 1), at_least("slow", 1), less_than("fast", "slow"))
 
     @classmethod
-    def signals(cls, bars: BarArrays, fast: int = 10, slow: int = 30) -> tuple[np.ndarray, ...]:
-        """Entry and exit signals for the vectorized engine."""
+    def signals(
+        cls, bars: BarArrays, fast: int = 10, slow: int = 30, allow_short: bool = False
+    ) -> tuple[np.ndarray, ...]:
+        """Long entry and exit signals for the vectorized engine."""
         fast_ma, slow_ma = sma(bars.close, fast), sma(bars.close, slow)
         return crossover(fast_ma, slow_ma), crossunder(fast_ma, slow_ma)
+
+    @classmethod
+    def targets(
+        cls, bars: BarArrays, fast: int = 10, slow: int = 30, allow_short: bool = False
+    ) -> np.ndarray:
+        """Target position per bar for the vectorized engine: +1 long, -1 short, 0 flat,
+        NaN keep what is held."""
+        up, down = cls.signals(bars, fast, slow)
+        return np.where(up, 1.0, np.where(down, -1.0 if allow_short else 0.0, np.nan))
 
     def on_start(self) -> None:
         self.fraction = 1 / len(self.symbols)
@@ -40,7 +56,13 @@ class SmaCross(Strategy):
         fast, slow = self.averages[bar.symbol]
         held = self.position(bar.symbol)
         # Comparisons with NaN are false, so nothing fires before both averages exist.
-        if held == 0 and fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
-            self.buy(bar.symbol, fraction=self.fraction)
-        elif held > 0 and fast[-2] >= slow[-2] and fast[-1] < slow[-1]:
-            self.sell(bar.symbol)
+        if fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
+            if held < 0:
+                self.buy(bar.symbol)  # no size while short: buys the short back
+            if held <= 0:
+                self.buy(bar.symbol, fraction=self.fraction)
+        elif fast[-2] >= slow[-2] and fast[-1] < slow[-1]:
+            if held > 0:
+                self.sell(bar.symbol)  # no size while long: sells the whole position
+            if held >= 0 and self.allow_short:
+                self.sell(bar.symbol, fraction=self.fraction)  # flat by then: opens a short

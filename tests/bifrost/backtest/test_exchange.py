@@ -421,13 +421,35 @@ def test_unsized_buy_without_cash_is_canceled_with_reason() -> None:
     assert placed.reason == "nothing to fill: no cash or no position"
 
 
-def test_unsized_sell_when_flat_is_canceled_with_reason() -> None:
+def test_unsized_sell_when_flat_without_shorting_is_canceled_with_reason() -> None:
     placed = order(Side.SELL, None)
     fill_on(make_exchange(), placed, bar(100, 101, 99, 100))
     assert (placed.status, placed.reason) == (
         OrderStatus.CANCELED,
-        "nothing to fill: no cash or no position",
+        "nothing to fill: no long position to sell and shorting is not allowed",
     )
+
+
+def test_unsized_sell_when_flat_with_shorting_opens_a_short_sized_as_a_buy() -> None:
+    exchange = make_exchange(10_000.0, PercentCommission(0.01), allow_short=True)
+    placed = order(Side.SELL, None)
+    # a buy would get floor(10 000 / (100 * 1.01)) = 99 shares; the short is the same size
+    assert fill_on(exchange, placed, bar(100, 101, 99, 100)) == 100
+    (fill,) = exchange.account.fills
+    assert (fill.side, fill.quantity) == (Side.SELL, 99)
+    assert exchange.account.position(SYMBOL) == -99
+    assert exchange.account.cash == pytest.approx(10_000 + 9_900 - 99)
+
+
+def test_unsized_buy_while_short_buys_the_whole_short_back() -> None:
+    exchange = make_exchange(allow_short=True)
+    fill_on(exchange, order(Side.SELL, 30), bar(100, 101, 99, 100))
+    placed = order(Side.BUY, None, oid="o-2")
+    assert fill_on(exchange, placed, bar(90, 91, 89, 90, day=3)) == 90
+    assert exchange.account.fills[-1].quantity == 30
+    assert exchange.account.position(SYMBOL) == 0
+    (trade,) = exchange.account.trades
+    assert (trade.size, trade.pnl) == (-30, pytest.approx(300.0))
 
 
 # -- time in force and participation (10 % of a 1000-share bar = 100 per bar) ------------

@@ -8,6 +8,7 @@ last close.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -17,7 +18,7 @@ from bifrost.backtest.costs import FixedCommission, PercentCommission, PerShareC
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
 from bifrost.backtest.strategies import BollingerBreakout, RsiReversion, SmaCross
 from bifrost.backtest.strategy import BarArrays
-from bifrost.backtest.vector import run_vector_backtest
+from bifrost.backtest.vector import run_vector_backtest, run_vector_targets
 from bifrost.market.sample import SAMPLE_SYMBOLS, daily_bars, xnys_sessions
 
 SESSIONS = xnys_sessions("2019-01-02", "2023-12-29")
@@ -145,3 +146,39 @@ def test_sma_cross_engines_match_hand_written_reference(symbol: str) -> None:
         for mine, theirs in zip(got, expected_trades, strict=True):
             assert mine == pytest.approx(theirs, rel=1e-12)
         assert result.equity[-1] == pytest.approx(expected_cash, rel=1e-9)
+
+
+@pytest.mark.parametrize("symbol", ["AAPL", "NVDA", "SPY"])
+@pytest.mark.parametrize("fill", ["next-open", "close"])
+@pytest.mark.parametrize("close_at_end", [True, False])
+def test_engines_same_trades_on_a_long_short_strategy(
+    symbol: str, fill: str, close_at_end: bool
+) -> None:
+    bars = sample_arrays(symbol)
+    config = BacktestConfig(
+        cash=10_000,
+        commission=PercentCommission(0.001),
+        slippage_bps=5,
+        fill=fill,
+        close_at_end=close_at_end,
+    )
+    params = {"fast": 10, "slow": 30, "allow_short": True}
+    event = run_backtest(SmaCross(**params), {symbol: bars}, config)
+    vector = run_vector_targets(symbol, bars, SmaCross.targets(bars, **params), config)
+    shorts = [t for t in event.trades if t.size < 0]
+    assert len(shorts) > 3 and len(event.trades) - len(shorts) > 3
+    assert_same(event, vector)
+    # the strategy is always in the market at the end: closed there, or still held
+    assert bool(event.positions) is (not close_at_end)
+    assert vector.exposure[-1] and event.exposure[-1]
+
+
+def test_long_short_sma_cross_reverses_on_the_same_bar_it_closes() -> None:
+    bars = sample_arrays("SPY")
+    config = BacktestConfig(cash=10_000, commission=PercentCommission(0.001))
+    event = run_backtest(SmaCross(fast=10, slow=30, allow_short=True), {"SPY": bars}, config)
+    # after the first trade the strategy is always in the market: each trade starts when
+    # the one before it ends, and the sides alternate
+    trades = event.trades
+    assert all(a.exit_ts == b.entry_ts for a, b in itertools.pairwise(trades))
+    assert all((a.size > 0) != (b.size > 0) for a, b in itertools.pairwise(trades))
