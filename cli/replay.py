@@ -16,9 +16,13 @@ def run_replay(
     end: int | None,
     speed: str,
     *,
-    as_json: bool,
+    stream: bool = False,
 ) -> dict[str, Any]:
-    """Subscribe to replayed bars, start the replay, print bars until its end event."""
+    """Subscribe to replayed bars, start the replay, follow them until its end event.
+
+    The result holds every replayed bar under `events`, in the order published; with
+    `stream` each bar is also printed as one JSON line the moment it arrives.
+    """
     from bifrost.bus import topics
 
     with state.client() as client:
@@ -36,6 +40,7 @@ def run_replay(
             }
             result: dict[str, Any] = client.call("data", "data.replay", params)
             wanted = {topics.replay_bar(timeframe, s) for s in symbols}
+            events: list[dict[str, Any]] = []
             done = False
             while not done:
                 for event in subscriber.poll(1000):
@@ -43,8 +48,10 @@ def run_replay(
                         continue
                     if event.topic == result["end_topic"]:
                         done = True
-                    elif as_json and event.topic in wanted:
-                        emit_json(event.body)
+                    elif event.topic in wanted:
+                        events.append(event.body)
+                        if stream:
+                            emit_json(event.body)
         finally:
             subscriber.close()
-    return result
+    return {**result, "events": events}

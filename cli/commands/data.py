@@ -1,4 +1,4 @@
-"""`bifrost data import|list|bars|chart|validate|replay|sample`: the bar store."""
+"""`bifrost data import|list|bars|chart|validate|replay|sample|quarantine`: the bar store."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli.commands.data_quarantine import app as quarantine_app
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import CliState, state_of
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Market data: import, query, validate, chart and replay bars.", no_args_is_help=True
 )
+app.add_typer(quarantine_app, name="quarantine")
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 TimeframeOption = Annotated[str, typer.Option("--timeframe", "-t", help="1m, 5m, 1h, 1d, ...")]
 StartOption = Annotated[str | None, typer.Option(help="First date/time (ISO, UTC), inclusive.")]
@@ -57,13 +59,22 @@ def import_(
         str | None, typer.Option("--format", help="csv or parquet (default: suffix).")
     ] = None,
     tz: Annotated[str, typer.Option(help="Zone of naive timestamps.")] = "UTC",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Quarantine surprising jumps instead of warning.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Import OHLCV bars with validation; bad rows go to quarantine with their reason."""
+    """Import OHLCV bars with validation.
+
+    Provably invalid rows go to quarantine with their reason; surprising jumps are kept
+    and listed as warnings (quarantined with --strict).
+    """
     if fmt is not None and fmt not in ("csv", "parquet"):
         raise typer.BadParameter("must be csv or parquet", param_hint="--format")
     data = gateway(state_of(ctx))
-    report = data.import_files(paths, symbol=symbol, timeframe=timeframe, fmt=fmt, tz=tz)
+    report = data.import_files(
+        paths, symbol=symbol, timeframe=timeframe, fmt=fmt, tz=tz, strict=strict
+    )
     if json:
         emit_json(report)
         return
@@ -86,6 +97,7 @@ def show_import_report(report: dict[str, Any], via: str) -> None:
                 item["unchanged"],
                 item["rejected"],
                 reasons or "-",
+                item.get("warned", 0),
                 item["missing_sessions"]["count"],
             ]
         )
@@ -101,10 +113,31 @@ def show_import_report(report: dict[str, Any], via: str) -> None:
             "same",
             "rejected",
             "reasons",
+            "warned",
             "missing sessions",
         ],
         rows,
     )
+    show_warnings(report)
+
+
+def show_warnings(report: dict[str, Any]) -> None:
+    """Print the kept rows that look surprising: file, line, time, rule and size of move."""
+    from bifrost.clock import format_instant
+
+    rows = [
+        [
+            Path(item["file"]).name,
+            w["line"],
+            format_instant(w["ts"]),
+            w["rule"],
+            f"{w['move']:+.2%}",
+        ]
+        for item in report["files"]
+        for w in item.get("warnings", [])
+    ]
+    if rows:
+        print_table("warnings (kept)", ["file", "line", "time", "rule", "move"], rows)
 
 
 @app.command("list")
@@ -230,13 +263,23 @@ def replay(
     end: EndOption = None,
     speed: Annotated[str, typer.Option(help="10x, 0.5x, or max.")] = "max",
     json: JsonOption = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Stream each bar as one JSON line as it arrives.")
+    ] = False,
 ) -> None:
-    """Republish stored bars on the bus (`replay.bar.<tf>.<SYM>`) in time order."""
+    """Republish stored bars on the bus (`replay.bar.<tf>.<SYM>`) in time order.
+
+    `--json` prints one document when the replay ends: its id, bar count and `events`
+    (every replayed bar in order); `--jsonl` streams the bars as JSON lines instead.
+    """
     from cli.replay import run_replay
 
     first, last = instants(start, end)
-    result = run_replay(state_of(ctx), symbols, timeframe, first, last, speed, as_json=json)
-    if not json:
+    state = state_of(ctx)
+    result = run_replay(state, symbols, timeframe, first, last, speed, stream=jsonl)
+    if json and not jsonl:
+        emit_json(result)
+    elif not jsonl:
         say(f"replayed {result['bars']} bars (replay {result['replay_id']})")
 
 
