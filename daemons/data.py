@@ -16,6 +16,8 @@ from bifrost.feed.synthetic import SyntheticFeed
 from bifrost.market.bar_builder import BarBuilder
 from bifrost.market.catalog import MarketCatalog
 from bifrost.market.inbox import Inbox
+from bifrost.market.ingest.options import WIRE_SCHEMA as IMPORT_PARAMS
+from bifrost.market.ingest.options import ImportOptions
 from bifrost.market.replay import Replay, parse_speed
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import BookDelta, Quote
@@ -37,15 +39,9 @@ QUOTES_PARAMS = Schema(
 TRADES_PARAMS = Schema(
     "data.trades params", {"symbol": str, "start": Optional(int), "end": Optional(int)}
 )
-IMPORT_PARAMS = Schema(
-    "data.import params",
-    {
-        "paths": ListOf(str, max_items=1000),
-        "symbol": Optional(str),
-        "timeframe": Optional(str),
-        "format": Optional(str),
-        "tz": Optional(str),
-    },
+QUARANTINE_LIST_PARAMS = Schema("data.quarantine.list params", {"import_id": Optional(str)})
+QUARANTINE_RELEASE_PARAMS = Schema(
+    "data.quarantine.release params", {"import_id": str, "line": Optional(int)}
 )
 VALIDATE_PARAMS = Schema("data.validate params", {"symbol": str, "timeframe": Optional(str)})
 REPLAY_PARAMS = Schema(
@@ -114,6 +110,14 @@ class DataDaemon(Daemon):
                 "data.import", self.import_paths, IMPORT_PARAMS, idempotent=False, role="trader"
             ),
             Method("data.validate", self.validate, VALIDATE_PARAMS),
+            Method("data.quarantine.list", self.quarantine, QUARANTINE_LIST_PARAMS),
+            Method(
+                "data.quarantine.release",
+                self.release,
+                QUARANTINE_RELEASE_PARAMS,
+                idempotent=False,
+                role="trader",
+            ),
             Method(
                 "data.replay", self.start_replay, REPLAY_PARAMS, idempotent=False, role="trader"
             ),
@@ -208,13 +212,7 @@ class DataDaemon(Daemon):
     def import_paths(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`data.import`: load files readable by this daemon; one transaction per call."""
         paths = [Path(p) for p in params["paths"]]
-        report = self._import(
-            paths,
-            symbol=params.get("symbol"),
-            timeframe=params.get("timeframe") or "1d",
-            fmt=params.get("format"),
-            tz=params.get("tz") or "UTC",
-        )
+        report = self._import(paths, **ImportOptions.from_wire(params).engine_kwargs())
         self.log.info("data.imported", ctx.cid, files=len(paths), loaded=report["rows_loaded"])
         return report
 
@@ -233,6 +231,21 @@ class DataDaemon(Daemon):
         symbol = params["symbol"]
         calendar = find_instrument(self.db, symbol).calendar
         return validate_stored(self.db, symbol, params.get("timeframe") or "1d", calendar=calendar)
+
+    def quarantine(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`data.quarantine.list`: rows in quarantine, of one import or of all."""
+        from bifrost.market.ingest.quarantine import list_quarantine
+
+        return list_quarantine(self.db, params.get("import_id"))
+
+    def release(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`data.quarantine.release`: store the quarantined rows that pass the hard rules."""
+        from bifrost.market.ingest.quarantine import release_rows
+
+        line = params.get("line")
+        result = release_rows(self.db, params["import_id"], line, self.clock)
+        self.log.info("data.released", ctx.cid, rows=len(result["released"]))
+        return result
 
     def start_replay(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`data.replay`: queue stored bars for republishing on `replay.bar.<tf>.<SYM>`."""

@@ -89,10 +89,17 @@ class DataGateway:
             return MarketCatalog(connection).trades(symbol, start, end)
 
     def import_files(self, paths: list[Path], **options: Any) -> dict[str, Any]:
-        """Import files (one transaction); returns the import report."""
+        """Import files (one transaction); returns the import report.
+
+        `options` are ImportOptions fields (symbol, timeframe, fmt, tz, strict); None
+        means the default.
+        """
+        from bifrost.market.ingest.options import ImportOptions
+
+        chosen = ImportOptions(**{k: v for k, v in options.items() if v is not None})
         absolute = [str(p.resolve()) for p in paths]
         if self.via == "daemon":
-            params = {"paths": absolute, **options}
+            params = chosen.to_wire(absolute)
             return dict(self._call("data.import", params, timeout_ms=IMPORT_TIMEOUT_MS))
         from bifrost.market.ingest.engine import import_files
         from bifrost.store.instruments import find_instrument
@@ -102,9 +109,31 @@ class DataGateway:
                 connection,
                 [Path(p) for p in absolute],
                 calendar_for=lambda s: find_instrument(connection, s).calendar,
-                **{k: v for k, v in options.items() if v is not None},
+                **chosen.engine_kwargs(),
             )
             return report.to_dict()
+
+    def quarantine(self, import_id: str | None = None) -> dict[str, Any]:
+        """Rows in quarantine, of one import or of all."""
+        if self.via == "daemon":
+            params = {"import_id": import_id}
+            return dict(self._call("data.quarantine.list", params, idempotent=True))
+        from bifrost.market.ingest.quarantine import list_quarantine
+
+        if import_id is None and not self.store_file.exists():
+            return {"import_id": None, "count": 0, "rows": []}
+        with self._open(read_only=True) as connection:
+            return list_quarantine(connection, import_id)
+
+    def release(self, import_id: str, line: int | None = None) -> dict[str, Any]:
+        """Re-check quarantined rows of an import (at `line`) and store those that pass."""
+        if self.via == "daemon":
+            params = {"import_id": import_id, "line": line}
+            return dict(self._call("data.quarantine.release", params, timeout_ms=60_000))
+        from bifrost.market.ingest.quarantine import release_rows
+
+        with self._open(read_only=False) as connection:
+            return release_rows(connection, import_id, line)
 
     def validate(self, symbol: str, timeframe: str) -> dict[str, Any]:
         """Re-check one stored series."""

@@ -1,10 +1,12 @@
 """Importing bar files into the data store in one transaction, and re-checking stored bars.
 
 Every file of an import is read and validated before the store is touched; then one
-transaction upserts the good rows, puts the rejected rows into `quarantine` and
-records the import in `imports`. Any error rolls the whole transaction back, so the
-store holds all of an import or none of it. Rows travel as Arrow tables into
-set-based INSERT ... SELECT statements, never one row at a time.
+transaction upserts the kept rows, puts the provably invalid rows (and, in a strict
+import, the rows a warning rule flagged) into `quarantine` and records the import in
+`imports`. Warned rows of a normal import are stored and listed in the report. Any
+error rolls the whole transaction back, so the store holds all of an import or none
+of it. Rows travel as Arrow tables into set-based INSERT ... SELECT statements, never
+one row at a time.
 
 The symbol of a row is `symbol` when given, else the file's `symbol` cell, else the
 file name without its suffix, upper-cased (`aapl.csv` -> `AAPL`). A file holding
@@ -28,13 +30,21 @@ from bifrost.clock import Clock, LiveClock
 from bifrost.errors import BadRequest, NotFound
 from bifrost.market.ingest.calendar import missing_sessions
 from bifrost.market.ingest.reader import SourceRows, read_source
-from bifrost.market.ingest.report import MISSING_SHOWN, ImportReport, SeriesReport
+from bifrost.market.ingest.report import (
+    MISSING_SHOWN,
+    WARNINGS_SHOWN,
+    ImportReport,
+    RowWarning,
+    SeriesReport,
+)
 from bifrost.market.ingest.validate import (
     DEFAULT_OUTLIER_SIGMA,
     STORED_REASONS,
+    WARNING_REASONS,
     classify,
     count_reasons,
     newest_first,
+    quarantined,
 )
 from bifrost.market.timeframes import timeframe_ns
 from bifrost.store.bars import BAR_COLUMNS, UpsertCounts, bars_between, upsert_bars
@@ -45,8 +55,6 @@ CalendarFor = Callable[[str], str]
 PROBLEM_TS_SHOWN = 20
 """How many offending bar times `validate_stored` lists per reason."""
 
-_GOOD = pl.col("reason").is_null()
-
 
 @dataclass(frozen=True, slots=True)
 class CheckedSeries:
@@ -55,10 +63,16 @@ class CheckedSeries:
     file: str
     symbol: str
     rows: pl.DataFrame
-    """read_source rows (no `raw`) plus `reason` (null for a good row)."""
+    """read_source rows (no `raw`) plus `reason` (null for a good row) and `move`."""
     missing: list[dt.date]
     source: SourceRows
     """The file's rows as read, for the `raw` JSON of the rows sent to quarantine."""
+    strict: bool = False
+
+    @property
+    def out(self) -> pl.Expr:
+        """True for the rows of this series that go to quarantine."""
+        return quarantined(self.strict)
 
 
 def import_files(
@@ -70,10 +84,14 @@ def import_files(
     fmt: str | None = None,
     tz: str = "UTC",
     outlier_sigma: float = DEFAULT_OUTLIER_SIGMA,
+    strict: bool = False,
     calendar_for: CalendarFor | None = None,
     clock: Clock | None = None,
 ) -> ImportReport:
     """Read, validate and store bar files as one import; the store is unchanged on error.
+
+    `strict` quarantines the rows a warning rule flags; otherwise they are stored
+    and listed as warnings.
 
     `calendar_for` defaults to the calendar of the stored instrument (or the default
     instrument for such a symbol); `clock` stamps the import (wall clock by default).
@@ -86,14 +104,14 @@ def import_files(
         series
         for path in paths
         for series in check_file(
-            Path(path), symbol or None, timeframe, fmt, tz, outlier_sigma, calendar_of
+            Path(path), symbol or None, timeframe, fmt, tz, outlier_sigma, calendar_of, strict
         )
     ]
     import_id = str(uuid.uuid4())
     started_ns = (clock or LiveClock()).now_ns()
     connection.execute("BEGIN TRANSACTION")
     try:
-        report = store_import(connection, checked, import_id, started_ns, timeframe)
+        report = store_import(connection, checked, import_id, started_ns, timeframe, tz)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -116,6 +134,7 @@ def check_file(
     tz: str,
     outlier_sigma: float,
     calendar_of: CalendarFor,
+    strict: bool = False,
 ) -> list[CheckedSeries]:
     """Read one file and validate each of its symbols."""
     source = read_source(path, fmt=fmt, tz=tz)
@@ -129,9 +148,9 @@ def check_file(
     for group in groups:
         name = str(group["symbol"][0]) if group.height else (symbol or path.stem.upper())
         marked = classify(group, outlier_sigma=outlier_sigma)
-        good_ts = marked.filter(_GOOD)["ts"]
-        missing = missing_sessions(good_ts, calendar_of(name), timeframe)
-        checked.append(CheckedSeries(str(path), name, marked, missing, source))
+        kept_ts = marked.filter(~quarantined(strict))["ts"]
+        missing = missing_sessions(kept_ts, calendar_of(name), timeframe)
+        checked.append(CheckedSeries(str(path), name, marked, missing, source, strict))
     return checked
 
 
@@ -141,14 +160,16 @@ def store_import(
     import_id: str,
     started_ns: int,
     timeframe: str,
+    tz: str = "UTC",
 ) -> ImportReport:
     """Upsert, quarantine and record, inside the caller's transaction."""
     reports = []
     for series in checked:
-        good = series.rows.filter(_GOOD).with_columns(timeframe=pl.lit(timeframe))
-        counts = upsert_bars(connection, good.select(BAR_COLUMNS))
+        kept = series.rows.filter(~series.out).with_columns(timeframe=pl.lit(timeframe))
+        counts = upsert_bars(connection, kept.select(BAR_COLUMNS))
         reports.append(series_report(series, counts, timeframe))
-    report = ImportReport(import_id, started_ns, timeframe, tuple(reports))
+    strict = any(series.strict for series in checked)
+    report = ImportReport(import_id, started_ns, timeframe, tuple(reports), strict, tz)
     insert_quarantine(connection, quarantine_rows(checked, import_id, timeframe))
     files = list(dict.fromkeys(series.file for series in checked))
     connection.execute(
@@ -159,8 +180,9 @@ def store_import(
 
 
 def series_report(series: CheckedSeries, counts: UpsertCounts, timeframe: str) -> SeriesReport:
-    """The report of one series once its good rows are stored."""
-    good_ts = series.rows.filter(_GOOD)["ts"]
+    """The report of one series once its kept rows are stored."""
+    kept_ts = series.rows.filter(~series.out)["ts"]
+    warned = series.rows.filter(~series.out & pl.col("reason").is_in(WARNING_REASONS))
     return SeriesReport(
         file=series.file,
         symbol=series.symbol,
@@ -169,12 +191,17 @@ def series_report(series: CheckedSeries, counts: UpsertCounts, timeframe: str) -
         inserted=counts.inserted,
         updated=counts.updated,
         unchanged=counts.unchanged,
-        rejected_by_reason=count_reasons(series.rows),
+        rejected_by_reason=count_reasons(series.rows.filter(series.out)),
         missing_sessions=len(series.missing),
         missing_first=tuple(d.isoformat() for d in series.missing[:MISSING_SHOWN]),
-        first_ts=_int_or_none(good_ts.min()),
-        last_ts=_int_or_none(good_ts.max()),
-        newest_first=newest_first(good_ts),
+        first_ts=_int_or_none(kept_ts.min()),
+        last_ts=_int_or_none(kept_ts.max()),
+        newest_first=newest_first(kept_ts),
+        warned=warned.height,
+        warnings=tuple(
+            RowWarning(int(r["line"]), int(r["ts"]), str(r["reason"]), float(r["move"]))
+            for r in warned.head(WARNINGS_SHOWN).iter_rows(named=True)
+        ),
     )
 
 
@@ -182,7 +209,7 @@ def quarantine_rows(checked: list[CheckedSeries], import_id: str, timeframe: str
     """Every rejected row of the import, shaped like the `quarantine` table."""
     frames = []
     for series in checked:
-        rejected = series.rows.filter(~_GOOD)
+        rejected = series.rows.filter(series.out)
         frames.append(
             rejected.select(
                 pl.lit(import_id).alias("import_id"),
@@ -233,7 +260,7 @@ def validate_stored(
     calendar = calendar or find_instrument(connection, symbol).calendar
     marked = classify(bars.with_columns(parsed=pl.lit(True)), outlier_sigma=outlier_sigma)
     missing = missing_sessions(bars["ts"], calendar, timeframe)
-    problems = problem_times(marked)
+    problems = problem_times(marked, STORED_REASONS)
     return {
         "symbol": symbol,
         "timeframe": timeframe,
@@ -243,6 +270,7 @@ def validate_stored(
         "last_ts": _int_or_none(bars["ts"].max()),
         "problems": problems,
         "problem_rows": sum(p["count"] for p in problems.values()),
+        "warnings": problem_times(marked, WARNING_REASONS),
         "missing_sessions": {
             "count": len(missing),
             "first": [d.isoformat() for d in missing[:PROBLEM_TS_SHOWN]],
@@ -250,10 +278,10 @@ def validate_stored(
     }
 
 
-def problem_times(marked: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per stored-bar rule: how many bars break it and the first offending times."""
+def problem_times(marked: pl.DataFrame, reasons: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Per rule of `reasons`: how many bars break it and the first offending times."""
     found = (
-        marked.filter(~_GOOD)
+        marked.filter(pl.col("reason").is_not_null())
         .group_by("reason")
         .agg(pl.len().alias("count"), pl.col("ts").sort().head(PROBLEM_TS_SHOWN).alias("ts"))
     )
@@ -263,7 +291,7 @@ def problem_times(marked: pl.DataFrame) -> dict[str, dict[str, Any]]:
             "count": int(by_reason.get(reason, {}).get("count", 0)),
             "ts": list(by_reason.get(reason, {}).get("ts", [])),
         }
-        for reason in STORED_REASONS
+        for reason in reasons
     }
 
 

@@ -7,7 +7,8 @@ missing required column) is a BadRequest naming the file, and the line and colum
 where we can tell.
 
 Columns are found by name, case-insensitively: a time column (`timestamp`, `time`,
-`datetime`, `date` or `ts`; a `date` and a `time` column together are joined),
+`datetime`, `date` or `ts`; a `date` and a `time` column together are joined; without
+any of those, a first column whose header is empty, as pandas' `to_csv` writes it),
 `open`, `high`, `low`, `close` (never `Adj Close`), optional `volume` (0 when the
 file has none, as FX and index files often do) and optional `symbol`.
 
@@ -50,8 +51,9 @@ PARSED_SCHEMA = {
     "raw": pl.String,
 }
 """What `read_bars` returns: `parsed` is false when a required value is missing or did
-not parse; `raw` is the row's original values as a JSON object; `symbol` is null when
-the file has no symbol column or the cell is blank."""
+not parse (`inf` and `nan` parse; validation refuses them); `raw` is the row's original
+values as a JSON object; `symbol` is null when the file has no symbol column or the cell
+is blank."""
 
 _I64_MAX = 2**63 - 1
 _EPOCH_UNITS = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
@@ -96,10 +98,20 @@ def read_source(path: Path, *, fmt: str | None = None, tz: str = "UTC") -> Sourc
         table, first_line = load_csv(path), 2
     else:
         table, first_line = load_parquet(path), 1
+    lines = pl.int_range(first_line, first_line + table.height, eager=True)
+    return SourceRows(parse_table(path, table, lines, tz), table, first_line)
+
+
+def parse_table(path: Path, table: pl.DataFrame, lines: pl.Series, tz: str) -> pl.DataFrame:
+    """PARSED_SCHEMA rows (without `raw`) of `table`, whose rows sit at `lines` of `path`.
+
+    Blank rows are left out. A release of quarantined rows parses their stored
+    original values through here, so they are judged exactly as the import judged them.
+    """
     roles = find_columns(path, table.columns)
     frame = pl.DataFrame(
         {
-            "line": pl.int_range(first_line, first_line + table.height, eager=True),
+            "line": lines,
             "symbol": symbols(table, roles.get("symbol")),
             "ts": times(path, table, roles, tz),
             **{name: numbers(path, table, roles[name]) for name in PRICES},
@@ -107,15 +119,15 @@ def read_source(path: Path, *, fmt: str | None = None, tz: str = "UTC") -> Sourc
             "blank": table.select(pl.all_horizontal(pl.all().is_null())).to_series(),
         }
     )
-    values = [pl.col(c).is_not_null() & pl.col(c).is_finite() for c in (*PRICES, "volume")]
+    # Non-finite values parse: validation names them (`non_finite`) rather than hiding them.
+    values = [pl.col(c).is_not_null() for c in (*PRICES, "volume")]
     schema = {name: kind for name, kind in PARSED_SCHEMA.items() if name != "raw"}
-    rows = (
+    return (
         frame.filter(~pl.col("blank"))
         .with_columns(parsed=pl.all_horizontal(pl.col("ts").is_not_null(), *values))
         .select(list(schema))
         .cast(schema)  # type: ignore[arg-type]
     )
-    return SourceRows(rows, table, first_line)
 
 
 def check_time_zone(tz: str) -> None:
@@ -219,6 +231,8 @@ def find_columns(path: Path, names: list[str]) -> dict[str, str]:
             raise BadRequest(f"{path}: columns '{roles[key]}' and '{name}' both mean '{key}'")
         if key in ROLES:
             roles[key] = name
+    if names and not names[0].strip() and not any(name in roles for name in TIME_NAMES):
+        roles["timestamp"] = names[0]  # pandas' to_csv writes the index with no header
     missing = [role for role in PRICES if role not in roles]
     if not any(name in roles for name in TIME_NAMES):
         missing.insert(0, "a time column (" + "/".join(TIME_NAMES) + ")")

@@ -13,6 +13,23 @@ from bifrost.market.ingest.validate import REASONS
 
 MISSING_SHOWN = 10
 """How many missing session dates a report lists (the count is always exact)."""
+WARNINGS_SHOWN = 200
+"""How many warnings a series report lists (`warned` is always exact)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowWarning:
+    """A kept row that looks surprising: its line, bar time, rule and the size of the move."""
+
+    line: int
+    ts: int
+    rule: str
+    move: float
+    """Relative change of the close from the last good close (0.2 is +20 %)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-ready map."""
+        return {"line": self.line, "ts": self.ts, "rule": self.rule, "move": self.move}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +50,9 @@ class SeriesReport:
     last_ts: int | None
     newest_first: bool = False
     """The file runs backwards in time; `out_of_order` was checked in that direction."""
+    warned: int = 0
+    """Rows kept that a warning rule flagged (see `warnings`, which lists the first ones)."""
+    warnings: tuple[RowWarning, ...] = ()
 
     @property
     def rows_loaded(self) -> int:
@@ -61,21 +81,35 @@ class SeriesReport:
             "first_ts": self.first_ts,
             "last_ts": self.last_ts,
             "newest_first": self.newest_first,
+            "warned": self.warned,
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """One import: its id, when it started, and a report per (file, symbol) series."""
+    """One import: its id, when it started, its options and a report per (file, symbol) series."""
 
     import_id: str
     started_ns: int
     timeframe: str
     files: tuple[SeriesReport, ...]
+    strict: bool = False
+    """Warning rules quarantined their rows instead of only reporting them."""
+    tz: str = "UTC"
+    """The zone naive times were read in (a release re-reads quarantined rows in it)."""
 
     def totals(self) -> dict[str, Any]:
         """Sums over every series of the import (missing sessions as `{"count": n}`)."""
-        keys = ("rows_read", "rows_loaded", "inserted", "updated", "unchanged", "rejected")
+        keys = (
+            "rows_read",
+            "rows_loaded",
+            "inserted",
+            "updated",
+            "unchanged",
+            "rejected",
+            "warned",
+        )
         totals: dict[str, Any] = {key: sum(getattr(f, key) for f in self.files) for key in keys}
         totals["rejected_by_reason"] = {
             reason: sum(f.rejected_by_reason.get(reason, 0) for f in self.files)
@@ -90,6 +124,8 @@ class ImportReport:
             "import_id": self.import_id,
             "started_ns": self.started_ns,
             "timeframe": self.timeframe,
+            "strict": self.strict,
+            "tz": self.tz,
             "files": [f.to_dict() for f in self.files],
             **self.totals(),
         }

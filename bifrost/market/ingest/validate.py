@@ -1,9 +1,17 @@
 """The rules a bar must pass to be stored, as vectorised Polars expressions.
 
+A row is quarantined only when it is provably invalid: it did not parse, holds a
+non-finite value or a magnitude no market has, breaks OHLC order, has a price at or
+below zero or a negative volume, or repeats or goes back in time. Those are the
+HARD_REASONS. A surprising move (`outlier_jump`) is not proof of anything: a gap that
+persists is information, so such a row is kept and reported as a warning, and only
+a strict import quarantines it.
+
 Each row of one series gets at most one reason, the first rule it breaks in the
-order of REASONS. The row-local rules run on every row at once; `out_of_order` runs
-on the rows that passed those, and `outlier_jump` on the rows that passed everything
-else, so one bad value does not make its neighbours look bad.
+order of REASONS. The row-local rules run on every row at once, however short the
+series; `out_of_order` runs on the rows that passed those, and `outlier_jump` on the
+rows that passed everything else, so one bad value does not make its neighbours
+look bad.
 
 A file written newest first (more steps back in time than forward) has the rule
 mirrored: there a row is out of order when it is later than the row before it, so
@@ -16,26 +24,58 @@ from collections.abc import Callable
 
 import polars as pl
 
-REASONS = (
+HARD_REASONS = (
     "unparseable",
+    "non_finite",
     "duplicate_timestamp",
     "high_below_open_close",
     "low_above_open_close",
     "non_positive_price",
+    "price_out_of_range",
     "negative_volume",
+    "volume_out_of_range",
     "out_of_order",
-    "outlier_jump",
 )
-STORED_REASONS = REASONS[2:]
-"""The rules that can still fail on stored bars (the primary key forbids the others)."""
+"""Rules whose rows are provably invalid: always quarantined, never released."""
+WARNING_REASONS = ("outlier_jump",)
+"""Rules whose rows are kept and reported (quarantined only by a strict import)."""
+REASONS = (*HARD_REASONS, *WARNING_REASONS)
+ROW_REASONS = HARD_REASONS[:-1]
+"""The hard rules that look at one row alone (plus its timestamp's first use)."""
+STORED_REASONS = tuple(r for r in HARD_REASONS if r not in ("unparseable", "duplicate_timestamp"))
+"""The hard rules that can still fail on stored bars (the primary key forbids the others)."""
+
+REASON_TEXT = {
+    "unparseable": "a time or price is missing or is not a number",
+    "non_finite": "a price or the volume is infinite or not a number",
+    "duplicate_timestamp": "an earlier row has the same time",
+    "high_below_open_close": "high is below open or close",
+    "low_above_open_close": "low is above open or close",
+    "non_positive_price": "a price is zero or negative",
+    "price_out_of_range": "a price is outside [1e-12, 1e12]",
+    "negative_volume": "volume is negative",
+    "volume_out_of_range": "volume is above 1e18",
+    "out_of_order": "the time is earlier than the row before it",
+    "outlier_jump": "the close moved far more than the series usually does",
+}
+"""What each reason means, for the people who read a report."""
+
+MIN_PRICE = 1e-12
+MAX_PRICE = 1e12
+"""Prices outside [MIN_PRICE, MAX_PRICE] exist on no market (a satoshi-priced token is
+~1e-10, the dearest share ~1e6): such a value is a unit or encoding error."""
+MAX_VOLUME = 1e18
+"""No bar trades more than this (a whole day of the busiest meme token is ~1e14 units)."""
 
 MAD_TO_SIGMA = 1.4826
 """Scales a median absolute deviation to a normal standard deviation."""
 MIN_ROWS_FOR_OUTLIERS = 20
-"""Fewer rows than this give no trustworthy spread of returns: skip `outlier_jump`."""
+"""Fewer rows than this give no trustworthy spread of returns: skip `outlier_jump`
+(a warning only; every hard rule runs whatever the length)."""
 DEFAULT_OUTLIER_SIGMA = 8.0
 
 _ROW = "_row"
+_VALUES = ("open", "high", "low", "close", "volume")
 
 
 def classify(
@@ -44,51 +84,70 @@ def classify(
     outlier_sigma: float = DEFAULT_OUTLIER_SIGMA,
     min_rows: int = MIN_ROWS_FOR_OUTLIERS,
 ) -> pl.DataFrame:
-    """`rows` (one series, file order) with a `reason` column: null for a good row.
+    """`rows` (one series, file order) with `reason` (null for a good row) and `move`.
 
     `rows` needs ts, open, high, low, close, volume and `parsed` (false when a value
-    did not parse).
+    is missing or did not parse). `move` is the close's relative change from the last
+    good close for an `outlier_jump` row (0.2 for +20 %), null elsewhere.
     """
     marked = rows.with_row_index(_ROW).with_columns(reason=row_reason())
     backwards = newest_first(marked.filter(pl.col("reason").is_null())["ts"])
     marked = mark(marked, "out_of_order", lambda good: out_of_order_rows(good, backwards))
-    marked = mark(marked, "outlier_jump", lambda good: outlier_rows(good, outlier_sigma, min_rows))
+    jumps = outlier_rows(marked.filter(pl.col("reason").is_null()), outlier_sigma, min_rows)
+    hit = pl.col(_ROW).is_in(jumps[_ROW].implode())
+    marked = marked.join(jumps, on=_ROW, how="left").with_columns(
+        reason=pl.when(hit).then(pl.lit("outlier_jump")).otherwise(pl.col("reason"))
+    )
     return marked.drop(_ROW)
 
 
 def split(
-    rows: pl.DataFrame, *, outlier_sigma: float = DEFAULT_OUTLIER_SIGMA
+    rows: pl.DataFrame, *, outlier_sigma: float = DEFAULT_OUTLIER_SIGMA, strict: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(good rows, rejected rows with their `reason`), both in file order."""
+    """(kept rows, quarantined rows with their `reason`), both in file order."""
     marked = classify(rows, outlier_sigma=outlier_sigma)
-    good = marked.filter(pl.col("reason").is_null()).drop("reason")
-    return good, marked.filter(pl.col("reason").is_not_null())
+    out = quarantined(strict)
+    return marked.filter(~out).drop("reason", "move"), marked.filter(out)
+
+
+def quarantined(strict: bool) -> pl.Expr:
+    """True for a row an import quarantines: a hard reason, or any reason when strict."""
+    reason = pl.col("reason")
+    return reason.is_not_null() if strict else reason.is_in(HARD_REASONS).fill_null(False)
 
 
 def count_reasons(marked: pl.DataFrame, reasons: tuple[str, ...] = REASONS) -> dict[str, int]:
-    """How many rows each reason rejected, every reason listed (0 when none)."""
+    """How many rows each reason names, every reason listed (0 when none)."""
     counts = marked.group_by("reason").len().drop_nulls("reason")
     found = dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
     return {reason: int(found.get(reason, 0)) for reason in reasons}
 
 
 def row_reason() -> pl.Expr:
-    """The first row-local rule a row breaks (unparseable ... negative_volume), or null."""
-    o, h, low, c, v = (pl.col(name) for name in ("open", "high", "low", "close", "volume"))
-    repeated = ~pl.col("ts").is_first_distinct().over("parsed")
+    """The first row-local rule a row breaks (unparseable ... volume_out_of_range), or null."""
+    o, h, low, c, v = (pl.col(name) for name in _VALUES)
+    finite = pl.all_horizontal(pl.col(name).is_finite() for name in _VALUES)
+    repeated = ~pl.col("ts").is_first_distinct().over(pl.col("parsed") & finite)
+    price_low, price_high = pl.min_horizontal(o, h, low, c), pl.max_horizontal(o, h, low, c)
     return (
         pl.when(~pl.col("parsed"))
         .then(pl.lit("unparseable"))
+        .when(~finite)
+        .then(pl.lit("non_finite"))
         .when(repeated)
         .then(pl.lit("duplicate_timestamp"))
         .when(h < pl.max_horizontal(o, c))
         .then(pl.lit("high_below_open_close"))
         .when(low > pl.min_horizontal(o, c))
         .then(pl.lit("low_above_open_close"))
-        .when(pl.min_horizontal(o, h, low, c) <= 0)
+        .when(price_low <= 0)
         .then(pl.lit("non_positive_price"))
+        .when((price_low < MIN_PRICE) | (price_high > MAX_PRICE))
+        .then(pl.lit("price_out_of_range"))
         .when(v < 0)
         .then(pl.lit("negative_volume"))
+        .when(v > MAX_VOLUME)
+        .then(pl.lit("volume_out_of_range"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
 
@@ -115,26 +174,29 @@ def out_of_order_rows(good: pl.DataFrame, backwards: bool = False) -> pl.Series:
     return good.filter(wrong_way)[_ROW]
 
 
-def outlier_rows(good: pl.DataFrame, sigma: float, min_rows: int) -> pl.Series:
-    """Rows whose close jumps more than `sigma` robust deviations from the last good close.
+def outlier_rows(good: pl.DataFrame, sigma: float, min_rows: int) -> pl.DataFrame:
+    """(row, move) of closes that jump more than `sigma` robust deviations.
 
-    "Last good close" is found in two vectorised passes instead of a row loop: pass
-    one flags every large return; pass two measures each flagged row from the last
-    unflagged close before it. A lone bad bar is then flagged while the bar after it
-    (a large return back to normal) is not, and a level shift flags its first bar.
+    A jump is measured from the last good close, found in two vectorised passes
+    instead of a row loop: pass one flags every large return; pass two measures each
+    flagged row from the last unflagged close before it. A lone bad bar is then
+    flagged while the bar after it (a large return back to normal) is not, and a
+    level shift flags its first bar only.
     """
+    none = pl.DataFrame(schema={_ROW: pl.UInt32, "move": pl.Float64})
     if good.height < min_rows:
-        return good[_ROW].clear()
+        return none
     ordered = good.select(_ROW, "ts", "close").sort("ts")
     returns = ordered.select((pl.col("close") / pl.col("close").shift(1)).log()).to_series()
     limit = sigma * robust_std(returns)
     if not limit > 0:
-        return good[_ROW].clear()
+        return none
     close = pl.col("close")
     large = (close / close.shift(1)).log().abs().fill_null(0.0) > limit
     last_good = pl.when(~large).then(close).shift(1).forward_fill()
     jump = large & ((close / last_good).log().abs() > limit).fill_null(False)
-    return ordered.filter(jump)[_ROW]
+    flagged = ordered.with_columns(jump=jump, move=close / last_good - 1.0).filter("jump")
+    return flagged.select(pl.col(_ROW).cast(pl.UInt32), "move")
 
 
 def robust_std(returns: pl.Series) -> float:

@@ -74,6 +74,9 @@ BAD_ROWS = {
     "non_positive_price": "2024-01-04,0,1,0,0.5,0.5,1000\n",
     "negative_volume": bar_line("2024-01-04", volume=-1),
     "out_of_order": bar_line("2024-01-01"),
+    "non_finite": "2024-01-04,100,inf,99,100,100,1000\n",
+    "price_out_of_range": "2024-01-04,1e308,1e308,1e308,1e308,1e308,1000\n",
+    "volume_out_of_range": bar_line("2024-01-04", volume=1e300),
 }
 
 
@@ -90,16 +93,39 @@ def test_import_files_bad_row_is_quarantined_with_reason_and_line(
     assert (entry.rows_read, entry.inserted, entry.rejected) == (4, 3, 1)
 
 
-def test_import_files_price_spike_is_quarantined_as_outlier_jump(
-    store: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def spiky_file(tmp_path: Path) -> tuple[Path, int]:
+    """A 41-session file whose 21st close (line 22) jumps to four times the others."""
     days = sessions("2024-01-02", "2024-02-29")
     closes = [100 * math.exp(0.01 * math.sin(i * 1.7)) for i in range(len(days))]
     closes[20] = 400.0
     lines = [bar_line(d, round(c, 2)) for d, c in zip(days, closes, strict=True)]
-    report = import_files(store, [write_csv(tmp_path, "spiky.csv", lines)], calendar_for=xnys)
+    return write_csv(tmp_path, "spiky.csv", lines), len(days)
+
+
+def test_import_files_price_spike_is_kept_and_reported_as_warning(
+    store: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path, rows = spiky_file(tmp_path)
+    report = import_files(store, [path], calendar_for=xnys)
+    assert quarantined(store) == []
+    entry = report.files[0]
+    assert (entry.inserted, entry.rejected, entry.warned) == (rows, 0, 1)
+    (warning,) = entry.warnings
+    assert (warning.line, warning.rule) == (22, "outlier_jump")
+    assert warning.ts == store.execute("SELECT max(ts) FROM bars WHERE close = 400").fetchone()[0]
+    before = "SELECT close FROM bars WHERE ts < ? ORDER BY ts DESC LIMIT 1"
+    previous = store.execute(before, [warning.ts])
+    assert warning.move == pytest.approx(400 / previous.fetchone()[0] - 1)
+
+
+def test_import_files_strict_quarantines_the_price_spike(
+    store: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path, rows = spiky_file(tmp_path)
+    report = import_files(store, [path], calendar_for=xnys, strict=True)
     assert quarantined(store) == [(22, "outlier_jump")]
-    assert report.files[0].inserted == len(days) - 1
+    assert (report.files[0].inserted, report.files[0].warned) == (rows - 1, 0)
+    assert report.strict is True
 
 
 def test_import_files_reimport_adds_nothing_and_reports_unchanged(
