@@ -33,6 +33,31 @@ WRITES = [
     "SET threads = 1",
     "SELECT 1; DELETE FROM execution.fills",
 ]
+HIDDEN_WRITES = [
+    "WITH gone AS (DELETE FROM execution.fills RETURNING *) SELECT * FROM gone",
+    "WITH added AS (INSERT INTO execution.fills SELECT * FROM execution.fills RETURNING *) "
+    "SELECT count(*) FROM added",
+    "WITH moved AS (UPDATE data.instruments SET currency = 'EUR' RETURNING *) FROM moved",
+    "SELECT nextval('some_sequence')",
+    "SELECT setseed(0.5)",
+    "FROM checkpoint()",
+    "FROM query('DELETE FROM execution.fills RETURNING *')",
+]
+FILE_READS = [
+    "SELECT * FROM read_csv('/etc/hostname')",
+    "SELECT * FROM read_parquet('/tmp/x.parquet')",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM '/etc/hostname'",
+    "SELECT * FROM 'prices.csv'",
+    "SELECT count(*) FROM execution.fills WHERE symbol IN (SELECT * FROM read_text('/etc/hosts'))",
+]
+READS = [
+    "DESCRIBE execution.fills",
+    "SHOW ALL TABLES",
+    "SELECT symbol FROM execution.fills UNION SELECT symbol FROM data.instruments",
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) FROM n",
+    "SELECT * FROM range(3)",
+]
 
 
 def make_stores(home: Path) -> None:
@@ -79,6 +104,27 @@ def test_writing_statements_are_refused_and_files_unchanged(stores: Path, statem
     assert digest(stores) == before
 
 
+@pytest.mark.parametrize("statement", HIDDEN_WRITES)
+def test_writes_hidden_in_a_select_are_refused_and_files_unchanged(
+    stores: Path, statement: str
+) -> None:
+    before = digest(stores)
+    with pytest.raises(BadRequest, match="read-only"):
+        SqlConsole(stores, None).query(statement)
+    assert digest(stores) == before
+
+
+@pytest.mark.parametrize("statement", FILE_READS)
+def test_reads_of_other_files_are_refused(stores: Path, statement: str) -> None:
+    with pytest.raises(BadRequest, match="reading files is disabled"):
+        SqlConsole(stores, None).query(statement)
+
+
+@pytest.mark.parametrize("statement", READS)
+def test_read_forms_still_run(stores: Path, statement: str) -> None:
+    assert SqlConsole(stores, None).query(statement).frame.height > 0
+
+
 def test_query_cannot_reach_other_files(stores: Path, tmp_path: Path) -> None:
     secret = tmp_path / "secret.csv"
     secret.write_text("a\n1\n")
@@ -103,6 +149,12 @@ def test_join_through_running_owners(tmp_path: Path, home: Path) -> None:
             console.query("SELECT * FROM data.nope")
         with pytest.raises(BadRequest, match="read-only"):
             console.query("DELETE FROM execution.fills")
+        for statement in HIDDEN_WRITES:  # the copies fetched from the owners are not writable
+            with pytest.raises(BadRequest, match="read-only"):
+                console.query(statement)
+        with pytest.raises(BadRequest, match="reading files is disabled"):
+            console.query(FILE_READS[0])
+        assert console.query("SELECT count(*) FROM execution.fills").frame.rows() == [(2,)]
         listed = {(t["schema"], t["name"]) for t in console.tables()}
         assert {("data", "instruments"), ("execution", "fills")} <= listed
     rows = SqlConsole(home, None).query("SELECT count(*) FROM execution.fills").frame.rows()
