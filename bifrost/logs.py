@@ -33,8 +33,13 @@ class JsonLogger:
         """(cid, line) of the last lines that carry a cid; parsed only when traced."""
 
     def log(self, level: str, event: str, cid: str = "", **fields: Any) -> None:
-        """Write one line if `level` passes the threshold."""
-        if LEVELS[level] < self.threshold:
+        """Write one line if `level` passes the threshold; remember it if it carries a cid.
+
+        A line with a cid is remembered whatever the threshold, so `bifrost trace` shows
+        every hop (risk passed, compliance allowed) on a desk that logs warnings only.
+        """
+        written = LEVELS[level] >= self.threshold
+        if not (written or cid):
             return
         record = {
             "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -49,8 +54,9 @@ class JsonLogger:
         line = json.dumps(record, default=str)
         if cid:
             self.recent.append((cid, line))
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        if written:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def with_cid(self, cid: str) -> list[dict[str, Any]]:
         """The remembered lines that carry `cid`, oldest first."""

@@ -197,6 +197,8 @@ class ComplianceDaemon(Daemon):
             alert = {"kind": kind, "rule": rule or "watch", "message": message, "order": order}
             self.publisher.publish(topics.alert("compliance"), kind, alert, cid)
             self.log.warning(f"compliance.{kind}", cid, rule=alert["rule"], message=message)
+        else:  # every decision is a hop of the order's trace, a plain allow too
+            self.log.info("compliance.allowed", cid, symbol=order.get("symbol"))
 
     # -- rules and reports -------------------------------------------------------------------
 
