@@ -15,6 +15,7 @@ import polars as pl
 
 from bifrost.bus.arrow import ipc_to_frame
 from bifrost.client import BifrostClient
+from bifrost.errors import NotFound
 from bifrost.model.instrument import Instrument
 
 SERVICE = "data"
@@ -120,7 +121,9 @@ class DataGateway:
             return dict(self._call("data.quarantine.list", params, idempotent=True))
         from bifrost.market.ingest.quarantine import list_quarantine
 
-        if import_id is None and not self.store_file.exists():
+        if not self.store_file.exists():
+            if import_id is not None:
+                raise NotFound(f"no import {import_id}", {"import_id": import_id})
             return {"import_id": None, "count": 0, "rows": []}
         with self._open(read_only=True) as connection:
             return list_quarantine(connection, import_id)

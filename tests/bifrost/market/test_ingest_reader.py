@@ -45,6 +45,28 @@ def test_read_bars_yahoo_csv_uses_close_not_adj_close(tmp_path: Path) -> None:
     assert frame["parsed"].to_list() == [True]
 
 
+def test_read_bars_pandas_layout_reads_unnamed_first_column_as_time(tmp_path: Path) -> None:
+    text = (
+        ",Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,100\n2024-01-02 14:30:00,1,2,1,1,1\n"
+    )
+    frame = read_bars(write(tmp_path, "pd.csv", text))
+    assert frame["ts"].to_list() == [1_577_923_200_000_000_000, JAN2_1430]
+    assert frame.row(0)[3:8] == (1.0, 2.0, 0.5, 1.5, 100.0)
+    assert frame["parsed"].to_list() == [True, True]
+
+
+def test_read_bars_unnamed_first_column_beside_a_date_column_is_ignored(tmp_path: Path) -> None:
+    text = ",Date,Open,High,Low,Close\n0,2024-01-02,1,2,0.5,1.5\n"
+    assert read_bars(write(tmp_path, "pd.csv", text))["ts"].to_list() == [JAN2]
+
+
+def test_read_bars_non_finite_values_parse_for_validation_to_refuse(tmp_path: Path) -> None:
+    text = HEADER + "2024-01-02,inf,2,0.5,1.5,1\n2024-01-03,1,2,0.5,nan,1\n"
+    frame = read_bars(write(tmp_path, "nf.csv", text))
+    assert frame["parsed"].to_list() == [True, True]
+    assert frame["open"][0] == float("inf")
+
+
 def test_read_bars_lowercase_columns_with_symbol_reads_symbol(tmp_path: Path) -> None:
     text = "timestamp,symbol,open,high,low,close,volume\n2024-01-02, msft ,1,2,0.5,1.5,7\n"
     frame = read_bars(write(tmp_path, "x.csv", text))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import polars as pl
+import pytest
 
 from bifrost.market.ingest.validate import REASONS, classify, count_reasons, robust_std, split
 
@@ -71,6 +72,49 @@ def test_classify_level_shift_flags_only_first_bar_of_new_level() -> None:
     rows[20:] = [(d, o * 2, h * 2, low * 2, c * 2, v) for d, o, h, low, c, v in rows[20:]]
     flagged = [i for i, r in enumerate(reasons(bars(rows))) if r]
     assert flagged == [20]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ((2, 1.0, float("inf"), 0.5, 1.0, 1.0), "non_finite"),
+        ((2, 1.0, 2.0, 0.5, float("nan"), 1.0), "non_finite"),
+        ((2, 1e308, 1e308, 1e308, 1e308, 1.0), "price_out_of_range"),
+        ((2, 1e-13, 1e-13, 1e-13, 1e-13, 1.0), "price_out_of_range"),
+        ((2, 1.0, 2.0, 0.5, 1.0, 1e19), "volume_out_of_range"),
+    ],
+)
+def test_classify_absurd_value_in_three_row_series_is_rejected(row, reason: str) -> None:
+    frame = bars([(0, 1, 2, 0.5, 1.5, 1), (1, 1, 2, 0.5, 1.5, 1), row])
+    assert reasons(frame) == [None, None, reason]
+
+
+def test_classify_extreme_but_valid_values_pass() -> None:
+    frame = bars([(0, 1e-8, 1e-8, 1e-8, 1e-8, 0.0), (1, 1e9, 1e9, 1e9, 1e9, 0.0)])
+    assert reasons(frame) == [None, None]
+
+
+def test_classify_non_finite_row_does_not_make_a_later_row_a_duplicate() -> None:
+    frame = bars([(0, 1, 2, 0.5, 1.5, 1), (0, 1, 2, 0.5, float("inf"), 1), (1, 1, 2, 0.5, 1.5, 1)])
+    frame = frame.with_columns(ts=pl.Series([0, 5, 5]) * DAY)
+    assert reasons(frame) == [None, "non_finite", None]
+
+
+def test_classify_jump_row_carries_its_move() -> None:
+    rows = smooth(30)
+    rows[20:] = [(d, o * 1.2, h * 1.2, low * 1.2, c * 1.2, v) for d, o, h, low, c, v in rows[20:]]
+    marked = classify(bars(rows))
+    (jump,) = marked.filter(pl.col("reason") == "outlier_jump").to_dicts()
+    assert jump["move"] == pytest.approx(rows[20][4] / rows[19][4] - 1)
+
+
+def test_split_strict_quarantines_jumps_otherwise_keeps_them() -> None:
+    rows = smooth(30)
+    rows[20:] = [(d, o * 2, h * 2, low * 2, c * 2, v) for d, o, h, low, c, v in rows[20:]]
+    kept, held = split(bars(rows))
+    assert (kept.height, held.height) == (30, 0)
+    kept, held = split(bars(rows), strict=True)
+    assert (kept.height, held["reason"].to_list()) == (29, ["outlier_jump"])
 
 
 def test_classify_short_series_skips_outlier_rule() -> None:
