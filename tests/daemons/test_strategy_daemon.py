@@ -13,7 +13,7 @@ from bifrost.backtest.runner import RunRequest
 from bifrost.bus import topics
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
-from bifrost.errors import BadRequest, NotFound
+from bifrost.errors import BadRequest, InvalidParameter, NotFound
 from bifrost.market.gateway import DataGateway
 from bifrost.market.sample import write_sample
 from tests.bifrost.conftest import DaemonThread
@@ -106,3 +106,64 @@ def test_sweep_runs_in_the_service_without_workers(stack: BifrostClient) -> None
     failing = stack.call("strategy", "backtest.sweep", {**params, "symbols": ["NOPE"]})
     state = wait_done(stack, failing["job_id"])
     assert state["state"] == "failed" and "NOPE" in state["error"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"params": {"fast": 30, "slow": 10}}, "fast"),
+        ({"params": {"fast": 0}}, "fast"),
+        ({"commission": "10"}, "commission"),
+        ({"slippage_bps": 900.0}, "slippage_bps"),
+        ({"periods_per_year": -1.0}, "periods_per_year"),
+    ],
+)
+def test_backtest_run_that_makes_no_sense_is_refused_at_once_naming_it(
+    stack: BifrostClient, params: dict, parameter: str
+) -> None:
+    request = {"strategy": "sma_cross", "symbols": ["SPY"], **params}
+    with pytest.raises(InvalidParameter) as caught:
+        stack.call("strategy", "backtest.run", request)
+    assert caught.value.parameter == parameter
+    assert stack.call("strategy", "health")["details"]["jobs"]["queued"] == 0
+
+
+def test_backtest_run_takes_conventions_over_rpc(stack: BifrostClient) -> None:
+    request = {
+        "strategy": "sma_cross",
+        "symbols": ["SPY"],
+        "params": {"allow_short": True},
+        "close_at_end": False,
+        "periods_per_year": 365.0,
+    }
+    state = wait_done(stack, stack.call("strategy", "backtest.run", request)["job_id"])
+    run = stack.call("strategy", "backtest.show", {"run_id": state["run_id"]})
+    assert run["settings"]["close_at_end"] is False
+    assert run["settings"]["periods_per_year_used"] == 365
+    assert any(t["size"] < 0 for t in run["trades"])
+
+
+def test_backtest_run_without_conventions_annualises_from_the_instrument(
+    stack: BifrostClient,
+) -> None:
+    request = {"strategy": "sma_cross", "symbols": ["SPY"]}
+    state = wait_done(stack, stack.call("strategy", "backtest.run", request)["job_id"])
+    run = stack.call("strategy", "backtest.show", {"run_id": state["run_id"]})
+    assert run["settings"]["trading_hours"] == "equity"
+    assert run["settings"]["periods_per_year_used"] == 252
+
+
+def test_sweep_over_rpc_skips_points_that_break_a_constraint(stack: BifrostClient) -> None:
+    params = {"strategy": "sma_cross", "symbols": ["SPY"], "grid": ["fast=10,40", "slow=30"]}
+    job = stack.call("strategy", "backtest.sweep", params)
+    assert (job["points"], job["skipped"]) == (1, 1)
+    state = wait_done(stack, job["job_id"])
+    assert state["skipped_by_rule"] == {"fast < slow": 1}
+    assert [r["params"]["fast"] for r in state["results"]] == [10]
+
+
+def test_strategy_start_with_a_broken_constraint_is_refused(stack: BifrostClient) -> None:
+    params = {"name": "rsi_reversion", "symbols": ["SPY"], "params": {"lower": 80, "upper": 20}}
+    with pytest.raises(InvalidParameter, match=r"lower=80.0 breaks lower < upper \(upper=20.0\)"):
+        stack.call("strategy", "strategy.start", params)
+    assert stack.call("strategy", "strategy.list")["strategies"] == []
