@@ -41,8 +41,12 @@ class BifrostClient:
         *,
         identity: str | None = None,
         keys_dir: Path | None = None,
+        service_token: bytes | None = None,
     ) -> None:
         self.config = config
+        self.service_token = service_token
+        """Set only in the risk daemon: its requests are signed as the service's
+        (bifrost.bus.service_auth), which execution demands of order changes."""
         self.timeout_ms = timeout_ms
         self.retries = retries
         self.identity = identity or os.environ.get("BIFROST_KEY") or config.security.client
@@ -69,6 +73,7 @@ class BifrostClient:
                 timeout_ms=self.timeout_ms,
                 retries=self.retries,
                 curve=self.curve_for(service),
+                service_token=self.service_token,
             )
             self._rpc[service] = client
         return client

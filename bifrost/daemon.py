@@ -34,6 +34,7 @@ from bifrost.bus.keys import KeyStore, host_key_name
 from bifrost.bus.pubsub import Event, Publisher, Subscriber
 from bifrost.bus.rpc import CallContext, Method, RpcServer
 from bifrost.bus.schema import Optional, Schema
+from bifrost.bus.service_auth import ServiceCallers
 from bifrost.client import BifrostClient
 from bifrost.clock import Clock, LiveClock
 from bifrost.config import BifrostConfig, ConfigError
@@ -99,6 +100,9 @@ class Daemon:
         """This host's CURVE server keys when it needs them (for more server sockets)."""
         self.client_roles: dict[str, str] | None = None
         """Allow-listed client name -> role when the host needs CURVE."""
+        self.service_token: bytes | None = None
+        """Set by a daemon whose calls others accept only from it (risk, see
+        bifrost.bus.service_auth): its clients then sign every request with it."""
 
     # -- for subclasses ---------------------------------------------------------------
 
@@ -146,6 +150,7 @@ class Daemon:
             timeout_ms=timeout_ms,
             identity=host_key_name(self.spec.host),
             keys_dir=self.config.keys_dir(self.home),
+            service_token=self.service_token,
         )
 
     @property
@@ -394,6 +399,10 @@ class Daemon:
                 curve=curve,
                 roles=roles,
                 refused=self._forbidden,
+                callers=ServiceCallers(
+                    {n: host_key_name(s.host) for n, s in self.config.services.items()},
+                    self.home,
+                ),
             )
             endpoint = self.spec.pub
             self.publisher = Publisher(

@@ -1,4 +1,10 @@
-"""The risk service: every order passes here first; limits, trading state, kill switch, VaR."""
+"""The risk service: every order passes here first; limits, trading state, kill switch, VaR.
+
+Every change to an order goes through here too: a replace is checked as the order it
+would become, a cancel (always allowed: it only lowers risk) is passed on. Execution
+accepts order changes from this service alone, which proves itself by its host key on
+CURVE or by signing with the data dir's service token on loopback.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,20 @@ from typing import Any
 from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
+from bifrost.bus.service_auth import service_token
 from bifrost.daemon import Daemon
-from bifrost.errors import BifrostError, Forbidden, Rejected, Timeout, Unavailable
-from bifrost.execution.messages import ORDER_FIELDS
+from bifrost.errors import BifrostError, Conflict, Forbidden, Rejected, Timeout, Unavailable
+from bifrost.execution.messages import ORDER_FIELDS, REPLACE_FIELDS, replaced_order
 from bifrost.model.instrument import Instrument
+from bifrost.model.orders import OPEN_STATES
 from bifrost.risk.engine import RiskEngine, TradingState
 from bifrost.store.database import open_store
 from bifrost.store.schema import RISK
 
 SUBMIT = Schema("order.submit params", ORDER_FIELDS)
+REPLACE = Schema("order.replace params", REPLACE_FIELDS)
+CANCEL = Schema("order.cancel params", {"client_order_id": str})
+CANCEL_ALL = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
 CATCH_UP_EVERY_S = 5.0
 COMPLIANCE_WAIT_MS = 2000
 """How long an order waits for compliance's answer before it is refused (fail closed)."""
@@ -30,6 +41,8 @@ class RiskDaemon(Daemon):
     """Pre-trade checks in front of execution; post-trade state from fills, quotes and P&L."""
 
     def setup(self) -> None:
+        # Before the first call: every request this daemon sends is signed as risk's.
+        self.service_token = service_token(self.home)
         self.db = open_store(self.home / "risk.duckdb", migrations=RISK)
         self.engine = RiskEngine(self.config.risk, self._stored_state())
         stored = self._stored_limits()
@@ -44,6 +57,9 @@ class RiskDaemon(Daemon):
         self.subscribe("portfolio", [topics.prefix(topics.PNL)], self._pnl)
         for method in (
             Method("order.submit", self.submit, SUBMIT, idempotent=True, role="trader"),
+            Method("order.replace", self.replace, REPLACE, idempotent=False, role="trader"),
+            Method("order.cancel", self.cancel, CANCEL, idempotent=True, role="trader"),
+            Method("orders.cancel_all", self.cancel_all, CANCEL_ALL, role="admin"),
             Method("risk.limits", self.limits, LIMITS, role="viewer"),
             Method("risk.state", self.trading_state, REASON),
             Method("risk.kill", self.kill, REASON, role="admin"),
@@ -99,24 +115,57 @@ class RiskDaemon(Daemon):
         """`order.submit`: check, then forward to execution with the caller's cid."""
         client_id = params.get("client_order_id")
         if not (client_id and client_id in self.forwarded):  # a retry was checked already
-            try:
-                self.engine.check(params)
-            except Rejected as exc:
-                self._breach(exc.details.get("rule", "?"), exc.message, params, ctx.cid)
-                raise
-            self._comply(params, ctx.cid)
-        self.log.info(
-            "risk.passed",
-            ctx.cid,
-            symbol=params["symbol"],
-            side=params["side"],
-            quantity=params["quantity"],
-        )
+            self._pass(params, ctx.cid)
         result: dict[str, Any] = self.bus.call(
             "execution", "order.submit", params, cid=ctx.cid, idempotent=True
         )
         self.forwarded.add(result["client_order_id"])
         return result
+
+    def replace(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`order.replace`: the order as it would be after the change (new quantity and
+        prices, same side, symbol and account) passes the checks of a new order, with
+        the replaced order's remaining quantity no longer counted; then execution
+        replaces it. A refusal leaves the original order as it was."""
+        client_id = params["client_order_id"]
+        old = self.bus.call("execution", "order.get", {"client_order_id": client_id}, cid=ctx.cid)
+        if old["status"] not in OPEN_STATES:
+            raise Conflict(f"order {client_id} is {old['status']}: nothing to replace")
+        self._pass(replaced_order(old, params), ctx.cid, replacing=client_id)
+        result: dict[str, Any] = self.bus.call("execution", "order.replace", params, cid=ctx.cid)
+        return result
+
+    def cancel(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`order.cancel`: allowed in every trading state (a cancel only lowers risk)."""
+        result: dict[str, Any] = self.bus.call(
+            "execution", "order.cancel", params, cid=ctx.cid, idempotent=True
+        )
+        return result
+
+    def cancel_all(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`orders.cancel_all`: every open order, or one strategy's (a strategy stopping)."""
+        result: dict[str, Any] = self.bus.call(
+            "execution", "orders.cancel_all", params, cid=ctx.cid
+        )
+        return result
+
+    def _pass(self, order: dict[str, Any], cid: str, replacing: str | None = None) -> None:
+        """Risk's checks, then compliance's; a refusal is recorded as a breach and raised."""
+        try:
+            self.engine.check(order, replacing=replacing)
+        except Rejected as exc:
+            self._breach(exc.details.get("rule", "?"), exc.message, order, cid)
+            raise
+        # Logged before compliance is asked, so a trace reads in causal order.
+        self.log.info(
+            "risk.passed",
+            cid,
+            symbol=order["symbol"],
+            side=order["side"],
+            quantity=order["quantity"],
+            replacing=replacing,
+        )
+        self._comply(order, cid)
 
     def _comply(self, order: dict[str, Any], cid: str) -> None:
         """Compliance checks what risk passed, when the deployment has it; fails closed."""

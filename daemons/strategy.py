@@ -88,23 +88,20 @@ DRAIN_S = 10.0
 
 
 class RiskOrderPort:
-    """Live strategy orders go to risk (which forwards to execution), or to execution
-    directly when the deployment has no risk service."""
+    """Live strategy orders and cancels go to risk, which forwards them to execution
+    (execution takes order changes from risk alone, so without risk nothing trades)."""
 
-    def __init__(self, bus: BifrostClient, config: Any) -> None:
+    def __init__(self, bus: BifrostClient) -> None:
         self.bus = bus
-        self.entry = "risk" if "risk" in config.services else "execution"
 
     def submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
         """Enter an order (idempotent by its client id, so a retry is safe)."""
-        return dict(self.bus.call(self.entry, "order.submit", spec, cid=cid, idempotent=True))
+        return dict(self.bus.call("risk", "order.submit", spec, cid=cid, idempotent=True))
 
     def cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
-        """Cancel an order at execution."""
+        """Cancel an order (through risk, to execution)."""
         return dict(
-            self.bus.call(
-                "execution", "order.cancel", {"client_order_id": client_order_id}, cid=cid
-            )
+            self.bus.call("risk", "order.cancel", {"client_order_id": client_order_id}, cid=cid)
         )
 
 
@@ -206,7 +203,7 @@ class StrategyDaemon(Daemon):
             strategy,
             list(params["symbols"]),
             params.get("timeframe") or "1m",
-            RiskOrderPort(self.bus, self.config),
+            RiskOrderPort(self.bus),
             self.clock,
             params.get("capital") or 10_000.0,
         )
@@ -272,22 +269,25 @@ class StrategyDaemon(Daemon):
         return runner.summary()
 
     def stop_all_live(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`strategies.stop_all`: the kill switch's arm here."""
+        """`strategies.stop_all`: the kill switch's arm here.
+
+        Only risk calls it, after it canceled every open order; asking risk to cancel
+        again would wait on risk while risk waits on this reply."""
         stopped = [r.strategy_id for r in self.live.values() if r.state != "stopped"]
         for strategy_id in stopped:
-            self._stop_runner(self.live[strategy_id], ctx.cid)
+            self._stop_runner(self.live[strategy_id], ctx.cid, cancel_orders=False)
         return {"stopped": stopped}
 
-    def _stop_runner(self, runner: LiveRunner, cid: str) -> None:
+    def _stop_runner(self, runner: LiveRunner, cid: str, cancel_orders: bool = True) -> None:
         runner.stop()
         self.db.execute(
             "UPDATE live_strategies SET state = 'stopped' WHERE strategy_id = ?",
             [runner.strategy_id],
         )
-        if "execution" in self.config.services:
+        if cancel_orders and "risk" in self.config.services:
             try:
                 self.bus.call(
-                    "execution", "orders.cancel_all", {"strategy_id": runner.strategy_id}, cid=cid
+                    "risk", "orders.cancel_all", {"strategy_id": runner.strategy_id}, cid=cid
                 )
             except BifrostError as exc:
                 self.log.error("strategy.cancel_failed", cid, error=exc.message)

@@ -10,7 +10,8 @@ Wire shapes (DESIGN section 3):
   rather than a map because it is on the hottest path and its order is fixed.
 - batch envelope: the same array with `type` = "batch" and body
   `{"type": T, "items": [body, ...]}`; item i has seq `seq + i`.
-- RPC request: a map `{v, id, method, params, cid, deadline_ms}`.
+- RPC request: a map `{v, id, method, params, cid, deadline_ms}`, plus `auth` (bytes)
+  when a service signs it for a method only that service may call.
 - RPC reply: a map `{v, id, ok, result}` or `{v, id, ok: false, error}`.
 """
 
@@ -164,6 +165,7 @@ REQUEST = Schema(
         "params": Optional(dict),
         "cid": Optional(str),
         "deadline_ms": Optional(int),
+        "auth": Optional(bytes),
     },
 )
 
@@ -177,22 +179,30 @@ class Request:
     params: dict[str, Any]
     cid: str
     deadline_ms: int | None
+    auth: bytes | None = None
+    """A calling service's signature (bifrost.bus.service_auth); absent from other clients."""
 
 
 def encode_request(
-    id_: int, method: str, params: dict[str, Any], cid: str, deadline_ms: int | None
+    id_: int,
+    method: str,
+    params: dict[str, Any],
+    cid: str,
+    deadline_ms: int | None,
+    auth: bytes | None = None,
 ) -> bytes:
-    """Pack one RPC request."""
-    return pack(
-        {
-            "v": PROTOCOL_VERSION,
-            "id": id_,
-            "method": method,
-            "params": params,
-            "cid": cid,
-            "deadline_ms": deadline_ms,
-        }
-    )
+    """Pack one RPC request (`auth` only when a service signs it)."""
+    request = {
+        "v": PROTOCOL_VERSION,
+        "id": id_,
+        "method": method,
+        "params": params,
+        "cid": cid,
+        "deadline_ms": deadline_ms,
+    }
+    if auth is not None:
+        request["auth"] = auth
+    return pack(request)
 
 
 def decode_request(data: bytes) -> Request:
@@ -204,7 +214,12 @@ def decode_request(data: bytes) -> Request:
     if deadline is not None and deadline <= 0:
         raise BadRequest("request: deadline_ms must be positive")
     return Request(
-        raw["id"], raw["method"], raw.get("params") or {}, raw.get("cid") or "", deadline
+        raw["id"],
+        raw["method"],
+        raw.get("params") or {},
+        raw.get("cid") or "",
+        deadline,
+        raw.get("auth"),
     )
 
 

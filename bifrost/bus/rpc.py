@@ -12,6 +12,11 @@ the User-Id that the ZAP handler gave the client's key; its role decides which
 methods it may call (FORBIDDEN otherwise) and its rate limit is per identity, so
 nothing the client writes in a request can raise its rights.
 
+A method may also name the one service allowed to call it (`Method.caller`);
+`ServiceCallers` (bifrost.bus.service_auth) decides from the CURVE User-Id, or on
+loopback from the request's signature, whether the caller is that service. Anyone
+else gets FORBIDDEN, whatever their role.
+
 The client numbers its requests, waits up to the deadline and, for idempotent
 methods only, reconnects and retries (zguide Lazy Pirate). A late reply to an
 earlier attempt is recognised by its id and ignored.
@@ -32,6 +37,7 @@ from bifrost.bus import codec
 from bifrost.bus.curve import ClientCurve, HandshakeWatch, ServerCurve
 from bifrost.bus.keys import role_rank
 from bifrost.bus.schema import Schema
+from bifrost.bus.service_auth import ServiceCallers, request_proof
 from bifrost.errors import (
     BadRequest,
     BifrostError,
@@ -77,6 +83,8 @@ class Method:
     idempotent: bool = True
     role: str = "viewer"
     """Least role allowed to call it: viewer (read), trader (+orders), admin."""
+    caller: str | None = None
+    """The one service allowed to call it (checked by identity), or None for any client."""
 
 
 class RpcObserver(Protocol):
@@ -111,6 +119,8 @@ class RpcServer:
     roles: dict[str, str] | None = None
     """Client name -> role, for a CURVE socket; None on an unsecured (loopback) socket."""
     refused: Refused = lambda method, cid, user, reason: None
+    callers: ServiceCallers | None = None
+    """Who counts as which service, for methods with a `caller`; None refuses them all."""
 
     def __post_init__(self) -> None:
         if (self.curve is None) != (self.roles is None):
@@ -215,6 +225,13 @@ class RpcServer:
                 reason = f"{request.method} needs the {method.role} role; '{user}' is {held}"
                 self.refused(request.method, request.cid, user, reason)
                 raise Forbidden(reason, {"method": request.method, "needs": method.role})
+            if method.caller is not None and not self._from_service(method.caller, request, user):
+                reason = (
+                    f"{request.method} is accepted only from the {method.caller} service; "
+                    f"'{user}' did not prove to be it"
+                )
+                self.refused(request.method, request.cid, user, reason)
+                raise Forbidden(reason, {"method": request.method, "caller": method.caller})
             if request.deadline_ms is not None:
                 waited_ms = (time.monotonic_ns() - received) / 1e6
                 if waited_ms > request.deadline_ms:
@@ -230,6 +247,10 @@ class RpcServer:
             self.log_error(request.method, request.cid, exc)
             error = Internal(f"{request.method} failed: {type(exc).__name__}: {exc}")
             return codec.encode_error(request.id, error), error.code.value
+
+    def _from_service(self, service: str, request: codec.Request, user: str) -> bool:
+        secured = self.roles is not None
+        return self.callers is not None and self.callers.admits(service, request, user, secured)
 
     def _send(self, route: list[bytes], reply: bytes) -> None:
         try:
@@ -254,9 +275,12 @@ class RpcClient:
         timeout_ms: int = 3000,
         retries: int = 2,
         curve: ClientCurve | None = None,
+        service_token: bytes | None = None,
     ) -> None:
         self.ctx = ctx
         self.curve = curve
+        self.service_token = service_token
+        """When set, every request is signed with it: this client speaks for a service."""
         self.endpoint = endpoint
         self.name = name or endpoint
         self.timeout_ms = timeout_ms
@@ -306,9 +330,12 @@ class RpcClient:
         timeout = self.timeout_ms if timeout_ms is None else timeout_ms
         cid = cid or f"{self._cid_prefix}{next(self._cids):x}"
         attempts = 1 + (self.retries if idempotent else 0)
+        auth = None
+        if self.service_token is not None:
+            auth = request_proof(self.service_token, method, cid, params or {})
         for _ in range(attempts):
             request_id = next(self._ids)
-            frame = codec.encode_request(request_id, method, params or {}, cid, timeout)
+            frame = codec.encode_request(request_id, method, params or {}, cid, timeout, auth)
             reply = self._exchange(frame, request_id, timeout)
             if reply is not None:
                 if reply["ok"]:

@@ -20,6 +20,7 @@ from typing import Any
 from bifrost.clock import Clock
 from bifrost.errors import BadRequest, Conflict, NotFound
 from bifrost.execution.broker import Broker
+from bifrost.execution.messages import replaced_order
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import Quote, Side
 from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
@@ -94,7 +95,7 @@ class ExecutionEngine:
             return self._cancel(client_order_id, cid)
 
     def _cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
-        order = self._live(client_order_id)
+        order = self.live_order(client_order_id)
         if order.is_open:
             self.cids.setdefault(client_order_id, cid)
             self.broker.cancel(client_order_id)
@@ -114,18 +115,16 @@ class ExecutionEngine:
 
     def replace(self, client_order_id: str, changes: dict[str, Any], cid: str) -> dict[str, Any]:
         """Cancel an open order and enter a new one with the changes (new client id)."""
-        old = self._live(client_order_id)
+        old = self.live_order(client_order_id)
         if not old.is_open:
             raise Conflict(f"order {client_order_id} is {old.status}: nothing to replace")
-        spec = {**old.to_dict(), **{k: v for k, v in changes.items() if v is not None}}
-        spec["client_order_id"] = changes.get("new_client_order_id") or f"{client_order_id}.r"
-        remaining = (old.quantity or 0) - old.filled
-        spec["quantity"] = changes.get("quantity") or remaining
+        spec = replaced_order(old.to_dict(), {**changes, "client_order_id": client_order_id})
         with self._unit():
             self._cancel(client_order_id, cid)
             return self._submit(spec, cid)
 
-    def _live(self, client_order_id: str) -> Order:
+    def live_order(self, client_order_id: str) -> Order:
+        """The order as it stands: the broker's live copy, else the journal's (NOT_FOUND)."""
         order = self.broker_order(client_order_id)
         if order is None:
             known = self.journal.find(client_order_id)

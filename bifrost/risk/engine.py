@@ -77,8 +77,15 @@ class RiskEngine:
 
     # -- the checks -------------------------------------------------------------------
 
-    def check(self, order: dict[str, Any], now: float | None = None) -> None:
-        """Raise Rejected naming the first rule the order breaks."""
+    def check(
+        self, order: dict[str, Any], now: float | None = None, replacing: str | None = None
+    ) -> None:
+        """Raise Rejected naming the first rule the order breaks.
+
+        `replacing` names the open order this one replaces: its remaining quantity is
+        not counted as pending and it does not count as one more open order, since the
+        replace cancels it.
+        """
         symbol, quantity = order["symbol"], float(order["quantity"])
         signed = quantity if order["side"] == "BUY" else -quantity
         held = self.positions.get(symbol, 0.0)
@@ -106,13 +113,18 @@ class RiskEngine:
                 f"notional {notional:,.2f} exceeds the limit of {limits.max_order_notional:,.2f}",
             )
         self._collar(order, symbol)
-        self._exposure(symbol, signed, held, price, reduces)
-        if len(self.open_orders) >= limits.max_open_orders:
+        others = self.open_orders
+        if replacing is not None:  # copied only then: the hot path is a new order
+            others = {k: o for k, o in others.items() if k != replacing}
+        self._exposure(symbol, signed, held, price, reduces, others)
+        if len(others) >= limits.max_open_orders:
             self._reject(
                 "max_open_orders",
-                f"{len(self.open_orders)} orders are open (limit {limits.max_open_orders})",
+                f"{len(others)} orders are open (limit {limits.max_open_orders})",
             )
-        self._rate(order.get("strategy_id") or order.get("account") or "manual", now)
+        # Keyed as execution books the order (no account is "paper"), so a replace of
+        # an order counts against the same bucket as the order it replaces.
+        self._rate(order.get("strategy_id") or order.get("account") or "paper", now)
 
     def _price(self, order: dict[str, Any]) -> float:
         price = (
@@ -136,12 +148,16 @@ class RiskEngine:
                     )
 
     def _exposure(
-        self, symbol: str, signed: float, held: float, price: float, reduces: bool
+        self,
+        symbol: str,
+        signed: float,
+        held: float,
+        price: float,
+        reduces: bool,
+        open_orders: dict[str, dict[str, Any]],
     ) -> None:
         limits = self.limits
-        pending = sum(
-            o["signed_remaining"] for o in self.open_orders.values() if o["symbol"] == symbol
-        )
+        pending = sum(o["signed_remaining"] for o in open_orders.values() if o["symbol"] == symbol)
         after = held + pending + signed
         if abs(after) > limits.max_position and not reduces:
             self._reject(

@@ -118,11 +118,11 @@ def cancel(
     client_order_id: Annotated[str, typer.Argument(help="The order's client id.")],
     json: JsonOption = False,
 ) -> None:
-    """Cancel an open order."""
+    """Cancel an open order (through risk, which allows a cancel in every state)."""
     with state_of(ctx).client() as client:
-        client.require("execution")
+        client.require("risk")
         order = client.call(
-            "execution", "order.cancel", {"client_order_id": client_order_id}, idempotent=True
+            "risk", "order.cancel", {"client_order_id": client_order_id}, idempotent=True
         )
     show_order(order, json)
 
@@ -136,7 +136,10 @@ def replace(
     stop: StopOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Cancel an open order and enter it again with changes (new id: <id>.r)."""
+    """Cancel an open order and enter it again with changes (new id: <id>.r).
+
+    Risk and compliance check the order as it would be after the change, like a new
+    order; exit 4 when they refuse it (the original order then stays as it was)."""
     params = {
         "client_order_id": client_order_id,
         "quantity": quantity,
@@ -144,8 +147,8 @@ def replace(
         "stop_price": stop,
     }
     with state_of(ctx).client() as client:
-        client.require("execution")
-        order = client.call("execution", "order.replace", params)
+        client.require("risk")
+        order = client.call("risk", "order.replace", params)
     show_order(order, json)
 
 

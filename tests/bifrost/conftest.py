@@ -6,11 +6,13 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zmq
 
 import daemons
+from bifrost.bus.service_auth import service_token
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.daemon import Daemon
@@ -45,6 +47,13 @@ class DaemonThread:
             self._thread.join(timeout=10)
             assert not self._thread.is_alive(), "daemon loop did not stop"
         self.daemon.stop()
+
+
+def risk_client(config: BifrostConfig, home: Path, **options: Any) -> BifrostClient:
+    """A client that speaks for the risk service on loopback: it signs with the data
+    dir's service token, as risk does. For tests that stand in for risk in front of
+    execution (execution takes order changes from risk alone)."""
+    return BifrostClient(config, service_token=service_token(home), **options)
 
 
 def data_config(directory: Path) -> BifrostConfig:

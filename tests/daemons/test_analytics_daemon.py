@@ -10,7 +10,7 @@ import pytest
 from bifrost.bus import topics
 from bifrost.config import load_config
 from bifrost.errors import NotFound
-from tests.bifrost.conftest import services_running
+from tests.bifrost.conftest import risk_client, services_running
 from tests.conftest import wait_for, write_config
 
 SERVICES = ("data", "portfolio", "execution", "analytics")
@@ -28,8 +28,9 @@ def test_live_report_is_built_stored_and_published(tmp_path: Path, home: Path) -
         reports = bus.subscribe("analytics", [topics.prefix(topics.REPORT)])
         try:
             time.sleep(0.3)  # quotes reach execution; the subscription is joined
-            bus.call("execution", "order.submit", order("a-1", "BUY", 100))
-            bus.call("execution", "order.submit", order("a-2", "SELL", 40))
+            with risk_client(config, home) as risk:  # no risk service in this deployment
+                risk.call("execution", "order.submit", order("a-1", "BUY", 100))
+                risk.call("execution", "order.submit", order("a-2", "SELL", 40))
             time.sleep(1.2)  # the data service writes recorded quotes once a second
             report = bus.call("analytics", "analytics.report", {"subject": "live"})
             events = wait_for(lambda: reports.poll(100))

@@ -18,7 +18,7 @@ import pytest
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.errors import BadRequest, Rejected, Unavailable
-from tests.bifrost.conftest import DaemonThread, services_running
+from tests.bifrost.conftest import DaemonThread, risk_client, services_running
 from tests.conftest import wait_for, write_config
 
 TRADING = ("data", "portfolio", "execution", "risk")
@@ -114,8 +114,10 @@ def test_events_missed_while_down_are_recorded_once_and_the_chain_survives_resta
 ) -> None:
     with services_running(config, home, TRADING) as bus:
         time.sleep(0.3)
-        # Straight to execution: compliance is not running to hear the events.
-        bus.call("execution", "order.submit", buy("AAPL", 5, client_order_id="gap-1"))
+        # Straight to execution, standing in for risk: compliance is not running (risk
+        # would refuse the order), so it cannot hear the events.
+        with risk_client(config, home) as risk:
+            risk.call("execution", "order.submit", buy("AAPL", 5, client_order_id="gap-1"))
         for _ in range(2):
             compliance = DaemonThread(config, home, "compliance")
             compliance.start()

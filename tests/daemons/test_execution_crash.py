@@ -23,7 +23,7 @@ import pytest
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.errors import BifrostError
-from tests.bifrost.conftest import DaemonThread
+from tests.bifrost.conftest import DaemonThread, risk_client
 from tests.conftest import write_config
 
 CYCLES = int(os.environ.get("BIFROST_CRASH_CYCLES", "20"))
@@ -91,11 +91,12 @@ class Execution:
         self.log.close()
 
 
-def burst(config: BifrostConfig, prefix: str, stop: threading.Event) -> tuple[set, set]:
-    """Enter orders until `stop`; returns (acknowledged ids, ids whose outcome is unknown)."""
+def burst(config: BifrostConfig, home: Path, prefix: str, stop: threading.Event) -> tuple[set, set]:
+    """Enter orders until `stop` (standing in for risk, the one caller execution takes
+    orders from); returns (acknowledged ids, ids whose outcome is unknown)."""
     acknowledged, unknown = set(), set()
     rng = random.Random(prefix)
-    with BifrostClient(config, timeout_ms=300, retries=0) as client:
+    with risk_client(config, home, timeout_ms=300, retries=0) as client:
         n = 0
         while not stop.is_set():
             n += 1
@@ -124,14 +125,14 @@ def test_kill_9_during_bursts_loses_duplicates_and_strands_nothing(
     unknown: set[str] = set()
     rng = random.Random(7)
     try:
-        with BifrostClient(config, timeout_ms=2000) as bus:
+        with risk_client(config, home, timeout_ms=2000) as bus:
             for cycle in range(CYCLES):
                 execution.start(bus)
                 stop = threading.Event()
                 result: list[tuple[set, set]] = []
                 sender = threading.Thread(
                     target=lambda c=cycle, out=result, halt=stop: out.append(
-                        burst(config, f"c{c}", halt)
+                        burst(config, home, f"c{c}", halt)
                     )
                 )
                 sender.start()

@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable, Input, Sparkline
 
 from bifrost.config import load_config
-from tests.bifrost.conftest import services_running
+from tests.bifrost.conftest import risk_client, services_running
 from tests.conftest import write_config
 from tests.tui.test_app import text, until
 from tui.app import make_app
@@ -46,8 +46,9 @@ def test_analytics_and_sql_screens_on_the_live_account(tmp_path: Path, home: Pat
             await until(pilot, lambda: "read-only" in text(app, "#sql-status"))
             assert table.row_count == 1
 
-    with services_running(config, home, SERVICES) as bus:
+    with services_running(config, home, SERVICES):
         order = {"client_order_id": "tui-1", "symbol": "MSFT", "side": "BUY", "quantity": 10}
         order |= {"type": "LIMIT", "limit_price": 1.0}  # rests: no fill, one open order
-        bus.call("execution", "order.submit", order)
+        with risk_client(config, home) as risk:  # no risk service in this deployment
+            risk.call("execution", "order.submit", order)
         asyncio.run(scenario())

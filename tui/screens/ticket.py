@@ -191,9 +191,7 @@ def cancel_order(app: App[Any], client_order_id: str) -> None:
     def run() -> None:
         try:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call(
-                    "execution", "order.cancel", {"client_order_id": client_order_id}
-                )
+                order = client.call("risk", "order.cancel", {"client_order_id": client_order_id})
             app.call_from_thread(app.notify, f"{client_order_id}: {order['status']}")
         except BifrostError as exc:
             app.call_from_thread(app.notify, exc.message, severity="error")
@@ -250,11 +248,11 @@ class ReplaceOrder(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="replace", exit_on_error=False)
     def replace(self, params: dict[str, Any]) -> None:
-        """Send the replace to execution; show what came back."""
+        """Send the replace through risk (checked like a new order); show what came back."""
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call("execution", "order.replace", params)
+                order = client.call("risk", "order.replace", params)
         except BifrostError as exc:
             app.call_from_thread(
                 self.query_one("#result", Static).update, f"[red]{exc.code}[/] {exc.message}"
