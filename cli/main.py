@@ -88,20 +88,20 @@ def run() -> None:
     try:
         app()
     except BifrostError as exc:
-        from cli.output import emit_json, say
+        from cli.output import emit_json, say_error
 
         if "--json" in sys.argv:
             emit_json({"ok": False, "error": exc.to_wire()})
-        say(f"[bold red]error:[/] {exc.message}")
+        say_error("[bold red]error:[/]", exc.message)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if os.environ.get("BIFROST_DEBUG"):
             raise
-        from cli.output import say
+        from cli.output import say_error
 
-        say(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-            "(set BIFROST_DEBUG=1 for the traceback)"
+        say_error(
+            "[bold red]internal error:[/]",
+            f"{type(exc).__name__}: {exc} (set BIFROST_DEBUG=1 for the traceback)",
         )
         sys.exit(1)
 

@@ -16,10 +16,26 @@ def emit_json(document: Any) -> None:
 
 
 def say(message: str) -> None:
-    """A human message on stderr (never mixed into data on stdout)."""
+    """A human message on stderr (never mixed into data on stdout).
+
+    `message` is rich markup: a value put into it (an error's message, a symbol, a rule)
+    goes through `literal` first, or its square brackets are read as markup and lost.
+    """
     from rich.console import Console
 
     Console(stderr=True, highlight=False).print(message)
+
+
+def literal(value: Any) -> str:
+    """`value` as text that rich markup prints as it is: `[restricted]`, `[1, 2]`, `[/x]`."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def say_error(label: str, message: Any) -> None:
+    """`label` (markup, say `[bold red]error:[/]`) then `message` printed exactly as given."""
+    say(f"{label} {literal(message)}")
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

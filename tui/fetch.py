@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -28,6 +29,6 @@ def fetch(
         with BifrostClient(app.config, timeout_ms=timeout_ms) as client:  # type: ignore[attr-defined]
             return client.call(service, method, params)
     except BifrostError as exc:
-        message = f"[red]{service} service unavailable[/]: {exc.message}"
+        message = f"[red]{service} service unavailable[/]: {escape(exc.message)}"
         app.call_from_thread(lambda: screen.query_one("#status", Static).update(message))
         return None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.output import JSON_HELP, emit_json, print_table, say, say_error
 from cli.state import CliState, state_of
 
 app = typer.Typer(help="Tearsheets of backtest runs and of the live account.", no_args_is_help=True)
@@ -169,7 +169,7 @@ def show_analytics(state: CliState) -> None:
     try:
         report = make_report(state, "live", None)
     except BifrostError as exc:  # the demo goes on; the reason is shown
-        say(f"[yellow]analytics[/]: no live report: {exc.message}")
+        say_error("[yellow]analytics[/]: no live report:", exc.message)
         return
     summary, tca = report["summary"], report.get("tca") or {}
     costs = tca.get("summary") or {}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.output import JSON_HELP, emit_json, print_table, say, say_error
 from cli.state import CliState, state_of
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def show_compliance(state: CliState) -> None:
     try:
         enter(state, "BUY", symbol, 1, None, None, "GTC", f"demo-{time.strftime('%H%M%S')}-cmp")
     except Rejected as exc:
-        say(f"[red]REJECTED by compliance[/] ({exc.details.get('rule')}): {exc.message}")
+        say_error("[red]REJECTED by compliance[/]", f"({exc.details.get('rule')}): {exc.message}")
     with state.client() as client:
         today = dt.datetime.now(dt.UTC).date().isoformat()
         show_hits(client.call("compliance", "compliance.report", {"date": today})["hits"][-5:])

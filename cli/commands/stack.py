@@ -11,7 +11,7 @@ from cli.commands.compliance import show_compliance
 from cli.commands.micro import show_micro
 from cli.commands.ml import show_ml
 from cli.commands.news import show_news
-from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.output import JSON_HELP, emit_json, print_table, say, say_error
 from cli.state import CliState, state_of
 
 HostOption = Annotated[
@@ -228,7 +228,7 @@ def show_paper_trading(state: CliState) -> None:
     try:
         enter(state, "BUY", "SPY", 1_000_000, None, None, "GTC", f"demo-{stamp}-too-big")
     except Rejected as exc:
-        say(f"[red]rejected by risk[/] ({exc.details.get('rule')}): {exc.message}")
+        say_error("[red]rejected by risk[/]", f"({exc.details.get('rule')}): {exc.message}")
     time.sleep(0.5)  # let the portfolio book the fills and mark them
     with state.client() as client:
         show_orders(client.call("execution", "orders.list", {"limit": 10})["orders"])

@@ -11,6 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     Button,
@@ -73,7 +74,7 @@ class NewBacktest(ModalScreen[dict[str, Any] | None]):
                 if self.query_one(f"#{key}", Input).value
             }
         except ValueError as exc:
-            self.query_one("#result", Static).update(f"[red]{exc}[/]")
+            self.query_one("#result", Static).update(f"[red]{escape(str(exc))}[/]")
             return
         self.dismiss(
             {
@@ -165,11 +166,12 @@ class BacktestsScreen(Screen[None]):
                         break
                     time.sleep(0.1)
         except BifrostError as exc:
-            app.call_from_thread(self._status, f"[red]{exc.message}[/]")
+            app.call_from_thread(self._status, f"[red]{escape(exc.message)}[/]")
             return
         app.call_from_thread(self.query_one("#progress", ProgressBar).update, total=1, progress=1)
         if state["state"] == "failed":
-            app.call_from_thread(self._status, f"[red]backtest failed[/]: {state['error']}")
+            failure = escape(str(state["error"]))
+            app.call_from_thread(self._status, f"[red]backtest failed[/]: {failure}")
             return
         self.action_reload()
         self.show_run(state["run_id"])
@@ -192,7 +194,7 @@ class BacktestsScreen(Screen[None]):
             with BifrostClient(app.config, timeout_ms=5000) as client:  # type: ignore[attr-defined]
                 run = client.call("strategy", "backtest.show", {"run_id": run_id})
         except BifrostError as exc:
-            app.call_from_thread(self._status, f"[red]{exc.message}[/]")
+            app.call_from_thread(self._status, f"[red]{escape(exc.message)}[/]")
             return
         app.call_from_thread(self._detail, Text.from_ansi(render_run(run, self.size.width)))
 
@@ -219,7 +221,7 @@ class BacktestsScreen(Screen[None]):
                 a = client.call("strategy", "backtest.show", {"run_id": first})
                 b = client.call("strategy", "backtest.show", {"run_id": second})
         except BifrostError as exc:
-            app.call_from_thread(self._status, f"[red]{exc.message}[/]")
+            app.call_from_thread(self._status, f"[red]{escape(exc.message)}[/]")
             return
         lines = [f"{'':28}{a['run_id']:>16}{b['run_id']:>16}"]
         lines += [
