@@ -131,7 +131,9 @@ def cancel(
 def replace(
     ctx: typer.Context,
     client_order_id: Annotated[str, typer.Argument(help="The order's client id.")],
-    quantity: Annotated[float | None, typer.Option(help="New quantity.")] = None,
+    quantity: Annotated[
+        float | None, typer.Option("--quantity", "--qty", help="New quantity.")
+    ] = None,
     limit: PriceOption = None,
     stop: StopOption = None,
     json: JsonOption = False,

@@ -188,6 +188,31 @@ def test_open_order_is_replaced_from_the_orders_table(config, home, bus) -> None
     asyncio.run(scenario())
 
 
+def test_replace_past_a_risk_limit_is_refused_in_the_dialog_and_the_order_kept(
+    config, home, bus
+) -> None:
+    bus.call("risk", "risk.limits", {"set": {"max_order_quantity": 100}})
+    order = {"symbol": "MSFT", "side": "BUY", "quantity": 5.0, "type": "LIMIT"}
+    order |= {"limit_price": 410.0, "client_order_id": "tui-big"}
+    bus.call("risk", "order.submit", order)
+
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            orders = app.screen.query_one("#orders", DataTable)
+            await until(pilot, lambda: orders.row_count == 1)
+            await pilot.press("e")
+            assert isinstance(app.screen, ReplaceOrder)
+            app.screen.query_one("#quantity", Input).value = "6000"
+            await pilot.click("#replace")
+            await until(pilot, lambda: "REJECTED" in text(app, "#result"))
+            assert "exceeds the limit" in text(app, "#result")
+
+    asyncio.run(scenario())
+    kept = bus.call("execution", "order.get", {"client_order_id": "tui-big"})
+    assert (kept["quantity"], kept["limit_price"], kept["status"]) == (5.0, 410.0, "ACCEPTED")
+
+
 def test_chart_screen_draws_candles_and_cycles_overlays(config, home, bus) -> None:
     from bifrost.market.sample import write_sample
 
