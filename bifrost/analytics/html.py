@@ -137,6 +137,9 @@ def render_html(report: dict[str, Any]) -> str:
         f'<p class="muted">{day(summary["start_ns"])} to {day(summary["end_ns"])}, '
         f"{summary['points']:,} points; benchmark {html.escape(bench['symbol'])}"
         f"{' (' + html.escape(bench['error']) + ')' if bench.get('error') else ''}</p>",
+        f'<p class="muted">{html.escape(summary["too_short"])}</p>'
+        if summary.get("too_short")
+        else "",
         table(
             ["measure", "value"], [[name, number(summary.get(key))] for name, key in SUMMARY_ROWS]
         ),

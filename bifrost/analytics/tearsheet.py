@@ -5,10 +5,21 @@ live account, this turns it into the stored, printed and charted report. Numbers
 are undefined (too few points, no losses, no benchmark) are None. Series are thinned
 to at most `MAX_POINTS` evenly spaced points; every statistic uses the full curve.
 
-    annual_return_pct  CAGR over calendar days, as in backtests (None under 30 days)
+    annual_return_pct  CAGR over calendar days, as in backtests (None when too short)
     turnover         traded notional / mean equity over the whole period
-    annual_turnover  turnover / years (calendar days / 365.25; None under 30 days)
+    annual_turnover  turnover / years (calendar days / 365.25; None when too short)
     exposure_pct     share of points with a position held (`exposed`)
+    too_short        why the annualised figures are None, or None when they are given
+
+Annualised figures (annual return and turnover, volatility, Sharpe, Sortino, alpha, Calmar
+and the rolling Sharpe and volatility) need a curve of at least MIN_ANNUALIZED_DAYS
+calendar days and MIN_ANNUALIZED_RETURNS returns. Scaling a few minutes of a live account
+to a year turns noise into a Sharpe of -126; a month of daily returns is the least over
+which a yearly figure says anything (a Sharpe ratio from n returns has a standard error
+of about sqrt(1/n) per period: from 20 daily returns about 3.5 a year, already larger
+than any plausible Sharpe).
+Under that span the report gives the total return, drawdowns, beta and correlation, and
+says in `too_short` that the span is too short for the rest.
 """
 
 from __future__ import annotations
@@ -36,7 +47,10 @@ from bifrost.errors import NotFound
 MAX_POINTS = 1500
 """Most points of each series in a report (enough for any chart a terminal or page draws)."""
 MIN_ANNUALIZED_DAYS = 30.0
-"""A shorter curve has no annual return or turnover: compounding minutes to a year is noise."""
+"""A shorter curve has no annualised figure: compounding minutes to a year is noise."""
+MIN_ANNUALIZED_RETURNS = 20
+"""Nor has a curve of fewer returns, however long (a few points a month apart)."""
+ANNUALISED_RISK = ("annual_volatility_pct", "sharpe", "sortino")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +95,11 @@ def build_report(source: TearsheetInput, created_ns: int) -> dict[str, Any]:
     bench_returns = simple_returns(bench_close) if bench_close is not None else None
     window = rolling_window(len(returns))
     rolling = rolling_stats(returns, bench_returns, window, ppy)
+    too_short = span_too_short(ts, returns)
+    if too_short:
+        rolling = {k: np.full(len(v), math.nan) if k != "beta" else v for k, v in rolling.items()}
     down = drawdowns(ts, equity)
-    summary = _summary(source, ts, equity, ppy, returns, bench_returns, down)
+    summary = _summary(source, ts, equity, ppy, returns, bench_returns, down, too_short)
     points = _thin(len(ts))
     report = {
         "kind": source.kind,
@@ -123,6 +140,19 @@ def _benchmark(bench: Benchmark, ts: np.ndarray) -> tuple[np.ndarray | None, dic
     return aligned, info
 
 
+def span_too_short(ts: np.ndarray, returns: np.ndarray) -> str | None:
+    """Why the curve is too short for annualised figures, or None when it is long enough."""
+    days = (int(ts[-1]) - int(ts[0])) / NS_PER_DAY
+    count = int(np.isfinite(returns).sum())
+    if days >= MIN_ANNUALIZED_DAYS and count >= MIN_ANNUALIZED_RETURNS:
+        return None
+    span = f"{days:.1f} days" if days >= 1 else f"{days * 24 * 60:.0f} minutes"
+    return (
+        f"the span is too short to annualise: {span} and {count} returns "
+        f"(at least {MIN_ANNUALIZED_DAYS:g} days and {MIN_ANNUALIZED_RETURNS} returns needed)"
+    )
+
+
 def _summary(
     source: TearsheetInput,
     ts: np.ndarray,
@@ -131,10 +161,11 @@ def _summary(
     returns: np.ndarray,
     bench_returns: np.ndarray | None,
     down: dict[str, Any],
+    too_short: str | None,
 ) -> dict[str, Any]:
     days = (int(ts[-1]) - int(ts[0])) / NS_PER_DAY
     growth = equity[-1] / equity[0] if equity[0] else math.nan
-    annualize = days >= MIN_ANNUALIZED_DAYS
+    annualize = too_short is None
     cagr = 100.0 * (growth ** (DAYS_PER_YEAR / days) - 1.0) if annualize and growth > 0 else None
     mean_equity = float(np.mean(equity))
     turnover = source.traded_notional / mean_equity if mean_equity else math.nan
@@ -149,7 +180,7 @@ def _summary(
         "equity_final": float(equity[-1]),
         "total_return_pct": 100.0 * (growth - 1.0),
         "annual_return_pct": cagr,
-        **risk_stats(returns, ppy),
+        **(risk_stats(returns, ppy) if annualize else dict.fromkeys(ANNUALISED_RISK)),
         "max_drawdown_pct": down["max_drawdown_pct"],
         "max_drawdown_duration_days": down["max_duration_days"],
         "calmar": cagr / abs(down["max_drawdown_pct"])
@@ -159,9 +190,12 @@ def _summary(
         "traded_notional": source.traded_notional,
         "turnover": turnover,
         "annual_turnover": turnover / (days / DAYS_PER_YEAR) if annualize else None,
+        "too_short": too_short,
     }
     if bench_returns is not None:
         summary.update(benchmark_stats(returns, bench_returns, ppy))
+        if not annualize:
+            summary["alpha_pct"] = None
     else:
         summary.update({"beta": None, "alpha_pct": None, "correlation": None})
     return summary

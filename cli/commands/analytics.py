@@ -121,6 +121,8 @@ def show_report(report: dict[str, Any]) -> None:
     )
     rows = [[name, number(summary.get(key))] for name, key in SUMMARY_ROWS]
     print_table("summary", ["measure", "value"], rows)
+    if summary.get("too_short"):
+        say_error("[yellow]annualised figures:[/]", summary["too_short"])
     draw_report_chart(report)
     print_table("monthly returns %", *monthly_grid(report))
     print_table("deepest drawdowns", *drawdown_rows(report["drawdowns"]["periods"]))

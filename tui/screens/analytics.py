@@ -13,6 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
@@ -71,7 +72,7 @@ class AnalyticsScreen(Screen[None]):
             with BifrostClient(app.config, timeout_ms=2000, retries=0) as client:  # type: ignore[attr-defined]
                 runs = BacktestGateway(client, app.home).list(50)  # type: ignore[attr-defined]
         except BifrostError as exc:
-            app.call_from_thread(self._status, f"[red]runs unavailable[/]: {exc.message}")
+            app.call_from_thread(self._status, f"[red]runs unavailable[/]: {escape(exc.message)}")
             return
         app.call_from_thread(self._show_runs, runs)
 
@@ -104,7 +105,7 @@ class AnalyticsScreen(Screen[None]):
                 gateway = AnalyticsGateway(app.config, client, app.home)  # type: ignore[attr-defined]
                 report = gateway.report(subject)
         except BifrostError as exc:
-            app.call_from_thread(self._status, f"[red]{subject}[/]: {exc.message}")
+            app.call_from_thread(self._status, f"[red]{escape(subject)}[/]: {escape(exc.message)}")
             return
         app.call_from_thread(self._show, report)
 
@@ -120,6 +121,8 @@ class AnalyticsScreen(Screen[None]):
             f"  ·  report {report['report_id']}"
         )
         stats = "   ".join(f"{name} [b]{number(summary.get(key))}[/]" for name, key in HEADLINE)
+        if summary.get("too_short"):
+            stats += f"\n[yellow]{escape(summary['too_short'])}[/]"
         self.query_one("#stats", Static).update(stats)
         self.query_one("#equity", Sparkline).data = [v for v in series["equity"] if v is not None]
         self.query_one("#drawdown", Sparkline).data = [

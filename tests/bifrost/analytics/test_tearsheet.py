@@ -95,3 +95,55 @@ def test_html_report_is_self_contained_with_svg_charts() -> None:
     assert "test account" in page and "Monthly returns" in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "<script" not in page
+
+
+MINUTE = 60_000_000_000
+
+
+def live_minutes(count: int) -> TearsheetInput:
+    """A live account over `count` minutes that loses a little most minutes."""
+    ts = START + np.arange(count) * MINUTE
+    rng = np.random.default_rng(3)
+    equity = 100_000.0 * np.cumprod(1 + rng.normal(-0.0004, 0.0002, count))
+    return source(
+        ts=ts,
+        equity=equity,
+        exposed=np.ones(count, dtype=bool),
+        trades=[],
+        lots=[],
+        benchmark=Benchmark("SPY", ts, 500.0 + np.arange(count) * 0.01),
+    )
+
+
+def test_report_of_a_few_minutes_says_too_short_instead_of_annualising() -> None:
+    summary = build_report(live_minutes(6), created_ns=7)["summary"]
+    assert summary["too_short"] is not None and "too short" in summary["too_short"]
+    assert "5 minutes" in summary["too_short"]
+    annualised = ("sharpe", "sortino", "annual_volatility_pct", "annual_return_pct", "alpha_pct")
+    assert {key: summary[key] for key in annualised} == dict.fromkeys(annualised)
+    assert summary["calmar"] is None and summary["annual_turnover"] is None
+    assert summary["total_return_pct"] < 0 and summary["beta"] is not None
+
+
+def test_report_of_many_returns_over_hours_is_still_too_short() -> None:
+    report = build_report(live_minutes(300), created_ns=7)
+    assert report["summary"]["sharpe"] is None and report["summary"]["too_short"]
+    rolling = [v for v in report["series"]["rolling_sharpe"] if v is not None]
+    assert rolling == []
+
+
+def test_report_over_two_months_of_daily_returns_is_annualised() -> None:
+    days = 45
+    ts = START + np.arange(days) * DAY
+    equity = 1000.0 * np.cumprod(1 + np.where(np.arange(days) % 2, 0.01, -0.005))
+    summary = build_report(
+        source(ts=ts, equity=equity, exposed=np.ones(days, dtype=bool), trades=[], lots=[]),
+        created_ns=7,
+    )["summary"]
+    assert summary["too_short"] is None
+    assert summary["sharpe"] is not None and summary["annual_return_pct"] is not None
+
+
+def test_html_report_of_a_short_span_says_so() -> None:
+    page = render_html(build_report(live_minutes(6), created_ns=7))
+    assert "too short to annualise" in page
