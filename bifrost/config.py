@@ -129,7 +129,8 @@ class FeedConfig:
     trade_ratio: float = 0.25
     """Fraction of quote updates that also print a trade."""
     prices: dict[str, float] = field(default_factory=dict)
-    """Starting prices by symbol; a symbol without one starts at 100."""
+    """Starting prices by symbol, for a symbol with no stored bars (one with bars starts from
+    its last stored close); a symbol with neither starts at 100."""
     bar_timeframes: tuple[str, ...] = ("1m",)
     """Live bars built from the feed's trades, published on `bar.<tf>.<SYM>` and stored."""
     book_levels: int = 0

@@ -21,7 +21,7 @@ from bifrost.market.ingest.options import ImportOptions
 from bifrost.market.replay import Replay, parse_speed
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import BookDelta, Quote
-from bifrost.store.bars import upsert_bar_rows
+from bifrost.store.bars import last_closes, upsert_bar_rows
 from bifrost.store.database import open_store
 from bifrost.store.instruments import find_instrument
 from bifrost.store.ticks import append_rows
@@ -83,7 +83,9 @@ class DataDaemon(Daemon):
         for symbol in self.config.feed.symbols:
             if symbol not in {i.symbol for i in self.catalog.instruments()}:
                 self.catalog.add_instrument(Instrument.default_for(symbol))
-        self.feed = SyntheticFeed(self.config.feed, self.clock.now_ns())
+        # Live prices go on from each symbol's last stored close, not from [feed.prices].
+        last = last_closes(self.db, list(self.config.feed.symbols))
+        self.feed = SyntheticFeed(self.config.feed, self.clock.now_ns(), last)
         self.bar_builders = [BarBuilder(tf) for tf in self.config.feed.bar_timeframes]
         self.pending: dict[str, list[dict[str, Any]]] = {"quotes": [], "trades": []}
         self.recorded = {"quotes": 0, "trades": 0, "bars": 0}

@@ -6,6 +6,10 @@ sometimes a tick wider), and with probability `trade_ratio` prints a trade at th
 bid or the ask. The same seed gives the same sequence of prices, sizes and trades;
 only the timestamps come from the caller's clock.
 
+A symbol starts from its entry in `start_prices` (the data service passes each symbol's
+last stored close, so live prices go on from the history), else from `[feed.prices]`,
+else from DEFAULT_START_PRICE.
+
 With `book_levels` > 0 each step also changes an L2 book per symbol: `book_levels`
 levels a tick apart on each side, the touch being the step's quote (price and size).
 A deeper level keeps its size while it stays in the book and is refreshed now and
@@ -17,6 +21,7 @@ are the same with the book on or off.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -33,12 +38,15 @@ BOOK_REFRESH = 0.1
 class SyntheticFeed:
     """Generates quotes and trades step by step, paced by the caller's clock."""
 
-    def __init__(self, config: FeedConfig, start_ns: int) -> None:
+    def __init__(
+        self, config: FeedConfig, start_ns: int, start_prices: Mapping[str, float] | None = None
+    ) -> None:
         self.symbols = list(config.symbols)
         self.step_ns = int(1e9 / config.quotes_per_second)
         self._next_ns = start_ns
         self._rng = np.random.default_rng(config.seed)
-        self._mids = np.array([config.prices.get(s, DEFAULT_START_PRICE) for s in self.symbols])
+        prices = {**config.prices, **(start_prices or {})}
+        self._mids = np.array([prices.get(s, DEFAULT_START_PRICE) for s in self.symbols])
         dt = 1.0 / config.quotes_per_second / TRADING_SECONDS_PER_YEAR
         self._drift = -0.5 * config.annual_volatility**2 * dt
         self._shock = config.annual_volatility * math.sqrt(dt)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from bifrost.market.timeframes import check_resample
+from bifrost.market.timeframes import check_resample, timeframe_ns
 from bifrost.store.database import load_rows, query_frame
 
 if TYPE_CHECKING:
@@ -100,6 +100,24 @@ def list_series(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         FROM bars GROUP BY symbol, timeframe ORDER BY symbol, timeframe
         """,
     )
+
+
+def last_closes(connection: duckdb.DuckDBPyConnection, symbols: list[str]) -> dict[str, float]:
+    """The close of each symbol's latest stored bar (the one that ends last, whatever its
+    timeframe); a symbol without bars is left out."""
+    rows = connection.execute(
+        """
+        SELECT symbol, timeframe, max(ts), arg_max(close, ts) FROM bars
+        WHERE list_contains(?, symbol) GROUP BY symbol, timeframe
+        """,
+        [symbols],
+    ).fetchall()
+    latest: dict[str, tuple[int, float]] = {}
+    for symbol, timeframe, ts, close in rows:
+        end = int(ts) + timeframe_ns(timeframe)
+        if close and close > 0 and (symbol not in latest or end > latest[symbol][0]):
+            latest[symbol] = (end, float(close))
+    return {symbol: close for symbol, (_, close) in latest.items()}
 
 
 def bars_between(

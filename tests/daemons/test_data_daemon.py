@@ -183,3 +183,29 @@ def test_import_of_binary_file_is_bad_request_and_store_unchanged(
     series = client.call("data", "data.list")["series"]
     assert [(s["symbol"], s["rows"]) for s in series] == [("GOOD", 9)]
     assert client.health("data")["state"] == "ready"
+
+
+def test_live_feed_starts_from_the_last_stored_close(config: BifrostConfig, home: Path) -> None:
+    sessions = xnys_sessions("2024-11-01", "2024-12-31")
+    with BifrostClient(config, timeout_ms=500) as offline:
+        gateway = DataGateway(offline, home)
+        gateway.import_files([write_daily_csv(home / "csv", "AAPL", sessions)])
+        stored = gateway.bars("AAPL", "1d")["close"][-1]
+    assert abs(stored - 190.0) > 10  # the config's [feed.prices] would start elsewhere
+    thread = DaemonThread(config, home)
+    thread.start()
+    ctx = zmq.Context()
+    try:
+        subscriber = Subscriber(ctx, [config.services["data"].pub], ["quote.AAPL", "quote.MSFT"])
+        deadline = time.monotonic() + 10
+        first: dict[str, dict] = {}
+        while len(first) < 2 and time.monotonic() < deadline:
+            for event in subscriber.poll(200):
+                first.setdefault(event.body["symbol"], event.body)
+        subscriber.close()
+    finally:
+        thread.stop()
+        ctx.term()
+    mid = {s: (q["bid"] + q["ask"]) / 2 for s, q in first.items()}
+    assert mid["AAPL"] == pytest.approx(stored, rel=0.02)  # a few seconds of moves at most
+    assert mid["MSFT"] == pytest.approx(420.0, rel=0.02)  # no bars: the configured price

@@ -124,3 +124,11 @@ def test_synthetic_feed_crypto_sizes_are_fractional_lots() -> None:
     aapl = [q.bid_size for q in quotes if q.symbol == "AAPL"]
     assert all(s < 2.0 for s in btc)
     assert all(s % 100 == 0 for s in aapl)
+
+
+def test_feed_with_start_prices_starts_there_before_the_configured_prices() -> None:
+    feed = SyntheticFeed(CONFIG, 0, {"AAPL": 25.76, "XYZ": 7.5})
+    first = {e.symbol: e for e in feed.step(0) if isinstance(e, Quote)}
+    assert (first["AAPL"].bid + first["AAPL"].ask) / 2 == pytest.approx(25.76, rel=0.01)
+    assert (first["XYZ"].bid + first["XYZ"].ask) / 2 == pytest.approx(7.5, rel=0.01)
+    assert (first["MSFT"].bid + first["MSFT"].ask) / 2 == pytest.approx(420.0, rel=0.01)

@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from bifrost.errors import BadRequest
-from bifrost.store.bars import bars_between, list_series, resample_bars, upsert_bars
+from bifrost.store.bars import (
+    bars_between,
+    last_closes,
+    list_series,
+    resample_bars,
+    upsert_bars,
+)
 from bifrost.store.database import StoreError, applied_version, open_store
 from bifrost.store.schema import LATEST_VERSION
 
@@ -90,3 +96,21 @@ def test_resample_bars_not_a_multiple_is_bad_request(tmp_path: Path) -> None:
     connection = open_store(tmp_path / "data.duckdb")
     with pytest.raises(BadRequest, match="whole multiple"):
         resample_bars(connection, "AAPL", "5m", "7m")
+
+
+def test_last_closes_takes_the_bar_that_ends_last_whatever_its_timeframe(tmp_path: Path) -> None:
+    day = 1440 * MINUTE
+    daily = minute_bars(3, start=0).with_columns(
+        timeframe=pl.lit("1d"), ts=pl.Series([0, day, 2 * day]), close=pl.Series([5.0, 6.0, 7.0])
+    )
+    minutes = minute_bars(30, start=2 * day)  # inside the last day: that day's bar ends later
+    later = minute_bars(2, symbol="MSFT", start=5 * day)
+    connection = open_store(tmp_path / "data.duckdb")
+    try:
+        for frame in (daily, minutes, later):
+            upsert_bars(connection, frame)
+        assert last_closes(connection, ["AAPL", "MSFT", "NVDA"]) == {"AAPL": 7.0, "MSFT": 2.25}
+        upsert_bars(connection, minute_bars(1, start=3 * day).with_columns(close=pl.lit(8.5)))
+        assert last_closes(connection, ["AAPL"]) == {"AAPL": 8.5}
+    finally:
+        connection.close()
