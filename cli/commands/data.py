@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.commands.data_quarantine import app as quarantine_app
-from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.output import JSON_HELP, emit_json, literal, print_table, say
 from cli.state import CliState, state_of
 
 if TYPE_CHECKING:
@@ -88,8 +88,8 @@ def show_import_report(report: dict[str, Any], via: str) -> None:
         reasons = ", ".join(f"{k} {v}" for k, v in item["rejected_by_reason"].items() if v)
         rows.append(
             [
-                Path(item["file"]).name,
-                item["symbol"],
+                literal(Path(item["file"]).name),
+                literal(item["symbol"]),
                 item["timeframe"],
                 item["rows_read"],
                 item["inserted"],
@@ -127,7 +127,7 @@ def show_warnings(report: dict[str, Any]) -> None:
 
     rows = [
         [
-            Path(item["file"]).name,
+            literal(Path(item["file"]).name),
             w["line"],
             format_instant(w["ts"]),
             w["rule"],
@@ -156,7 +156,7 @@ def show_series(series: list[dict[str, Any]]) -> None:
 
     rows = [
         [
-            s["symbol"],
+            literal(s["symbol"]),
             s["timeframe"],
             format_instant(s["first"]),
             format_instant(s["last"]),
@@ -208,7 +208,7 @@ def bars(
             ]
             for r in shown.iter_rows(named=True)
         ]
-        title = f"{symbol} {timeframe}: {frame.height} bars" + (
+        title = f"{literal(symbol)} {timeframe}: {frame.height} bars" + (
             f" (last {len(rows)})" if frame.height > len(rows) else ""
         )
         print_table(title, ["time", "open", "high", "low", "close", "volume"], rows)
@@ -232,7 +232,8 @@ def validate(
         [reason, found["count"], ", ".join(format_instant(ts) for ts in found["ts"][:3])]
         for reason, found in report["problems"].items()
     ]
-    print_table(f"{symbol} {timeframe}: {report['rows']} bars", ["problem", "count", "first"], rows)
+    title = f"{literal(symbol)} {timeframe}: {report['rows']} bars"
+    print_table(title, ["problem", "count", "first"], rows)
     missing = report["missing_sessions"]
     say(f"missing sessions: {missing['count']} {', '.join(missing['first'][:5])}")
 

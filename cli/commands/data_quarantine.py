@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.output import JSON_HELP, emit_json, literal, print_table, say
 from cli.state import state_of
 
 app = typer.Typer(
@@ -34,12 +34,12 @@ def list_(
     rows = [
         [
             r["import_id"][:8],
-            r["file"].rsplit("/", 1)[-1],
+            literal(r["file"].rsplit("/", 1)[-1]),
             r["line"],
-            r["symbol"],
+            literal(r["symbol"]),
             format_instant(r["ts"]) if r["ts"] is not None else "-",
             r["reason"],
-            ",".join("" if v is None else str(v) for v in r["row"].values()),
+            literal(",".join("" if v is None else str(v) for v in r["row"].values())),
         ]
         for r in found["rows"]
     ]
@@ -73,7 +73,7 @@ def show_release(result: dict[str, Any]) -> None:
     say(f"released {len(result['released'])} rows of import {result['import_id']}")
     if result["refused"]:
         rows = [
-            [r["file"].rsplit("/", 1)[-1], r["line"], r["reason"], r["detail"]]
+            [literal(r["file"].rsplit("/", 1)[-1]), r["line"], r["reason"], r["detail"]]
             for r in result["refused"]
         ]
         print_table("still quarantined", ["file", "line", "reason", "why"], rows)

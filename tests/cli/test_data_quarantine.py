@@ -155,3 +155,23 @@ def test_readers_on_extreme_but_valid_values_exit_0_without_traceback(
         result = bifrost(config_path, home, *command)
         assert result.returncode == 0, (command, result.stderr)
         assert "Traceback" not in result.stderr, command
+
+
+@pytest.mark.timeout(120)
+def test_data_tables_print_stored_brackets_as_text(
+    config_path: Path, home: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "br.csv"
+    path.write_text(
+        "date,symbol,open,high,low,close\n2024-01-02,[/x],1,2,0.5,1\n[/y],[/x],[bold]a,2,3,4\n"
+    )
+    assert bifrost(config_path, home, "data", "import", str(path)).returncode == 0
+    for command, shown in (
+        (("data", "list"), "[/x]"),
+        (("data", "bars", "[/x]"), "[/x]"),
+        (("data", "validate", "[/x]"), "[/x]"),
+        (("data", "quarantine", "list"), "[/y],[/x],[bold]a"),
+    ):
+        result = bifrost(config_path, home, *command)
+        assert result.returncode == 0, (command, result.stderr)
+        assert shown in result.stdout, command
