@@ -166,9 +166,9 @@ def demo(
 
     state = state_of(ctx)
     say("[bold]Bifrost demo[/]: starting the local stack (synthetic feed, loopback only)")
+    show_history(state)  # first: the feed starts each symbol from its last stored close
     document = start_stack(state, None, timeout=60.0)
     show_status(document)
-    show_history(state)
     show_paper_trading(state)
     show_analytics(state)
     show_ml(state)
