@@ -201,6 +201,20 @@ def show_history(state: CliState) -> None:
         show_series(data.series())
 
 
+def resting_bid(state: CliState, symbol: str) -> float:
+    """A limit 3 % under `symbol`'s live bid (inside the 5 % collar): an order that rests."""
+    from bifrost.bus import topics
+    from bifrost.errors import NotFound
+    from bifrost.micro.follower import snapshot_entry
+
+    with state.client() as client:
+        topic = topics.quote(symbol)
+        entry = snapshot_entry(client.call("data", "snapshot", {"prefix": topic}), topic)
+    if entry is None:
+        raise NotFound(f"the data service has no quote for {symbol} yet")
+    return round(float(entry["body"]["bid"]) * 0.97, 2)
+
+
 def show_paper_trading(state: CliState) -> None:
     """Place a few paper orders through risk, show one rejection, then the book."""
     import time
@@ -221,7 +235,7 @@ def show_paper_trading(state: CliState) -> None:
         ("BUY", "AAPL", 100, None),
         ("BUY", "MSFT", 50, None),
         ("SELL", "AAPL", 40, None),
-        ("BUY", "NVDA", 100, 116.0),
+        ("BUY", "NVDA", 100, resting_bid(state, "NVDA")),
     ):
         client_id = f"demo-{stamp}-{symbol}-{side.lower()}"
         show_order(enter(state, side, symbol, quantity, limit, None, "GTC", client_id), False)
