@@ -45,6 +45,9 @@ def test_analytics_and_sql_screens_on_the_live_account(tmp_path: Path, home: Pat
             await pilot.press("enter")
             await until(pilot, lambda: "read-only" in text(app, "#sql-status"))
             assert table.row_count == 1
+            box.value = 'SELECT * FROM "[/x] [restricted]"'  # an error quoting markup-like text
+            await pilot.press("enter")
+            await until(pilot, lambda: "[/x] [restricted]" in text(app, "#sql-status"))
 
     with services_running(config, home, SERVICES):
         order = {"client_order_id": "tui-1", "symbol": "MSFT", "side": "BUY", "quantity": 10}

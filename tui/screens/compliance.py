@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
@@ -78,7 +79,9 @@ class ComplianceScreen(Screen[None]):
         app.call_from_thread(self._show, rules, report, chain)
 
     def _show_down(self, message: str) -> None:
-        self.query_one("#chain", Static).update(f"[red]compliance unavailable[/]: {message}")
+        self.query_one("#chain", Static).update(
+            f"[red]compliance unavailable[/]: {escape(message)}"
+        )
 
     def _show(self, rules: dict[str, Any], report: dict[str, Any], chain: dict[str, Any]) -> None:
         if chain["ok"]:

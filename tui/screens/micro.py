@@ -17,6 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -111,7 +112,7 @@ class MicroScreen(Screen[None]):
             bids, asks, seq = list(view.bids), list(view.asks), view.seq
             metrics, status = dict(view.metrics), view.status
         self.query_one("#micro-status", Static).update(
-            f"{self.symbol}  ·  book seq {seq}  {status}"
+            f"{escape(self.symbol)}  ·  book seq {seq}  {escape(status)}"
         )
         self.query_one("#ladder", Static).update(ladder_table(bids, asks))
         self.query_one("#micro-metrics", Static).update(metrics_table(metrics))

@@ -82,4 +82,4 @@ class NewsScreen(Screen[None]):
             with BifrostClient(app.config, timeout_ms=2000) as client:
                 reload_news(client, app.desk)
         except BifrostError as exc:
-            app.call_from_thread(app.notify, f"news: {exc.message}", severity="error")
+            app.call_from_thread(app.notify, f"news: {exc.message}", severity="error", markup=False)

@@ -8,6 +8,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
@@ -62,7 +63,7 @@ def call_risk(app: App[Any], method: str, params: dict[str, Any]) -> None:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
                 reply = client.call("risk", method, params)
         except BifrostError as exc:
-            app.call_from_thread(app.notify, exc.message, severity="error")
+            app.call_from_thread(app.notify, exc.message, severity="error", markup=False)
             return
         summary = reply.get("state", "")
         if "canceled" in reply:
@@ -113,7 +114,7 @@ class RiskScreen(Screen[None]):
         app.call_from_thread(self._show, limits, state)
 
     def _show_down(self, message: str) -> None:
-        self.query_one("#state", Static).update(f"[red]risk unavailable[/]: {message}")
+        self.query_one("#state", Static).update(f"[red]risk unavailable[/]: {escape(message)}")
 
     def _show(self, limits: dict[str, Any], state: dict[str, Any]) -> None:
         colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}[state["state"]]
@@ -146,7 +147,9 @@ class RiskScreen(Screen[None]):
             with BifrostClient(app.config, timeout_ms=30_000) as client:  # type: ignore[attr-defined]
                 var = client.call("risk", "risk.var", {})
         except BifrostError as exc:
-            app.call_from_thread(self.query_one("#var", Static).update, f"VaR: {exc.message}")
+            app.call_from_thread(
+                self.query_one("#var", Static).update, f"VaR: {escape(exc.message)}"
+            )
             return
         text = (
             f"1-day VaR {var['confidence']:.0%}: historical {var['historical_var']:,.2f} "

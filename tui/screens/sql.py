@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -58,7 +59,7 @@ class SqlScreen(Screen[None]):
         app.call_from_thread(self._show, result)
 
     def _error(self, message: str) -> None:
-        self.query_one("#sql-status", Static).update(f"[red]error:[/] {message}")
+        self.query_one("#sql-status", Static).update(f"[red]error:[/] {escape(message)}")
 
     def _show(self, result: dict[str, Any]) -> None:
         table = self.query_one("#sql-result", DataTable)

@@ -8,6 +8,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
@@ -53,7 +54,7 @@ class StartStrategy(ModalScreen[dict[str, Any] | None]):
         try:
             params = parse_params(self.query_one("#params", Input).value)
         except ValueError as exc:
-            self.query_one("#result", Static).update(f"[red]{exc}[/]")
+            self.query_one("#result", Static).update(f"[red]{escape(str(exc))}[/]")
             return
         self.dismiss(
             {
@@ -148,7 +149,7 @@ class StrategiesScreen(Screen[None]):
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
                 reply = client.call("strategy", method, params)
         except BifrostError as exc:
-            app.call_from_thread(app.notify, exc.message, severity="error")
+            app.call_from_thread(app.notify, exc.message, severity="error", markup=False)
             return
         app.call_from_thread(app.notify, f"{reply['id']}: {reply['state']}")
         self.reload()

@@ -8,6 +8,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -105,7 +106,7 @@ class OrderTicket(ModalScreen[None]):
         try:
             spec = self.spec()
         except ValueError as exc:
-            self.query_one("#preview", Static).update(f"[red]{exc}[/]")
+            self.query_one("#preview", Static).update(f"[red]{escape(str(exc))}[/]")
             return
         self.preview(spec)
 
@@ -118,7 +119,9 @@ class OrderTicket(ModalScreen[None]):
                 limits = client.call("risk", "risk.limits", {})
                 state = client.call("risk", "risk.state", {})
         except BifrostError as exc:
-            app.call_from_thread(self._show, "#preview", f"[red]risk unavailable:[/] {exc.message}")
+            app.call_from_thread(
+                self._show, "#preview", f"[red]risk unavailable:[/] {escape(exc.message)}"
+            )
             return
         app.call_from_thread(self._show, "#preview", preview_text(spec, limits, state, app.desk))  # type: ignore[attr-defined]
 
@@ -127,7 +130,7 @@ class OrderTicket(ModalScreen[None]):
         try:
             spec = self.spec()
         except ValueError as exc:
-            self._show("#result", f"[red]{exc}[/]")
+            self._show("#result", f"[red]{escape(str(exc))}[/]")
             return
         self._show("#result", "sending…")
         self.send(spec)
@@ -140,10 +143,10 @@ class OrderTicket(ModalScreen[None]):
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
                 order = client.call("risk", "order.submit", spec)
         except Rejected as exc:
-            app.call_from_thread(self._show, "#result", f"[red]REJECTED[/] {exc.message}")
+            app.call_from_thread(self._show, "#result", f"[red]REJECTED[/] {escape(exc.message)}")
             return
         except BifrostError as exc:
-            app.call_from_thread(self._show, "#result", f"[red]{exc.code}[/] {exc.message}")
+            app.call_from_thread(self._show, "#result", f"[red]{exc.code}[/] {escape(exc.message)}")
             return
         price = f" @ {order['avg_price']:g}" if order["filled"] else ""
         text = (
@@ -181,7 +184,9 @@ def preview_text(
         engine.check(spec)
         lines.append("[green]within every limit[/]")
     except Rejected as exc:
-        lines.append(f"[red]would be rejected ({exc.details.get('rule')}):[/] {exc.message}")
+        lines.append(
+            f"[red]would be rejected ({exc.details.get('rule')}):[/] {escape(exc.message)}"
+        )
     return "\n".join(lines)
 
 
@@ -194,7 +199,7 @@ def cancel_order(app: App[Any], client_order_id: str) -> None:
                 order = client.call("risk", "order.cancel", {"client_order_id": client_order_id})
             app.call_from_thread(app.notify, f"{client_order_id}: {order['status']}")
         except BifrostError as exc:
-            app.call_from_thread(app.notify, exc.message, severity="error")
+            app.call_from_thread(app.notify, exc.message, severity="error", markup=False)
 
     app.run_worker(run, thread=True, group="orders", exit_on_error=False)
 
@@ -255,7 +260,8 @@ class ReplaceOrder(ModalScreen[None]):
                 order = client.call("risk", "order.replace", params)
         except BifrostError as exc:
             app.call_from_thread(
-                self.query_one("#result", Static).update, f"[red]{exc.code}[/] {exc.message}"
+                self.query_one("#result", Static).update,
+                f"[red]{exc.code}[/] {escape(exc.message)}",
             )
             return
         app.call_from_thread(
