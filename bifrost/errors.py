@@ -74,6 +74,11 @@ class InvalidParameter(BadRequest):
         self.constraint = constraint
 
 
+class LookAhead(BadRequest):
+    """A strategy's indicator reads bars after the one it is for (its values change when
+    later bars are removed); details name the indicator and the first bar that changed."""
+
+
 class UnknownMethod(BifrostError):
     """The service has no such RPC method."""
 

@@ -5,7 +5,10 @@ A strategy declares its parameters as annotated class attributes with defaults
 runs it (backtest or live) binds a `StrategyContext`; the strategy then trades
 through `buy`, `sell`, `submit` and `cancel`, reads `position(symbol)`,
 `portfolio` and the news `sentiment(symbol)`, and uses indicators computed over its
-data with `self.I(...)`, which only ever shows values up to the bar being handled.
+data with `self.I(...)`. Nothing a strategy can reach shows what comes after the bar
+being handled: `self.data[symbol]` is a BarView whose series end at that bar
+(`close[-1]` is its close), indicators are read the same way, `self.context` forwards
+the context calls alone, and `self.news` answers for times up to now only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,14 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from bifrost.backtest.constraints import Constraint, first_broken
+from bifrost.backtest.context_view import ContextView
+from bifrost.backtest.past_data import (
+    BarView,
+    NewsUpToNow,
+    PastSeries,
+    check_causal,
+    whole_series,
+)
 from bifrost.errors import BadRequest, InvalidParameter
 from bifrost.model.market import Bar, Quote, Side, Trade
 from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
@@ -89,43 +100,42 @@ class NoNews:
         return 0.0
 
 
-class Indicator:
+class Indicator(PastSeries):
     """An indicator's values over the whole series, shown only up to the current bar.
 
-    `ind[-1]` is the value at the current bar, `ind[-2]` the one before; reading
-    ahead of the current bar raises IndexError, so a strategy cannot peek.
+    `ind[-1]` is the value at the current bar, `ind[-2]` the one before (NaN before the
+    first bar); reading ahead of the current bar raises IndexError, so a strategy cannot
+    peek. Slices, `len()`, iteration, `values` and numpy see the values up to now.
     """
 
-    __slots__ = ("_floats", "_index", "name", "symbol", "values")
+    __slots__ = ("name",)
 
     def __init__(
         self, name: str, values: np.ndarray, symbol: str, index: Callable[[str], int]
     ) -> None:
         self.name = name
-        self.symbol = symbol
-        self._index = index
-        self.set_values(values)
+        super().__init__(values, symbol, index)
 
     def set_values(self, values: np.ndarray) -> None:
         """Replace the series (live trading recomputes it as bars arrive)."""
-        self.values = values
+        self._values = values
         # Read every bar: a memoryview of 1-D float64 values gives the same Python floats
         # as float(values[i]) in about a third of the time, without copying.
         flat = values.ndim == 1 and values.dtype == np.float64
-        self._floats: memoryview | None = values.data if flat else None
+        self._items = values.data if flat else None
 
-    def __getitem__(self, back: int) -> float:
-        if back >= 0:
-            raise IndexError("indicators are read backwards: ind[-1] is the current bar")
+    def __getitem__(self, back: Any) -> Any:
+        try:  # free when nothing is raised: the per-bar read of an int stays cheap
+            if back >= 0:
+                raise IndexError("indicators are read backwards: ind[-1] is the current bar")
+        except (TypeError, ValueError):  # slices, lists and arrays of indices
+            return super().__getitem__(back)
         position = self._index(self.symbol) + 1 + back
         if position < 0:
             return float("nan")
-        if self._floats is not None:
-            return self._floats[position]
-        return float(self.values[position])
-
-    def __len__(self) -> int:
-        return self._index(self.symbol) + 1
+        if self._items is not None:
+            return self._items[position]
+        return float(self._values[position])
 
 
 class Strategy:
@@ -148,11 +158,12 @@ class Strategy:
         for key in params:
             setattr(self, key, checked[key])
         self.symbols: list[str] = []
-        self.data: dict[str, BarArrays] = {}
+        self.data: dict[str, BarView] = {}
+        """Each symbol's bars up to the current bar (`close[-1]` is the current close)."""
         self.strategy_id = self.name or type(self).__name__
         self._context: StrategyContext | None = None
-        self.news: SentimentSource = NoNews()
-        """Where `sentiment` reads from; the engine running the strategy sets it."""
+        self._context_view: ContextView | None = None
+        self._news: SentimentSource = NoNews()
         self._order_ids = itertools.count(1)
         self._recipes: list[tuple[list[Indicator], Callable[..., Any], tuple, dict]] = []
 
@@ -195,10 +206,24 @@ class Strategy:
         return {key: getattr(self, key) for key in self.parameters()}
 
     def bind(self, context: StrategyContext, data: dict[str, BarArrays]) -> None:
-        """Attach the engine's context and the strategy's data (called by the engine)."""
+        """Attach the engine's context and the strategy's data (called by the engine).
+
+        The strategy keeps views of `data` that end at the bar `context.index` names.
+        """
         self._context = context
-        self.data = data
+        self._context_view = ContextView(context)
+        self.data = {s: BarView(bars, s, context.index) for s, bars in data.items()}
         self.symbols = list(data)
+
+    @property
+    def news(self) -> SentimentSource:
+        """Where `sentiment` reads from, answering for times up to now only."""
+        return NewsUpToNow(self._news, self.context.now_ns)
+
+    @news.setter
+    def news(self, source: SentimentSource) -> None:
+        """Set by the engine running the strategy."""
+        self._news = source
 
     # -- hooks (override) -----------------------------------------------------------
 
@@ -230,7 +255,13 @@ class Strategy:
 
     @property
     def context(self) -> StrategyContext:
-        """The engine's context; only there while the strategy runs."""
+        """The engine's context calls (ContextView); only there while the strategy runs."""
+        if self._context_view is None:
+            raise RuntimeError("the strategy is not running: bind() was not called")
+        return self._context_view
+
+    def _engine(self) -> StrategyContext:
+        """The engine itself, for the strategy's own methods (skips the view's call)."""
         if self._context is None:
             raise RuntimeError("the strategy is not running: bind() was not called")
         return self._context
@@ -238,10 +269,16 @@ class Strategy:
     def I(  # noqa: E743 - the conventional name for "make an indicator"
         self, func: Callable[..., Any], *args: Any, symbol: str | None = None, **kwargs: Any
     ) -> Indicator:
-        """Compute `func(*args)` over the whole series once; read it bar by bar."""
-        result = func(*args, **kwargs)
+        """Compute `func(*args)` over the whole series once; read it bar by bar.
+
+        Data views among the arguments reach `func` as whole arrays; `func` must be
+        causal (its value at a bar from that bar and earlier ones), else LookAhead.
+        """
         name = getattr(func, "__name__", "indicator")
-        made = Indicator(name, np.asarray(result), symbol or self.symbols[0], self.context.index)
+        owner = self._indicator_symbol(symbol, args, kwargs)
+        result = self._whole(func, args, kwargs)
+        check_causal(name, func, args, kwargs, result)
+        made = Indicator(name, np.asarray(result), owner, self._engine().index)
         self._recipes.append(([made], func, args, kwargs))
         return made
 
@@ -250,32 +287,46 @@ class Strategy:
     ) -> tuple[Indicator, ...]:
         """`I` for a function returning several arrays (MACD, Bollinger bands)."""
         name = getattr(func, "__name__", "indicator")
-        index, owner = self.context.index, symbol or self.symbols[0]
-        made = tuple(Indicator(name, np.asarray(r), owner, index) for r in func(*args, **kwargs))
+        owner = self._indicator_symbol(symbol, args, kwargs)
+        result = tuple(self._whole(func, args, kwargs))
+        check_causal(name, func, args, kwargs, result)
+        index = self._engine().index
+        made = tuple(Indicator(name, np.asarray(r), owner, index) for r in result)
         self._recipes.append((list(made), func, args, kwargs))
         return made
+
+    @staticmethod
+    def _whole(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
+        """`func` over the whole series behind the data views among its arguments."""
+        return func(*map(whole_series, args), **{k: whole_series(v) for k, v in kwargs.items()})
+
+    def _indicator_symbol(self, symbol: str | None, args: tuple, kwargs: dict[str, Any]) -> str:
+        """Whose bars an indicator follows: `symbol`, else that of its data arguments.
+
+        Read at another symbol's bar index, a series would show bars that symbol has not
+        reached yet when their timelines differ, so a mismatch is refused.
+        """
+        owners = [a.symbol for a in (*args, *kwargs.values()) if isinstance(a, PastSeries)]
+        if symbol is not None and owners and symbol not in owners:
+            raise BadRequest(
+                f"indicator over {owners[0]}'s bars cannot follow {symbol}'s bars: "
+                f"pass symbol={owners[0]!r}"
+            )
+        return symbol or (owners[0] if owners else self.symbols[0])
 
     def extend_data(self, data: dict[str, BarArrays]) -> None:
         """Swap in longer bar arrays (live bars arrived) and recompute every indicator.
 
-        Arguments that were arrays of the old data are replaced by the same field of
-        the new data, so `self.I(sma, self.data[s].close, 10)` follows the growing series.
+        The data views follow the new arrays, so `self.I(sma, self.data[s].close, 10)`
+        follows the growing series.
         """
-        swap: dict[int, np.ndarray] = {}
-        for symbol, old in self.data.items():
-            new = data[symbol]
-            for name in BarArrays.__slots__:
-                swap[id(getattr(old, name))] = getattr(new, name)
-        self.data = data
-        recipes = []
+        for symbol, bars in data.items():
+            self.data[symbol].set_bars(bars)
         for made, func, args, kwargs in self._recipes:
-            args = tuple(swap.get(id(a), a) for a in args)
-            result = func(*args, **kwargs)
+            result = self._whole(func, args, kwargs)
             series = result if isinstance(result, tuple) else (result,)
             for indicator, values in zip(made, series, strict=True):
                 indicator.set_values(np.asarray(values))
-            recipes.append((made, func, args, kwargs))
-        self._recipes = recipes
 
     def buy(self, symbol: str | None = None, size: float | None = None, **options: Any) -> Order:
         """Buy `size` (default: `fraction` of the cash, in whole lots, when it fills)."""
@@ -314,15 +365,15 @@ class Strategy:
             strategy_id=self.strategy_id,
             fraction=fraction,
         )
-        return self.context.submit_order(order)
+        return self._engine().submit_order(order)
 
     def submit(self, order: Order) -> Order:
         """Send a fully specified order."""
-        return self.context.submit_order(order)
+        return self._engine().submit_order(order)
 
     def cancel(self, client_order_id: str) -> Order:
         """Cancel one of the strategy's open orders."""
-        return self.context.cancel_order(client_order_id)
+        return self._engine().cancel_order(client_order_id)
 
     def order_target_percent(self, symbol: str, percent: float, lot: float = 1.0) -> Order | None:
         """Trade `symbol` towards `percent` of equity at the last close (whole lots).
@@ -330,7 +381,7 @@ class Strategy:
         Sizing helper: 0.25 holds a quarter of the equity in the symbol, 0 closes it.
         Returns the order sent, or None when the position is already on target.
         """
-        close = self.data[symbol].close[self.context.index(symbol)]
+        close = self.data[symbol].close[-1]
         target = math.floor(self.portfolio.equity * percent / close / lot + 1e-9) * lot
         change = target - self.position(symbol)
         if abs(change) < lot:
@@ -341,18 +392,18 @@ class Strategy:
     def position(self, symbol: str | None = None) -> float:
         """Signed quantity held of `symbol` (default: the first symbol)."""
         # Most strategies ask every bar: skip the `context` property once bound.
-        context = self._context or self.context
+        context = self._context or self._engine()
         return context.position(symbol or self.symbols[0])
 
     def sentiment(self, symbol: str | None = None) -> float:
         """Rolling news sentiment of `symbol` in [-1, 1], as known when the current bar
         closed (live: now); 0.0 when nothing has been said about it."""
-        return self.news.score(symbol or self.symbols[0], self.context.now_ns())
+        return self._news.score(symbol or self.symbols[0], self._engine().now_ns())
 
     @property
     def portfolio(self) -> PortfolioView:
         """Cash, equity and positions now."""
-        return self.context.portfolio()
+        return self._engine().portfolio()
 
 
 def coerce_param(key: str, value: Any, kind: type) -> Any:
