@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,24 @@ class AssetClass(StrEnum):
     FX = "fx"
 
 
+SYMBOL = re.compile(r"[A-Za-z0-9^][A-Za-z0-9._/=^:#&-]{0,31}")
+"""A symbol: up to 32 letters, digits and the separators tickers use (BRK.B, ^GSPC, ES=F)."""
+
+
+def check_symbol(symbol: str) -> str:
+    """`symbol` when it is one; else BadRequest naming it.
+
+    Brackets, spaces and control characters are in no ticker, and a symbol is printed,
+    put in topics and used as a file name, so anything else is refused where it enters.
+    """
+    if not isinstance(symbol, str) or not SYMBOL.fullmatch(symbol):
+        raise BadRequest(
+            f"symbol {symbol!r} is not a symbol: use 1-32 letters, digits and . - _ / = ^ : # &",
+            {"symbol": str(symbol)},
+        )
+    return symbol
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
     """A tradable symbol with its venue, currency, increments and trading calendar."""
@@ -36,8 +55,7 @@ class Instrument:
     """An exchange_calendars name (XNYS, XLON, ...) or `24/7`."""
 
     def __post_init__(self) -> None:
-        if not self.symbol or not self.symbol.strip() or len(self.symbol) > 32:
-            raise BadRequest(f"symbol '{self.symbol}' must be 1-32 visible characters")
+        check_symbol(self.symbol)
         for name in ("tick_size", "lot_size", "multiplier"):
             if not getattr(self, name) > 0:
                 raise BadRequest(f"{self.symbol}: {name} must be positive")

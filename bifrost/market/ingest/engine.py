@@ -47,6 +47,7 @@ from bifrost.market.ingest.validate import (
     quarantined,
 )
 from bifrost.market.timeframes import timeframe_ns
+from bifrost.model.instrument import check_symbol
 from bifrost.store.bars import BAR_COLUMNS, UpsertCounts, bars_between, upsert_bars
 from bifrost.store.instruments import find_instrument
 
@@ -147,6 +148,10 @@ def check_file(
     checked = []
     for group in groups:
         name = str(group["symbol"][0]) if group.height else (symbol or path.stem.upper())
+        try:
+            check_symbol(name)
+        except BadRequest as exc:
+            raise BadRequest(f"{path}: {exc.message}; name it with --symbol", exc.details) from None
         marked = classify(group, outlier_sigma=outlier_sigma)
         kept_ts = marked.filter(~quarantined(strict))["ts"]
         missing = missing_sessions(kept_ts, calendar_of(name), timeframe)
