@@ -11,9 +11,8 @@ from __future__ import annotations
 import threading
 import time
 
-import zmq
-
 from bifrost.bus import topics
+from bifrost.bus.pubsub import wait_for_events
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig
 from bifrost.errors import BifrostError
@@ -38,9 +37,6 @@ def follow(config: BifrostConfig, desk: Desk, stop: threading.Event) -> None:
             for service, prefixes in FOLLOW.items()
             if service in config.services
         ]
-        poller = zmq.Poller()
-        for subscriber in subscribers:
-            poller.register(subscriber.socket, zmq.POLLIN)
         next_health = 0.0
         was_up: set[str] = set()
         try:
@@ -48,7 +44,7 @@ def follow(config: BifrostConfig, desk: Desk, stop: threading.Event) -> None:
                 if time.monotonic() >= next_health:
                     was_up = check_health(client, config, desk, was_up)
                     next_health = time.monotonic() + HEALTH_EVERY_S
-                if poller.poll(50):
+                if wait_for_events(subscribers, 50):
                     for subscriber in subscribers:
                         for event in subscriber.poll(0, max_events=5000):
                             desk.apply(event.topic, event.body)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar
 
-import zmq
 from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from bifrost.bus import topics
+from bifrost.bus.pubsub import wait_for_events
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from bifrost.micro.follower import BookFollower, snapshot_entry
@@ -131,16 +131,13 @@ def follow_symbol(
     subscribers = [client.subscribe("data", [book_topic])]
     if "microstructure" in client.config.services:
         subscribers.append(client.subscribe("microstructure", [micro_topic]))
-    poller = zmq.Poller()
-    for subscriber in subscribers:
-        poller.register(subscriber.socket, zmq.POLLIN)
     try:
         first_metrics(client, symbol, view)
         while not stop.is_set():
             if symbol not in follower.books and not start_book(follower, book_topic, view):
                 stop.wait(1.0)  # data is down or publishes no book: try again soon
                 continue
-            if not poller.poll(100):
+            if not wait_for_events(subscribers, 100):
                 continue
             for subscriber in subscribers:
                 for event in subscriber.poll(0):
