@@ -106,6 +106,12 @@ class BarView:
     `volume`, each a PastSeries; `len()` is the number of bars seen so far."""
 
     __slots__ = ("close", "high", "low", "open", "symbol", "ts", "volume")
+    ts: PastSeries
+    open: PastSeries
+    high: PastSeries
+    low: PastSeries
+    close: PastSeries
+    volume: PastSeries
 
     def __init__(self, bars: Any, symbol: str, index: Callable[[str], int]) -> None:
         self.symbol = symbol
