@@ -54,11 +54,9 @@ from numba import njit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bifrost.backtest.costs import PercentCommission  # noqa: E402
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest  # noqa: E402
 from bifrost.backtest.runner import RunRequest  # noqa: E402
 from bifrost.backtest.strategies import SmaCross  # noqa: E402
-from bifrost.backtest.strategy import BarArrays, Strategy  # noqa: E402
 from bifrost.backtest.sweep import grid_points, parse_grid, run_sweep, worker_pool  # noqa: E402
 from bifrost.backtest.vector import (  # noqa: E402
     PERCENT,
@@ -66,6 +64,8 @@ from bifrost.backtest.vector import (  # noqa: E402
     simulate_targets,
     targets_of,
 )
+from bifrost.sim.costs import PercentCommission  # noqa: E402
+from bifrost.sim.strategy import BarArrays, Strategy  # noqa: E402
 
 T = TypeVar("T")
 Hand = tuple[np.ndarray, np.ndarray]

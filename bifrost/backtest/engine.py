@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from bifrost.backtest.account import SimAccount, TradeRecord
-from bifrost.backtest.costs import CommissionModel, FixedBpsSlippage, PercentCommission
-from bifrost.backtest.exchange import BarPrices, SimulatedExchange
 from bifrost.backtest.stats import TradeArrays, compute_stats
-from bifrost.backtest.strategy import BarArrays, PortfolioView, Strategy
 from bifrost.clock import SimulatedClock
 from bifrost.errors import BadRequest
 from bifrost.model.market import Bar, Side
 from bifrost.model.orders import Fill, Order, OrderType
+from bifrost.sim.account import SimAccount, TradeRecord
+from bifrost.sim.costs import CommissionModel, FixedBpsSlippage, PercentCommission
+from bifrost.sim.exchange import BarPrices, SimulatedExchange
+from bifrost.sim.strategy import BarArrays, PortfolioView, Strategy
 
 FILL_MODES = ("next-open", "close")
 

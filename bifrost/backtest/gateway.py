@@ -16,11 +16,11 @@ from typing import Any
 
 from bifrost.backtest.annualisation import trading_hours_of
 from bifrost.backtest.runner import RunRequest, bar_arrays, run_record, run_request
-from bifrost.backtest.strategy import NoNews, SentimentSource
 from bifrost.client import BifrostClient
-from bifrost.errors import BadRequest, Unavailable
+from bifrost.errors import BadRequest, BifrostError, Unavailable, error_from_wire
 from bifrost.market.gateway import DataGateway
 from bifrost.model.instrument import Instrument
+from bifrost.sim.strategy import NoNews, SentimentSource
 
 SERVICE = "strategy"
 RUN_TIMEOUT_S = 3600
@@ -84,6 +84,15 @@ def load_sentiment(
     return NewsGateway(client, home).history(list(request.symbols), start, end, offset)
 
 
+def job_error(state: dict[str, Any]) -> BifrostError:
+    """The typed error a failed job of the strategy daemon ended with (the error the same
+    work raises in-process); BadRequest when the daemon gave only a message."""
+    failure = state.get("failure")
+    if isinstance(failure, dict):
+        return error_from_wire(failure)
+    return BadRequest(str(state["error"]))
+
+
 class BacktestGateway:
     """Run, list and show backtests, whichever route is open."""
 
@@ -122,7 +131,7 @@ class BacktestGateway:
             if state["state"] == "done":
                 return self.show(state["run_id"])
             if state["state"] == "failed":
-                raise BadRequest(state["error"])
+                raise job_error(state)
             time.sleep(0.1)
         raise Unavailable(f"backtest job {job['job_id']} did not finish in {RUN_TIMEOUT_S} s")
 
@@ -155,7 +164,7 @@ class BacktestGateway:
             if state["state"] == "done":
                 return list(state["results"]), dict(state.get("skipped_by_rule") or {})
             if state["state"] == "failed":
-                raise BadRequest(state["error"])
+                raise job_error(state)
             time.sleep(0.1)
         raise Unavailable(f"sweep job {job['job_id']} did not finish in {RUN_TIMEOUT_S} s")
 

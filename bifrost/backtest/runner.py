@@ -19,17 +19,17 @@ import numpy as np
 
 from bifrost import __version__
 from bifrost.backtest.annualisation import TRADING_HOURS, describe, periods_per_year
-from bifrost.backtest.costs import (
+from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
+from bifrost.backtest.stats import infer_periods_per_year, to_jsonable
+from bifrost.backtest.strategies import strategy_class
+from bifrost.errors import BadRequest, InvalidParameter
+from bifrost.sim.costs import (
     check_slippage,
     describe_commission,
     describe_slippage,
     parse_commission,
 )
-from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
-from bifrost.backtest.stats import infer_periods_per_year, to_jsonable
-from bifrost.backtest.strategies import strategy_class
-from bifrost.backtest.strategy import BarArrays, SentimentSource, Strategy
-from bifrost.errors import BadRequest, InvalidParameter
+from bifrost.sim.strategy import BarArrays, SentimentSource, Strategy
 
 if TYPE_CHECKING:
     import polars as pl

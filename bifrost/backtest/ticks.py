@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, EventEngine
-from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.errors import BadRequest
 from bifrost.model.market import Quote
+from bifrost.sim.strategy import BarArrays, Strategy
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,16 +20,16 @@ import math
 import numpy as np
 from numba import njit
 
-from bifrost.backtest.account import TradeRecord
-from bifrost.backtest.costs import (
+from bifrost.backtest.engine import BacktestConfig, BacktestResult
+from bifrost.errors import BadRequest
+from bifrost.sim.account import TradeRecord
+from bifrost.sim.costs import (
     CommissionModel,
     FixedCommission,
     PercentCommission,
     PerShareCommission,
 )
-from bifrost.backtest.engine import BacktestConfig, BacktestResult
-from bifrost.backtest.strategy import BarArrays
-from bifrost.errors import BadRequest
+from bifrost.sim.strategy import BarArrays
 
 PERCENT, PER_SHARE, FIXED = 0, 1, 2
 

@@ -33,9 +33,9 @@ from bifrost.backtest.stats import (
     infer_periods_per_year,
     to_jsonable,
 )
-from bifrost.backtest.strategy import BarArrays
 from bifrost.backtest.sweep import Progress, rank, run_sweep, valid_points, worker_pool
 from bifrost.errors import BadRequest
+from bifrost.sim.strategy import BarArrays
 
 EULER_GAMMA = 0.5772156649015329
 

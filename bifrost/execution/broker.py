@@ -7,11 +7,11 @@ import os
 from collections.abc import Callable
 from typing import Protocol
 
-from bifrost.backtest.account import SimAccount
-from bifrost.backtest.costs import CommissionModel, FixedBpsSlippage, PercentCommission
-from bifrost.backtest.exchange import SimulatedExchange
 from bifrost.model.market import Quote
 from bifrost.model.orders import Fill, Order
+from bifrost.sim.account import SimAccount
+from bifrost.sim.costs import CommissionModel, FixedBpsSlippage, PercentCommission
+from bifrost.sim.exchange import SimulatedExchange
 
 PAPER_CASH = 1e15
 """The paper exchange's own cash: orders arrive sized, so it never limits them."""

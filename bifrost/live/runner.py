@@ -17,11 +17,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bifrost.backtest.strategy import BarArrays, PortfolioView, Strategy
 from bifrost.clock import Clock
 from bifrost.errors import BadRequest, BifrostError
 from bifrost.model.market import Bar, Side
 from bifrost.model.orders import Fill, Order, OrderStatus
+from bifrost.sim.strategy import BarArrays, PortfolioView, Strategy
 
 
 class OrderPort(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bifrost.backtest.strategy import Strategy
+from bifrost.sim.strategy import Strategy
 
 
 class Slow(Strategy):

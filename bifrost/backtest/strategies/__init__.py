@@ -12,8 +12,8 @@ from bifrost.backtest.strategies.ml_signal import MLSignal
 from bifrost.backtest.strategies.momentum_rotation import MomentumRotation
 from bifrost.backtest.strategies.rsi_reversion import RsiReversion
 from bifrost.backtest.strategies.sma_cross import SmaCross
-from bifrost.backtest.strategy import Strategy
 from bifrost.errors import BadRequest, NotFound
+from bifrost.sim.strategy import Strategy
 
 BUILTIN: dict[str, type[Strategy]] = {
     cls.name: cls

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bifrost.backtest.constraints import at_least, greater_than
-from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.indicators import bollinger
 from bifrost.model.market import Bar
+from bifrost.sim.constraints import at_least, greater_than
+from bifrost.sim.strategy import BarArrays, Strategy
 
 
 class BollingerBreakout(Strategy):

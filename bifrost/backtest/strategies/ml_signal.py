@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bifrost.backtest.constraints import at_least, between
-from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.model.market import Bar
+from bifrost.sim.constraints import at_least, between
+from bifrost.sim.strategy import BarArrays, Strategy
 
 
 def rise_probabilities(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bifrost.backtest.constraints import at_least
-from bifrost.backtest.strategy import Strategy
 from bifrost.model.market import Bar
+from bifrost.sim.constraints import at_least
+from bifrost.sim.strategy import Strategy
 
 
 class MomentumRotation(Strategy):

@@ -10,13 +10,13 @@ import pytest
 from bifrost.backtest.engine import run_backtest
 from bifrost.backtest.gateway import load_sentiment
 from bifrost.backtest.runner import RunRequest, run_request
-from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.client import BifrostClient
 from bifrost.config import load_config
 from bifrost.news.article import RawArticle
 from bifrost.news.engine import NewsEngine, make_mapper
 from bifrost.news.lexicon import finance_lexicon
 from bifrost.news.rolling import Decay, SentimentHistory
+from bifrost.sim.strategy import BarArrays, Strategy
 from bifrost.store.database import open_store
 from bifrost.store.schema import NEWS
 from tests.conftest import write_config
@@ -26,7 +26,7 @@ DAY = 24 * H
 START = 1_735_689_600_000_000_000  # 2025-01-01 00:00 UTC
 DECAY = Decay(half_life_ns=DAY, window_ns=7 * DAY)
 FOLLOWER = '''
-from bifrost.backtest.strategy import Strategy
+from bifrost.sim.strategy import Strategy
 
 
 class NewsFollower(Strategy):

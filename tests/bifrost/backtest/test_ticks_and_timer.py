@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from bifrost.backtest.engine import BacktestConfig, run_backtest
-from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.backtest.ticks import QuoteArrays, run_tick_backtest
 from bifrost.model.market import Bar, Quote
+from bifrost.sim.strategy import BarArrays, Strategy
 
 SECOND = 1_000_000_000
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bifrost.backtest.strategy import Strategy
 from bifrost.clock import SimulatedClock
 from bifrost.live.runner import LiveRunner
+from bifrost.sim.strategy import Strategy
 
 
 class OrderBook:

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from bifrost.backtest.engine import run_backtest
-from bifrost.backtest.past_data import PastSeries
-from bifrost.backtest.strategy import BarArrays, Strategy
 from bifrost.backtest.ticks import QuoteArrays, run_tick_backtest
 from bifrost.clock import SimulatedClock
 from bifrost.errors import BadRequest, LookAhead
 from bifrost.live.runner import LiveRunner
 from bifrost.model.market import Bar, Quote
+from bifrost.sim.past_data import PastSeries
+from bifrost.sim.strategy import BarArrays, Strategy
 
 DAY = 86_400_000_000_000
 N = 8

@@ -36,11 +36,11 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bifrost.backtest.account import SimAccount
-from bifrost.backtest.costs import FixedBpsSlippage, whole_lots
 from bifrost.errors import BadRequest, NotFound
 from bifrost.model.market import Quote, Side
 from bifrost.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
+from bifrost.sim.account import SimAccount
+from bifrost.sim.costs import FixedBpsSlippage, whole_lots
 
 DAY_NS = 86_400_000_000_000
 

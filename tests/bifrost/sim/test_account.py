@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bifrost.backtest.account import SimAccount, TradeRecord
-from bifrost.backtest.costs import PercentCommission
 from bifrost.model.market import Side
 from bifrost.model.orders import Fill
+from bifrost.sim.account import SimAccount, TradeRecord
+from bifrost.sim.costs import PercentCommission
 
 
 def account(cash: float = 10_000.0) -> SimAccount:

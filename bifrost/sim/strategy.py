@@ -23,18 +23,18 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from bifrost.backtest.constraints import Constraint, first_broken
-from bifrost.backtest.context_view import ContextView
-from bifrost.backtest.past_data import (
+from bifrost.errors import BadRequest, InvalidParameter
+from bifrost.model.market import Bar, Quote, Side, Trade
+from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
+from bifrost.sim.constraints import Constraint, first_broken
+from bifrost.sim.context_view import ContextView
+from bifrost.sim.past_data import (
     BarView,
     NewsUpToNow,
     PastSeries,
     check_causal,
     whole_series,
 )
-from bifrost.errors import BadRequest, InvalidParameter
-from bifrost.model.market import Bar, Quote, Side, Trade
-from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
 
 PARAM_TYPES = (int, float, str, bool)
 
@@ -147,7 +147,7 @@ class Strategy:
     """When set, `on_timer` runs each time this much (simulated or real) time has passed."""
 
     constraints: ClassVar[tuple[Constraint, ...]] = ()
-    """Rules the parameter values must keep (bifrost.backtest.constraints)."""
+    """Rules the parameter values must keep (bifrost.sim.constraints)."""
     allow_short: bool = False
     """When true, a sell with no size while flat opens a short (sized as a buy would be)
     and a buy with no size while short buys it back; when false such a sell fills

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bifrost.backtest.costs import CommissionModel
 from bifrost.model.orders import Fill
+from bifrost.sim.costs import CommissionModel
 
 
 @dataclass(frozen=True, slots=True)

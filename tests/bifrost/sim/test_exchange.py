@@ -12,18 +12,18 @@ from typing import Any
 
 import pytest
 
-from bifrost.backtest.account import SimAccount
-from bifrost.backtest.costs import (
+from bifrost.errors import BadRequest, NotFound
+from bifrost.model.market import Quote, Side
+from bifrost.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
+from bifrost.sim.account import SimAccount
+from bifrost.sim.costs import (
     CommissionModel,
     FixedBpsSlippage,
     FixedCommission,
     PercentCommission,
     PerShareCommission,
 )
-from bifrost.backtest.exchange import DAY_NS, BarPrices, SimulatedExchange
-from bifrost.errors import BadRequest, NotFound
-from bifrost.model.market import Quote, Side
-from bifrost.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
+from bifrost.sim.exchange import DAY_NS, BarPrices, SimulatedExchange
 
 HOUR_NS = DAY_NS // 24
 T0 = DAY_NS

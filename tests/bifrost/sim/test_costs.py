@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from bifrost.backtest.costs import (
+from bifrost.errors import BadRequest
+from bifrost.model.market import Side
+from bifrost.sim.costs import (
     FixedBpsSlippage,
     FixedCommission,
     PercentCommission,
@@ -15,8 +17,6 @@ from bifrost.backtest.costs import (
     parse_commission,
     whole_lots,
 )
-from bifrost.errors import BadRequest
-from bifrost.model.market import Side
 
 # -- commission --------------------------------------------------------------------------
 

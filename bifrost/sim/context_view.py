@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bifrost.backtest.strategy import PortfolioView, StrategyContext
     from bifrost.model.orders import Order
+    from bifrost.sim.strategy import PortfolioView, StrategyContext
 
 
 class ContextView:
