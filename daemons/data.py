@@ -39,6 +39,9 @@ QUOTES_PARAMS = Schema(
 TRADES_PARAMS = Schema(
     "data.trades params", {"symbol": str, "start": Optional(int), "end": Optional(int)}
 )
+LATEST_TICKS_PARAMS = Schema(
+    "data.latest_ticks params", {"table": str, "symbol": str, "window_ns": int}
+)
 QUARANTINE_LIST_PARAMS = Schema("data.quarantine.list params", {"import_id": Optional(str)})
 QUARANTINE_RELEASE_PARAMS = Schema(
     "data.quarantine.release params", {"import_id": str, "line": Optional(int)}
@@ -108,6 +111,7 @@ class DataDaemon(Daemon):
             Method("data.bars", self.bars, BARS_PARAMS),
             Method("data.quotes", self.quotes, QUOTES_PARAMS),
             Method("data.trades", self.trades, TRADES_PARAMS),
+            Method("data.latest_ticks", self.latest_ticks, LATEST_TICKS_PARAMS),
             Method(
                 "data.import", self.import_paths, IMPORT_PARAMS, idempotent=False, role="trader"
             ),
@@ -209,6 +213,13 @@ class DataDaemon(Daemon):
         """`data.trades`: recorded trades of one symbol as Arrow IPC bytes (maybe none)."""
         self.record()
         frame = self.catalog.trades(params["symbol"], params.get("start"), params.get("end"))
+        return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
+
+    def latest_ticks(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`data.latest_ticks`: recorded quotes or trades of one symbol in the `window_ns`
+        before its latest one, as Arrow IPC bytes (maybe none)."""
+        self.record()
+        frame = self.catalog.latest_ticks(params["table"], params["symbol"], params["window_ns"])
         return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
 
     def import_paths(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

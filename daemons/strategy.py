@@ -27,7 +27,7 @@ from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.bus.workers import WorkBroker
 from bifrost.client import BifrostClient
 from bifrost.daemon import Daemon
-from bifrost.errors import BifrostError, NotFound
+from bifrost.errors import BifrostError, Internal, NotFound
 from bifrost.live.runner import LiveRunner
 from bifrost.market.gateway import DataGateway
 from bifrost.news.gateway import NewsGateway, decay_of
@@ -334,13 +334,13 @@ class StrategyDaemon(Daemon):
         try:
             result = work()
         except BifrostError as exc:
-            message = exc.message
+            error = exc
         except Exception as exc:  # a strategy's own bug must end its job, not the service
-            message = f"{type(exc).__name__}: {exc}"
+            error = Internal(f"{type(exc).__name__}: {exc}")
         else:
             self.hand_over(lambda: done(result))
             return
-        self.hand_over(lambda: self._fail(job_id, message, cid))
+        self.hand_over(lambda: self._fail(job_id, error.message, cid, error.to_wire()))
 
     def _worker_ran(self, job_id: str, cid: str, _: str, ok: bool, outcome: Any) -> None:
         """A worker's run record is stored here, as the threads' records are."""
@@ -419,9 +419,14 @@ class StrategyDaemon(Daemon):
         self.publisher.publish(topics.backtest_job("done", job_id), "backtest", body, cid)
         self.log.info("backtest.done", cid, job=job_id, run=run["run_id"])
 
-    def _fail(self, job_id: str, message: str, cid: str) -> None:
+    def _fail(
+        self, job_id: str, message: str, cid: str, failure: dict[str, Any] | None = None
+    ) -> None:
+        """End a job as failed; `failure` is the typed error's wire map when it is known, so
+        a client raises the error the same run raises in-process (else BAD_REQUEST)."""
         assert self.publisher is not None
-        self.jobs[job_id].update(state="failed", error=message)
+        failure = failure or {"code": "BAD_REQUEST", "message": message, "details": {}}
+        self.jobs[job_id].update(state="failed", error=message, failure=failure)
         body = {"job_id": job_id, "state": "failed", "error": message}
         self.publisher.publish(topics.backtest_job("done", job_id), "backtest", body, cid)
         self.log.warning("backtest.failed", cid, job=job_id, error=message)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from bifrost.errors import NotFound
+from bifrost.errors import BadRequest, NotFound
 from bifrost.market.timeframes import timeframe_ns
 from bifrost.model.instrument import Instrument
 from bifrost.store.bars import bars_between, list_series, resample_bars
@@ -81,6 +81,16 @@ class MarketCatalog:
         from bifrost.store.ticks import trades_between
 
         frame: pl.DataFrame = trades_between(self.connection, symbol, start_ns, end_ns)
+        return frame
+
+    def latest_ticks(self, table: str, symbol: str, window_ns: int) -> pl.DataFrame:
+        """The recorded `quotes` or `trades` of `symbol` in the `window_ns` before its latest
+        one, in time order (empty when none are recorded)."""
+        from bifrost.store.ticks import latest_rows
+
+        if table not in ("quotes", "trades"):
+            raise BadRequest(f"table must be quotes or trades, not {table!r}")
+        frame: pl.DataFrame = latest_rows(self.connection, table, symbol, window_ns)
         return frame
 
     def instruments(self) -> list[Instrument]:

@@ -89,6 +89,17 @@ class DataGateway:
         with self._open(read_only=True) as connection:
             return MarketCatalog(connection).trades(symbol, start, end)
 
+    def latest_ticks(self, table: str, symbol: str, window_ns: int) -> pl.DataFrame:
+        """Recorded `quotes` or `trades` of one symbol in the `window_ns` before its latest."""
+        if self.via == "daemon":
+            params = {"table": table, "symbol": symbol, "window_ns": window_ns}
+            reply = self._call("data.latest_ticks", params, idempotent=True, timeout_ms=60_000)
+            return ipc_to_frame(reply["arrow"])
+        from bifrost.market.catalog import MarketCatalog
+
+        with self._open(read_only=True) as connection:
+            return MarketCatalog(connection).latest_ticks(table, symbol, window_ns)
+
     def import_files(self, paths: list[Path], **options: Any) -> dict[str, Any]:
         """Import files (one transaction); returns the import report.
 

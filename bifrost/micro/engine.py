@@ -110,10 +110,7 @@ class MicroEngine:
     def check_symbol(self, symbol: str) -> None:
         """NotFound unless the symbol is followed (configured or seen on the bus)."""
         if symbol not in self.symbols:
-            raise NotFound(
-                f"microstructure follows no symbol '{symbol}' "
-                f"(it follows: {', '.join(self.symbols) or 'none yet'})"
-            )
+            raise unfollowed(symbol, self.symbols)
 
     def touch(self, symbol: str, levels: int) -> tuple[Levels, Levels, int, str]:
         """(bids, asks, ts, source): the L2 book when there is one, else the last quote."""
@@ -150,6 +147,14 @@ class MicroEngine:
         """The symbols with new events since the last call, in follow order."""
         changed, self.changed = self.changed, set()
         return [s for s in self.symbols if s in changed]
+
+
+def unfollowed(symbol: str, followed: list[str]) -> NotFound:
+    """The error for a symbol the microstructure service does not follow."""
+    return NotFound(
+        f"microstructure follows no symbol '{symbol}' "
+        f"(it follows: {', '.join(followed) or 'none yet'})"
+    )
 
 
 def book_document(

@@ -50,23 +50,31 @@ def stored_metrics(
     client: BifrostClient,
     home: Path,
     symbol: str,
-    now_ns: int,
     settings: MicroSettings | None = None,
 ) -> dict[str, Any]:
-    """Metrics of the latest recorded window: through the data daemon when it runs (the
-    window before now), else from data.duckdb opened read-only (the window before the
-    last recorded tick)."""
+    """Metrics of the recorded window before the symbol's last recorded tick: through the
+    data daemon when it runs, else from data.duckdb opened read-only (the same rows)."""
     settings = settings or MicroSettings()
     window_ns = int(settings.window_seconds * 1e9)
     data = DataGateway(client, home)
-    if data.via == "daemon":
-        quotes = data.quotes(symbol, now_ns - window_ns)
-        trades = data.trades(symbol, now_ns - window_ns)
-    else:
-        from bifrost.store.database import open_store
-        from bifrost.store.ticks import latest_rows
-
-        with open_store(data.store_file, read_only=True) as connection:
-            quotes = latest_rows(connection, "quotes", symbol, window_ns)
-            trades = latest_rows(connection, "trades", symbol, window_ns)
+    quotes = data.latest_ticks("quotes", symbol, window_ns)
+    trades = data.latest_ticks("trades", symbol, window_ns)
     return metrics_from_frames(symbol, quotes, trades, settings)
+
+
+def stored_history(
+    path: Path, followed: list[str], symbol: str, limit: int
+) -> list[dict[str, Any]]:
+    """The latest `limit` metric rows of `symbol` from micro.duckdb opened read-only (none
+    while there is no file yet); NotFound for a symbol the service would not follow (not
+    configured, no stored rows), as the running service answers."""
+    from bifrost.micro.engine import unfollowed
+    from bifrost.store.database import open_for_reading
+    from bifrost.store.micro import metric_history
+    from bifrost.store.schema import MICRO
+
+    with open_for_reading(path, MICRO) as connection:
+        rows = metric_history(connection, symbol, limit)
+    if not rows and symbol not in followed:
+        raise unfollowed(symbol, followed)
+    return rows

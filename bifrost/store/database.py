@@ -57,6 +57,17 @@ def open_store(
     return connection
 
 
+def open_for_reading(path: Path, migrations: Migrations = DATA) -> duckdb.DuckDBPyConnection:
+    """The store at `path` read-only; while no file exists yet, an empty in-memory store
+    with the same tables, so an offline reader gets the answer of an empty store (as the
+    owning daemon gives on a fresh data dir), not an error."""
+    if path.exists():
+        return open_store(path, read_only=True, migrations=migrations)
+    connection = duckdb.connect(":memory:")
+    migrate(connection, migrations)
+    return connection
+
+
 def applied_version(connection: duckdb.DuckDBPyConnection) -> int:
     """The highest migration applied to this store (0 for a new file)."""
     exists = connection.execute(

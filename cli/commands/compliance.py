@@ -31,14 +31,15 @@ def ask(
     params: dict[str, Any],
     offline: Callable[[duckdb.DuckDBPyConnection], Any],
 ) -> Any:
-    """The daemon's answer when it runs; else `offline` on the store opened read-only."""
+    """The daemon's answer when it runs; else `offline` on the store opened read-only (an
+    empty one while the service has never run here)."""
     with state.client(timeout_ms=5000) as client:
         if client.answers("compliance"):
             return client.call("compliance", method, params)
-    from bifrost.store.database import open_store
+    from bifrost.store.database import open_for_reading
     from bifrost.store.schema import COMPLIANCE
 
-    db = open_store(state.home / "compliance.duckdb", read_only=True, migrations=COMPLIANCE)
+    db = open_for_reading(state.home / "compliance.duckdb", COMPLIANCE)
     try:
         return offline(db)
     finally:

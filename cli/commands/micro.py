@@ -31,15 +31,15 @@ def metrics_document(state: CliState, symbol: str) -> dict[str, Any]:
     with state.client(timeout_ms=5000) as client:
         if client.answers(SERVICE):
             return dict(ask(client, "micro.metrics", {"symbol": symbol}))
-        return stored_metrics(client, state.home, symbol, time.time_ns())
+        return stored_metrics(client, state.home, symbol)
 
 
 @app.command("metrics")
 def metrics(ctx: typer.Context, symbol: SymbolArgument, json: JsonOption = False) -> None:
     """Spread, depth, imbalance, microprice, volatility, autocorrelation, lambda, Amihud, VPIN.
 
-    Through the microstructure service when it runs; otherwise computed here from the
-    recorded quotes and trades of the last five minutes.
+    Through the microstructure service when it runs; otherwise computed from the recorded
+    quotes and trades of the five minutes before the symbol's last recorded tick.
     """
     document = metrics_document(state_of(ctx), symbol)
     if json:
@@ -196,13 +196,10 @@ def history(
             params = {"symbol": symbol, "limit": limit}
             rows = ask(client, "micro.history", params)["rows"]
         else:
-            from bifrost.store.database import open_store
-            from bifrost.store.micro import metric_history
-            from bifrost.store.schema import MICRO
+            from bifrost.micro.history import stored_history
 
-            path = state.home / "micro.duckdb"
-            with open_store(path, read_only=True, migrations=MICRO) as connection:
-                rows = metric_history(connection, symbol, limit)
+            followed = list(state.config.feed.symbols)
+            rows = stored_history(state.home / "micro.duckdb", followed, symbol, limit)
     if json:
         emit_json({"symbol": symbol, "rows": rows})
         return
