@@ -46,6 +46,9 @@ ARTICLES = (
 )
 TRAINING = ("--start", "2020-01-01", "--folds", "3")
 """A small training run: five years of daily bars, three folds."""
+GRID = ("-p", "fast=5,10", "--start", "2023-01-01", "--jobs", "1")
+"""A two-point grid over two years: sweeps and walk-forwards read their bars on both routes
+and store nothing."""
 READERS = 3
 """Read-only commands run this many at a time (they spend most of their life starting)."""
 
@@ -88,6 +91,11 @@ CASES = [
     Case("backtest show prefix", ("backtest", "show", "{run1_prefix}")),
     Case("backtest compare", ("backtest", "compare", "{run1}", "{run2}")),
     Case("backtest show unknown run", ("backtest", "show", "nope")),
+    Case("backtest sweep", ("backtest", "sweep", "sma_cross", "SPY", *GRID)),
+    Case(
+        "backtest walkforward",
+        ("backtest", "walkforward", "sma_cross", "SPY", *GRID, "--train", "120", "--test", "60"),
+    ),
     Case(
         "backtest run",
         ("backtest", "run", "sma_cross", "SPY", "--start", "2023-01-01", "-p", "fast=5"),
