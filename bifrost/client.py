@@ -94,10 +94,15 @@ class BifrostClient:
             method, params, idempotent=safe, timeout_ms=timeout_ms, cid=cid
         )
 
-    def health(self, service: str, timeout_ms: int = 500) -> dict[str, Any]:
-        """The service's `health`, or Unavailable when it does not answer quickly."""
+    def health(
+        self, service: str, timeout_ms: int = 500, *, fail_fast: bool = False
+    ) -> dict[str, Any]:
+        """The service's `health`, or Unavailable when it does not answer quickly.
+
+        `fail_fast` gives up at once when nothing listens at the service's endpoint.
+        """
         result: dict[str, Any] = self.rpc(service).call(
-            "health", idempotent=True, timeout_ms=timeout_ms
+            "health", idempotent=True, timeout_ms=timeout_ms, fail_fast=fail_fast
         )
         return result
 
@@ -106,7 +111,7 @@ class BifrostClient:
         if service not in self.config.services:
             return False
         try:
-            self.health(service, timeout_ms=timeout_ms)
+            self.health(service, timeout_ms=timeout_ms, fail_fast=True)
         except (Unavailable, Unauthenticated):
             return False
         return True
@@ -114,7 +119,7 @@ class BifrostClient:
     def require(self, service: str) -> dict[str, Any]:
         """`health` of a service the caller cannot work without; Unavailable says what to do."""
         try:
-            return self.health(service)
+            return self.health(service, fail_fast=True)
         except Unavailable:
             spec = self.config.service(service)
             raise Unavailable(

@@ -1,4 +1,4 @@
-"""CURVE on the wire: securing sockets, the ZAP handler that checks client keys, handshake watch.
+"""CURVE on the wire: securing sockets and the ZAP handler that checks client keys.
 
 A secured service runs one `ZapHandler` thread in its ZeroMQ context. Every CURVE
 handshake on the service's ROUTER and PUB sockets asks it (ZAP, RFC 27) whether the
@@ -7,9 +7,9 @@ which the RPC server turns into a role. The same thread watches both sockets'
 monitors, so a client without CURVE or with the wrong server key is logged too,
 although such a handshake never reaches ZAP.
 
-On the client side `HandshakeWatch` reads a DEALER's monitor so a call that gets no
-answer can say why: the server refused our key, or the handshake never completed
-(wrong server key), rather than a bare timeout.
+On the client side `bifrost.bus.connection_watch` reads a DEALER's monitor so a call
+that gets no answer can say why: the server refused our key, or the handshake never
+completed (wrong server key), rather than a bare timeout.
 """
 
 from __future__ import annotations
@@ -154,44 +154,3 @@ class ZapHandler:
         self.refused(
             reason, socket=label, handshake=zmq.Event(event).name, protocol_error=message["value"]
         )
-
-
-class HandshakeWatch:
-    """Reads one client socket's monitor to explain a call that got no answer."""
-
-    EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED | HANDSHAKE_FAILED
-
-    def __init__(self, ctx: zmq.Context, socket: zmq.Socket) -> None:
-        endpoint = f"inproc://bifrost-client-monitor-{next(_monitor_ids)}"
-        socket.monitor(endpoint, self.EVENTS)
-        self._pair = ctx.socket(zmq.PAIR)
-        self._pair.setsockopt(zmq.LINGER, 0)
-        self._pair.connect(endpoint)
-        self.connected = False
-        self.secured = False
-        self.refusal = ""
-
-    def problem(self) -> str | None:
-        """Why the server did not answer, when the handshake tells; None otherwise."""
-        while self._pair.poll(0):
-            event = recv_monitor_message(self._pair)["event"]
-            if event == zmq.EVENT_CONNECTED:
-                self.connected = True
-            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                self.secured = True
-            elif event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-                self.refusal = "the server refused this client's key (not on its allow-list)"
-            elif event & HANDSHAKE_FAILED:
-                self.refusal = "the CURVE handshake failed (is the server's public key right?)"
-        if self.refusal:
-            return self.refusal
-        if self.connected and not self.secured:
-            return (
-                "connected, but the CURVE handshake did not complete "
-                "(is the server's public key right?)"
-            )
-        return None
-
-    def close(self) -> None:
-        """Close the monitor pipe; idempotent."""
-        self._pair.close(linger=0)

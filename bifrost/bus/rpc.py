@@ -34,7 +34,8 @@ from typing import Any, Protocol
 import zmq
 
 from bifrost.bus import codec
-from bifrost.bus.curve import ClientCurve, HandshakeWatch, ServerCurve
+from bifrost.bus.connection_watch import ConnectionWatch
+from bifrost.bus.curve import ClientCurve, ServerCurve
 from bifrost.bus.keys import role_rank
 from bifrost.bus.schema import Schema
 from bifrost.bus.service_auth import ServiceCallers, request_proof
@@ -290,7 +291,7 @@ class RpcClient:
         self._cid_prefix = os.urandom(6).hex()
         """Correlation ids are this client's random prefix plus a counter: unique, cheap."""
         self._socket: zmq.Socket | None = None
-        self._watch: HandshakeWatch | None = None
+        self._watch: ConnectionWatch | None = None
 
     def _connect(self) -> zmq.Socket:
         if self._socket is None:
@@ -298,17 +299,31 @@ class RpcClient:
             socket.setsockopt(zmq.LINGER, 0)
             if self.curve is not None:
                 self.curve.apply(socket)
-                self._watch = HandshakeWatch(self.ctx, socket)
+            self._watch = ConnectionWatch(self.ctx, socket, secured=self.curve is not None)
             socket.connect(self.endpoint)
             self._socket = socket
         return self._socket
 
-    def _refused_handshake(self, method: str) -> None:
-        """Raise UNAUTHENTICATED when the silence was a failed CURVE handshake."""
-        problem = self._watch.problem() if self._watch is not None else None
+    def _explain_silence(self, method: str, fail_fast: bool) -> None:
+        """Raise what the connection says about a call that got no answer, if anything.
+
+        UNAUTHENTICATED when a CURVE handshake failed; with `fail_fast`, UNAVAILABLE when
+        nothing listens at the endpoint (the connection was refused, so the request was
+        never delivered).
+        """
+        if self._watch is None:
+            return
+        problem = self._watch.problem()
         if problem:
             raise Unauthenticated(
                 f"{self.name} at {self.endpoint} did not answer {method}: {problem}",
+                {"endpoint": self.endpoint, "method": method},
+            )
+        if fail_fast and self._watch.refused:
+            self.reset()
+            raise Unavailable(
+                f"nothing listens at {self.endpoint} for {self.name}; "
+                "is it running? try `bifrost up`",
                 {"endpoint": self.endpoint, "method": method},
             )
 
@@ -320,12 +335,15 @@ class RpcClient:
         timeout_ms: int | None = None,
         idempotent: bool = False,
         cid: str | None = None,
+        fail_fast: bool = False,
     ) -> Any:
         """Call `method`; returns its result or raises the typed error of the reply.
 
         Waits `timeout_ms` per attempt. Only an idempotent call is retried (on a
         fresh socket); a non-idempotent call that times out raises Timeout, since
-        the service may have acted on it.
+        the service may have acted on it. With `fail_fast`, a refused connection (nothing
+        listens) raises Unavailable at once instead of waiting for a service to come up:
+        for probes that only ask whether it runs now.
         """
         timeout = self.timeout_ms if timeout_ms is None else timeout_ms
         cid = cid or f"{self._cid_prefix}{next(self._cids):x}"
@@ -336,12 +354,12 @@ class RpcClient:
         for _ in range(attempts):
             request_id = next(self._ids)
             frame = codec.encode_request(request_id, method, params or {}, cid, timeout, auth)
-            reply = self._exchange(frame, request_id, timeout)
+            reply = self._exchange(frame, request_id, timeout, fail_fast)
             if reply is not None:
                 if reply["ok"]:
                     return reply.get("result")
                 raise error_from_wire(reply["error"])
-            self._refused_handshake(method)
+            self._explain_silence(method, fail_fast)
             self.reset()
         if idempotent:
             raise Unavailable(
@@ -354,12 +372,14 @@ class RpcClient:
             {"endpoint": self.endpoint, "method": method},
         )
 
-    def _exchange(self, frame: bytes, request_id: int, timeout_ms: int) -> dict[str, Any] | None:
+    def _exchange(
+        self, frame: bytes, request_id: int, timeout_ms: int, fail_fast: bool = False
+    ) -> dict[str, Any] | None:
         socket = self._connect()
         socket.send(frame)
         deadline = time.monotonic() + timeout_ms / 1000
         while (left := deadline - time.monotonic()) > 0:
-            if not socket.poll(max(1, int(left * 1000))):
+            if not self._wait(socket, max(1, int(left * 1000)), fail_fast):
                 return None
             reply = codec.decode_reply(socket.recv())
             if reply.get("id") == request_id:
@@ -367,6 +387,28 @@ class RpcClient:
             if reply.get("id") is None and not reply["ok"]:
                 raise error_from_wire(reply["error"])
         return None
+
+    def _wait(self, socket: zmq.Socket, timeout_ms: int, fail_fast: bool) -> bool:
+        """Until a reply is readable (True), or the time is up (or, fast, the connection
+        is refused)."""
+        watch = self._watch
+        if not fail_fast or watch is None or watch.connected:
+            return bool(socket.poll(timeout_ms))
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(watch.pipe, zmq.POLLIN)
+        deadline = time.monotonic() + timeout_ms / 1000
+        while (left := deadline - time.monotonic()) > 0:
+            ready = dict(poller.poll(max(1, int(left * 1000))))
+            if socket in ready:
+                return True
+            if watch.pipe in ready:
+                watch.read()
+                if watch.refused:
+                    return False
+                if watch.connected:
+                    return bool(socket.poll(max(1, int((deadline - time.monotonic()) * 1000))))
+        return False
 
     def reset(self) -> None:
         """Drop the socket so the next call starts on a fresh connection."""

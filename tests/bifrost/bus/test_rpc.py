@@ -304,6 +304,23 @@ def test_rpc_idempotent_call_no_server_raises_unavailable(client) -> None:
     assert caught.value.details == {"endpoint": endpoint, "method": "health"}
 
 
+def test_rpc_fail_fast_call_nothing_listening_raises_unavailable_at_once(client) -> None:
+    endpoint = f"tcp://127.0.0.1:{free_ports(1)[0]}"
+    rpc = client(endpoint, timeout_ms=2000, retries=2)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="nothing listens at") as caught:
+        rpc.call("health", idempotent=True, fail_fast=True)
+    assert time.monotonic() - started < 1.0  # not 3 tries of 2 s
+    assert caught.value.details == {"endpoint": endpoint, "method": "health"}
+
+
+def test_rpc_fail_fast_call_server_listening_answers(serve, client) -> None:
+    loop = serve(Method("add", Calls().add, ADD_PARAMS))
+    rpc = client(loop.endpoint, timeout_ms=2000, retries=0)
+    assert rpc.call("add", {"a": 2, "b": 3}, idempotent=True, fail_fast=True) == {"sum": 5}
+    assert rpc.call("add", {"a": 1, "b": 1}, idempotent=True, fail_fast=True) == {"sum": 2}
+
+
 def test_rpc_client_after_timeout_next_call_uses_fresh_connection(serve, client) -> None:
     calls = Calls()
     loop = serve(Method("slow", calls.slow), Method("add", calls.add, ADD_PARAMS))
