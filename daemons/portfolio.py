@@ -9,7 +9,9 @@ from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
-from bifrost.portfolio.ledger import Ledger, money
+from bifrost.model.instrument import Instrument
+from bifrost.model.money import amount_text, exact_mid, mid_on_tick
+from bifrost.portfolio.ledger import Ledger
 from bifrost.store.database import open_store
 from bifrost.store.ledger import append_entries, first_equity_since, load_entries, save_snapshot
 from bifrost.store.schema import PORTFOLIO
@@ -33,7 +35,9 @@ class PortfolioDaemon(Daemon):
         settings = self.config.portfolio
         self.account = settings.account
         self.db = open_store(self.home / "portfolio.duckdb", migrations=PORTFOLIO)
-        self.ledger = Ledger(settings.base_currency)
+        self.instruments = self._instruments()
+        self._defaults: dict[str, Instrument] = {}
+        self.ledger = Ledger(settings.base_currency, self.instrument)
         stored = load_entries(self.db)
         for entry in stored:
             self.ledger.post(entry)
@@ -42,8 +46,7 @@ class PortfolioDaemon(Daemon):
                 self.account, settings.starting_cash, settings.base_currency, self.clock.now_ns()
             )
             append_entries(self.db, [entry])
-        self.marks: dict[str, float] = {}
-        self.currencies = self._instrument_currencies()
+        self.marks: dict[str, Decimal] = {}
         self.day_start: dict[str, Decimal] = {}
         self.fills_booked = 0
         self.reconciled_ns = 0
@@ -81,7 +84,8 @@ class PortfolioDaemon(Daemon):
 
     def _book(self, body: dict[str, Any], cid: str) -> int:
         fill = {**body, "cid": cid}
-        currency = self.currencies.get(fill["symbol"], self.ledger.base_currency)
+        known = self.instruments.get(fill["symbol"])
+        currency = known.currency if known else self.ledger.base_currency
         entries = self.ledger.apply_fill(fill, self.clock.now_ns(), currency)
         if not entries:
             return 0  # a fill seen before (a replay, a reconciliation): booked once only
@@ -100,20 +104,30 @@ class PortfolioDaemon(Daemon):
         self.log.info("portfolio.booked", cid, trade=fill["trade_id"], symbol=fill["symbol"])
         return 1
 
-    def _instrument_currencies(self) -> dict[str, str]:
-        """Each instrument's currency, from the data service (base currency without it)."""
+    def _instruments(self) -> dict[str, Instrument]:
+        """Instruments from the data service: currency and tick of each symbol."""
         if not self.bus.answers("data"):
             return {}
         rows = self.bus.call("data", "instruments.list", {})["instruments"]
-        return {row["symbol"]: row["currency"] for row in rows}
+        return {row["symbol"]: Instrument.from_dict(row) for row in rows}
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The stored instrument of `symbol`, else the defaults for it (made once)."""
+        found = self.instruments.get(symbol) or self._defaults.get(symbol)
+        if found is None:
+            found = self._defaults[symbol] = Instrument.default_for(symbol)
+        return found
 
     def _quote(self, event: Any) -> None:
+        """Mark to the quote's mid: Decimal from the floats' text, on the instrument's tick."""
         body = event.body
-        mid = (body["bid"] + body["ask"]) / 2
-        self.marks[body["symbol"]] = mid
-        currency, _, quoted_in = body["symbol"].partition("-")
+        symbol = body["symbol"]
+        self.marks[symbol] = mid_on_tick(
+            body["bid"], body["ask"], self.instrument(symbol).tick_size
+        )
+        currency, _, quoted_in = symbol.partition("-")
         if quoted_in == self.ledger.base_currency:  # e.g. EUR-USD: the rate of EUR
-            self.ledger.set_rate(currency, mid)
+            self.ledger.set_rate(currency, exact_mid(body["bid"], body["ask"]))
 
     def pnl_body(self, account: str) -> dict[str, Any]:
         """Equity, realized and unrealized P&L, and P&L since the start of the UTC day."""
@@ -124,7 +138,8 @@ class PortfolioDaemon(Daemon):
             start = first_equity_since(self.db, account, day) or Decimal(snapshot["equity"])
             self.day_start[account] = start
         day_pnl = Decimal(snapshot["equity"]) - start
-        return {**snapshot, "day_pnl": money(day_pnl), "day_start_ns": day}
+        day_pnl_text = amount_text(day_pnl, self.ledger.base_currency)
+        return {**snapshot, "day_pnl": day_pnl_text, "day_start_ns": day}
 
     def publish_pnl(self) -> None:
         """Timer: publish the account's P&L (marks move with every quote)."""

@@ -56,6 +56,8 @@ class Desk:
     """Newest news first, one row per (article, symbol)."""
     sentiment: dict[str, float] = field(default_factory=dict)
     """Latest rolling news sentiment by symbol."""
+    ticks: dict[str, float] = field(default_factory=dict)
+    """Tick size by symbol, from the data service's instruments (prices print on it)."""
     version: int = 0
     bad_events: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -134,6 +136,21 @@ class Desk:
         with self.lock:
             self.sentiment.update(sentiment)
             self.version += 1
+
+    def set_instruments(self, rows: list[dict[str, Any]]) -> None:
+        """Keep each stored instrument's tick size (after the data service comes up)."""
+        with self.lock:
+            self.ticks.update({row["symbol"]: float(row["tick_size"]) for row in rows})
+            self.version += 1
+
+    def tick_size(self, symbol: str) -> float:
+        """The symbol's tick size: the stored instrument's, else the default instrument's."""
+        tick = self.ticks.get(symbol)
+        if tick is None:
+            from bifrost.model.instrument import Instrument
+
+            tick = self.ticks[symbol] = Instrument.default_for(symbol).tick_size
+        return tick
 
     def set_health(self, health: dict[str, str]) -> None:
         """Replace the service health strip (service -> ready/degraded/down)."""

@@ -83,7 +83,7 @@ def reload_news(client: BifrostClient, desk: Desk) -> None:
 
 
 def reload_state(client: BifrostClient, desk: Desk, service: str) -> None:
-    """Fetch what events alone would not show: open orders, recent fills, P&L."""
+    """Fetch what events alone would not show: open orders, recent fills, P&L, ticks."""
     try:
         if service == "execution":
             for order in client.call("execution", "orders.list", {"open_only": True})["orders"]:
@@ -92,6 +92,8 @@ def reload_state(client: BifrostClient, desk: Desk, service: str) -> None:
                 desk.apply("fill.reload", {**fill, "ts": fill["ts_ns"]})
         elif service == "portfolio":
             desk.apply("pnl.reload", client.call("portfolio", "portfolio.pnl", {}))
+        elif service == "data":
+            desk.set_instruments(client.call("data", "instruments.list", {})["instruments"])
         elif service == "news":
             reload_news(client, desk)
     except BifrostError:

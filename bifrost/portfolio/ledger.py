@@ -2,40 +2,49 @@
 
 Every money movement is an entry (deposit, trade cash, fee) with a Decimal amount;
 balances are sums of entries, never a running float. Fills arrive as floats from
-the bus and are turned into Decimals through their shortest decimal text
-(`Decimal(repr(x))`), so 190.01 is exactly 190.01. A fill is applied once: its
-trade id is remembered. Realized P&L is FIFO: a reducing fill closes the oldest
-lots first. Cash is kept per currency; equity is reported in the base currency,
-converting other currencies at the rates given to `set_rate`.
+the bus and become Decimals at the edge (bifrost.model.money): a price through its
+shortest text and onto its instrument's tick, so 190.01 is exactly 190.01 and a
+float-noisy 418.90999999999997 is 418.91. Entries keep the store's 8 decimal places,
+so the ledger rebuilt from portfolio.duckdb is the ledger that wrote it. A fill is
+applied once: its trade id is remembered. Realized P&L is FIFO: a reducing fill closes
+the oldest lots first. Cash is kept per currency; equity is reported in the base
+currency, converting other currencies at the rates given to `set_rate`. Snapshots
+carry money as exact decimal text (docs/ARCHITECTURE.md, "Money").
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from bifrost.errors import BadRequest
+from bifrost.model.instrument import Instrument
+from bifrost.model.money import (
+    amount_text,
+    average_text,
+    decimal_from_wire,
+    exact_text,
+    price_from_wire,
+    tick_places,
+)
 
 ZERO = Decimal(0)
+STORED_UNIT = Decimal("1e-8")
+"""The scale of the ledger's DECIMAL(38, 8) columns (bifrost/store/schema.py): every
+entry is rounded half-even to it when booked, so memory and store never differ."""
 
 
 def exact(value: float | int | str | Decimal) -> Decimal:
     """A number as an exact Decimal (floats through their shortest text form)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return Decimal(value)
+    return decimal_from_wire(value)
 
 
-MONEY_PLACES = Decimal("0.0001")
-
-
-def money(value: Decimal) -> str:
-    """An amount as text with four decimals (exact below that is kept in the ledger)."""
-    return str(value.quantize(MONEY_PLACES))
+def stored(value: Decimal) -> Decimal:
+    """`value` at the store's scale (8 decimals, half-even)."""
+    return value.quantize(STORED_UNIT, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass
@@ -110,8 +119,14 @@ class Entry:
 class Ledger:
     """Accounts, their cash by currency and their positions."""
 
-    def __init__(self, base_currency: str = "USD") -> None:
+    def __init__(
+        self,
+        base_currency: str = "USD",
+        instrument: Callable[[str], Instrument] = Instrument.default_for,
+    ) -> None:
         self.base_currency = base_currency
+        self.instrument = instrument
+        """A symbol's instrument: its tick puts fill prices and marks on the grid."""
         self.cash: dict[tuple[str, str], Decimal] = {}
         self.positions: dict[tuple[str, str], Position] = {}
         self.fees: dict[str, Decimal] = {}
@@ -122,18 +137,20 @@ class Ledger:
         """Value of one unit of `currency` in the base currency."""
         self.rates[currency] = exact(rate)
 
-    def deposit(self, account: str, amount: float | Decimal, currency: str, ts: int) -> Entry:
+    def deposit(self, account: str, amount: float | str | Decimal, currency: str, ts: int) -> Entry:
         """Put cash in (or take it out with a negative amount)."""
-        return self.post(Entry(ts, account, "deposit", currency, exact(amount)))
+        return self.post(Entry(ts, account, "deposit", currency, stored(exact(amount))))
 
     def apply_fill(self, fill: dict[str, Any], ts: int, currency: str = "USD") -> list[Entry]:
         """Book a fill (trade cash, fee, position); [] when its trade id was seen before."""
         trade_id = fill["trade_id"]
         if trade_id in self.trade_ids:
             return []
-        quantity, price = exact(fill["quantity"]), exact(fill["price"])
+        quantity = stored(exact(fill["quantity"]))
+        price = exact(fill["price"])
         if quantity <= 0 or price <= 0:
             raise BadRequest(f"fill {trade_id}: quantity and price must be positive")
+        price = stored(price_from_wire(price, self.instrument(fill["symbol"]).tick_size))
         signed = quantity if fill["side"] == "BUY" else -quantity
         account, symbol, cid = fill["account"], fill["symbol"], fill.get("cid", "")
         entries = [
@@ -142,7 +159,7 @@ class Ledger:
                 account,
                 "trade",
                 currency,
-                -signed * price,
+                stored(-signed * price),
                 symbol,
                 signed,
                 price,
@@ -150,7 +167,7 @@ class Ledger:
                 cid,
             ),
         ]
-        commission = exact(fill.get("commission", 0.0))
+        commission = stored(exact(fill.get("commission", 0.0)))
         if commission:
             entries.append(
                 Entry(
@@ -188,8 +205,12 @@ class Ledger:
             position.apply(entry.quantity, entry.price)
         return entry
 
-    def snapshot(self, account: str, marks: dict[str, float]) -> dict[str, Any]:
-        """Cash, positions with average cost and P&L, and equity in the base currency."""
+    def snapshot(self, account: str, marks: Mapping[str, Decimal | float]) -> dict[str, Any]:
+        """Cash, positions with average cost and P&L, and equity in the base currency.
+
+        Money is exact decimal text (prices with at least the instrument's decimals,
+        amounts with at least their currency's); quantities are numbers.
+        """
         positions = []
         equity = realized = unrealized = ZERO
         for (owner, currency), amount in self.cash.items():
@@ -199,35 +220,44 @@ class Ledger:
             if owner != account:
                 continue
             rate = self._rate(position.currency)
-            quantity = position.quantity
-            mark = exact(marks[symbol]) if symbol in marks else position.average_cost
-            open_pnl = position.unrealized(mark)
+            open_pnl, value, row = self._position_row(position, marks.get(symbol))
             realized += position.realized * rate
             unrealized += open_pnl * rate
-            equity += quantity * mark * rate
-            positions.append(
-                {
-                    "symbol": symbol,
-                    "quantity": float(quantity),
-                    "average_cost": float(position.average_cost),
-                    "mark": float(mark),
-                    "market_value": float(quantity * mark),
-                    "unrealized": float(open_pnl),
-                    "realized": float(position.realized),
-                    "currency": position.currency,
-                }
-            )
-        cash = {c: str(a) for (o, c), a in self.cash.items() if o == account}
+            equity += value * rate
+            positions.append(row)
+        base = self.base_currency
+        cash = {c: amount_text(a, c) for (o, c), a in self.cash.items() if o == account}
         return {
             "account": account,
-            "base_currency": self.base_currency,
+            "base_currency": base,
             "cash": cash,
-            "equity": str(equity),
-            "realized": str(realized),
-            "unrealized": str(unrealized),
-            "fees": str(self.fees.get(account, ZERO)),
+            "equity": amount_text(equity, base),
+            "realized": amount_text(realized, base),
+            "unrealized": amount_text(unrealized, base),
+            "fees": amount_text(self.fees.get(account, ZERO), base),
             "positions": positions,
         }
+
+    def _position_row(
+        self, position: Position, mark: Decimal | float | None
+    ) -> tuple[Decimal, Decimal, dict[str, Any]]:
+        """(unrealized, market value, the row shown): unmarked, a position is at cost."""
+        places = tick_places(self.instrument(position.symbol).tick_size)
+        quantity, cost = position.quantity, position.average_cost
+        price = cost if mark is None else exact(mark)
+        mark_text = average_text(cost, places) if mark is None else exact_text(price, places)
+        open_pnl, value, currency = position.unrealized(price), quantity * price, position.currency
+        row = {
+            "symbol": position.symbol,
+            "quantity": float(quantity),
+            "average_cost": average_text(cost, places),
+            "mark": mark_text,
+            "market_value": amount_text(value, currency),
+            "unrealized": amount_text(open_pnl, currency),
+            "realized": amount_text(position.realized, currency),
+            "currency": currency,
+        }
+        return open_pnl, value, row
 
     def _rate(self, currency: str) -> Decimal:
         try:

@@ -7,8 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.model.instrument import Instrument
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import CliState, state_of
+from cli.trading_money import (
+    InstrumentOf,
+    fill_json,
+    instruments_from,
+    order_json,
+    pnl_cells,
+    position_cells,
+)
 
 app = typer.Typer(help="Enter, cancel and replace orders (paper broker).", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
@@ -64,12 +73,21 @@ def enter(
         return dict(client.call("risk", "order.submit", spec, idempotent=client_id is not None))
 
 
-def show_order(order: dict[str, Any], as_json: bool) -> None:
-    """One order, as JSON or a line."""
+def instruments_of(state: CliState) -> InstrumentOf:
+    """The stored instruments (through the data service, else its file): ticks, currencies."""
+    from bifrost.market.gateway import DataGateway
+
+    with state.client() as client:
+        return instruments_from(DataGateway(client, state.home).instruments())
+
+
+def show_order(order: dict[str, Any], as_json: bool, instrument_of: InstrumentOf) -> None:
+    """One order, as JSON (money as exact text) or a line."""
+    row = order_json(order, instrument_of(order["symbol"]))
     if as_json:
-        emit_json(order)
+        emit_json(row)
         return
-    price = f" @ {order['avg_price']:g}" if order["filled"] else ""
+    price = f" @ {row['avg_price']}" if order["filled"] else ""
     say(
         f"[bold]{order['client_order_id']}[/] {order['side']} {order['quantity']:g} "
         f"{order['symbol']} {order['type']}: [green]{order['status']}[/] "
@@ -98,8 +116,9 @@ def order_command(side: str) -> Any:
     ) -> None:
         state = state_of(ctx)
         bracket = {"take_profit": take_profit, "stop_loss": stop_loss}
+        instrument_of = instruments_of(state)  # before entering: printing then cannot fail
         order = enter(state, side, symbol, quantity, limit, stop, tif, client_id, bracket)
-        show_order(order, json)
+        show_order(order, json, instrument_of)
 
     command.__doc__ = (
         f"{side.capitalize()} (market, or limit/stop with --limit/--stop). "
@@ -119,12 +138,13 @@ def cancel(
     json: JsonOption = False,
 ) -> None:
     """Cancel an open order (through risk, which allows a cancel in every state)."""
+    instrument_of = instruments_of(state_of(ctx))
     with state_of(ctx).client() as client:
         client.require("risk")
         order = client.call(
             "risk", "order.cancel", {"client_order_id": client_order_id}, idempotent=True
         )
-    show_order(order, json)
+    show_order(order, json, instrument_of)
 
 
 @app.command("replace")
@@ -148,10 +168,11 @@ def replace(
         "limit_price": limit,
         "stop_price": stop,
     }
+    instrument_of = instruments_of(state_of(ctx))
     with state_of(ctx).client() as client:
         client.require("risk")
         order = client.call("risk", "order.replace", params)
-    show_order(order, json)
+    show_order(order, json, instrument_of)
 
 
 def orders(
@@ -160,17 +181,21 @@ def orders(
     limit: Annotated[int, typer.Option(help="How many.")] = 50,
     json: JsonOption = False,
 ) -> None:
-    """Orders, newest first."""
+    """Orders, newest first (prices as exact decimal text in JSON)."""
     with state_of(ctx).client() as client:
         client.require("execution")
         rows = client.call("execution", "orders.list", {"open_only": open_only, "limit": limit})
+    instrument_of = instruments_of(state_of(ctx))
     if json:
-        emit_json(rows)
+        orders = [order_json(o, instrument_of(o["symbol"])) for o in rows["orders"]]
+        emit_json({**rows, "orders": orders})
     else:
-        show_orders(rows["orders"])
+        show_orders(rows["orders"], instrument_of)
 
 
-def show_orders(rows: list[dict[str, Any]]) -> None:
+def show_orders(
+    rows: list[dict[str, Any]], instrument_of: InstrumentOf = Instrument.default_for
+) -> None:
     """Orders as a table."""
     columns = [
         "id",
@@ -184,21 +209,23 @@ def show_orders(rows: list[dict[str, Any]]) -> None:
         "filled",
         "avg price",
     ]
-    body = [
-        [
-            o["client_order_id"],
-            o["symbol"],
-            o["side"],
-            f"{o['quantity']:g}",
-            o["type"],
-            o["limit_price"] or "",
-            o["stop_price"] or "",
-            o["status"],
-            f"{o['filled']:g}",
-            f"{o['avg_price']:g}",
-        ]
-        for o in rows
-    ]
+    body = []
+    for o in rows:
+        shown = order_json(o, instrument_of(o["symbol"]))
+        body.append(
+            [
+                o["client_order_id"],
+                o["symbol"],
+                o["side"],
+                f"{o['quantity']:g}",
+                o["type"],
+                shown["limit_price"] or "",
+                shown["stop_price"] or "",
+                o["status"],
+                f"{o['filled']:g}",
+                shown["avg_price"],
+            ]
+        )
     print_table("orders", columns, body)
 
 
@@ -207,37 +234,43 @@ def fills(
     limit: Annotated[int, typer.Option(help="How many.")] = 50,
     json: JsonOption = False,
 ) -> None:
-    """Fills, newest first."""
+    """Fills, newest first (price and commission as exact decimal text in JSON)."""
     with state_of(ctx).client() as client:
         client.require("execution")
         rows = client.call("execution", "fills.list", {"limit": limit})
+    instrument_of = instruments_of(state_of(ctx))
     if json:
-        emit_json(rows)
+        shown = [fill_json(f, instrument_of(f["symbol"])) for f in rows["fills"]]
+        emit_json({**rows, "fills": shown})
     else:
-        show_fills(rows["fills"])
+        show_fills(rows["fills"], instrument_of)
 
 
-def show_fills(rows: list[dict[str, Any]]) -> None:
+def show_fills(
+    rows: list[dict[str, Any]], instrument_of: InstrumentOf = Instrument.default_for
+) -> None:
     """Fills as a table."""
     from bifrost.clock import format_instant
 
-    body = [
-        [
-            format_instant(f["ts_ns"]),
-            f["client_order_id"],
-            f["symbol"],
-            f["side"],
-            f"{f['quantity']:g}",
-            f"{f['price']:g}",
-            f"{f['commission']:g}",
-        ]
-        for f in rows
-    ]
+    body = []
+    for f in rows:
+        shown = fill_json(f, instrument_of(f["symbol"]))
+        body.append(
+            [
+                format_instant(f["ts_ns"]),
+                f["client_order_id"],
+                f["symbol"],
+                f["side"],
+                f"{f['quantity']:g}",
+                shown["price"],
+                shown["commission"],
+            ]
+        )
     print_table("fills", ["time", "order", "symbol", "side", "qty", "price", "commission"], body)
 
 
 def positions(ctx: typer.Context, json: JsonOption = False) -> None:
-    """Positions with average cost, mark and P&L."""
+    """Positions with average cost, mark and P&L (money as exact decimal text in JSON)."""
     with state_of(ctx).client() as client:
         client.require("portfolio")
         reply = client.call("portfolio", "portfolio.positions", {})
@@ -248,19 +281,8 @@ def positions(ctx: typer.Context, json: JsonOption = False) -> None:
 
 
 def show_positions(reply: dict[str, Any]) -> None:
-    """Positions as a table."""
-    body = [
-        [
-            p["symbol"],
-            f"{p['quantity']:g}",
-            f"{p['average_cost']:.4f}",
-            f"{p['mark']:.2f}",
-            f"{p['market_value']:,.2f}",
-            f"{p['unrealized']:,.2f}",
-            f"{p['realized']:,.2f}",
-        ]
-        for p in reply["positions"]
-    ]
+    """Positions as a table: prices with the instrument's decimals, amounts the currency's."""
+    body = [position_cells(p) for p in reply["positions"]]
     columns = ["symbol", "qty", "avg cost", "mark", "value", "unrealized", "realized"]
     print_table(f"positions ({reply['account']})", columns, body)
 
@@ -277,9 +299,8 @@ def pnl(ctx: typer.Context, json: JsonOption = False) -> None:
 
 
 def show_pnl(reply: dict[str, Any]) -> None:
-    """Account P&L as a table."""
-    rows = [[k, reply[k]] for k in ("equity", "realized", "unrealized", "fees", "day_pnl")]
-    rows += [[f"cash {c}", v] for c, v in reply["cash"].items()]
+    """Account P&L as a table, amounts with their currency's decimals."""
+    rows = pnl_cells(reply)
     print_table(f"P&L ({reply['account']}, {reply['base_currency']})", ["", "value"], rows)
 
 

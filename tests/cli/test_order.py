@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,11 @@ def test_order_replace_past_a_limit_exits_4_and_leaves_the_order(
         error = json.loads(refused.stdout)["error"]
         assert (error["code"], error["details"]["rule"]) == ("REJECTED", "max_order_quantity")
         after = bus.call("execution", "order.get", {"client_order_id": "cli-1"})
-        keys = ("quantity", "limit_price", "status", "filled")
+        keys = ("quantity", "status", "filled")
         assert {k: after[k] for k in keys} == {k: before[k] for k in keys}
+        # The CLI writes prices as exact decimal text; the service keeps the float.
+        assert before["limit_price"] == price
+        assert Decimal(str(after["limit_price"])) == Decimal(before["limit_price"])
 
         replaced = bifrost(config_path, home, "order", "replace", "cli-1", "--qty", "6", "--json")
         assert replaced.returncode == 0, replaced.stderr

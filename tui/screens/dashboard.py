@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
+from bifrost.model.money import currency_places, decimal_from_wire, price_text, rounded_text
 from tui.widgets.watchlist import Watchlist
 
 STATE_STYLE = {"ready": "green", "degraded": "yellow", "down": "red"}
@@ -110,10 +111,10 @@ class DashboardScreen(Screen[None]):
                 (
                     p["symbol"],
                     f"{p['quantity']:g}",
-                    f"{p['average_cost']:.2f}",
-                    f"{p['mark']:.2f}",
-                    f"{p['unrealized']:,.2f}",
-                    f"{p['realized']:,.2f}",
+                    str(p["average_cost"]),
+                    str(p["mark"]),
+                    _amount(p["unrealized"], p.get("currency") or "USD"),
+                    _amount(p["realized"], p.get("currency") or "USD"),
                 )
                 for p in account.get("positions", [])
             ],
@@ -127,7 +128,7 @@ class DashboardScreen(Screen[None]):
                     o["side"],
                     f"{o['quantity']:g}",
                     o["type"],
-                    f"{o.get('limit_price') or o.get('stop_price') or ''}",
+                    _price(o.get("limit_price") or o.get("stop_price"), o["symbol"], desk),
                     o["status"],
                     f"{o['filled']:g}",
                 )
@@ -143,7 +144,7 @@ class DashboardScreen(Screen[None]):
                     f["symbol"],
                     f["side"],
                     f"{f['quantity']:g}",
-                    f"{f['price']:g}",
+                    _price(f["price"], f["symbol"], desk),
                 )
                 for f in fills
             ],
@@ -168,14 +169,15 @@ class DashboardScreen(Screen[None]):
         if not account:
             self.query_one("#account", Static).update("account: waiting for the portfolio…")
             return
-        day = float(account.get("day_pnl", 0))
+        base = account.get("base_currency") or "USD"
+        day = decimal_from_wire(account.get("day_pnl", 0))
         text = Text.assemble(
             f"{account.get('account', '')}  equity ",
-            (f"{float(account['equity']):,.2f}", "bold"),
+            (_amount(account["equity"], base), "bold"),
             "  day P&L ",
-            (f"{day:+,.2f}", "green" if day >= 0 else "red"),
-            f"  realized {float(account['realized']):,.2f}",
-            f"  unrealized {float(account['unrealized']):,.2f}",
+            (("+" if day >= 0 else "") + _amount(day, base), "green" if day >= 0 else "red"),
+            f"  realized {_amount(account['realized'], base)}",
+            f"  unrealized {_amount(account['unrealized'], base)}",
         )
         self.query_one("#account", Static).update(text)
 
@@ -230,6 +232,16 @@ class DashboardScreen(Screen[None]):
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
         self.app.confirm_kill()  # type: ignore[attr-defined]
+
+
+def _amount(value: Any, currency: str) -> str:
+    """An amount from the portfolio (exact text) with its currency's decimals and ","."""
+    return rounded_text(decimal_from_wire(value), currency_places(currency), grouping=True)
+
+
+def _price(value: Any, symbol: str, desk: Any) -> str:
+    """A price from execution (a float) with its instrument's decimals; "" when absent."""
+    return "" if value is None else price_text(value, desk.tick_size(symbol))
 
 
 def _clock(ts_ns: int) -> str:

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError, Rejected
+from bifrost.model.money import average_text, decimal_from_wire, price_text, tick_places
 from bifrost.risk.engine import RiskEngine
 
 
@@ -148,7 +149,9 @@ class OrderTicket(ModalScreen[None]):
         except BifrostError as exc:
             app.call_from_thread(self._show, "#result", f"[red]{exc.code}[/] {escape(exc.message)}")
             return
-        price = f" @ {order['avg_price']:g}" if order["filled"] else ""
+        places = tick_places(app.desk.tick_size(order["symbol"]))  # type: ignore[attr-defined]
+        average = average_text(decimal_from_wire(order["avg_price"]), places)
+        price = f" @ {average}" if order["filled"] else ""
         text = (
             f"[green]{order['status']}[/] {order['client_order_id']} "
             f"filled {order['filled']:g}{price}"
@@ -267,5 +270,13 @@ class ReplaceOrder(ModalScreen[None]):
         app.call_from_thread(
             self.query_one("#result", Static).update,
             f"[green]{order['status']}[/] {order['client_order_id']} "
-            f"{order['quantity']:g} @ {order.get('limit_price') or ''}",
+            f"{order['quantity']:g} @ {_order_price(app, order)}",
         )
+
+
+def _order_price(app: App, order: dict[str, Any]) -> str:
+    """An order's limit (else stop) price with its instrument's decimals; "" for none."""
+    price = order.get("limit_price") or order.get("stop_price")
+    if price is None:
+        return ""
+    return price_text(price, app.desk.tick_size(order["symbol"]))  # type: ignore[attr-defined]

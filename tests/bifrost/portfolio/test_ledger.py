@@ -213,7 +213,7 @@ def test_snapshot_shows_only_the_asked_account() -> None:
     ledger.deposit("other", 999.0, "USD", T0)
     book(ledger, fill("BUY", 1, 10.0, account="other"))
     snap = ledger.snapshot("paper", {"AAPL": 10.0})
-    assert (snap["cash"], snap["positions"]) == ({"USD": "100.0"}, [])
+    assert (snap["cash"], snap["positions"]) == ({"USD": "100.00"}, [])
 
 
 # -- replay from the store ------------------------------------------------------------
@@ -282,7 +282,7 @@ def test_snapshot_keeps_cash_per_currency_unconverted() -> None:
     ledger.set_rate("EUR", 1.1)
     ledger.deposit("paper", 1_000.0, "EUR", T0)
     ledger.deposit("paper", 500.0, "USD", T0)
-    assert ledger.snapshot("paper", {})["cash"] == {"EUR": "1000.0", "USD": "500.0"}
+    assert ledger.snapshot("paper", {})["cash"] == {"EUR": "1000.00", "USD": "500.00"}
 
 
 def test_snapshot_cash_in_a_currency_without_a_rate_is_bad_request() -> None:
