@@ -22,6 +22,7 @@ from bifrost.model.money import (
     rounded_text,
     tick_places,
 )
+from bifrost.portfolio.ledger import stored
 
 InstrumentOf = Callable[[str], Instrument]
 """A symbol's instrument (its tick and currency)."""
@@ -48,12 +49,18 @@ def order_json(order: dict[str, Any], instrument: Instrument) -> dict[str, Any]:
 
 
 def fill_json(fill: dict[str, Any], instrument: Instrument) -> dict[str, Any]:
-    """A fill row with its price and commission as exact text."""
+    """A fill row with its price and commission as exact text (the commission at the
+    ledger's 8 decimals, so 0.30000000000000004 is the 0.30 the portfolio booked)."""
     row = dict(fill)
     row["price"] = price_text(fill["price"], instrument.tick_size)
-    commission = decimal_from_wire(fill.get("commission") or 0)
+    commission = stored(decimal_from_wire(fill.get("commission") or 0))  # as the ledger books it
     row["commission"] = amount_text(commission, instrument.currency)
     return row
+
+
+def quantity_text(value: Any) -> str:
+    """A quantity as plain text, every digit kept: 1234567 and 0.0001, never 1.23457e+06."""
+    return f"{decimal_from_wire(value).normalize():f}"
 
 
 def table_amount(text: Any, currency: str) -> str:
@@ -66,7 +73,7 @@ def position_cells(position: dict[str, Any]) -> list[str]:
     currency = position.get("currency") or "USD"
     return [
         position["symbol"],
-        f"{position['quantity']:g}",
+        quantity_text(position["quantity"]),
         str(position["average_cost"]),
         str(position["mark"]),
         *(table_amount(position[k], currency) for k in ("market_value", "unrealized", "realized")),

@@ -17,6 +17,7 @@ from cli.trading_money import (
     order_json,
     pnl_cells,
     position_cells,
+    quantity_text,
 )
 
 app = typer.Typer(help="Enter, cancel and replace orders (paper broker).", no_args_is_help=True)
@@ -89,9 +90,9 @@ def show_order(order: dict[str, Any], as_json: bool, instrument_of: InstrumentOf
         return
     price = f" @ {row['avg_price']}" if order["filled"] else ""
     say(
-        f"[bold]{order['client_order_id']}[/] {order['side']} {order['quantity']:g} "
+        f"[bold]{order['client_order_id']}[/] {order['side']} {quantity_text(order['quantity'])} "
         f"{order['symbol']} {order['type']}: [green]{order['status']}[/] "
-        f"filled {order['filled']:g}{price} {order.get('reason') or ''}"
+        f"filled {quantity_text(order['filled'])}{price} {order.get('reason') or ''}"
     )
 
 
@@ -217,12 +218,12 @@ def show_orders(
                 o["client_order_id"],
                 o["symbol"],
                 o["side"],
-                f"{o['quantity']:g}",
+                quantity_text(o["quantity"]),
                 o["type"],
                 shown["limit_price"] or "",
                 shown["stop_price"] or "",
                 o["status"],
-                f"{o['filled']:g}",
+                quantity_text(o["filled"]),
                 shown["avg_price"],
             ]
         )
@@ -261,7 +262,7 @@ def show_fills(
                 f["client_order_id"],
                 f["symbol"],
                 f["side"],
-                f"{f['quantity']:g}",
+                quantity_text(f["quantity"]),
                 shown["price"],
                 shown["commission"],
             ]
