@@ -82,7 +82,9 @@ def instruments_of(state: CliState) -> InstrumentOf:
         return instruments_from(DataGateway(client, state.home).instruments())
 
 
-def show_order(order: dict[str, Any], as_json: bool, instrument_of: InstrumentOf) -> None:
+def show_order(
+    order: dict[str, Any], as_json: bool, instrument_of: InstrumentOf = Instrument.default_for
+) -> None:
     """One order, as JSON (money as exact text) or a line."""
     row = order_json(order, instrument_of(order["symbol"]))
     if as_json:
