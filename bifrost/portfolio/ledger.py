@@ -241,12 +241,17 @@ class Ledger:
     def _position_row(
         self, position: Position, mark: Decimal | float | None
     ) -> tuple[Decimal, Decimal, dict[str, Any]]:
-        """(unrealized, market value, the row shown): unmarked, a position is at cost."""
+        """(unrealized, market value, the row shown): unmarked, a position is at cost
+        (the sum of its lots, exact where quantity times average cost would not be)."""
         places = tick_places(self.instrument(position.symbol).tick_size)
-        quantity, cost = position.quantity, position.average_cost
-        price = cost if mark is None else exact(mark)
-        mark_text = average_text(cost, places) if mark is None else exact_text(price, places)
-        open_pnl, value, currency = position.unrealized(price), quantity * price, position.currency
+        quantity, cost, currency = position.quantity, position.average_cost, position.currency
+        if mark is None:
+            open_pnl, mark_text = ZERO, average_text(cost, places)
+            value = sum((lot.quantity * lot.price for lot in position.lots), ZERO)
+        else:
+            price = exact(mark)
+            open_pnl, mark_text = position.unrealized(price), exact_text(price, places)
+            value = quantity * price
         row = {
             "symbol": position.symbol,
             "quantity": float(quantity),
