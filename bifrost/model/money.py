@@ -161,5 +161,16 @@ def amount_text(value: Decimal, currency: str) -> str:
     return exact_text(value, currency_places(currency))
 
 
+def plain_number(value: Number) -> str:
+    """A quantity or price for a message, every digit and no exponent: 1000000, 43123.45.
+
+    Python's `:g` keeps six significant digits, which printed a quantity of a million as
+    1e+06 and a price of 43123.45 as 43123.5.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return format(decimal_from_wire(value).normalize(), "f")
+
+
 def _unit(places: int) -> Decimal:
     return Decimal(1).scaleb(-places)

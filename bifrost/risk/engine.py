@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from bifrost.config import RiskConfig
 from bifrost.errors import BadRequest, Rejected
+from bifrost.model.money import plain_number
 from bifrost.ratelimit import TokenBucket
 
 
@@ -103,7 +104,8 @@ class RiskEngine:
         if quantity > limits.max_order_quantity:
             self._reject(
                 "max_order_quantity",
-                f"quantity {quantity:g} exceeds the limit of {limits.max_order_quantity:g}",
+                f"quantity {plain_number(quantity)} exceeds the limit of "
+                f"{plain_number(limits.max_order_quantity)}",
             )
         price = self._price(order)
         notional = quantity * price
@@ -140,11 +142,12 @@ class RiskEngine:
             price = order.get(name)
             if price and mid:
                 away = abs(price / mid - 1) * 100
-                if away > self.limits.price_collar_pct:
+                collar = self.limits.price_collar_pct
+                if away > collar:
                     self._reject(
                         "price_collar",
-                        f"{name} {price:g} is {away:.1f}% from the mid "
-                        f"{mid:g} (collar {self.limits.price_collar_pct:g}%)",
+                        f"{name} {plain_number(price)} is {away:.1f}% from the mid "
+                        f"{plain_number(mid)} (collar {plain_number(collar)}%)",
                     )
 
     def _exposure(
@@ -162,7 +165,8 @@ class RiskEngine:
         if abs(after) > limits.max_position and not reduces:
             self._reject(
                 "max_position",
-                f"the {symbol} position would be {after:g} (limit {limits.max_position:g})",
+                f"the {symbol} position would be {plain_number(after)} "
+                f"(limit {plain_number(limits.max_position)})",
             )
         values = {
             s: q * self.mids.get(s, price if s == symbol else 0.0)
@@ -188,7 +192,7 @@ class RiskEngine:
         if bucket is None:
             bucket = self.buckets[key] = TokenBucket.full(rate, max(1.0, rate), now)
         if not bucket.take(now):
-            self._reject("order_rate", f"more than {rate:g} orders a second from {key}")
+            self._reject("order_rate", f"more than {plain_number(rate)} orders a second from {key}")
 
     @staticmethod
     def _reject(rule: str, message: str) -> NoReturn:

@@ -353,3 +353,9 @@ def test_usage_reports_open_orders_positions_exposure_and_loss() -> None:
         "max_open_orders": 1.0, "max_position": 10.0, "max_gross_exposure": 1_600.0,
         "max_net_exposure": 400.0, "daily_loss_limit": 250.0,
     }
+
+
+def test_risk_messages_print_every_digit_never_an_exponent() -> None:
+    with pytest.raises(Rejected) as caught:
+        risk(max_order_quantity=10_000).check(order(quantity=1_000_000.0))
+    assert "quantity 1000000 exceeds the limit of 10000" in caught.value.message
