@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,17 @@ def text(app: Any, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
+def health(app: Any) -> dict[str, str]:
+    """The health strip read back: service -> ready, its shown state, or absent (○)."""
+    states = {}
+    for segment in re.split(r"\s*(?=[●○])", text(app, "#health").strip()):
+        if segment[:1] not in ("●", "○"):
+            continue  # "connecting…" before the first poll
+        marker, name, *state = segment.split()
+        states[name] = "absent" if marker == "○" else (state[0] if state else "ready")
+    return states
+
+
 def test_dashboard_shows_live_quotes_and_service_health(config, home, bus) -> None:
     async def scenario() -> None:
         app = make_app(config, home)
@@ -59,9 +71,8 @@ def test_dashboard_shows_live_quotes_and_service_health(config, home, bus) -> No
             bid, ask = (float(c.replace(",", "")) for c in watchlist.row_text("AAPL")[1:3])
             assert 0 < bid < ask
             # A loaded machine may miss one health poll; the dot turns green on a later one.
-            health = lambda: text(app, "#health")  # noqa: E731
-            await until(pilot, lambda: "● data" in health() and "● risk" in health(), 20)
-            assert "● execution" in health() and "● portfolio" in health()
+            every = {"data", "portfolio", "execution", "risk"}
+            await until(pilot, lambda: health(app) == dict.fromkeys(every, "ready"), 20)
 
     asyncio.run(scenario())
 
@@ -139,14 +150,13 @@ def test_a_daemon_going_down_turns_red_and_comes_back(config, home) -> None:
     async def scenario() -> None:
         app = make_app(config, home)
         async with app.run_test(size=(160, 45)) as pilot:
-            await until(pilot, lambda: "● risk" in text(app, "#health"))
+            await until(pilot, lambda: health(app).get("risk") == "ready", 20)
             threads["risk"].stop()
-            await until(pilot, lambda: "risk down" in text(app, "#health"), 20)
+            await until(pilot, lambda: health(app)["risk"] == "down", 20)
             threads["risk"] = DaemonThread(config, home, "risk")
             threads["risk"].start()
-            # Back up, it may show as starting (or miss a poll on a busy machine) first.
-            await until(pilot, lambda: "● risk" in text(app, "#health"), 20)
-            assert "risk down" not in text(app, "#health")
+            # Back up, it may miss a poll on a busy machine before it shows ready.
+            await until(pilot, lambda: health(app)["risk"] == "ready", 20)
 
     try:
         for thread in threads.values():
