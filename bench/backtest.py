@@ -57,7 +57,13 @@ sys.path.insert(0, str(ROOT))
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest  # noqa: E402
 from bifrost.backtest.runner import RunRequest  # noqa: E402
 from bifrost.backtest.strategies import SmaCross  # noqa: E402
-from bifrost.backtest.sweep import grid_points, parse_grid, run_sweep, worker_pool  # noqa: E402
+from bifrost.backtest.sweep import (  # noqa: E402
+    grid_points,
+    parse_grid,
+    run_sweep,
+    valid_points,
+    worker_pool,
+)
 from bifrost.backtest.vector import (  # noqa: E402
     PERCENT,
     run_vector_backtest,
@@ -290,9 +296,15 @@ def bench_event(bars: BarArrays, repeat: int) -> tuple[list[Result], BacktestRes
     return [row], result
 
 
+def sweep_points(request: RunRequest) -> list[dict[str, Any]]:
+    """The benchmark grid less the points the strategy's constraints refuse (fast >= slow),
+    as `backtest sweep` runs it."""
+    return valid_points(request, grid_points({}, parse_grid(SWEEP_GRID)))[0]
+
+
 def sweep_once(request: RunRequest, data: dict[str, BarArrays], **options: Any) -> list[Any]:
     """One sweep of the benchmark grid."""
-    return run_sweep(request, data, grid_points({}, parse_grid(SWEEP_GRID)), **options)
+    return run_sweep(request, data, sweep_points(request), **options)
 
 
 def bench_sweep(repeat: int) -> tuple[list[Result], bool, int]:
@@ -301,7 +313,7 @@ def bench_sweep(repeat: int) -> tuple[list[Result], bool, int]:
     request = RunRequest(
         "sma_cross", (SYMBOL,), commission=str(RATE), engine="vector", fill="next-open"
     )
-    points = len(grid_points({}, parse_grid(SWEEP_GRID)))
+    points = len(sweep_points(request))
     log(f"sweep: {points} points over {SWEEP_BARS:,} daily bars, best of {repeat} ...")
     sweep_once(request, data, jobs=1)
     serial_s, serial = best_of(repeat, lambda: sweep_once(request, data, jobs=1))

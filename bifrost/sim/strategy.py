@@ -125,11 +125,14 @@ class Indicator(PastSeries):
         self._items = values.data if flat else None
 
     def __getitem__(self, back: Any) -> Any:
-        try:  # free when nothing is raised: the per-bar read of an int stays cheap
-            if back >= 0:
-                raise IndexError("indicators are read backwards: ind[-1] is the current bar")
-        except (TypeError, ValueError):  # slices, lists and arrays of indices
-            return super().__getitem__(back)
+        if back.__class__ is not int:  # the per-bar read of a plain int stays cheap
+            try:
+                if back >= 0:
+                    raise IndexError("indicators are read backwards: ind[-1] is the current bar")
+            except (TypeError, ValueError):  # slices, lists and arrays of indices
+                return super().__getitem__(back)
+        elif back >= 0:
+            raise IndexError("indicators are read backwards: ind[-1] is the current bar")
         position = self._index(self.symbol) + 1 + back
         if position < 0:
             return float("nan")

@@ -56,12 +56,15 @@ class SmaCross(Strategy):
         fast, slow = self.averages[bar.symbol]
         held = self.position(bar.symbol)
         # Comparisons with NaN are false, so nothing fires before both averages exist.
-        if fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
+        # The position is looked at first so a bar reads only the crossing that can act.
+        if held <= 0 and fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
             if held < 0:
                 self.buy(bar.symbol)  # no size while short: buys the short back
             if held <= 0:
                 self.buy(bar.symbol, fraction=self.fraction)
-        elif fast[-2] >= slow[-2] and fast[-1] < slow[-1]:
+        elif (held > 0 or (held == 0 and self.allow_short)) and (
+            fast[-2] >= slow[-2] and fast[-1] < slow[-1]
+        ):
             if held > 0:
                 self.sell(bar.symbol)  # no size while long: sells the whole position
             if held >= 0 and self.allow_short:
