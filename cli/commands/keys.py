@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.output import JSON_HELP, emit_json, print_table, say
+from cli.output import JSON_HELP, emit_json, literal, print_table, say
 from cli.state import state_of
 
 app = typer.Typer(
@@ -50,9 +50,16 @@ def gen(
     if json:
         emit_json(document)
         return
-    say(f"made [bold]{name}[/] ({role}) in {store.directory}")
-    say(f"  public key  {document['public_key']}  (share {document['public_file']})")
-    say(f"  secret key  {document['secret_file']}  (mode 0600; never copy it off its machine)")
+    # A Z85 key holds '[', ']' and '/': printed as markup, a key like "..[/i+S].." broke it.
+    say(f"made [bold]{literal(name)}[/] ({role}) in {literal(store.directory)}")
+    say(
+        f"  public key  {literal(document['public_key'])}  "
+        f"(share {literal(document['public_file'])})"
+    )
+    say(
+        f"  secret key  {literal(document['secret_file'])}  "
+        "(mode 0600; never copy it off its machine)"
+    )
 
 
 @app.command("allow")
@@ -72,7 +79,9 @@ def allow(
     if json:
         emit_json({"name": client.name, "role": client.role, "public_key": client.public_key})
         return
-    say(f"allowed [bold]{name}[/] as {role} in {store.directory / 'allowed.toml'}")
+    say(
+        f"allowed [bold]{literal(name)}[/] as {role} in {literal(store.directory / 'allowed.toml')}"
+    )
 
 
 @app.command("list")
@@ -98,7 +107,14 @@ def list_keys(ctx: typer.Context, json: JsonOption = False) -> None:
         emit_json({"keys_dir": str(store.directory), "keys": keys})
         return
     rows = [
-        [k["name"], k["role"] or "-", "yes" if k["has_secret"] else "no", k["public_key"]]
+        [
+            literal(k["name"]),
+            k["role"] or "-",
+            "yes" if k["has_secret"] else "no",
+            literal(k["public_key"]),
+        ]
         for k in keys
     ]
-    print_table(f"keys in {store.directory}", ["name", "role", "secret", "public key"], rows)
+    print_table(
+        f"keys in {literal(store.directory)}", ["name", "role", "secret", "public key"], rows
+    )
