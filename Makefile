@@ -21,13 +21,14 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/bifrost demo
 
-test: $(DEV_STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/pytest
 
+# Style, types and the layering contracts of pyproject.toml ([tool.importlinter]).
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(DEV_STAMP)
 	for b in bus startup fuzz_rpc ingest backtest workers order_loop tui crash_recovery micro_book; do \
