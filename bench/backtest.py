@@ -56,7 +56,6 @@ sys.path.insert(0, str(ROOT))
 
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest  # noqa: E402
 from bifrost.backtest.runner import RunRequest  # noqa: E402
-from bifrost.backtest.strategies import SmaCross  # noqa: E402
 from bifrost.backtest.sweep import (  # noqa: E402
     grid_points,
     parse_grid,
@@ -71,7 +70,9 @@ from bifrost.backtest.vector import (  # noqa: E402
     targets_of,
 )
 from bifrost.sim.costs import PercentCommission  # noqa: E402
-from bifrost.sim.strategy import BarArrays, Strategy  # noqa: E402
+from bifrost.strategy.bars import BarArrays  # noqa: E402
+from bifrost.strategy.builtin import SmaCross  # noqa: E402
+from bifrost.strategy.strategy import Strategy  # noqa: E402
 
 T = TypeVar("T")
 Hand = tuple[np.ndarray, np.ndarray]

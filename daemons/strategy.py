@@ -17,7 +17,6 @@ from bifrost.backtest.gateway import (
 )
 from bifrost.backtest.local_workers import LocalWorkers
 from bifrost.backtest.runner import RunRequest, run_record, run_request
-from bifrost.backtest.strategies import BUILTIN, strategy_class
 from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep, valid_points
 from bifrost.backtest.sweep_jobs import SweepJobs
 from bifrost.backtest.worker import request_of
@@ -35,6 +34,8 @@ from bifrost.news.rolling import SentimentHistory
 from bifrost.store.database import open_store
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
+from bifrost.strategy.builtin import BUILTIN
+from bifrost.strategy.loader import strategy_class
 from bifrost.supervisor import python_command
 from bifrost.worker_clients import WorkerClients
 

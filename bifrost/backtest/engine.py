@@ -27,7 +27,9 @@ from bifrost.model.orders import Fill, Order, OrderType
 from bifrost.sim.account import SimAccount, TradeRecord
 from bifrost.sim.costs import CommissionModel, FixedBpsSlippage, PercentCommission
 from bifrost.sim.exchange import BarPrices, SimulatedExchange
-from bifrost.sim.strategy import BarArrays, PortfolioView, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.context import PortfolioView
+from bifrost.strategy.strategy import Strategy
 
 FILL_MODES = ("next-open", "close")
 

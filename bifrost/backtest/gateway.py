@@ -20,7 +20,7 @@ from bifrost.client import BifrostClient
 from bifrost.errors import BadRequest, BifrostError, Unavailable, error_from_wire
 from bifrost.market.gateway import DataGateway
 from bifrost.model.instrument import Instrument
-from bifrost.sim.strategy import NoNews, SentimentSource
+from bifrost.strategy.sentiment import NoNews, SentimentSource
 
 SERVICE = "strategy"
 RUN_TIMEOUT_S = 3600

@@ -21,7 +21,6 @@ from bifrost import __version__
 from bifrost.backtest.annualisation import TRADING_HOURS, describe, periods_per_year
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
 from bifrost.backtest.stats import infer_periods_per_year, to_jsonable
-from bifrost.backtest.strategies import strategy_class
 from bifrost.errors import BadRequest, InvalidParameter
 from bifrost.sim.costs import (
     check_slippage,
@@ -29,7 +28,10 @@ from bifrost.sim.costs import (
     describe_slippage,
     parse_commission,
 )
-from bifrost.sim.strategy import BarArrays, SentimentSource, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.loader import strategy_class
+from bifrost.strategy.sentiment import SentimentSource
+from bifrost.strategy.strategy import Strategy
 
 if TYPE_CHECKING:
     import polars as pl

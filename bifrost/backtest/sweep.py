@@ -18,9 +18,9 @@ from typing import Any
 
 from bifrost.backtest.runner import RunRequest, run_request
 from bifrost.backtest.stats import STAT_KEYS, to_jsonable
-from bifrost.backtest.strategies import strategy_class
 from bifrost.errors import BadRequest, BifrostError, InvalidParameter
-from bifrost.sim.strategy import BarArrays
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.loader import strategy_class
 
 MAX_POINTS = 100_000
 PARALLEL_MIN_WORK = 5_000_000

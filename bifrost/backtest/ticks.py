@@ -17,7 +17,8 @@ import numpy as np
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, EventEngine
 from bifrost.errors import BadRequest
 from bifrost.model.market import Quote
-from bifrost.sim.strategy import BarArrays, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.strategy import Strategy
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from bifrost.sim.costs import (
     PercentCommission,
     PerShareCommission,
 )
-from bifrost.sim.strategy import BarArrays
+from bifrost.strategy.bars import BarArrays
 
 PERCENT, PER_SHARE, FIXED = 0, 1, 2
 

@@ -35,7 +35,7 @@ from bifrost.backtest.stats import (
 )
 from bifrost.backtest.sweep import Progress, rank, run_sweep, valid_points, worker_pool
 from bifrost.errors import BadRequest
-from bifrost.sim.strategy import BarArrays
+from bifrost.strategy.bars import BarArrays
 
 EULER_GAMMA = 0.5772156649015329
 

@@ -21,7 +21,9 @@ from bifrost.clock import Clock
 from bifrost.errors import BadRequest, BifrostError
 from bifrost.model.market import Bar, Side
 from bifrost.model.orders import Fill, Order, OrderStatus
-from bifrost.sim.strategy import BarArrays, PortfolioView, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.context import PortfolioView
+from bifrost.strategy.strategy import Strategy
 
 
 class OrderPort(Protocol):

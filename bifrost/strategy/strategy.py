@@ -17,9 +17,8 @@ import inspect
 import itertools
 import math
 import typing
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,7 +26,6 @@ from bifrost.errors import BadRequest, InvalidParameter
 from bifrost.model.market import Bar, Quote, Side, Trade
 from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
 from bifrost.sim.constraints import Constraint, first_broken
-from bifrost.sim.context_view import ContextView
 from bifrost.sim.past_data import (
     BarView,
     NewsUpToNow,
@@ -35,110 +33,12 @@ from bifrost.sim.past_data import (
     check_causal,
     whole_series,
 )
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.context import ContextView, PortfolioView, StrategyContext
+from bifrost.strategy.indicator import Indicator
+from bifrost.strategy.sentiment import NoNews, SentimentSource
 
 PARAM_TYPES = (int, float, str, bool)
-
-
-@dataclass(frozen=True, slots=True)
-class BarArrays:
-    """All bars of one symbol as arrays (float64 prices, int64 ns times)."""
-
-    ts: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.ts)
-
-
-@dataclass(frozen=True, slots=True)
-class PortfolioView:
-    """What the strategy may know of its account right now."""
-
-    cash: float
-    equity: float
-    positions: dict[str, float]
-
-
-class StrategyContext(Protocol):
-    """What an engine gives a strategy: order entry, positions, time and data."""
-
-    def submit_order(self, order: Order) -> Order:
-        """Send an order to the exchange or broker."""
-
-    def cancel_order(self, client_order_id: str) -> Order:
-        """Cancel an open order."""
-
-    def position(self, symbol: str) -> float:
-        """Signed quantity held."""
-
-    def portfolio(self) -> PortfolioView:
-        """Cash, equity and positions now."""
-
-    def now_ns(self) -> int:
-        """The engine's clock."""
-
-    def index(self, symbol: str) -> int:
-        """Index of the bar of `symbol` being handled (or the latest seen)."""
-
-
-class SentimentSource(Protocol):
-    """Rolling news sentiment by symbol, as known at an instant (bifrost.news.rolling)."""
-
-    def score(self, symbol: str, now_ns: int) -> float:
-        """The rolling score in [-1, 1] known at `now_ns`; 0.0 without news."""
-
-
-class NoNews:
-    """The sentiment source of a strategy given none: every symbol reads neutral."""
-
-    def score(self, symbol: str, now_ns: int) -> float:
-        """Always 0.0."""
-        return 0.0
-
-
-class Indicator(PastSeries):
-    """An indicator's values over the whole series, shown only up to the current bar.
-
-    `ind[-1]` is the value at the current bar, `ind[-2]` the one before (NaN before the
-    first bar); reading ahead of the current bar raises IndexError, so a strategy cannot
-    peek. Slices, `len()`, iteration, `values` and numpy see the values up to now.
-    """
-
-    __slots__ = ("name",)
-
-    def __init__(
-        self, name: str, values: np.ndarray, symbol: str, index: Callable[[str], int]
-    ) -> None:
-        self.name = name
-        super().__init__(values, symbol, index)
-
-    def set_values(self, values: np.ndarray) -> None:
-        """Replace the series (live trading recomputes it as bars arrive)."""
-        self._values = values
-        # Read every bar: a memoryview of 1-D float64 values gives the same Python floats
-        # as float(values[i]) in about a third of the time, without copying.
-        flat = values.ndim == 1 and values.dtype == np.float64
-        self._items = values.data if flat else None
-
-    def __getitem__(self, back: Any) -> Any:
-        if back.__class__ is not int:  # the per-bar read of a plain int stays cheap
-            try:
-                if back >= 0:
-                    raise IndexError("indicators are read backwards: ind[-1] is the current bar")
-            except (TypeError, ValueError):  # slices, lists and arrays of indices
-                return super().__getitem__(back)
-        elif back >= 0:
-            raise IndexError("indicators are read backwards: ind[-1] is the current bar")
-        position = self._index(self.symbol) + 1 + back
-        if position < 0:
-            return float("nan")
-        if self._items is not None:
-            return self._items[position]
-        return float(self._values[position])
 
 
 class Strategy:
@@ -431,10 +331,3 @@ def coerce_param(key: str, value: Any, kind: type) -> Any:
             key, f"parameter {key}={value!r} is not a valid {kind.__name__}", kind.__name__
         ) from None
 
-
-def signal_arrays(entries: Sequence[bool], exits: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
-    """Entry and exit signals as bool arrays of equal length."""
-    a, b = np.asarray(entries, dtype=np.bool_), np.asarray(exits, dtype=np.bool_)
-    if a.shape != b.shape:
-        raise BadRequest("entries and exits must have the same length")
-    return a, b

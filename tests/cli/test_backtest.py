@@ -12,7 +12,7 @@ from tests.cli.test_stack import bifrost
 from tests.conftest import write_config
 
 USER_STRATEGY = '''
-from bifrost.sim.strategy import Strategy
+from bifrost.strategy.strategy import Strategy
 
 
 class BuyAndHold(Strategy):

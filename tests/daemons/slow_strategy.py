@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bifrost.sim.strategy import Strategy
+from bifrost.strategy.strategy import Strategy
 
 
 class Slow(Strategy):

@@ -13,7 +13,7 @@ from tests.conftest import wait_for, write_config
 SERVICES = ("data", "news", "strategy")
 pytestmark = pytest.mark.timeout(60)
 RECORDER = '''
-from bifrost.sim.strategy import Strategy
+from bifrost.strategy.strategy import Strategy
 
 
 class MoodLog(Strategy):

@@ -9,7 +9,8 @@ from numpy.typing import NDArray
 
 from bifrost.model.market import Bar
 from bifrost.sim.constraints import at_least, between
-from bifrost.sim.strategy import BarArrays, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.strategy import Strategy
 
 
 def rise_probabilities(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bifrost.model.market import Bar
 from bifrost.sim.constraints import at_least
-from bifrost.sim.strategy import Strategy
+from bifrost.strategy.strategy import Strategy
 
 
 class MomentumRotation(Strategy):

@@ -7,7 +7,8 @@ import numpy as np
 from bifrost.indicators import crossover, crossunder, sma
 from bifrost.model.market import Bar
 from bifrost.sim.constraints import at_least, less_than
-from bifrost.sim.strategy import BarArrays, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.strategy import Strategy
 
 
 class SmaCross(Strategy):

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
-from bifrost.backtest.strategies import BollingerBreakout, RsiReversion, SmaCross
 from bifrost.backtest.vector import run_vector_backtest, run_vector_targets
 from bifrost.market.sample import SAMPLE_SYMBOLS, daily_bars, xnys_sessions
 from bifrost.sim.costs import FixedCommission, PercentCommission, PerShareCommission
-from bifrost.sim.strategy import BarArrays
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.builtin import BollingerBreakout, RsiReversion, SmaCross
 
 SESSIONS = xnys_sessions("2019-01-02", "2023-12-29")
 

@@ -16,9 +16,10 @@ from bifrost.news.article import RawArticle
 from bifrost.news.engine import NewsEngine, make_mapper
 from bifrost.news.lexicon import finance_lexicon
 from bifrost.news.rolling import Decay, SentimentHistory
-from bifrost.sim.strategy import BarArrays, Strategy
 from bifrost.store.database import open_store
 from bifrost.store.schema import NEWS
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.strategy import Strategy
 from tests.conftest import write_config
 
 H = 3_600_000_000_000
@@ -26,7 +27,7 @@ DAY = 24 * H
 START = 1_735_689_600_000_000_000  # 2025-01-01 00:00 UTC
 DECAY = Decay(half_life_ns=DAY, window_ns=7 * DAY)
 FOLLOWER = '''
-from bifrost.sim.strategy import Strategy
+from bifrost.strategy.strategy import Strategy
 
 
 class NewsFollower(Strategy):

@@ -7,7 +7,8 @@ import numpy as np
 from bifrost.backtest.engine import BacktestConfig, run_backtest
 from bifrost.backtest.ticks import QuoteArrays, run_tick_backtest
 from bifrost.model.market import Bar, Quote
-from bifrost.sim.strategy import BarArrays, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.strategy import Strategy
 
 SECOND = 1_000_000_000
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from bifrost.clock import SimulatedClock
 from bifrost.live.runner import LiveRunner
-from bifrost.sim.strategy import Strategy
+from bifrost.strategy.strategy import Strategy
 
 
 class OrderBook:

@@ -18,12 +18,12 @@ import pytest
 
 from bifrost.backtest.engine import run_backtest
 from bifrost.backtest.runner import bar_arrays
-from bifrost.backtest.strategies import SmaCross
 from bifrost.errors import NotFound
 from bifrost.market.ingest.engine import import_files
 from bifrost.market.ingest.quarantine import list_quarantine, release_rows
 from bifrost.store.bars import bars_between
 from bifrost.store.database import open_store
+from bifrost.strategy.builtin import SmaCross
 
 DAY_NS = 86_400_000_000_000
 HOUR_NS = 3_600_000_000_000

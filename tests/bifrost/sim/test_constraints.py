@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bifrost.backtest.strategies import BUILTIN
 from bifrost.errors import BadRequest, ExitCode, InvalidParameter, error_from_wire
 from bifrost.sim.constraints import at_least, first_broken, less_than
+from bifrost.strategy.builtin import BUILTIN
 
 
 @pytest.mark.parametrize(

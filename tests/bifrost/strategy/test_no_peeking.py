@@ -18,7 +18,8 @@ from bifrost.errors import BadRequest, LookAhead
 from bifrost.live.runner import LiveRunner
 from bifrost.model.market import Bar, Quote
 from bifrost.sim.past_data import PastSeries
-from bifrost.sim.strategy import BarArrays, Strategy
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.strategy import Strategy
 
 DAY = 86_400_000_000_000
 N = 8

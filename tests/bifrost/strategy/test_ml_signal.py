@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from bifrost.backtest.runner import RunRequest, bar_arrays, run_request
-from bifrost.backtest.strategies.ml_signal import rise_probabilities
 from bifrost.errors import BadRequest, NotFound
 from bifrost.ml.registry import ModelRegistry, store_path
 from bifrost.ml.training import TrainRequest, train_model
 from bifrost.store.database import open_store
 from bifrost.store.schema import ML
+from bifrost.strategy.builtin.ml_signal import rise_probabilities
 from tests.bifrost.ml.synthetic import bars
 from tests.conftest import write_config
 

@@ -14,7 +14,9 @@ from bifrost.backtest.engine import BacktestConfig, EventEngine, run_backtest
 from bifrost.errors import BadRequest
 from bifrost.model.market import Bar, Side
 from bifrost.model.orders import Order
-from bifrost.sim.strategy import BarArrays, Indicator, Strategy, coerce_param
+from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.indicator import Indicator
+from bifrost.strategy.strategy import Strategy, coerce_param
 
 DAY = 86_400_000_000_000
 T1, T2, T3, T4 = DAY, 2 * DAY, 3 * DAY, 4 * DAY
