@@ -43,7 +43,8 @@ def _refuse_ext(code: int, data: bytes) -> Any:
 
 def pack(value: Any) -> bytes:
     """Serialize plain data (maps, lists, str, bytes, numbers, bool, nil)."""
-    return msgpack.packb(value, use_bin_type=True)
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
 
 
 def unpack(data: bytes, max_bytes: int) -> Any:
@@ -91,7 +92,10 @@ class Envelope(NamedTuple):
 
 def encode_envelope(type_: str, seq: int, ts: int, src: str, cid: str, body: Any) -> bytes:
     """Pack one event envelope."""
-    return msgpack.packb((PROTOCOL_VERSION, type_, seq, ts, src, cid, body), use_bin_type=True)
+    packed: bytes = msgpack.packb(
+        (PROTOCOL_VERSION, type_, seq, ts, src, cid, body), use_bin_type=True
+    )
+    return packed
 
 
 EnvelopeEncoder = Callable[[str, int, int, str, str, Any], bytes]
@@ -104,7 +108,7 @@ def envelope_encoder() -> EnvelopeEncoder:
     costs about as much as packing a quote; a publisher packs on one thread, so it
     keeps one. (A Packer is not thread-safe, hence not a module-level one.)
     """
-    pack = msgpack.Packer(use_bin_type=True).pack
+    pack: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True).pack
 
     def encode(type_: str, seq: int, ts: int, src: str, cid: str, body: Any) -> bytes:
         return pack((PROTOCOL_VERSION, type_, seq, ts, src, cid, body))

@@ -27,7 +27,7 @@ class ConnectionWatch:
         | HANDSHAKE_FAILED
     )
 
-    def __init__(self, ctx: zmq.Context, socket: zmq.Socket, secured: bool) -> None:
+    def __init__(self, ctx: zmq.SyncContext, socket: zmq.SyncSocket, secured: bool) -> None:
         endpoint = f"inproc://bifrost-client-monitor-{next(_monitor_ids)}"
         socket.monitor(endpoint, self.EVENTS)
         self.pipe = ctx.socket(zmq.PAIR)

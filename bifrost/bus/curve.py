@@ -43,7 +43,7 @@ class ServerCurve:
     public: bytes
     secret: bytes
 
-    def apply(self, socket: zmq.Socket) -> None:
+    def apply(self, socket: zmq.SyncSocket) -> None:
         """Make `socket` a CURVE server; call before bind."""
         socket.setsockopt(zmq.CURVE_SERVER, 1)
         socket.setsockopt(zmq.CURVE_PUBLICKEY, self.public)
@@ -59,7 +59,7 @@ class ClientCurve:
     public: bytes
     secret: bytes
 
-    def apply(self, socket: zmq.Socket) -> None:
+    def apply(self, socket: zmq.SyncSocket) -> None:
         """Make `socket` a CURVE client of that server; call before connect."""
         socket.setsockopt(zmq.CURVE_SERVERKEY, self.server_public)
         socket.setsockopt(zmq.CURVE_PUBLICKEY, self.public)
@@ -69,7 +69,7 @@ class ClientCurve:
 class ZapHandler:
     """Answers ZAP requests from an allow-list {public key (Z85): client name}; one thread."""
 
-    def __init__(self, ctx: zmq.Context, allowed: dict[bytes, str], refused: Refusal) -> None:
+    def __init__(self, ctx: zmq.SyncContext, allowed: dict[bytes, str], refused: Refusal) -> None:
         self.ctx = ctx
         self.allowed = dict(allowed)
         self.refused = refused
@@ -80,7 +80,7 @@ class ZapHandler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="zap", daemon=True)
 
-    def watch(self, socket: zmq.Socket, label: str) -> None:
+    def watch(self, socket: zmq.SyncSocket, label: str) -> None:
         """Log refused handshakes on `socket` (call before start)."""
         endpoint = f"inproc://bifrost-monitor-{next(_monitor_ids)}"
         socket.monitor(endpoint, HANDSHAKE_FAILED)
@@ -101,7 +101,7 @@ class ZapHandler:
     def _run(self) -> None:
         poller = zmq.Poller()
         poller.register(self._zap, zmq.POLLIN)
-        monitors: dict[zmq.Socket, str] = {}
+        monitors: dict[zmq.SyncSocket, str] = {}
         for endpoint, label in self._monitors:
             pair = self.ctx.socket(zmq.PAIR)
             pair.connect(endpoint)

@@ -54,7 +54,7 @@ class Publisher:
 
     def __init__(
         self,
-        ctx: zmq.Context,
+        ctx: zmq.SyncContext,
         endpoint: str,
         src: str,
         now_ns: Callable[[], int] = time.time_ns,
@@ -79,7 +79,7 @@ class Publisher:
         self.sent = 0
 
     @property
-    def socket(self) -> zmq.Socket:
+    def socket(self) -> zmq.SyncSocket:
         """The PUB socket (for monitoring; send only through `publish`)."""
         return self._socket
 
@@ -88,7 +88,8 @@ class Publisher:
         stream = self._streams.get(topic)
         if stream is None:
             stream = self._streams[topic] = [0, topic.encode()]
-        seq = stream[0] = stream[0] + 1
+        seq: int = stream[0] + 1
+        stream[0] = seq
         ts = self._now_ns()
         frame = self._encode(type_, seq, ts, self.src, cid, body)
         self._socket.send(stream[1], _SEND_MORE)
@@ -104,7 +105,7 @@ class Publisher:
         stream = self._streams.get(topic)
         if stream is None:
             stream = self._streams[topic] = [0, topic.encode()]
-        first = stream[0] + 1
+        first: int = stream[0] + 1
         stream[0] += len(bodies)
         ts = self._now_ns()
         body = {"type": type_, "items": bodies}
@@ -146,7 +147,7 @@ class Subscriber:
 
     def __init__(
         self,
-        ctx: zmq.Context,
+        ctx: zmq.SyncContext,
         endpoints: Iterable[str],
         prefixes: Iterable[str],
         fetch_snapshot: SnapshotFetcher | None = None,
@@ -172,7 +173,7 @@ class Subscriber:
         self.last_error = ""
 
     @property
-    def socket(self) -> zmq.Socket:
+    def socket(self) -> zmq.SyncSocket:
         """The SUB socket, for registering with a poller."""
         return self._socket
 

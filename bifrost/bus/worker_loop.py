@@ -25,6 +25,8 @@ from bifrost.bus.workers import HEARTBEAT_S, LIVENESS, MAX_BACKOFF_S, Log, no_lo
 from bifrost.errors import BadRequest, BifrostError
 
 Handler = Callable[[dict[str, Any]], Any]
+JobOutcomes = queue.SimpleQueue[tuple[str, dict[str, Any]]]
+"""Finished jobs handed from job threads to the loop: (job id, result body)."""
 """Runs one job's task map and returns plain data (raises BifrostError to fail it)."""
 
 
@@ -32,14 +34,14 @@ class _BrokerLink:
     """The worker's DEALER to the broker: a fresh socket and identity on every reconnect."""
 
     def __init__(
-        self, ctx: zmq.Context, endpoint: str, curve: ClientCurve | None, heartbeat_s: float
+        self, ctx: zmq.SyncContext, endpoint: str, curve: ClientCurve | None, heartbeat_s: float
     ) -> None:
         self.ctx = ctx
         self.endpoint = endpoint
         self.curve = curve
         self.heartbeat_s = heartbeat_s
         self.host = sockets.gethostname()
-        self.socket: zmq.Socket | None = None
+        self.socket: zmq.SyncSocket | None = None
         self.expires = 0.0
         self.next_beat = 0.0
         self._connections = 0
@@ -89,7 +91,7 @@ class _BrokerLink:
             self.socket = None
 
 
-def _run_job(handle: Handler, job_id: str, task: dict[str, Any], out: queue.SimpleQueue) -> None:
+def _run_job(handle: Handler, job_id: str, task: dict[str, Any], out: JobOutcomes) -> None:
     """On the job thread: run the handler; its outcome goes back as a result body."""
     try:
         body = {"ok": True, "result": handle(task)}
@@ -129,7 +131,7 @@ def worker_loop(
     """
     ctx = zmq.Context()
     link = _BrokerLink(ctx, endpoint, curve, heartbeat_s)
-    finished: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+    finished: JobOutcomes = queue.SimpleQueue()
     running: str | None = None
     done = 0
     backoff = heartbeat_s

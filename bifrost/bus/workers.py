@@ -23,7 +23,7 @@ import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -81,7 +81,7 @@ class WorkBroker:
 
     def __init__(
         self,
-        ctx: zmq.Context,
+        ctx: zmq.SyncContext,
         endpoint: str,
         *,
         heartbeat_s: float = HEARTBEAT_S,
@@ -151,7 +151,8 @@ class WorkBroker:
     def poll_pending(self, max_messages: int = 1000) -> int:
         """Read what the workers sent (never blocks); returns how many messages."""
         count = 0
-        while count < max_messages and self.socket.get(zmq.EVENTS) & zmq.POLLIN:
+        # ZMQ_EVENTS is an int option; pyzmq types every option as int | bytes.
+        while count < max_messages and cast(int, self.socket.get(zmq.EVENTS)) & zmq.POLLIN:
             parts = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
             self.received += 1
             count += 1
