@@ -17,6 +17,10 @@ A method may also name the one service allowed to call it (`Method.caller`);
 loopback from the request's signature, whether the caller is that service. Anyone
 else gets FORBIDDEN, whatever their role.
 
+A handler that cannot answer at once (it waits on another service, or on a group
+commit) returns `ctx.defer()`: a `Deferred` it resolves or rejects later from the
+loop thread; the reply then goes to the same caller with the same request id.
+
 The client numbers its requests, waits up to the deadline and, for idempotent
 methods only, reconnects and retries (zguide Lazy Pirate). A late reply to an
 earlier attempt is recognised by its id and ignored.
@@ -69,6 +73,36 @@ class CallContext:
     """The authenticated client name (CURVE User-Id); "local" on an unsecured loopback socket."""
     role: str = "admin"
     """The caller's role; a loopback socket trusts its own machine's users fully."""
+    defer: Callable[[], Deferred] = field(default=lambda: _cannot_defer(), repr=False)
+    """Answer later: returns a Deferred, which the handler returns in place of a result."""
+
+
+def _cannot_defer() -> Deferred:
+    raise RuntimeError("this call cannot be answered later")
+
+
+class Deferred:
+    """A reply promised by a handler and given later, on the loop thread: once, either way."""
+
+    __slots__ = ("_answer", "done")
+
+    def __init__(self, answer: Callable[[bytes, str], None], request_id: int) -> None:
+        self._answer = (answer, request_id)
+        self.done = False
+
+    def resolve(self, result: Any) -> None:
+        """Answer with `result` (ignored once answered)."""
+        if not self.done:
+            self.done = True
+            answer, request_id = self._answer
+            answer(codec.encode_ok(request_id, result), "OK")
+
+    def reject(self, error: BifrostError) -> None:
+        """Answer with a typed error (ignored once answered)."""
+        if not self.done:
+            self.done = True
+            answer, request_id = self._answer
+            answer(codec.encode_error(request_id, error), error.code.value)
 
 
 Handler = Callable[[dict[str, Any], CallContext], Any]
@@ -184,12 +218,17 @@ class RpcServer:
             self.observer.bad_frame("decode")
             self._send(route, codec.encode_error(codec.request_id_of(payload), exc))
             return
-        reply, code = self._dispatch(request, route[0], received, user)
-        # Counted before the reply leaves, so a caller that sees the reply sees the count.
         # Unknown names are one label value, so a caller cannot mint unlimited metric series.
         label = request.method if request.method in self.methods else "(unknown)"
-        self.observer.request_served(label, code, (time.monotonic_ns() - received) / 1e9)
-        self._send(route, reply)
+
+        def answer(reply: bytes, code: str) -> None:
+            # Counted before the reply leaves, so a caller that sees the reply sees the count.
+            self.observer.request_served(label, code, (time.monotonic_ns() - received) / 1e9)
+            self._send(route, reply)
+
+        outcome = self._dispatch(request, route[0], received, user, answer)
+        if outcome is not None:
+            answer(*outcome)
 
     def _allowed(self, client: bytes, peer: bytes, now: float) -> bool:
         """Per-client token bucket; over the limit is answered RATE_LIMITED, unread."""
@@ -212,8 +251,14 @@ class RpcServer:
         return False
 
     def _dispatch(
-        self, request: codec.Request, peer: bytes, received: int, user: str
-    ) -> tuple[bytes, str]:
+        self,
+        request: codec.Request,
+        peer: bytes,
+        received: int,
+        user: str,
+        answer: Callable[[bytes, str], None],
+    ) -> tuple[bytes, str] | None:
+        """The reply and its code, or None when the handler deferred it."""
         method = self.methods.get(request.method)
         role = "admin" if self.roles is None else self.roles.get(user, "")
         try:
@@ -238,8 +283,18 @@ class RpcServer:
                 if waited_ms > request.deadline_ms:
                     raise Timeout(f"deadline of {request.deadline_ms} ms passed before handling")
             params = method.params.check(request.params, f"{request.method} params")
-            context = CallContext(request.method, request.cid, peer, time.time_ns(), user, role)
+            context = CallContext(
+                request.method,
+                request.cid,
+                peer,
+                time.time_ns(),
+                user,
+                role,
+                lambda: Deferred(answer, request.id),
+            )
             result = method.handler(params, context)
+            if isinstance(result, Deferred):
+                return None
             return codec.encode_ok(request.id, result), "OK"
         except BifrostError as exc:
             return codec.encode_error(request.id, exc), exc.code.value

@@ -1,0 +1,130 @@
+"""Calls to another service that do not block the caller's loop: replies go to callbacks.
+
+A daemon that must ask another service before it can answer its own caller (risk asks
+compliance, then execution) sends the request and returns to its loop; the reply,
+matched by request id, runs the callback later on the same loop thread. Every request
+keeps its deadline: one that passes without an answer runs the callback with a
+Timeout naming the service and the method, so a silent hop is a refusal, never a
+hang, and one slow hop never stalls the requests of other callers.
+
+The DEALER socket queues messages only to a completed connection (ZMQ_IMMEDIATE), so a
+request to a service that is not running fails at once with Unavailable instead of
+waiting in a queue to be delivered, stale, when the service comes back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+from bifrost.bus import codec
+from bifrost.bus.curve import ClientCurve
+from bifrost.bus.service_auth import request_proof
+from bifrost.errors import BifrostError, Timeout, Unavailable, error_from_wire
+
+OnReply = Callable[[Any], None]
+OnError = Callable[[BifrostError], None]
+
+
+class PendingCalls:
+    """One DEALER connection to a service and the requests in flight on it (loop thread only)."""
+
+    def __init__(
+        self,
+        ctx: zmq.Context,
+        endpoint: str,
+        *,
+        name: str,
+        curve: ClientCurve | None = None,
+        service_token: bytes | None = None,
+    ) -> None:
+        self.name = name
+        self.endpoint = endpoint
+        self.service_token = service_token
+        self.socket = ctx.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.IMMEDIATE, 1)
+        if curve is not None:
+            curve.apply(self.socket)
+        self.socket.connect(endpoint)
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, tuple[float, str, OnReply, OnError]] = {}
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def send(
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        cid: str,
+        timeout_ms: int,
+        on_reply: OnReply,
+        on_error: OnError,
+    ) -> None:
+        """Send one request; exactly one of the callbacks runs later (or now, on failure)."""
+        request_id = next(self._ids)
+        auth = None
+        if self.service_token is not None:
+            auth = request_proof(self.service_token, method, cid, params)
+        frame = codec.encode_request(request_id, method, params, cid, timeout_ms, auth)
+        try:
+            self.socket.send(frame, zmq.NOBLOCK)
+        except zmq.Again:
+            on_error(
+                Unavailable(
+                    f"{self.name} is not connected at {self.endpoint}, so {method} could not "
+                    "be sent; is it running? try `bifrost up`",
+                    {"service": self.name, "method": method},
+                )
+            )
+            return
+        deadline = time.monotonic() + timeout_ms / 1000
+        self._waiting[request_id] = (deadline, method, on_reply, on_error)
+
+    def on_readable(self) -> None:
+        """Read every reply waiting on the socket and run its callback."""
+        socket = self.socket
+        while socket.get(zmq.EVENTS) & zmq.POLLIN:
+            try:
+                reply = codec.decode_reply(socket.recv(zmq.NOBLOCK))
+            except BifrostError:
+                continue  # a garbage reply cannot be matched to a request; its deadline will
+            entry = self._waiting.pop(reply.get("id"), None)  # type: ignore[arg-type]
+            if entry is None:
+                continue  # a reply after its deadline: the caller was told already
+            _, _, on_reply, on_error = entry
+            if reply["ok"]:
+                on_reply(reply.get("result"))
+            else:
+                on_error(error_from_wire(reply["error"]))
+
+    def expire(self, now: float | None = None) -> int:
+        """Fail every request whose deadline passed; returns how many."""
+        now = time.monotonic() if now is None else now
+        late = [rid for rid, entry in self._waiting.items() if entry[0] <= now]
+        for request_id in late:
+            _, method, _, on_error = self._waiting.pop(request_id)
+            on_error(
+                Timeout(
+                    f"{self.name} did not answer {method} in time",
+                    {"service": self.name, "method": method},
+                )
+            )
+        return len(late)
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline in flight (monotonic seconds), if any."""
+        return min((entry[0] for entry in self._waiting.values()), default=None)
+
+    def close(self) -> None:
+        """Fail what is in flight as Unavailable and close the socket."""
+        waiting, self._waiting = self._waiting, {}
+        for _, method, _, on_error in waiting.values():
+            on_error(Unavailable(f"{method} to {self.name} was cut short: the caller is stopping"))
+        self.socket.close(linger=0)
