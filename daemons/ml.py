@@ -143,7 +143,7 @@ class MLDaemon(Daemon):
         return DataGateway(self.clients.get(), self.home)
 
     def _store(self, job_id: str, trained: TrainedModel, cid: str) -> None:
-        from bifrost.backtest.runner import code_version
+        from bifrost.code_version import code_version
 
         record = self.registry.save(trained, code_version())
         self._go_live(record["name"])

@@ -7,20 +7,17 @@ daemon, so both produce the same run records.
 from __future__ import annotations
 
 import math
-import subprocess
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bifrost import __version__
 from bifrost.backtest.annualisation import TRADING_HOURS, describe, periods_per_year
 from bifrost.backtest.engine import BacktestConfig, BacktestResult, run_backtest
 from bifrost.backtest.stats import infer_periods_per_year, to_jsonable
+from bifrost.code_version import code_version
 from bifrost.errors import BadRequest, InvalidParameter
 from bifrost.sim.costs import (
     check_slippage,
@@ -240,19 +237,3 @@ def run_record(
     ]
     return run, trades, equity
 
-
-@cache
-def code_version() -> str:
-    """The package version and, in a git checkout, the commit it runs from."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return __version__
-    return f"{__version__}+{commit}"

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from bifrost.client import BifrostClient
+from bifrost.code_version import code_version
 from bifrost.errors import BadRequest, NotFound, Unavailable, error_from_wire
 from bifrost.market.gateway import DataGateway
 from bifrost.market.timeframes import timeframe_ns
@@ -149,7 +150,6 @@ class MLGateway:
         """Train and register a model; returns its registry record."""
         if self.via == "daemon":
             return self._train_remote(request)
-        from bifrost.backtest.runner import code_version
 
         trained = train_from(self.data, self.home, request)
         with self._open(read_only=False) as connection:
