@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.handshakes import AdminProbe, attack  # noqa: E402
-from bifrost.bus import codec  # noqa: E402
+from bifrost.bus import codec, methods  # noqa: E402
 from bifrost.bus.curve import ClientCurve  # noqa: E402
 from bifrost.bus.keys import KeyStore, host_key_name  # noqa: E402
 from bifrost.bus.rpc import RpcClient  # noqa: E402
@@ -74,7 +74,15 @@ REPLY_WAIT_MS = 5000
 """How long a full window waits for a reply before writing the outstanding ones off."""
 STALLS_TO_GIVE_UP = 3
 METRICS_TIMEOUT_MS = 60_000
-READ_ONLY = ("health", "ready", "config", "snapshot", "jobs.list", "data.list", "instruments.list")
+READ_ONLY = (
+    methods.HEALTH,
+    methods.READY,
+    methods.CONFIG,
+    methods.SNAPSHOT,
+    methods.JOBS_LIST,
+    methods.DATA_LIST,
+    methods.INSTRUMENTS_LIST,
+)
 """Methods a valid fuzz call may use: none of them writes or starts anything."""
 FIELD_NAMES = (
     "symbol",
@@ -307,7 +315,7 @@ class Fuzzer:
         nested = opener * depth + b"\xc0"
         if r.random() < 0.5:
             return [nested], BAD
-        head = self.pack({"v": 1, "id": 1, "method": "health"})[1:]
+        head = self.pack({"v": 1, "id": 1, "method": methods.HEALTH})[1:]
         return [b"\x84" + head + self.pack("params") + b"\x81\xa1x" + nested], BAD
 
     def bad_encoding(self) -> Case:
@@ -319,8 +327,8 @@ class Fuzzer:
 
     def valid_call(self) -> Case:
         r = self.rng
-        method = r.choice([m for m in READ_ONLY if m in self.methods] or ["health"])
-        params = {"prefix": self.text(4)} if method == "snapshot" else {}
+        method = r.choice([m for m in READ_ONLY if m in self.methods] or [methods.HEALTH])
+        params = {"prefix": self.text(4)} if method == methods.SNAPSHOT else {}
         request = self.request(method=method, params=params, deadline_ms=r.choice((None, 30_000)))
         frames = [self.pack(request)]
         if r.random() < 0.3:
@@ -448,7 +456,7 @@ def wait_ready(service: str, client: RpcClient, proc: subprocess.Popen[bytes]) -
         if proc.poll() is not None:
             raise NotStarted(f"{service} daemon exited with {proc.returncode} before it was ready")
         try:
-            client.call("health", timeout_ms=500, idempotent=True)
+            client.call(methods.HEALTH, timeout_ms=500, idempotent=True)
             return
         except BifrostError:
             continue
@@ -496,10 +504,10 @@ def check_after(client: RpcClient, proc: subprocess.Popen[bytes]) -> dict[str, A
     if not out["alive"]:
         return out
     try:
-        health = client.call("health", timeout_ms=10_000, idempotent=True)
+        health = client.call(methods.HEALTH, timeout_ms=10_000, idempotent=True)
         out["healthy"] = health.get("state") == "ready"
         started = time.monotonic()
-        totals = client.call("metrics", timeout_ms=METRICS_TIMEOUT_MS, idempotent=True)
+        totals = client.call(methods.METRICS, timeout_ms=METRICS_TIMEOUT_MS, idempotent=True)
         out["metrics_call_ms"] = round((time.monotonic() - started) * 1000, 1)
         out["bad_frames"] = sum(v for k, v in totals.items() if k.startswith("bifrost_bad_frames"))
         out["handler_errors"] = sum(

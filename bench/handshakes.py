@@ -28,7 +28,7 @@ from typing import Any
 import zmq
 from prometheus_client.parser import text_string_to_metric_families
 
-from bifrost.bus import codec
+from bifrost.bus import codec, methods
 from bifrost.bus.curve import ClientCurve
 from bifrost.bus.rpc import RpcClient
 from bifrost.errors import BifrostError
@@ -87,7 +87,7 @@ class AdminProbe:
         phase.admin_calls += 1
         started = time.monotonic()
         try:
-            health = self.client.call("health", timeout_ms=PROBE_TIMEOUT_MS, idempotent=True)
+            health = self.client.call(methods.HEALTH, timeout_ms=PROBE_TIMEOUT_MS, idempotent=True)
         except BifrostError:
             return
         if health.get("state") == "ready":
@@ -164,7 +164,9 @@ def curve_phase(
                 sock.connect(endpoints[i % 2])
                 if sock.type == zmq.DEALER:  # Again: already turned away, the pipe is gone
                     with contextlib.suppress(zmq.Again):
-                        sock.send(codec.encode_request(1, "health", {}, "x", 1000), zmq.NOBLOCK)
+                        sock.send(
+                            codec.encode_request(1, methods.HEALTH, {}, "x", 1000), zmq.NOBLOCK
+                        )
                 opened.append(sock)
                 phase.attempts += 1
             settle(count_now, before, phase.attempts)

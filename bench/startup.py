@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bifrost.bus import methods  # noqa: E402
 from bifrost.bus.rpc import RpcClient  # noqa: E402
 from bifrost.local_config import free_ports  # noqa: E402
 
@@ -60,7 +61,7 @@ def idle_daemon_rss(settle_s: float) -> float:
 
             ctx = zmq.Context()
             client = RpcClient(ctx, f"tcp://127.0.0.1:{rpc}", timeout_ms=500, retries=20)
-            client.call("health", idempotent=True)
+            client.call(methods.HEALTH, idempotent=True)
             time.sleep(settle_s)
             client.close()
             ctx.term()

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from bifrost.backtest.gateway import load_bars  # noqa: E402
 from bifrost.backtest.runner import RunRequest  # noqa: E402
 from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep  # noqa: E402
+from bifrost.bus import methods  # noqa: E402
 from bifrost.client import BifrostClient  # noqa: E402
 from bifrost.config import BifrostConfig, load_config  # noqa: E402
 from bifrost.local_config import write_local_config  # noqa: E402
@@ -121,11 +122,11 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 
 def sweep_on_workers(client: BifrostClient, request: RunRequest) -> list[dict[str, Any]]:
     """One `backtest.sweep` through the daemon, polled until done; ranked results."""
-    job = client.call("strategy", "backtest.sweep", {**request.to_dict(), "grid": GRID})
+    job = client.call("strategy", methods.BACKTEST_SWEEP, {**request.to_dict(), "grid": GRID})
     if job["via"] != "workers":
         raise SystemExit(f"the sweep ran on {job['via']}, not on the workers")
     while True:
-        state = client.call("strategy", "backtest.job", {"job_id": job["job_id"]})
+        state = client.call("strategy", methods.BACKTEST_JOB, {"job_id": job["job_id"]})
         if state["state"] == "done":
             return list(state["results"])
         if state["state"] == "failed":

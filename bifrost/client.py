@@ -19,6 +19,7 @@ from typing import Any
 
 import zmq
 
+from bifrost.bus import methods
 from bifrost.bus.curve import ClientCurve
 from bifrost.bus.keys import KeyPair, KeyStore, host_key_name
 from bifrost.bus.pubsub import Subscriber
@@ -26,7 +27,16 @@ from bifrost.bus.rpc import RpcClient
 from bifrost.config import BifrostConfig, resolve_home
 from bifrost.errors import BifrostError, Unauthenticated, Unavailable
 
-READ_METHODS = frozenset({"health", "ready", "metrics", "config", "snapshot", "jobs.list"})
+READ_METHODS = frozenset(
+    {
+        methods.HEALTH,
+        methods.READY,
+        methods.METRICS,
+        methods.CONFIG,
+        methods.SNAPSHOT,
+        methods.JOBS_LIST,
+    }
+)
 """Methods that only read, so retrying them is always safe."""
 
 
@@ -102,7 +112,7 @@ class BifrostClient:
         `fail_fast` gives up at once when nothing listens at the service's endpoint.
         """
         result: dict[str, Any] = self.rpc(service).call(
-            "health", idempotent=True, timeout_ms=timeout_ms, fail_fast=fail_fast
+            methods.HEALTH, idempotent=True, timeout_ms=timeout_ms, fail_fast=fail_fast
         )
         return result
 
@@ -135,7 +145,7 @@ class BifrostClient:
             owner = src.partition("@")[0]
             if owner not in self.config.services:
                 raise Unavailable(f"no service for event source '{src}'")
-            result: dict[str, Any] = self.call(owner, "snapshot", {"prefix": prefix})
+            result: dict[str, Any] = self.call(owner, methods.SNAPSHOT, {"prefix": prefix})
             return result
 
         return Subscriber(

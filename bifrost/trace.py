@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.errors import NotFound
 
@@ -29,10 +30,12 @@ def trace_hops(client: BifrostClient, home: Path, ident: str) -> list[dict[str, 
     journal: list[dict[str, Any]] = []
     cid = ident
     if client.answers("execution"):
-        journal = client.call("execution", "order.events", {"client_order_id": ident})["events"]
+        journal = client.call("execution", methods.ORDER_EVENTS, {"client_order_id": ident})[
+            "events"
+        ]
         if journal:
             cid = journal[0]["cid"] or ident
-        journal = client.call("execution", "order.events", {"cid": cid})["events"] or journal
+        journal = client.call("execution", methods.ORDER_EVENTS, {"cid": cid})["events"] or journal
     hops = [
         {
             "ts_ns": e["ts_ns"],
@@ -45,7 +48,7 @@ def trace_hops(client: BifrostClient, home: Path, ident: str) -> list[dict[str, 
     answered = set()
     for service in client.config.services:
         if client.answers(service):
-            records = client.call(service, "logs.trace", {"cid": cid})["records"]
+            records = client.call(service, methods.LOGS_TRACE, {"cid": cid})["records"]
             hops += [_hop(record, service) for record in records]
             answered.add(service)
     hops += [h for h in log_hops(home / "logs", cid) if h["service"] not in answered]

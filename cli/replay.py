@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bifrost.bus import methods
 from cli.output import emit_json
 from cli.state import CliState
 
@@ -38,7 +39,7 @@ def run_replay(
                 "end": end,
                 "speed": speed,
             }
-            result: dict[str, Any] = client.call("data", "data.replay", params)
+            result: dict[str, Any] = client.call("data", methods.DATA_REPLAY, params)
             wanted = {topics.replay_bar(timeframe, s) for s in symbols}
             events: list[dict[str, Any]] = []
             done = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.pubsub import wait_for_events
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig
@@ -72,13 +72,13 @@ def check_health(
 
 def reload_news(client: BifrostClient, desk: Desk) -> None:
     """Recent headlines, and the rolling sentiment of the symbols they name."""
-    articles = client.call("news", "news.latest", {"limit": 50})["articles"]
+    articles = client.call("news", methods.NEWS_LATEST, {"limit": 50})["articles"]
     for article in articles:
         for symbol in article["symbols"]:
             desk.apply("news.reload", {**article, "symbol": symbol, "rolling": None})
     named = {s for a in articles for s in a["symbols"]} | set(desk.symbols)
     desk.set_sentiment(
-        {s: client.call("news", "news.sentiment", {"symbol": s})["score"] for s in named}
+        {s: client.call("news", methods.NEWS_SENTIMENT, {"symbol": s})["score"] for s in named}
     )
 
 
@@ -86,14 +86,18 @@ def reload_state(client: BifrostClient, desk: Desk, service: str) -> None:
     """Fetch what events alone would not show: open orders, recent fills, P&L, ticks."""
     try:
         if service == "execution":
-            for order in client.call("execution", "orders.list", {"open_only": True})["orders"]:
+            for order in client.call("execution", methods.ORDERS_LIST, {"open_only": True})[
+                "orders"
+            ]:
                 desk.apply("order.reload", order)
-            for fill in reversed(client.call("execution", "fills.list", {"limit": 20})["fills"]):
+            for fill in reversed(
+                client.call("execution", methods.FILLS_LIST, {"limit": 20})["fills"]
+            ):
                 desk.apply("fill.reload", {**fill, "ts": fill["ts_ns"]})
         elif service == "portfolio":
-            desk.apply("pnl.reload", client.call("portfolio", "portfolio.pnl", {}))
+            desk.apply("pnl.reload", client.call("portfolio", methods.PORTFOLIO_PNL, {}))
         elif service == "data":
-            desk.set_instruments(client.call("data", "instruments.list", {})["instruments"])
+            desk.set_instruments(client.call("data", methods.INSTRUMENTS_LIST, {})["instruments"])
         elif service == "news":
             reload_news(client, desk)
     except BifrostError:

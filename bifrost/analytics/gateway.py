@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig
 
@@ -39,7 +40,9 @@ class AnalyticsGateway:
         if self.via == "daemon":
             params = {"subject": subject, "benchmark": benchmark}
             return dict(
-                self.client.call(SERVICE, "analytics.report", params, timeout_ms=REPORT_TIMEOUT_MS)
+                self.client.call(
+                    SERVICE, methods.ANALYTICS_REPORT, params, timeout_ms=REPORT_TIMEOUT_MS
+                )
             )
         from bifrost.analytics.sources import ReportSources
         from bifrost.analytics.tearsheet import build_report
@@ -58,9 +61,9 @@ class AnalyticsGateway:
         """Stored reports, newest first (without their bodies)."""
         if self.via == "daemon":
             return list(
-                self.client.call(SERVICE, "analytics.list", {"limit": limit}, idempotent=True)[
-                    "reports"
-                ]
+                self.client.call(
+                    SERVICE, methods.ANALYTICS_LIST, {"limit": limit}, idempotent=True
+                )["reports"]
             )
         if not analytics_store(self.home).exists():
             return []
@@ -76,7 +79,7 @@ class AnalyticsGateway:
         if self.via == "daemon":
             return dict(
                 self.client.call(
-                    SERVICE, "analytics.show", {"report_id": report_id}, idempotent=True
+                    SERVICE, methods.ANALYTICS_SHOW, {"report_id": report_id}, idempotent=True
                 )
             )
         from bifrost.errors import NotFound

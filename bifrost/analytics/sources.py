@@ -20,6 +20,7 @@ from bifrost.analytics.tca import STALE_NS, QuoteBook, transaction_costs
 from bifrost.analytics.tearsheet import Benchmark, TearsheetInput
 from bifrost.analytics.trades import round_trips
 from bifrost.backtest.stats import NS_PER_DAY
+from bifrost.bus import methods
 from bifrost.clock import Clock, LiveClock
 from bifrost.errors import BadRequest, BifrostError, NotFound
 from bifrost.sql.tables import read_table
@@ -117,7 +118,9 @@ class ReportSources:
         now = self.clock.now_ns()
         if now <= ts[-1]:
             return ts, equity
-        pnl = self.client.call("portfolio", "portfolio.pnl", {"account": account}, idempotent=True)
+        pnl = self.client.call(
+            "portfolio", methods.PORTFOLIO_PNL, {"account": account}, idempotent=True
+        )
         return np.append(ts, now), np.append(equity, float(pnl["equity"]))
 
     def benchmark(self, symbol: str | None, ts: np.ndarray, timeframe: str | None) -> Benchmark:

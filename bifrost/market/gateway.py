@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from bifrost.bus import methods
 from bifrost.bus.arrow import ipc_to_frame
 from bifrost.client import BifrostClient
 from bifrost.errors import NotFound
@@ -46,7 +47,7 @@ class DataGateway:
     def series(self) -> list[dict[str, Any]]:
         """Stored series: symbol, timeframe, first, last, rows."""
         if self.via == "daemon":
-            return list(self._call("data.list", {})["series"])
+            return list(self._call(methods.DATA_LIST, {})["series"])
         from bifrost.market.catalog import MarketCatalog
 
         if not self.store_file.exists():
@@ -60,7 +61,7 @@ class DataGateway:
         """Bars of one symbol (stored, resampled or built from trades)."""
         params = {"symbol": symbol, "timeframe": timeframe, "start": start, "end": end}
         if self.via == "daemon":
-            reply = self._call("data.bars", params, idempotent=True, timeout_ms=60_000)
+            reply = self._call(methods.DATA_BARS, params, idempotent=True, timeout_ms=60_000)
             return ipc_to_frame(reply["arrow"])
         from bifrost.market.catalog import MarketCatalog
 
@@ -71,7 +72,7 @@ class DataGateway:
         """Recorded quotes of one symbol (ts, bid, ask, bid_size, ask_size)."""
         params = {"symbol": symbol, "start": start, "end": end}
         if self.via == "daemon":
-            reply = self._call("data.quotes", params, idempotent=True, timeout_ms=60_000)
+            reply = self._call(methods.DATA_QUOTES, params, idempotent=True, timeout_ms=60_000)
             return ipc_to_frame(reply["arrow"])
         from bifrost.market.catalog import MarketCatalog
 
@@ -82,7 +83,7 @@ class DataGateway:
         """Recorded trades of one symbol (ts, price, size, side); may be empty."""
         params = {"symbol": symbol, "start": start, "end": end}
         if self.via == "daemon":
-            reply = self._call("data.trades", params, idempotent=True, timeout_ms=60_000)
+            reply = self._call(methods.DATA_TRADES, params, idempotent=True, timeout_ms=60_000)
             return ipc_to_frame(reply["arrow"])
         from bifrost.market.catalog import MarketCatalog
 
@@ -93,7 +94,9 @@ class DataGateway:
         """Recorded `quotes` or `trades` of one symbol in the `window_ns` before its latest."""
         if self.via == "daemon":
             params = {"table": table, "symbol": symbol, "window_ns": window_ns}
-            reply = self._call("data.latest_ticks", params, idempotent=True, timeout_ms=60_000)
+            reply = self._call(
+                methods.DATA_LATEST_TICKS, params, idempotent=True, timeout_ms=60_000
+            )
             return ipc_to_frame(reply["arrow"])
         from bifrost.market.catalog import MarketCatalog
 
@@ -112,7 +115,7 @@ class DataGateway:
         absolute = [str(p.resolve()) for p in paths]
         if self.via == "daemon":
             params = chosen.to_wire(absolute)
-            return dict(self._call("data.import", params, timeout_ms=IMPORT_TIMEOUT_MS))
+            return dict(self._call(methods.DATA_IMPORT, params, timeout_ms=IMPORT_TIMEOUT_MS))
         from bifrost.market.ingest.engine import import_files
         from bifrost.store.instruments import find_instrument
 
@@ -129,7 +132,7 @@ class DataGateway:
         """Rows in quarantine, of one import or of all."""
         if self.via == "daemon":
             params = {"import_id": import_id}
-            return dict(self._call("data.quarantine.list", params, idempotent=True))
+            return dict(self._call(methods.DATA_QUARANTINE_LIST, params, idempotent=True))
         from bifrost.market.ingest.quarantine import list_quarantine
 
         if not self.store_file.exists():
@@ -143,7 +146,7 @@ class DataGateway:
         """Re-check quarantined rows of an import (at `line`) and store those that pass."""
         if self.via == "daemon":
             params = {"import_id": import_id, "line": line}
-            return dict(self._call("data.quarantine.release", params, timeout_ms=60_000))
+            return dict(self._call(methods.DATA_QUARANTINE_RELEASE, params, timeout_ms=60_000))
         from bifrost.market.ingest.quarantine import release_rows
 
         with self._open(read_only=False) as connection:
@@ -153,7 +156,9 @@ class DataGateway:
         """Re-check one stored series."""
         if self.via == "daemon":
             params = {"symbol": symbol, "timeframe": timeframe}
-            return dict(self._call("data.validate", params, idempotent=True, timeout_ms=60_000))
+            return dict(
+                self._call(methods.DATA_VALIDATE, params, idempotent=True, timeout_ms=60_000)
+            )
         from bifrost.market.ingest.engine import validate_stored
         from bifrost.store.instruments import find_instrument
 
@@ -164,7 +169,7 @@ class DataGateway:
     def instruments(self) -> list[dict[str, Any]]:
         """Every stored instrument."""
         if self.via == "daemon":
-            return list(self._call("instruments.list", {})["instruments"])
+            return list(self._call(methods.INSTRUMENTS_LIST, {})["instruments"])
         from bifrost.store.instruments import load_instruments
 
         if not self.store_file.exists():
@@ -176,7 +181,7 @@ class DataGateway:
         """Store or replace one instrument (unset fields take the symbol's defaults)."""
         given = {k: v for k, v in values.items() if v is not None}
         if self.via == "daemon":
-            return dict(self._call("instruments.add", given, idempotent=True))
+            return dict(self._call(methods.INSTRUMENTS_ADD, given, idempotent=True))
         from bifrost.store.instruments import save_instrument
 
         instrument = Instrument.from_dict(

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.code_version import code_version
 from bifrost.errors import BadRequest, NotFound, Unavailable, error_from_wire
@@ -63,7 +64,9 @@ def news_scores(
     if client is not None and client.answers("news"):
         params = {"symbols": symbols, "start_ns": start_ns, "end_ns": None}
         try:
-            rows = client.call("news", "news.scores", params, idempotent=True, timeout_ms=60_000)
+            rows = client.call(
+                "news", methods.NEWS_SCORES, params, idempotent=True, timeout_ms=60_000
+            )
         except BifrostError:
             return {}  # news is an optional input: the features go without it
         frame = pl.DataFrame(
@@ -156,10 +159,10 @@ class MLGateway:
             return ModelRegistry(connection, self.home).save(trained, code_version())
 
     def _train_remote(self, request: TrainRequest) -> dict[str, Any]:
-        job = self._call("ml.train", request.to_dict())
+        job = self._call(methods.ML_TRAIN, request.to_dict())
         deadline = time.monotonic() + TRAIN_TIMEOUT_S
         while time.monotonic() < deadline:
-            state = self._call("ml.job", {"job_id": job["job_id"]})
+            state = self._call(methods.ML_JOB, {"job_id": job["job_id"]})
             if state["state"] == "done":
                 return dict(state["model"])
             if state["state"] == "failed":
@@ -170,7 +173,7 @@ class MLGateway:
     def list(self) -> list[dict[str, Any]]:
         """Every model version, newest first."""
         if self.via == "daemon":
-            return list(self._call("ml.list", {})["models"])
+            return list(self._call(methods.ML_LIST, {})["models"])
         if not store_path(self.home).exists():
             return []
         with self._open(read_only=True) as connection:
@@ -179,7 +182,7 @@ class MLGateway:
     def show(self, name: str, version: int | None = None) -> dict[str, Any]:
         """One model version's record with its out-of-sample metrics."""
         if self.via == "daemon":
-            return dict(self._call("ml.show", {"name": name, "version": version}))
+            return dict(self._call(methods.ML_SHOW, {"name": name, "version": version}))
         with self._open(read_only=True) as connection:
             return ModelRegistry(connection, self.home).show(name, version)
 
@@ -187,7 +190,7 @@ class MLGateway:
         """Score the newest bar of `symbol` with a model; the prediction is stored."""
         params = {"name": name, "symbol": symbol, "version": version}
         if self.via == "daemon":
-            return dict(self._call("ml.predict", params, timeout_ms=60_000))
+            return dict(self._call(methods.ML_PREDICT, params, timeout_ms=60_000))
         from bifrost.store.models import insert_predictions
 
         with self._open(read_only=True) as connection:
@@ -201,7 +204,7 @@ class MLGateway:
         """Candle patterns and volatility regimes of a symbol's bars."""
         if self.via == "daemon":
             params = {"symbol": symbol, "timeframe": timeframe, "last": last}
-            return dict(self._call("ml.patterns", params, timeout_ms=60_000))
+            return dict(self._call(methods.ML_PATTERNS, params, timeout_ms=60_000))
         from bifrost.ml.inference import pattern_report
 
         return pattern_report(symbol, timeframe, self.data.bars(symbol, timeframe), last)
@@ -209,7 +212,7 @@ class MLGateway:
     def fitted(self, name: str, version: int | None = None) -> tuple[dict[str, Any], FittedModel]:
         """A model ready to score, checked against this data dir's registry key."""
         if self.via == "daemon":
-            record = dict(self._call("ml.export", {"name": name, "version": version}))
+            record = dict(self._call(methods.ML_EXPORT, {"name": name, "version": version}))
             key = signing_key(self.home, False)
             label = f"{record['name']} v{record['version']}"
             return record, unpickle_signed(key, record.pop("model"), record.pop("signature"), label)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig
 from bifrost.errors import BifrostError
@@ -77,7 +78,9 @@ class NewsGateway:
     def latest(self, symbol: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Newest articles first, of one symbol or of all."""
         if self.via == "daemon":
-            reply = self._call("news.latest", {"symbol": symbol, "limit": limit}, idempotent=True)
+            reply = self._call(
+                methods.NEWS_LATEST, {"symbol": symbol, "limit": limit}, idempotent=True
+            )
             return list(reply["articles"])
         connection, engine = self._engine(read_only=True)
         with connection:
@@ -89,7 +92,7 @@ class NewsGateway:
         """The rolling score of one symbol (now, or at `as_of_ns`) and its window's counts."""
         if self.via == "daemon":
             params = {"symbol": symbol, "window": window, "as_of_ns": as_of_ns}
-            return dict(self._call("news.sentiment", params, idempotent=True))
+            return dict(self._call(methods.NEWS_SENTIMENT, params, idempotent=True))
         connection, engine = self._engine(read_only=True)
         with connection:
             return engine.sentiment(symbol, window, as_of_ns or time.time_ns())
@@ -99,7 +102,9 @@ class NewsGateway:
         absolute = str(path.resolve())
         if self.via == "daemon":
             params = {"path": absolute}
-            reply = self._call("news.import", params, idempotent=True, timeout_ms=IMPORT_TIMEOUT_MS)
+            reply = self._call(
+                methods.NEWS_IMPORT, params, idempotent=True, timeout_ms=IMPORT_TIMEOUT_MS
+            )
             return dict(reply)
         connection, engine = self._engine(read_only=False)
         with connection:
@@ -114,7 +119,7 @@ class NewsGateway:
         start = None if start_ns is None else start_ns - decay.window_ns
         if self.via == "daemon":
             params = {"symbols": symbols, "start_ns": start, "end_ns": end_ns}
-            reply = self._call("news.scores", params, idempotent=True, timeout_ms=60_000)
+            reply = self._call(methods.NEWS_SCORES, params, idempotent=True, timeout_ms=60_000)
             rows = [(r[0], r[1], r[2]) for r in reply["scores"]]
             return SentimentHistory.from_rows(decay, rows, offset_ns)
         if not news_store(self.home).exists():

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from bifrost.bus import methods
 from bifrost.errors import BadRequest, NotFound, Unavailable
 from bifrost.sql.statements import check_read_only, referenced_tables
 from bifrost.sql.tables import fetch_export
@@ -94,7 +95,9 @@ class SqlConsole:
             service = _service_of(schema)
             if source == "daemon":
                 assert self.client is not None
-                listed = self.client.call(service, "sql.tables", {}, idempotent=True)["tables"]
+                listed = self.client.call(service, methods.SQL_TABLES, {}, idempotent=True)[
+                    "tables"
+                ]
             else:
                 connection = self._open_file(service)
                 try:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from bifrost.bus import methods
 from bifrost.bus.arrow import ipc_to_frame
 from bifrost.errors import NotFound, Unavailable
 
@@ -26,7 +27,7 @@ EXPORT_TIMEOUT_MS = 60_000
 def fetch_export(client: BifrostClient, service: str, table: str) -> pl.DataFrame:
     """A whole table exported by its running owner (NotFound names the tables it has)."""
     reply = client.call(
-        service, "sql.export", {"table": table}, idempotent=True, timeout_ms=EXPORT_TIMEOUT_MS
+        service, methods.SQL_EXPORT, {"table": table}, idempotent=True, timeout_ms=EXPORT_TIMEOUT_MS
     )
     return ipc_to_frame(reply["arrow"])
 

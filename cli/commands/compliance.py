@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bifrost.bus import methods
 from cli.output import JSON_HELP, emit_json, print_table, say, say_error
 from cli.state import CliState, state_of
 
@@ -51,7 +52,7 @@ def verify(ctx: typer.Context, json: JsonOption = False) -> None:
     """Re-walk the audit trail's hash chain; exit 1 naming the first broken record."""
     from bifrost.compliance import audit
 
-    reply = ask(state_of(ctx), "compliance.verify", {}, audit.verify)
+    reply = ask(state_of(ctx), methods.COMPLIANCE_VERIFY, {}, audit.verify)
     if json:
         emit_json(reply)
     else:
@@ -88,7 +89,7 @@ def report(
         raise typer.BadParameter(exc.message, param_hint="--date") from None
     reply = ask(
         state_of(ctx),
-        "compliance.report",
+        methods.COMPLIANCE_REPORT,
         {"date": day.isoformat()},
         lambda db: day_report(db, day),
     )
@@ -128,7 +129,7 @@ def rules(ctx: typer.Context, json: JsonOption = False) -> None:
     state = state_of(ctx)
     reply = ask(
         state,
-        "compliance.rules",
+        methods.COMPLIANCE_RULES,
         {},
         lambda db: describe(state.config.compliance, load_overrides(db)),
     )
@@ -161,7 +162,9 @@ def set_rule(
     """Change one rule in the running compliance service (admin); it is kept and audited."""
     with state_of(ctx).client() as client:
         client.require("compliance")
-        reply = client.call("compliance", "compliance.set_rule", {"rule": rule, "value": value})
+        reply = client.call(
+            "compliance", methods.COMPLIANCE_SET_RULE, {"rule": rule, "value": value}
+        )
     if json:
         emit_json(reply)
     else:
@@ -186,5 +189,7 @@ def show_compliance(state: CliState) -> None:
         say_error("[red]REJECTED by compliance[/]", f"({exc.details.get('rule')}): {exc.message}")
     with state.client() as client:
         today = dt.datetime.now(dt.UTC).date().isoformat()
-        show_hits(client.call("compliance", "compliance.report", {"date": today})["hits"][-5:])
-        show_verify(client.call("compliance", "compliance.verify", {}))
+        show_hits(
+            client.call("compliance", methods.COMPLIANCE_REPORT, {"date": today})["hits"][-5:]
+        )
+        show_verify(client.call("compliance", methods.COMPLIANCE_VERIFY, {}))

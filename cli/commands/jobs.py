@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.bus import methods
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import state_of
 
@@ -24,7 +25,7 @@ def list_jobs(ctx: typer.Context, json: JsonOption = False) -> None:
     with state.client(timeout_ms=500, retries=0) as client:
         for service in dict.fromkeys(job.service for job in config.jobs.values()):
             try:
-                live = client.call(service, "jobs.list")
+                live = client.call(service, methods.JOBS_LIST)
             except BifrostError:
                 live = [
                     {
@@ -76,7 +77,7 @@ def run_job(
         )
     with state.client() as client:
         client.require(job.service)
-        result = client.call(job.service, "jobs.run", {"name": name})
+        result = client.call(job.service, methods.JOBS_RUN, {"name": name})
     if json:
         emit_json(result)
     else:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.bus import methods
 from bifrost.micro.labels import METRIC_LABELS
 from bifrost.micro.labels import metric_text as fmt
 from cli.output import JSON_HELP, emit_json, print_table, say
@@ -30,7 +31,7 @@ def metrics_document(state: CliState, symbol: str) -> dict[str, Any]:
 
     with state.client(timeout_ms=5000) as client:
         if client.answers(SERVICE):
-            return dict(ask(client, "micro.metrics", {"symbol": symbol}))
+            return dict(ask(client, methods.MICRO_METRICS, {"symbol": symbol}))
         return stored_metrics(client, state.home, symbol)
 
 
@@ -59,7 +60,7 @@ def show_micro(state: CliState) -> None:
             return
         document: dict[str, Any] = {}
         for _ in range(60):  # a just-started service needs a few seconds of trades
-            document = ask(client, "micro.metrics", {"symbol": symbol})
+            document = ask(client, methods.MICRO_METRICS, {"symbol": symbol})
             if document["vpin"] is not None and document["kyle_lambda"] is not None:
                 break
             time.sleep(0.1)
@@ -80,7 +81,7 @@ def book_once(state: CliState, symbol: str, levels: int) -> dict[str, Any]:
     """One book: from the microstructure service, else from the data service's snapshot."""
     with state.client(timeout_ms=3000) as client:
         if client.answers(SERVICE):
-            return dict(ask(client, "micro.book", {"symbol": symbol, "levels": levels}))
+            return dict(ask(client, methods.MICRO_BOOK, {"symbol": symbol, "levels": levels}))
         from bifrost.errors import Unavailable
         from bifrost.micro.engine import book_document
 
@@ -102,7 +103,7 @@ def follow_book(client: Any, symbol: str) -> Any:
     from bifrost.micro.follower import BookFollower, snapshot_entry
 
     def fetch(topic: str) -> Any:
-        return snapshot_entry(client.call("data", "snapshot", {"prefix": topic}), topic)
+        return snapshot_entry(client.call("data", methods.SNAPSHOT, {"prefix": topic}), topic)
 
     follower = BookFollower(fetch)
     if not follower.resync(topics.book(symbol)):
@@ -194,7 +195,7 @@ def history(
     with state.client(timeout_ms=5000) as client:
         if client.answers(SERVICE):
             params = {"symbol": symbol, "limit": limit}
-            rows = ask(client, "micro.history", params)["rows"]
+            rows = ask(client, methods.MICRO_HISTORY, params)["rows"]
         else:
             from bifrost.micro.history import stored_history
 

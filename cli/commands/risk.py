@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.bus import methods
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import state_of
 
@@ -35,11 +36,11 @@ def limits(
         if not sep:
             raise typer.BadParameter(f"'{pair}' is not name=value", param_hint="--set")
         changes[name.strip()] = value.strip()
-    reply = call(ctx, "risk.limits", {"set": changes or None})
+    reply = call(ctx, methods.RISK_LIMITS, {"set": changes or None})
     if json:
         emit_json(reply)
         return
-    usage = call(ctx, "risk.state", {}).get("usage", {})
+    usage = call(ctx, methods.RISK_STATE, {}).get("usage", {})
     rows = [[k, v, "" if usage.get(k) is None else f"{usage[k]:,.2f}"] for k, v in reply.items()]
     print_table("risk limits", ["limit", "value", "in use"], rows)
 
@@ -47,7 +48,7 @@ def limits(
 @app.command("state")
 def state(ctx: typer.Context, json: JsonOption = False) -> None:
     """Trading state, day P&L, positions and open orders as risk sees them."""
-    reply = call(ctx, "risk.state", {})
+    reply = call(ctx, methods.RISK_STATE, {})
     if json:
         emit_json(reply)
         return
@@ -61,7 +62,7 @@ def state(ctx: typer.Context, json: JsonOption = False) -> None:
 @app.command("kill")
 def kill(ctx: typer.Context, reason: ReasonOption = None, json: JsonOption = False) -> None:
     """HALT trading: cancel every open order and stop every strategy."""
-    reply = call(ctx, "risk.kill", {"reason": reason})
+    reply = call(ctx, methods.RISK_KILL, {"reason": reason})
     if json:
         emit_json(reply)
     else:
@@ -83,13 +84,13 @@ def change_state(ctx: typer.Context, method: str, reason: str | None, as_json: b
 @app.command("resume")
 def resume(ctx: typer.Context, reason: ReasonOption = None, json: JsonOption = False) -> None:
     """Back to ACTIVE trading."""
-    change_state(ctx, "risk.resume", reason, json)
+    change_state(ctx, methods.RISK_RESUME, reason, json)
 
 
 @app.command("reduce")
 def reduce(ctx: typer.Context, reason: ReasonOption = None, json: JsonOption = False) -> None:
     """Only risk-reducing orders from now on."""
-    change_state(ctx, "risk.reduce", reason, json)
+    change_state(ctx, methods.RISK_REDUCE, reason, json)
 
 
 @app.command("var")
@@ -100,7 +101,7 @@ def var(
     json: JsonOption = False,
 ) -> None:
     """VaR and CVaR (historical and parametric) of the current positions."""
-    reply = call(ctx, "risk.var", {"confidence": confidence, "lookback": lookback})
+    reply = call(ctx, methods.RISK_VAR, {"confidence": confidence, "lookback": lookback})
     if json:
         emit_json(reply)
         return

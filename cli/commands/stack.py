@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.bus import methods
 from cli.commands.analytics import show_analytics
 from cli.commands.compliance import show_compliance
 from cli.commands.micro import show_micro
@@ -209,7 +210,7 @@ def resting_bid(state: CliState, symbol: str) -> float:
 
     with state.client() as client:
         topic = topics.quote(symbol)
-        entry = snapshot_entry(client.call("data", "snapshot", {"prefix": topic}), topic)
+        entry = snapshot_entry(client.call("data", methods.SNAPSHOT, {"prefix": topic}), topic)
     if entry is None:
         raise NotFound(f"the data service has no quote for {symbol} yet")
     return round(float(entry["body"]["bid"]) * 0.97, 2)
@@ -245,7 +246,7 @@ def show_paper_trading(state: CliState) -> None:
         say_error("[red]rejected by risk[/]", f"({exc.details.get('rule')}): {exc.message}")
     time.sleep(0.5)  # let the portfolio book the fills and mark them
     with state.client() as client:
-        show_orders(client.call("execution", "orders.list", {"limit": 10})["orders"])
-        show_fills(client.call("execution", "fills.list", {"limit": 10})["fills"])
-        show_positions(client.call("portfolio", "portfolio.positions", {}))
-        show_pnl(client.call("portfolio", "portfolio.pnl", {}))
+        show_orders(client.call("execution", methods.ORDERS_LIST, {"limit": 10})["orders"])
+        show_fills(client.call("execution", methods.FILLS_LIST, {"limit": 10})["fills"])
+        show_positions(client.call("portfolio", methods.PORTFOLIO_POSITIONS, {}))
+        show_pnl(client.call("portfolio", methods.PORTFOLIO_PNL, {}))

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.bus import methods
 from cli.commands.backtest import parse_params
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import state_of
@@ -73,7 +74,7 @@ def start(
     """Start a strategy on live bars of the synthetic feed."""
     reply = call(
         ctx,
-        "strategy.start",
+        methods.STRATEGY_START,
         {
             "name": name,
             "symbols": symbols,
@@ -95,7 +96,7 @@ def start(
 @app.command("list")
 def list_(ctx: typer.Context, json: JsonOption = False) -> None:
     """Live strategies with their state, positions and P&L."""
-    rows = call(ctx, "strategy.list")["strategies"]
+    rows = call(ctx, methods.STRATEGY_LIST)["strategies"]
     if json:
         emit_json({"strategies": rows})
     else:
@@ -109,7 +110,7 @@ def stop(
     json: JsonOption = False,
 ) -> None:
     """Stop a live strategy and cancel its open orders."""
-    reply = call(ctx, "strategy.stop", {"strategy_id": strategy_id})
+    reply = call(ctx, methods.STRATEGY_STOP, {"strategy_id": strategy_id})
     if json:
         emit_json(reply)
     else:

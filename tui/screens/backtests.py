@@ -25,6 +25,7 @@ from textual.widgets import (
     Static,
 )
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from tui.fetch import fetch
@@ -118,7 +119,7 @@ class BacktestsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="backtests", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch the stored runs."""
-        reply = fetch(self, "strategy", "backtest.list", {"limit": 50})
+        reply = fetch(self, "strategy", methods.BACKTEST_LIST, {"limit": 50})
         if reply is not None:
             self.app.call_from_thread(self._show_runs, reply["runs"])
 
@@ -158,9 +159,9 @@ class BacktestsScreen(Screen[None]):
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                job = client.call("strategy", "backtest.run", spec)
+                job = client.call("strategy", methods.BACKTEST_RUN, spec)
                 while True:
-                    state = client.call("strategy", "backtest.job", {"job_id": job["job_id"]})
+                    state = client.call("strategy", methods.BACKTEST_JOB, {"job_id": job["job_id"]})
                     app.call_from_thread(self._status, f"job {job['job_id']}: {state['state']}")
                     if state["state"] in ("done", "failed"):
                         break
@@ -192,7 +193,7 @@ class BacktestsScreen(Screen[None]):
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=5000) as client:  # type: ignore[attr-defined]
-                run = client.call("strategy", "backtest.show", {"run_id": run_id})
+                run = client.call("strategy", methods.BACKTEST_SHOW, {"run_id": run_id})
         except BifrostError as exc:
             app.call_from_thread(self._status, f"[red]{escape(exc.message)}[/]")
             return
@@ -218,8 +219,8 @@ class BacktestsScreen(Screen[None]):
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=5000) as client:  # type: ignore[attr-defined]
-                a = client.call("strategy", "backtest.show", {"run_id": first})
-                b = client.call("strategy", "backtest.show", {"run_id": second})
+                a = client.call("strategy", methods.BACKTEST_SHOW, {"run_id": first})
+                b = client.call("strategy", methods.BACKTEST_SHOW, {"run_id": second})
         except BifrostError as exc:
             app.call_from_thread(self._status, f"[red]{escape(exc.message)}[/]")
             return

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 
@@ -70,9 +70,9 @@ class ComplianceScreen(Screen[None]):
         try:
             with BifrostClient(app.config, timeout_ms=2000) as client:  # type: ignore[attr-defined]
                 client.require("compliance")
-                rules = client.call("compliance", "compliance.rules", {})
-                report = client.call("compliance", "compliance.report", {})
-                chain = client.call("compliance", "compliance.verify", {})
+                rules = client.call("compliance", methods.COMPLIANCE_RULES, {})
+                report = client.call("compliance", methods.COMPLIANCE_REPORT, {})
+                chain = client.call("compliance", methods.COMPLIANCE_VERIFY, {})
         except BifrostError as exc:
             app.call_from_thread(self._show_down, exc.message)
             return

@@ -20,7 +20,7 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.pubsub import wait_for_events
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
@@ -125,7 +125,7 @@ def follow_symbol(
     book_topic, micro_topic = topics.book(symbol), topics.micro(symbol)
 
     def fetch(topic: str) -> Any:
-        return snapshot_entry(client.call("data", "snapshot", {"prefix": topic}), topic)
+        return snapshot_entry(client.call("data", methods.SNAPSHOT, {"prefix": topic}), topic)
 
     follower = BookFollower(fetch)
     subscribers = [client.subscribe("data", [book_topic])]
@@ -162,7 +162,7 @@ def start_book(follower: BookFollower, topic: str, view: MicroView) -> bool:
 def first_metrics(client: BifrostClient, symbol: str, view: MicroView) -> None:
     """The metrics as they stand, so the table is not empty until the next event."""
     try:
-        view.set_metrics(client.call("microstructure", "micro.metrics", {"symbol": symbol}))
+        view.set_metrics(client.call("microstructure", methods.MICRO_METRICS, {"symbol": symbol}))
     except BifrostError as exc:
         view.set_metrics({"error": exc.message})
 

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from tui.fetch import fetch
@@ -86,7 +86,7 @@ class MLScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="ml-models", exit_on_error=False)
     def load_models(self) -> None:
         """Ask the ml service for its models."""
-        reply = fetch(self, "ml", "ml.list")
+        reply = fetch(self, "ml", methods.ML_LIST)
         if reply is not None:
             self.app.call_from_thread(self._show_models, reply["models"])
 
@@ -115,7 +115,7 @@ class MLScreen(Screen[None]):
             subscriber = client.subscribe("ml", [prefix])
             try:
                 try:
-                    snapshot = client.call("ml", "snapshot", {"prefix": prefix})
+                    snapshot = client.call("ml", methods.SNAPSHOT, {"prefix": prefix})
                     for value in snapshot["topics"].values():
                         self.board.apply(value["body"])
                 except BifrostError:

@@ -12,6 +12,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 
@@ -48,7 +49,7 @@ def ask_kill(app: App[Any]) -> None:
 
     def answered(yes: bool | None) -> None:
         if yes:
-            call_risk(app, "risk.kill", {"reason": "kill switch (TUI)"})
+            call_risk(app, methods.RISK_KILL, {"reason": "kill switch (TUI)"})
 
     app.push_screen(
         ConfirmScreen("Halt trading, cancel every order and stop every strategy?"), answered
@@ -106,8 +107,8 @@ class RiskScreen(Screen[None]):
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=1000) as client:  # type: ignore[attr-defined]
-                limits = client.call("risk", "risk.limits", {})
-                state = client.call("risk", "risk.state", {})
+                limits = client.call("risk", methods.RISK_LIMITS, {})
+                state = client.call("risk", methods.RISK_STATE, {})
         except BifrostError as exc:
             app.call_from_thread(self._show_down, exc.message)
             return
@@ -137,7 +138,7 @@ class RiskScreen(Screen[None]):
 
     def action_resume(self) -> None:
         """Back to ACTIVE."""
-        call_risk(self.app, "risk.resume", {"reason": "resume (TUI)"})
+        call_risk(self.app, methods.RISK_RESUME, {"reason": "resume (TUI)"})
 
     @work(thread=True, exclusive=True, group="risk-var", exit_on_error=False)
     def action_var(self) -> None:
@@ -145,7 +146,7 @@ class RiskScreen(Screen[None]):
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=30_000) as client:  # type: ignore[attr-defined]
-                var = client.call("risk", "risk.var", {})
+                var = client.call("risk", methods.RISK_VAR, {})
         except BifrostError as exc:
             app.call_from_thread(
                 self.query_one("#var", Static).update, f"VaR: {escape(exc.message)}"

@@ -12,6 +12,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from tui.fetch import fetch
@@ -100,7 +101,7 @@ class StrategiesScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
     def reload(self) -> None:
         """Fetch the live strategies."""
-        reply = fetch(self, "strategy", "strategy.list", timeout_ms=1000)
+        reply = fetch(self, "strategy", methods.STRATEGY_LIST, timeout_ms=1000)
         if reply is not None:
             self.app.call_from_thread(self._show, reply["strategies"])
 
@@ -132,14 +133,14 @@ class StrategiesScreen(Screen[None]):
 
     def _start(self, spec: dict[str, Any] | None) -> None:
         if spec:
-            self.call_strategy("strategy.start", spec)
+            self.call_strategy(methods.STRATEGY_START, spec)
 
     def action_stop(self) -> None:
         """Stop the strategy under the cursor."""
         table = self.query_one(DataTable)
         if table.row_count:
             strategy_id = str(table.get_row_at(table.cursor_row)[0])
-            self.call_strategy("strategy.stop", {"strategy_id": strategy_id})
+            self.call_strategy(methods.STRATEGY_STOP, {"strategy_id": strategy_id})
 
     @work(thread=True, group="strategies-call", exit_on_error=False)
     def call_strategy(self, method: str, params: dict[str, Any]) -> None:
