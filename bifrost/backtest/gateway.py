@@ -16,6 +16,7 @@ from typing import Any
 
 from bifrost.backtest.annualisation import trading_hours_of
 from bifrost.backtest.runner import RunRequest, bar_arrays, run_record, run_request
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.errors import BadRequest, BifrostError, Unavailable, error_from_wire
 from bifrost.market.gateway import DataGateway
@@ -124,10 +125,10 @@ class BacktestGateway:
             return load_run(connection, run["run_id"])
 
     def _run_remote(self, request: RunRequest) -> dict[str, Any]:
-        job = self.client.call(SERVICE, "backtest.run", request.to_dict())
+        job = self.client.call(SERVICE, methods.BACKTEST_RUN, request.to_dict())
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while time.monotonic() < deadline:
-            state = self.client.call(SERVICE, "backtest.job", {"job_id": job["job_id"]})
+            state = self.client.call(SERVICE, methods.BACKTEST_JOB, {"job_id": job["job_id"]})
             if state["state"] == "done":
                 return self.show(state["run_id"])
             if state["state"] == "failed":
@@ -155,10 +156,10 @@ class BacktestGateway:
         params = {**request.to_dict(), "grid": grid, "metric": metric}
         if request.file is not None:  # the daemon and its workers read it from their host
             params["file"] = str(Path(request.file).resolve())
-        job = self.client.call(SERVICE, "backtest.sweep", params)
+        job = self.client.call(SERVICE, methods.BACKTEST_SWEEP, params)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while time.monotonic() < deadline:
-            state = self.client.call(SERVICE, "backtest.job", {"job_id": job["job_id"]})
+            state = self.client.call(SERVICE, methods.BACKTEST_JOB, {"job_id": job["job_id"]})
             if progress is not None:
                 progress(state["done"], state["points"])
             if state["state"] == "done":
@@ -171,7 +172,7 @@ class BacktestGateway:
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         """Stored runs, newest first."""
         if self.via == "daemon":
-            return list(self.client.call(SERVICE, "backtest.list", {"limit": limit})["runs"])
+            return list(self.client.call(SERVICE, methods.BACKTEST_LIST, {"limit": limit})["runs"])
         if not strategy_store(self.home).exists():
             return []
         from bifrost.store.runs import list_runs
@@ -182,7 +183,7 @@ class BacktestGateway:
     def show(self, run_id: str) -> dict[str, Any]:
         """One stored run with its trades and equity curve."""
         if self.via == "daemon":
-            return dict(self.client.call(SERVICE, "backtest.show", {"run_id": run_id}))
+            return dict(self.client.call(SERVICE, methods.BACKTEST_SHOW, {"run_id": run_id}))
         from bifrost.errors import NotFound
         from bifrost.store.runs import load_run
 
