@@ -19,7 +19,7 @@ from typing import Any
 from bifrost.backtest.runner import RunRequest, run_request
 from bifrost.backtest.stats import STAT_KEYS, to_jsonable
 from bifrost.errors import BadRequest, BifrostError, InvalidParameter
-from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.bars import BarArrays, slice_bars
 from bifrost.strategy.loader import strategy_class
 
 MAX_POINTS = 100_000
@@ -134,8 +134,6 @@ def _init_worker(data: dict[str, BarArrays]) -> None:
 
 
 def _run_point(request: RunRequest, params: dict[str, Any], window: Window) -> dict[str, Any]:
-    from bifrost.backtest.walkforward import slice_bars
-
     data = _DATA if window is None else slice_bars(_DATA, *window)
     return sweep_point(request, data, params)
 

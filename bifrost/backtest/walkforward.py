@@ -35,7 +35,7 @@ from bifrost.backtest.stats import (
 )
 from bifrost.backtest.sweep import Progress, rank, run_sweep, valid_points, worker_pool
 from bifrost.errors import BadRequest
-from bifrost.strategy.bars import BarArrays
+from bifrost.strategy.bars import BarArrays, slice_bars
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -51,15 +51,6 @@ def windows(bars: int, train: int, test: int, anchored: bool) -> list[tuple[int,
     while start + test <= bars:
         out.append((0 if anchored else start - train, start, start + test))
         start += test
-    return out
-
-
-def slice_bars(data: dict[str, BarArrays], first_ts: int, end_ts: int) -> dict[str, BarArrays]:
-    """Every symbol's bars with first_ts <= ts < end_ts."""
-    out = {}
-    for symbol, bars in data.items():
-        lo, hi = np.searchsorted(bars.ts, [first_ts, end_ts])
-        out[symbol] = BarArrays(*(getattr(bars, f)[lo:hi] for f in BarArrays.__slots__))
     return out
 
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from bifrost.errors import BadRequest
-from bifrost.ml.models import DEFAULT_PARAMS, KINDS
+from bifrost.ml.kinds import KINDS, settings_of
 from bifrost.ml.patterns import fit_regimes
 
 REGIMES = 3
@@ -48,7 +48,7 @@ def make_estimator(kind: str, params: dict[str, Any], regime_column: int) -> Any
 
     if kind not in KINDS:
         raise BadRequest(f"model kind '{kind}' must be one of {', '.join(KINDS)}")
-    settings = {**DEFAULT_PARAMS[kind], **params}
+    settings = settings_of(kind, params)
     regimes = RegimeEncoder(regime_column)
     try:
         if kind == "gbm":  # copes with missing values itself

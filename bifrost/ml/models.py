@@ -1,4 +1,4 @@
-"""The model kinds, fitting one, and a fitted model's scoring.
+"""Fitting a model of one of the kinds (bifrost.ml.kinds), and a fitted model's scoring.
 
 `gbm` and `logistic` classify the sign of the forward return; `ridge` regresses
 its size, and its probability of a rise comes from the training residuals (normal
@@ -15,24 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bifrost.errors import BadRequest
-
-KINDS = ("gbm", "logistic", "ridge")
-DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "gbm": {
-        "max_iter": 120,
-        "learning_rate": 0.05,
-        "max_leaf_nodes": 15,
-        "min_samples_leaf": 40,
-        "l2_regularization": 1.0,
-    },
-    "logistic": {"C": 0.5},
-    "ridge": {"alpha": 10.0},
-}
-
-
-def settings_of(kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a model of `kind` is built with."""
-    return {**DEFAULT_PARAMS.get(kind, {}), **params}
 
 
 @dataclass

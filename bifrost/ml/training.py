@@ -27,13 +27,14 @@ from bifrost.ml.features import (
     bar_features,
     forward_returns,
 )
+from bifrost.ml.kinds import KINDS, settings_of
 from bifrost.ml.leakage import (
     future_correlation_violations,
     point_in_time_violations,
     rank_correlation,
     refuse_leaks,
 )
-from bifrost.ml.models import KINDS, FittedModel, fit_model, settings_of
+from bifrost.ml.models import FittedModel, fit_model
 from bifrost.ml.splits import walk_forward_splits
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
