@@ -173,9 +173,8 @@ def set_rule(
 
 def show_compliance(state: CliState) -> None:
     """Demo: one order compliance rejects (with its rule), the day's hits, then `verify`."""
-    import time
-
     from bifrost.errors import Rejected
+    from bifrost.model.commands import SubmitOrder
     from cli.commands.trading import enter
 
     restricted = state.config.compliance.restricted
@@ -184,7 +183,7 @@ def show_compliance(state: CliState) -> None:
     symbol = restricted[0]
     say(f"[bold]compliance[/]: {symbol} is restricted, so an order for it stops after risk")
     try:
-        enter(state, "BUY", symbol, 1, None, None, "GTC", f"demo-{time.strftime('%H%M%S')}-cmp")
+        enter(state, SubmitOrder.new(symbol, "BUY", 1))
     except Rejected as exc:
         say_error("[red]REJECTED by compliance[/]", f"({exc.details.get('rule')}): {exc.message}")
     with state.client() as client:

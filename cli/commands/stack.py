@@ -221,6 +221,7 @@ def show_paper_trading(state: CliState) -> None:
     import time
 
     from bifrost.errors import Rejected
+    from bifrost.model.commands import SubmitOrder
     from cli.commands.trading import (
         enter,
         show_fills,
@@ -231,17 +232,15 @@ def show_paper_trading(state: CliState) -> None:
     )
 
     say("[bold]paper trading[/]: orders go through risk to execution, fills to the portfolio")
-    stamp = time.strftime("%H%M%S")
-    for side, symbol, quantity, limit in (
-        ("BUY", "AAPL", 100, None),
-        ("BUY", "MSFT", 50, None),
-        ("SELL", "AAPL", 40, None),
-        ("BUY", "NVDA", 100, resting_bid(state, "NVDA")),
+    for order in (
+        SubmitOrder.new("AAPL", "BUY", 100),
+        SubmitOrder.new("MSFT", "BUY", 50),
+        SubmitOrder.new("AAPL", "SELL", 40),
+        SubmitOrder.new("NVDA", "BUY", 100, type="LIMIT", limit_price=resting_bid(state, "NVDA")),
     ):
-        client_id = f"demo-{stamp}-{symbol}-{side.lower()}"
-        show_order(enter(state, side, symbol, quantity, limit, None, "GTC", client_id), False)
+        show_order(enter(state, order), False)
     try:
-        enter(state, "BUY", "SPY", 1_000_000, None, None, "GTC", f"demo-{stamp}-too-big")
+        enter(state, SubmitOrder.new("SPY", "BUY", 1_000_000))
     except Rejected as exc:
         say_error("[red]rejected by risk[/]", f"({exc.details.get('rule')}): {exc.message}")
     time.sleep(0.5)  # let the portfolio book the fills and mark them

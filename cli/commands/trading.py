@@ -7,7 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
+from bifrost.bus import methods
+from bifrost.model.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from bifrost.model.instrument import Instrument
+from bifrost.model.orders import OrderType
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import CliState, state_of
 from cli.trading_money import (
@@ -40,8 +43,7 @@ def register(root: typer.Typer) -> None:
     root.command("trace")(trace)
 
 
-def enter(
-    state: CliState,
+def submit_command(
     side: str,
     symbol: str,
     quantity: float,
@@ -50,28 +52,26 @@ def enter(
     tif: str,
     client_id: str | None,
     bracket: dict[str, float | None] | None = None,
-) -> dict[str, Any]:
-    """Send an order through risk (which forwards it to execution)."""
+) -> SubmitOrder:
+    """The order as typed on the command line; BadRequest names a bad argument before
+    anything is sent. Without --client-id the id is minted here, so a retry is safe."""
     kind = {
-        (False, False): "MARKET",
-        (True, False): "LIMIT",
-        (False, True): "STOP",
-        (True, True): "STOP_LIMIT",
+        (False, False): OrderType.MARKET,
+        (True, False): OrderType.LIMIT,
+        (False, True): OrderType.STOP,
+        (True, True): OrderType.STOP_LIMIT,
     }[(limit is not None, stop is not None)]
-    spec = {
-        "symbol": symbol,
-        "side": side,
-        "quantity": quantity,
-        "type": kind,
-        "limit_price": limit,
-        "stop_price": stop,
-        "tif": tif.upper(),
-        "client_order_id": client_id,
-        **(bracket or {}),
-    }
+    fields: dict[str, Any] = {"type": kind, "limit_price": limit, "stop_price": stop, "tif": tif}
+    if client_id is not None:
+        fields["client_order_id"] = client_id
+    return SubmitOrder.new(symbol, side, quantity, **fields, **(bracket or {}))
+
+
+def enter(state: CliState, order: SubmitOrder) -> dict[str, Any]:
+    """Send an order through risk (which forwards it to execution)."""
     with state.client() as client:
         client.require("risk")
-        return dict(client.call("risk", "order.submit", spec, idempotent=client_id is not None))
+        return dict(client.call("risk", methods.ORDER_SUBMIT, order.to_wire(), idempotent=True))
 
 
 def instruments_of(state: CliState) -> InstrumentOf:
@@ -119,9 +119,9 @@ def order_command(side: str) -> Any:
     ) -> None:
         state = state_of(ctx)
         bracket = {"take_profit": take_profit, "stop_loss": stop_loss}
+        order = submit_command(side, symbol, quantity, limit, stop, tif, client_id, bracket)
         instrument_of = instruments_of(state)  # before entering: printing then cannot fail
-        order = enter(state, side, symbol, quantity, limit, stop, tif, client_id, bracket)
-        show_order(order, json, instrument_of)
+        show_order(enter(state, order), json, instrument_of)
 
     command.__doc__ = (
         f"{side.capitalize()} (market, or limit/stop with --limit/--stop). "
@@ -141,12 +141,11 @@ def cancel(
     json: JsonOption = False,
 ) -> None:
     """Cancel an open order (through risk, which allows a cancel in every state)."""
+    command = CancelOrder(client_order_id)
     instrument_of = instruments_of(state_of(ctx))
     with state_of(ctx).client() as client:
         client.require("risk")
-        order = client.call(
-            "risk", "order.cancel", {"client_order_id": client_order_id}, idempotent=True
-        )
+        order = client.call("risk", methods.ORDER_CANCEL, command.to_wire(), idempotent=True)
     show_order(order, json, instrument_of)
 
 
@@ -159,22 +158,24 @@ def replace(
     ] = None,
     limit: PriceOption = None,
     stop: StopOption = None,
+    new_client_id: Annotated[
+        str | None,
+        typer.Option("--new-client-id", help="Id of the order that replaces it (default: new)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Cancel an open order and enter it again with changes (new id: <id>.r).
+    """Cancel an open order and enter it again with changes, under a new client id.
 
     Risk and compliance check the order as it would be after the change, like a new
     order; exit 4 when they refuse it (the original order then stays as it was)."""
-    params = {
-        "client_order_id": client_order_id,
-        "quantity": quantity,
-        "limit_price": limit,
-        "stop_price": stop,
-    }
+    changes: dict[str, Any] = {"quantity": quantity, "limit_price": limit, "stop_price": stop}
+    if new_client_id is not None:
+        changes["new_client_order_id"] = new_client_id
+    command = ReplaceOrder.new(client_order_id, **changes)
     instrument_of = instruments_of(state_of(ctx))
     with state_of(ctx).client() as client:
         client.require("risk")
-        order = client.call("risk", "order.replace", params)
+        order = client.call("risk", methods.ORDER_REPLACE, command.to_wire())
     show_order(order, json, instrument_of)
 
 
@@ -187,7 +188,9 @@ def orders(
     """Orders, newest first (prices as exact decimal text in JSON)."""
     with state_of(ctx).client() as client:
         client.require("execution")
-        rows = client.call("execution", "orders.list", {"open_only": open_only, "limit": limit})
+        rows = client.call(
+            "execution", methods.ORDERS_LIST, {"open_only": open_only, "limit": limit}
+        )
     instrument_of = instruments_of(state_of(ctx))
     if json:
         orders = [order_json(o, instrument_of(o["symbol"])) for o in rows["orders"]]
@@ -240,7 +243,7 @@ def fills(
     """Fills, newest first (price and commission as exact decimal text in JSON)."""
     with state_of(ctx).client() as client:
         client.require("execution")
-        rows = client.call("execution", "fills.list", {"limit": limit})
+        rows = client.call("execution", methods.FILLS_LIST, {"limit": limit})
     instrument_of = instruments_of(state_of(ctx))
     if json:
         shown = [fill_json(f, instrument_of(f["symbol"])) for f in rows["fills"]]
@@ -276,7 +279,7 @@ def positions(ctx: typer.Context, json: JsonOption = False) -> None:
     """Positions with average cost, mark and P&L (money as exact decimal text in JSON)."""
     with state_of(ctx).client() as client:
         client.require("portfolio")
-        reply = client.call("portfolio", "portfolio.positions", {})
+        reply = client.call("portfolio", methods.PORTFOLIO_POSITIONS, {})
     if json:
         emit_json(reply)
     else:
@@ -294,7 +297,7 @@ def pnl(ctx: typer.Context, json: JsonOption = False) -> None:
     """Account equity, cash, realized, unrealized and day P&L (exact decimals)."""
     with state_of(ctx).client() as client:
         client.require("portfolio")
-        reply = client.call("portfolio", "portfolio.pnl", {})
+        reply = client.call("portfolio", methods.PORTFOLIO_PNL, {})
     if json:
         emit_json(reply)
     else:

@@ -1,8 +1,9 @@
-"""`bifrost order replace|cancel` against real daemons: both go through risk.
+"""`bifrost order buy|replace|cancel` against real daemons: all go through risk.
 
 A resting 5-share limit buy replaced into 6,000 shares breaks the quantity limit: the
 command exits 4 naming the rule and the order is unchanged. A replace within the
-limits and a cancel succeed.
+limits and a cancel succeed. The CLI mints client ids itself, and a bad argument fails
+before anything is sent.
 """
 
 from __future__ import annotations
@@ -53,8 +54,62 @@ def test_order_replace_past_a_limit_exits_4_and_leaves_the_order(
 
         replaced = bifrost(config_path, home, "order", "replace", "cli-1", "--qty", "6", "--json")
         assert replaced.returncode == 0, replaced.stderr
-        assert json.loads(replaced.stdout)["client_order_id"] == "cli-1.r"
-        canceled = bifrost(config_path, home, "order", "cancel", "cli-1.r", "--json")
+        new_id = json.loads(replaced.stdout)["client_order_id"]
+        assert new_id != "cli-1" and new_id.startswith("o-")  # minted by the CLI
+        canceled = bifrost(config_path, home, "order", "cancel", new_id, "--json")
         assert canceled.returncode == 0, canceled.stderr
-        order = bus.call("execution", "order.get", {"client_order_id": "cli-1.r"})
+        order = bus.call("execution", "order.get", {"client_order_id": new_id})
         assert order["status"] == "CANCELED"
+
+
+def test_order_replace_takes_the_new_client_id_given(tmp_path: Path, home: Path) -> None:
+    config_path = write_config(tmp_path, services=SERVICES)
+    with services_running(load_config(config_path), home, SERVICES) as bus:
+        placed = bifrost(
+            config_path, home, "order", "buy", "AAPL", "5", "--limit", "1.00",
+            "--client-id", "cli-2", "--json",
+        )  # fmt: skip
+        assert placed.returncode == 0, placed.stderr
+        replaced = bifrost(
+            config_path, home, "order", "replace", "cli-2", "--limit", "1.01",
+            "--new-client-id", "cli-2b", "--json",
+        )  # fmt: skip
+        assert replaced.returncode == 0, replaced.stderr
+        assert json.loads(replaced.stdout)["client_order_id"] == "cli-2b"
+        old = bus.call("execution", "order.get", {"client_order_id": "cli-2"})
+        assert old["status"] == "CANCELED"
+
+
+def test_order_buy_without_client_id_sends_one_minted_here(tmp_path: Path, home: Path) -> None:
+    config_path = write_config(tmp_path, services=SERVICES)
+    with services_running(load_config(config_path), home, SERVICES) as bus:
+        placed = bifrost(config_path, home, "order", "buy", "AAPL", "2", "--json")
+        assert placed.returncode == 0, placed.stderr
+        client_id = json.loads(placed.stdout)["client_order_id"]
+        assert client_id.startswith("o-")
+        events = bus.call("execution", "order.events", {"client_order_id": client_id})["events"]
+        assert events
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        (("buy", "AAPL", "0"), "quantity"),
+        (("buy", "AAPL", "nan"), "quantity"),
+        (("sell", "AAPL", "3", "--limit", "0"), "limit_price"),
+        (("buy", "AAPL", "3", "--take-profit", "200"), "stop_loss"),
+        (("buy", "AAPL", "3", "--tif", "SOMETIMES"), "tif"),
+        (("buy", " ", "3"), "symbol"),
+        (("replace", "cli-1", "--qty", "-1"), "quantity"),
+        (("replace", "cli-1", "--new-client-id", "cli-1"), "new_client_order_id"),
+    ],
+)
+def test_order_bad_argument_fails_before_anything_is_sent(
+    tmp_path: Path, home: Path, arguments: tuple[str, ...], field: str
+) -> None:
+    # No service runs: the command must fail on its argument, not on reaching risk.
+    config_path = write_config(tmp_path, services=SERVICES)
+    refused = bifrost(config_path, home, "order", *arguments, "--json")
+    assert refused.returncode == 1, refused.stderr
+    error = json.loads(refused.stdout)["error"]
+    assert (error["code"], error["details"]["field"]) == ("BAD_REQUEST", field)
