@@ -32,7 +32,7 @@ from numba import njit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bifrost.config import FeedConfig  # noqa: E402
+from bifrost.feed.config import FeedConfig  # noqa: E402
 from bifrost.feed.synthetic import SyntheticFeed  # noqa: E402
 from bifrost.micro.book import OrderBook  # noqa: E402
 from bifrost.model.market import BookDelta, BookSide  # noqa: E402

@@ -1,8 +1,10 @@
 """Bifrost configuration: TOML files read with tomllib into frozen dataclasses.
 
-A config names the hosts, where each service runs and listens, the synthetic feed
-and the scheduled jobs. Every key is checked: an unknown key, a wrong type or a
-dangling reference is a `ConfigError` that names the key and the file.
+A config names the hosts, where each service runs and listens, and the scheduled jobs;
+each component's own section (`[feed]`, `[risk]`, `[compliance]`, `[portfolio]`,
+`[news]`, `[strategy]`) is a dataclass in that component's `config.py`, beside its
+engine, and this module gathers them. Every key is checked: an unknown key, a wrong
+type or a dangling reference is a `ConfigError` that names the key and the file.
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from bifrost.backtest.config import StrategyConfig
+from bifrost.compliance.config import ComplianceConfig
 from bifrost.errors import BifrostError, ConfigError
-from bifrost.market.timeframes import timeframe_ns
+from bifrost.feed.config import FeedConfig
 from bifrost.news.config import NewsConfig
+from bifrost.portfolio.config import PortfolioConfig
+from bifrost.risk.config import RiskConfig
 
 SERVICE_NAMES: tuple[str, ...] = (
     "data",
@@ -116,95 +123,6 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedConfig:
-    """The synthetic market feed of the data service (geometric Brownian motion)."""
-
-    symbols: tuple[str, ...] = ("AAPL", "MSFT", "NVDA", "SPY", "BTC-USD")
-    quotes_per_second: float = 50.0
-    """Quote updates per second for each symbol."""
-    seed: int = 7
-    annual_volatility: float = 0.30
-    spread_bps: float = 2.0
-    """Typical quoted spread in basis points of the price."""
-    trade_ratio: float = 0.25
-    """Fraction of quote updates that also print a trade."""
-    prices: dict[str, float] = field(default_factory=dict)
-    """Starting prices by symbol, for a symbol with no stored bars (one with bars starts from
-    its last stored close); a symbol with neither starts at 100."""
-    bar_timeframes: tuple[str, ...] = ("1m",)
-    """Live bars built from the feed's trades, published on `bar.<tf>.<SYM>` and stored."""
-    book_levels: int = 0
-    """Price levels per side of the L2 book published on `book.<SYM>` with each quote;
-    0 publishes no book."""
-
-
-@dataclass(frozen=True, slots=True)
-class PortfolioConfig:
-    """The paper account the portfolio service books fills into."""
-
-    account: str = "paper"
-    base_currency: str = "USD"
-    starting_cash: float = 100_000.0
-    """Deposited once, when the ledger is empty."""
-    snapshot_seconds: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class RiskConfig:
-    """Pre-trade limits the risk service starts with (changeable at run time)."""
-
-    max_order_quantity: float = 10_000.0
-    max_order_notional: float = 1_000_000.0
-    max_position: float = 50_000.0
-    """Largest absolute quantity held in one symbol."""
-    max_gross_exposure: float = 5_000_000.0
-    max_net_exposure: float = 2_500_000.0
-    max_open_orders: int = 200
-    price_collar_pct: float = 5.0
-    """A limit or stop price must be within this % of the last quote's mid."""
-    max_orders_per_second: float = 100.0
-    """Per strategy (or account for manual orders)."""
-    restricted_symbols: tuple[str, ...] = ()
-    daily_loss_limit: float = 10_000.0
-    """Loss (in the base currency) since the start of the UTC day that halts trading."""
-
-
-@dataclass(frozen=True, slots=True)
-class ComplianceConfig:
-    """Compliance rules the compliance service starts with (an admin may change them)."""
-
-    restricted: tuple[str, ...] = ()
-    """Symbols no order may trade (rule `restricted`)."""
-    watch: tuple[str, ...] = ()
-    """Symbols whose orders pass but are recorded as hits and raise `alert.compliance`."""
-    max_orders_per_day: int = 0
-    """Orders a UTC day per symbol; 0 means no limit."""
-    wash_trade_prevention: bool = True
-    """Refuse an order that would cross a resting order of its own account and strategy."""
-    pdt_max_day_trades: int = 3
-    """Day trades allowed in 5 rolling business days while equity is under the threshold
-    (the pattern-day-trader rule); 0 turns the rule off."""
-    pdt_equity_threshold: float = 25_000.0
-    market_hours_only: bool = False
-    """Orders only while the instrument's exchange is open (24/7 calendars always are)."""
-    max_concentration_pct: float = 0.0
-    """Largest position value after an order, in % of equity; 0 means no limit."""
-
-
-@dataclass(frozen=True, slots=True)
-class StrategyConfig:
-    """Backtest workers of the strategy service (they need its `worker_port`)."""
-
-    workers: int = 0
-    """Worker processes the strategy daemon starts on its own host; more can join from
-    other hosts with `bifrost daemon worker --connect strategy`."""
-    heartbeat_seconds: float = 1.0
-    """Heartbeat interval between the service and its workers; three missed is death."""
-    max_attempts: int = 3
-    """Times a job is handed to a worker before a job whose workers keep dying fails."""
-
-
-@dataclass(frozen=True, slots=True)
 class JobConfig:
     """A scheduled job: a named task of a service run on an interval or a cron rule."""
 
@@ -280,27 +198,13 @@ class BifrostConfig:
                 }
                 for s in self.services.values()
             },
-            "feed": {
-                "symbols": list(self.feed.symbols),
-                "quotes_per_second": self.feed.quotes_per_second,
-                "seed": self.feed.seed,
-                "annual_volatility": self.feed.annual_volatility,
-                "spread_bps": self.feed.spread_bps,
-                "trade_ratio": self.feed.trade_ratio,
-                "prices": dict(self.feed.prices),
-                "bar_timeframes": list(self.feed.bar_timeframes),
-                "book_levels": self.feed.book_levels,
-            },
-            "portfolio": asdict(self.portfolio),
-            "risk": {**asdict(self.risk), "restricted_symbols": list(self.risk.restricted_symbols)},
+            "feed": self.feed.to_dict(),
+            "portfolio": self.portfolio.to_dict(),
+            "risk": self.risk.to_dict(),
             "security": asdict(self.security),
-            "strategy": asdict(self.strategy),
+            "strategy": self.strategy.to_dict(),
             "news": self.news.to_dict(),
-            "compliance": {
-                **asdict(self.compliance),
-                "restricted": list(self.compliance.restricted),
-                "watch": list(self.compliance.watch),
-            },
+            "compliance": self.compliance.to_dict(),
             "jobs": {
                 j.name: {
                     "service": j.service,
@@ -339,6 +243,10 @@ def load_config(path: str | Path | None = None) -> BifrostConfig:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     return _ConfigReader(file).read(raw)
+
+
+Section = TypeVar("Section")
+"""A component's config dataclass."""
 
 
 class _ConfigReader:
@@ -393,21 +301,17 @@ class _ConfigReader:
             for name, table in self.tables("services", raw.get("services", {})).items()
         }
         self.check_ports(services)
-        feed = self.feed(raw.get("feed", {}))
+        feed = self.section("feed", raw, FeedConfig, FeedConfig.from_table)
         jobs = {
             name: self.job(name, table, services)
             for name, table in self.tables("jobs", raw.get("jobs", {})).items()
         }
-        portfolio = PortfolioConfig(
-            **self.values("portfolio", raw.get("portfolio", {}), PortfolioConfig)
-        )
-        risk_values = self.values("risk", raw.get("risk", {}), RiskConfig)
-        risk_values["restricted_symbols"] = tuple(risk_values.get("restricted_symbols", ()))
-        risk = RiskConfig(**risk_values)
+        portfolio = self.section("portfolio", raw, PortfolioConfig)
+        risk = self.section("risk", raw, RiskConfig, RiskConfig.from_table)
         security = SecurityConfig(
             **self.values("security", raw.get("security", {}), SecurityConfig)
         )
-        compliance = self.compliance(raw.get("compliance", {}))
+        compliance = self.section("compliance", raw, ComplianceConfig, ComplianceConfig.from_table)
         return BifrostConfig(
             self.file,
             site,
@@ -419,47 +323,34 @@ class _ConfigReader:
             risk,
             security=security,
             compliance=compliance,
-            news=self.news(raw.get("news", {})),
-            strategy=self.strategy(raw.get("strategy", {}), services),
+            news=self.section("news", raw, NewsConfig, NewsConfig.from_table),
+            strategy=self.strategy(raw, services),
         )
 
-    def strategy(self, table: Any, services: dict[str, ServiceConfig]) -> StrategyConfig:
-        values = self.values("strategy", table, StrategyConfig)
-        config = StrategyConfig(**values)
-        if config.workers < 0 or config.max_attempts < 1 or not config.heartbeat_seconds > 0:
-            raise self.fail(
-                "strategy", "workers must be >= 0, max_attempts >= 1, heartbeat_seconds > 0"
-            )
+    def section(
+        self,
+        name: str,
+        raw: dict[str, Any],
+        cls: type[Section],
+        build: Callable[[dict[str, Any]], Section] | None = None,
+    ) -> Section:
+        """A component's table as its config dataclass: keys and value types checked
+        here, values by the component (`build`, else the dataclass itself), whose
+        BadRequest becomes a ConfigError naming the section and the file."""
+        values = self.values(name, raw.get(name, {}), cls)
+        try:
+            return build(values) if build is not None else cls(**values)
+        except BifrostError as exc:
+            raise self.fail(name, exc.message) from None
+
+    def strategy(self, raw: dict[str, Any], services: dict[str, ServiceConfig]) -> StrategyConfig:
+        config = self.section("strategy", raw, StrategyConfig)
         owner = services.get("strategy")
         if config.workers and (owner is None or owner.worker_port is None):
             raise self.fail(
                 "strategy", f"workers = {config.workers} needs [services.strategy] worker_port"
             )
         return config
-
-    def news(self, table: Any) -> NewsConfig:
-        values = self.values("news", table, NewsConfig)
-        if "feeds" in values:
-            values["feeds"] = tuple(values["feeds"])
-        try:
-            return NewsConfig(**values)
-        except BifrostError as exc:
-            raise self.fail("news", exc.message) from None
-
-    def compliance(self, table: Any) -> ComplianceConfig:
-        values = self.values("compliance", table, ComplianceConfig)
-        for key in ("restricted", "watch"):
-            if key in values:
-                if not all(isinstance(s, str) and s.strip() for s in values[key]):
-                    raise self.fail("compliance", f"{key} must be a list of symbols")
-                values[key] = tuple(s.strip() for s in values[key])
-        for key, value in values.items():
-            if type(value) in (int, float) and value < 0:  # bool is an int, but never negative
-                raise self.fail("compliance", f"key '{key}' must not be negative")
-        for f in fields(ComplianceConfig):
-            if str(f.type) == "float" and f.name in values:
-                values[f.name] = float(values[f.name])
-        return ComplianceConfig(**values)
 
     def service(self, name: str, table: Any, hosts: dict[str, HostConfig]) -> ServiceConfig:
         where = f"services.{name}"
@@ -490,31 +381,6 @@ class _ConfigReader:
                         f"{key} {slot[1]} on {slot[0]} is already used by {seen[slot]}",
                     )
                 seen[slot] = f"services.{svc.name}.{key}"
-
-    def feed(self, table: Any) -> FeedConfig:
-        values = self.values("feed", table, FeedConfig)
-        if "symbols" in values:
-            values["symbols"] = tuple(values["symbols"])
-            if not values["symbols"] or not all(
-                isinstance(s, str) and s for s in values["symbols"]
-            ):
-                raise self.fail("feed", "symbols must be a non-empty list of names")
-        prices = values.get("prices", {})
-        if not all(type(p) in (int, float) and p > 0 for p in prices.values()):  # bool is an int
-            raise self.fail("feed", "prices must map symbols to positive numbers")
-        values["prices"] = {k: float(v) for k, v in prices.items()}
-        if "bar_timeframes" in values:
-            values["bar_timeframes"] = tuple(values["bar_timeframes"])
-            for timeframe in values["bar_timeframes"]:
-                try:
-                    timeframe_ns(timeframe)
-                except BifrostError as exc:
-                    raise self.fail("feed", f"bar_timeframes: {exc.message}") from None
-        if not 0 <= values.get("book_levels", 0) <= 1000:
-            raise self.fail("feed", "book_levels must be between 0 (no book) and 1000")
-        if values.get("quotes_per_second", 1.0) <= 0:
-            raise self.fail("feed", "quotes_per_second must be positive")
-        return FeedConfig(**values)
 
     def job(self, name: str, table: Any, services: dict[str, ServiceConfig]) -> JobConfig:
         where = f"jobs.{name}"

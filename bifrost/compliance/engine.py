@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from bifrost.compliance.config import ComplianceConfig
 from bifrost.compliance.daytrades import DAY_NS, FillSide, day_trades, would_day_trade
 from bifrost.compliance.hours import market_open
-from bifrost.config import ComplianceConfig
 from bifrost.errors import Rejected
 from bifrost.model.instrument import Instrument
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from bifrost.config import ComplianceConfig
+from bifrost.compliance.config import ComplianceConfig
 from bifrost.errors import BadRequest
 
 RULE_NAMES = tuple(f.name for f in fields(ComplianceConfig))

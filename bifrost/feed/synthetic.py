@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from bifrost.config import FeedConfig
+from bifrost.feed.config import FeedConfig
 from bifrost.model.market import BookDelta, BookSide, BookSnapshot, Quote, Side, Trade
 
 TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600

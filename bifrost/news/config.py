@@ -43,6 +43,13 @@ class NewsConfig:
         if self.fetch_timeout_seconds <= 0 or self.max_feed_bytes <= 0:
             raise BadRequest("fetch_timeout_seconds and max_feed_bytes must be positive")
 
+    @classmethod
+    def from_table(cls, values: dict[str, Any]) -> NewsConfig:
+        """The config of a `[news]` table whose keys and value types are already checked."""
+        if "feeds" in values:
+            values = {**values, "feeds": tuple(values["feeds"])}
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready view."""
         return {**asdict(self), "feeds": list(self.feeds)}

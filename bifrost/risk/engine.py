@@ -13,10 +13,10 @@ from dataclasses import asdict, fields, replace
 from enum import StrEnum
 from typing import Any, NoReturn
 
-from bifrost.config import RiskConfig
 from bifrost.errors import BadRequest, Rejected
 from bifrost.model.money import plain_number
 from bifrost.ratelimit import TokenBucket
+from bifrost.risk.config import RiskConfig
 
 
 class TradingState(StrEnum):

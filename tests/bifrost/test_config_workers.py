@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bifrost.config import StrategyConfig, load_config
+from bifrost.backtest.config import StrategyConfig
+from bifrost.config import load_config
 from bifrost.errors import ConfigError
 from bifrost.local_config import write_local_config
 

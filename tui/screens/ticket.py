@@ -166,7 +166,7 @@ def preview_text(
     spec: dict[str, Any], limits: dict[str, Any], state: dict[str, Any], desk: Any
 ) -> str:
     """Notional, resulting position and the first limit the order would hit."""
-    from bifrost.config import RiskConfig
+    from bifrost.risk.config import RiskConfig
     from bifrost.risk.engine import TradingState, parse_limit
 
     engine = RiskEngine(

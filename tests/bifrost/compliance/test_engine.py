@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from bifrost.compliance.config import ComplianceConfig
 from bifrost.compliance.engine import ComplianceEngine, crosses
-from bifrost.config import ComplianceConfig
 from bifrost.errors import Rejected
 
 MONDAY_OPEN = int(dt.datetime(2024, 1, 8, 15, 0, tzinfo=dt.UTC).timestamp()) * 10**9

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bifrost.compliance.config import ComplianceConfig
 from bifrost.compliance.rules import (
     describe,
     load_overrides,
@@ -14,7 +15,7 @@ from bifrost.compliance.rules import (
     save_override,
     with_rule,
 )
-from bifrost.config import ComplianceConfig, ConfigError, load_config
+from bifrost.config import ConfigError, load_config
 from bifrost.errors import BadRequest
 from bifrost.store.database import open_store
 from bifrost.store.schema import COMPLIANCE

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bifrost.config import FeedConfig
+from bifrost.feed.config import FeedConfig
 from bifrost.feed.synthetic import SyntheticFeed
 from bifrost.model.market import Quote, Side, Trade
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bifrost.config import FeedConfig
+from bifrost.feed.config import FeedConfig
 from bifrost.feed.synthetic import SyntheticFeed
 from bifrost.micro.book import OrderBook
 from bifrost.model.market import BookDelta, Quote

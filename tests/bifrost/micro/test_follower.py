@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from bifrost.bus import codec
-from bifrost.config import FeedConfig
 from bifrost.errors import BadRequest, NotFound
+from bifrost.feed.config import FeedConfig
 from bifrost.feed.synthetic import SyntheticFeed
 from bifrost.micro.engine import MicroEngine
 from bifrost.micro.follower import BookFollower

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bifrost.config import RiskConfig
 from bifrost.errors import BadRequest, Rejected
+from bifrost.risk.config import RiskConfig
 from bifrost.risk.engine import RiskEngine, TradingState, parse_limit
 
 
@@ -338,7 +338,7 @@ def test_set_limits_with_one_bad_value_changes_nothing() -> None:
 
 
 def test_usage_reports_open_orders_positions_exposure_and_loss() -> None:
-    from bifrost.config import RiskConfig
+    from bifrost.risk.config import RiskConfig
     from bifrost.risk.engine import RiskEngine
 
     engine = RiskEngine(RiskConfig())
