@@ -8,6 +8,10 @@ socket: it answers requests, fires timers and runs jobs handed over by the
 scheduler. SIGTERM makes it stop taking requests, finish what it read, flush,
 checkpoint and exit 0. Subclasses only register handlers, timers and tasks.
 
+A daemon that owns a DuckDB file declares it once (`store_file`, `store_schema`); the
+base opens it as `self.db` before `setup()` and checkpoints and closes it last when
+stopping, also when `setup()` failed.
+
 On a host that needs CURVE the daemon refuses to start without its host key pair
 and a non-empty allow-list; with them, its ROUTER and PUB sockets are CURVE servers,
 a ZAP handler admits only allow-listed keys, and each request runs with the role of
@@ -24,13 +28,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import duckdb
 import zmq
 
 from bifrost import __version__
 from bifrost.bus.curve import ServerCurve, ZapHandler
 from bifrost.bus.keys import KeyStore, host_key_name
+from bifrost.bus.pending_calls import PendingCalls
 from bifrost.bus.pubsub import Event, Publisher, Subscriber
 from bifrost.bus.rpc import CallContext, Method, RpcServer
 from bifrost.bus.schema import Optional, Schema
@@ -44,6 +50,8 @@ from bifrost.metrics import ServiceMetrics
 from bifrost.scheduler import JobRunner
 from bifrost.sdnotify import Notifier
 from bifrost.status_http import StatusHttpServer
+from bifrost.store.database import open_store
+from bifrost.store.schema import Migrations
 
 LOOP_TICK_S = 0.05
 """Longest the loop sleeps, so stop requests and handed-over work are seen quickly."""
@@ -63,6 +71,11 @@ class Timer:
 class Daemon:
     """Base of every service daemon; subclasses override `setup`, `on_stop`, `details`."""
 
+    store_file: ClassVar[str | None] = None
+    """The DuckDB file this service owns, in the data dir (None: it owns none)."""
+    store_schema: ClassVar[Migrations | None] = None
+    """The migrations of `store_file` (from bifrost.store.schema)."""
+
     def __init__(
         self,
         config: BifrostConfig,
@@ -81,6 +94,9 @@ class Daemon:
         self.metrics = ServiceMetrics(name)
         self.state = "starting"
         self.started_ns = 0
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._set_up = False
+        """True once `setup()` returned: `details()` and `on_stop()` may use what it made."""
         self.tasks: dict[str, Callable[[], Any]] = {}
         self._timers: list[Timer] = []
         self._handed_over: queue.SimpleQueue[Callable[[], Any]] = queue.SimpleQueue()
@@ -96,6 +112,8 @@ class Daemon:
         self._zap: ZapHandler | None = None
         self._subscriptions: list[tuple[Subscriber, Callable[[Event], Any]]] = []
         self._watched: list[tuple[zmq.Socket, Callable[[], Any]]] = []
+        self._after_turn: list[Callable[[], Any]] = []
+        self._pending_calls: list[PendingCalls] = []
         self.server_curve: ServerCurve | None = None
         """This host's CURVE server keys when it needs them (for more server sockets)."""
         self.client_roles: dict[str, str] | None = None
@@ -107,14 +125,22 @@ class Daemon:
     # -- for subclasses ---------------------------------------------------------------
 
     def setup(self) -> None:
-        """Register methods, timers and tasks; sockets are bound when this runs."""
+        """Register methods, timers and tasks; sockets are bound and the store is open."""
 
     def on_stop(self) -> None:
-        """Flush and checkpoint what the service owns; runs once while stopping."""
+        """Flush what the service keeps of its own; runs once while stopping, after a
+        completed `setup()` and before the base checkpoints and closes the store."""
 
     def details(self) -> dict[str, Any]:
-        """Service-specific facts added to `health`."""
+        """Service-specific facts added to `health` (asked only after `setup()`)."""
         return {}
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """The service's own store, open from just before `setup()` until stopped."""
+        if self._db is None:
+            raise NotFound(f"{self.name} owns no store")
+        return self._db
 
     def add_method(self, method: Method) -> None:
         """Serve one more RPC method."""
@@ -163,6 +189,31 @@ class Daemon:
         """Poll one more socket on the loop; `on_readable` runs there when it has input."""
         self._watched.append((socket, on_readable))
 
+    def calls_to(self, service: str) -> PendingCalls:
+        """A connection to `service` for calls that do not block the loop: their replies
+        run callbacks on the loop thread, and their deadlines are kept by a timer."""
+        calls = PendingCalls(
+            self.context,
+            self.config.service(service).rpc,
+            name=service,
+            curve=self.bus.curve_for(service),
+            service_token=self.service_token,
+        )
+        self._pending_calls.append(calls)
+        self.watch(calls.socket, calls.on_readable)
+        if len(self._pending_calls) == 1:
+            self.every(LOOP_TICK_S, self._expire_calls)
+        return calls
+
+    def _expire_calls(self) -> None:
+        for calls in self._pending_calls:
+            calls.expire()
+
+    def after_each_turn(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` at the end of every turn of the loop (after the requests, events,
+        timers and handed-over work the turn ran): where a group commit goes."""
+        self._after_turn.append(callback)
+
     def hand_over(self, callback: Callable[[], Any]) -> None:
         """Run `callback` on the loop thread soon; safe to call from any thread."""
         self._handed_over.put(callback)
@@ -198,7 +249,9 @@ class Daemon:
         )
         self.metrics.queue_depth.labels("handed_over").set_function(self._handed_over.qsize)
         self._register_builtins()
+        self._open_store()
         self.setup()
+        self._set_up = True
         self._jobs = JobRunner(self.config.jobs_of(self.name), self.tasks, self.hand_over)
         http.start()
         self._jobs.start()
@@ -227,6 +280,8 @@ class Daemon:
                     self._guarded(on_readable, "socket.failed")
             self._run_due_timers()
             self._run_handed_over()
+            for callback in self._after_turn:
+                self._guarded(callback, "turn.failed")
             if ping_every is not None and time.monotonic() >= next_ping:
                 self._notifier.notify("WATCHDOG=1")
                 next_ping = time.monotonic() + ping_every
@@ -246,13 +301,19 @@ class Daemon:
             self._jobs.stop()
         if self.rpc is not None:
             self.rpc.serve_pending()  # answer what was already read off the wire
+            for callback in self._after_turn:
+                self._guarded(callback, "turn.failed")
+            for calls in self._pending_calls:  # their callers are told, not left waiting
+                calls.close()
             self.rpc.close()
         if self._zap is not None:
             self._zap.close()
         self._run_handed_over()
         try:
-            self.on_stop()
+            if self._set_up:
+                self.on_stop()
         finally:
+            self._close_store()
             if self.publisher is not None:
                 self.publisher.close()
             if self._http is not None:
@@ -284,7 +345,7 @@ class Daemon:
             "rpc": self.spec.rpc,
             "pub": self.spec.pub,
             "http": self.spec.http,
-            "details": self.details(),
+            "details": self.details() if self._set_up else {},
         }
 
     def _register_builtins(self) -> None:
@@ -309,13 +370,10 @@ class Daemon:
         assert self.publisher is not None
         return self.publisher.snapshot(params.get("prefix") or "")
 
-    def _store_cursor(self) -> Any:
-        """A cursor of the service's DuckDB store (by convention every owner keeps its
-        connection in `self.db`); a cursor of its own, as a worker may use `self.db`."""
-        db = getattr(self, "db", None)
-        if db is None:
-            raise NotFound(f"{self.name} owns no store")
-        return db.cursor()
+    def _store_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of the service's declared store; a cursor of its own, as a worker
+        may be using `self.db`."""
+        return self.db.cursor()
 
     def _sql_tables(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`sql.tables`: the store's tables, columns and row counts (for the SQL console)."""
@@ -343,6 +401,23 @@ class Daemon:
         return {"job": name, "result": result}
 
     # -- internals ----------------------------------------------------------------------
+
+    def _open_store(self) -> None:
+        """Open (create, migrate) the declared store as `self.db`; nothing without one."""
+        if self.store_file is None:
+            return
+        assert self.store_schema is not None, f"{self.name} declares a store without a schema"
+        self._db = open_store(self.home / self.store_file, migrations=self.store_schema)
+
+    def _close_store(self) -> None:
+        """Checkpoint and close the store; it is closed even when the checkpoint fails."""
+        store, self._db = self._db, None
+        if store is None:
+            return
+        try:
+            store.execute("CHECKPOINT")
+        finally:
+            store.close()
 
     def _security(self) -> tuple[ServerCurve | None, dict[str, str] | None]:
         """The server keys and client roles this host needs; (None, None) on plain loopback.

@@ -11,7 +11,6 @@ from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
-from bifrost.store.database import open_store
 from bifrost.store.reports import list_reports, load_report, save_report
 from bifrost.store.schema import ANALYTICS
 
@@ -23,8 +22,10 @@ SHOW = Schema("analytics.show params", {"report_id": str})
 class AnalyticsDaemon(Daemon):
     """Reads other services (their RPC, else their files), stores reports, publishes them."""
 
+    store_file = "analytics.duckdb"
+    store_schema = ANALYTICS
+
     def setup(self) -> None:
-        self.db = open_store(self.home / "analytics.duckdb", migrations=ANALYTICS)
         self.reports_built = 0
         for method in (
             Method("analytics.report", self.report, REPORT, idempotent=False),
@@ -64,11 +65,4 @@ class AnalyticsDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Reports built since start, shown by `health`."""
-        return {"reports_built": getattr(self, "reports_built", 0)}
-
-    def on_stop(self) -> None:
-        """Checkpoint and close."""
-        db = getattr(self, "db", None)
-        if db is not None:
-            db.execute("CHECKPOINT")
-            db.close()
+        return {"reports_built": self.reports_built}

@@ -23,7 +23,6 @@ from bifrost.daemon import Daemon
 from bifrost.errors import Rejected
 from bifrost.execution.messages import ORDER_FIELDS
 from bifrost.model.instrument import Instrument
-from bifrost.store.database import open_store
 from bifrost.store.schema import COMPLIANCE
 
 CHECK = Schema("compliance.check params", ORDER_FIELDS)
@@ -46,8 +45,10 @@ def order_key(order: dict[str, Any]) -> str:
 class ComplianceDaemon(Daemon):
     """Answers `compliance.check` for risk; records every order event, fill and control."""
 
+    store_file = "compliance.duckdb"
+    store_schema = COMPLIANCE
+
     def setup(self) -> None:
-        self.db = open_store(self.home / "compliance.duckdb", migrations=COMPLIANCE)
         self.audit = AuditTrail(self.db)
         self.overrides = load_overrides(self.db)
         self.calendars = self._instrument_calendars()
@@ -267,18 +268,8 @@ class ComplianceDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Audit records and resting orders, shown by `health`."""
-        audit = getattr(self, "audit", None)
-        engine = getattr(self, "engine", None)
-        if audit is None or engine is None:
-            return {}
-        return {"audit_records": audit.last_id, "resting_orders": len(engine.resting)}
+        return {"audit_records": self.audit.last_id, "resting_orders": len(self.engine.resting)}
 
     def on_stop(self) -> None:
-        """Checkpoint and close."""
-        db = getattr(self, "db", None)
-        if db is not None:
-            audit = getattr(self, "audit", None)
-            if audit is not None:
-                audit.flush()
-            db.execute("CHECKPOINT")
-            db.close()
+        """Write the audit records still waiting, before the store is closed."""
+        self.audit.flush()

@@ -22,8 +22,8 @@ from bifrost.market.replay import Replay, parse_speed
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import BookDelta, Quote
 from bifrost.store.bars import last_closes, upsert_bar_rows
-from bifrost.store.database import open_store
 from bifrost.store.instruments import find_instrument
+from bifrost.store.schema import DATA
 from bifrost.store.ticks import append_rows
 
 RECORD_EVERY_S = 1.0
@@ -72,16 +72,21 @@ INSTRUMENT_PARAMS = Schema(
 )
 
 
+STORE_FILE = "data.duckdb"
+
+
 def store_path(home: Path) -> Path:
     """Where the data service keeps its DuckDB file."""
-    return home / "data.duckdb"
+    return home / STORE_FILE
 
 
 class DataDaemon(Daemon):
     """Owns data.duckdb; publishes quotes, trades and live 1-minute bars; serves bars."""
 
+    store_file = STORE_FILE
+    store_schema = DATA
+
     def setup(self) -> None:
-        self.db = open_store(store_path(self.home))
         self.catalog = MarketCatalog(self.db)
         for symbol in self.config.feed.symbols:
             if symbol not in {i.symbol for i in self.catalog.instruments()}:
@@ -321,24 +326,14 @@ class DataDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Feed symbols and counts, shown by `health`."""
-        feed = getattr(self, "feed", None)
-        if feed is None:
-            return {}
         return {
-            "symbols": feed.symbols,
-            "quotes": feed.quotes,
-            "trades": feed.trades,
+            "symbols": self.feed.symbols,
+            "quotes": self.feed.quotes,
+            "trades": self.feed.trades,
             "recorded": dict(self.recorded),
             "replays": len(self.replays),
         }
 
     def on_stop(self) -> None:
-        """Write what is queued, then checkpoint and close the store."""
-        db = getattr(self, "db", None)
-        if db is None:
-            return
-        try:
-            self.record()
-            db.execute("CHECKPOINT")
-        finally:
-            db.close()
+        """Write what is queued, before the store is closed."""
+        self.record()

@@ -14,7 +14,6 @@ from bifrost.execution.engine import ExecutionEngine
 from bifrost.execution.messages import ORDER_FIELDS, REPLACE_FIELDS
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import Quote
-from bifrost.store.database import open_store
 from bifrost.store.orders import OrderJournal
 from bifrost.store.schema import EXECUTION
 
@@ -31,8 +30,10 @@ CANCEL_ALL = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
 class ExecutionDaemon(Daemon):
     """Order entry over RPC; quotes from the data service drive the paper fills."""
 
+    store_file = "execution.duckdb"
+    store_schema = EXECUTION
+
     def setup(self) -> None:
-        self.db = open_store(self.home / "execution.duckdb", migrations=EXECUTION)
         self.broker = PaperBroker()
         self.instruments = self._instruments()
         self.engine = ExecutionEngine(
@@ -138,18 +139,8 @@ class ExecutionDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Open orders and fills, shown by `health`."""
-        engine = getattr(self, "engine", None)
-        if engine is None:
-            return {}
         return {
             "open_orders": len(self.broker.open_orders()),
-            "fills": engine.fills_applied,
-            "duplicate_fills": engine.duplicate_fills,
+            "fills": self.engine.fills_applied,
+            "duplicate_fills": self.engine.duplicate_fills,
         }
-
-    def on_stop(self) -> None:
-        """Checkpoint and close the journal."""
-        db = getattr(self, "db", None)
-        if db is not None:
-            db.execute("CHECKPOINT")
-            db.close()

@@ -13,7 +13,6 @@ from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError
 from bifrost.micro.engine import MicroEngine
 from bifrost.micro.follower import SnapshotEntry, snapshot_entry
-from bifrost.store.database import open_store
 from bifrost.store.micro import append_metric_rows, metric_history
 from bifrost.store.schema import MICRO
 
@@ -24,16 +23,21 @@ METRICS_PARAMS = Schema("micro.metrics params", {"symbol": str})
 HISTORY_PARAMS = Schema("micro.history params", {"symbol": str, "limit": Optional(int)})
 
 
+STORE_FILE = "micro.duckdb"
+
+
 def store_path(home: Path) -> Path:
     """Where the microstructure service keeps its DuckDB file."""
-    return home / "micro.duckdb"
+    return home / STORE_FILE
 
 
 class MicrostructureDaemon(Daemon):
     """Follows `book.`, `quote.` and `trade.`; publishes `micro.<SYM>`; stores metric rows."""
 
+    store_file = STORE_FILE
+    store_schema = MICRO
+
     def setup(self) -> None:
-        self.db = open_store(store_path(self.home), migrations=MICRO)
         self.engine = MicroEngine(list(self.config.feed.symbols), self._fetch_book)
         self.bad_events = 0
         self.published = 0
@@ -96,9 +100,7 @@ class MicrostructureDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Followed symbols, books and counters, shown by `health`."""
-        engine = getattr(self, "engine", None)
-        if engine is None:
-            return {}
+        engine = self.engine
         return {
             "symbols": engine.symbols,
             "books": {s: b.level_counts() for s, b in engine.books.books.items()},
@@ -107,10 +109,3 @@ class MicrostructureDaemon(Daemon):
             "published": self.published,
             "stored": self.stored,
         }
-
-    def on_stop(self) -> None:
-        """Checkpoint and close the store."""
-        db = getattr(self, "db", None)
-        if db is not None:
-            db.execute("CHECKPOINT")
-            db.close()

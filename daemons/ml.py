@@ -24,9 +24,8 @@ from bifrost.ml.gateway import (
     train_from,
 )
 from bifrost.ml.models import FittedModel
-from bifrost.ml.registry import ModelRegistry, store_path
+from bifrost.ml.registry import STORE_FILE, ModelRegistry
 from bifrost.ml.training import TrainedModel, TrainRequest
-from bifrost.store.database import open_store
 from bifrost.store.models import insert_predictions, recent_predictions
 from bifrost.store.schema import ML
 from bifrost.worker_clients import WorkerClients
@@ -85,8 +84,10 @@ WORKERS = 1
 class MLDaemon(Daemon):
     """Owns ml.duckdb; every live bar of a symbol is scored by the models trained on it."""
 
+    store_file = STORE_FILE
+    store_schema = ML
+
     def setup(self) -> None:
-        self.db = open_store(store_path(self.home), migrations=ML)
         self.registry = ModelRegistry(self.db, self.home)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="ml-train")
@@ -256,21 +257,15 @@ class MLDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Models, live models, training jobs and signals published, shown by `health`."""
-        jobs = getattr(self, "jobs", {})
-        states = [j["state"] for j in jobs.values()]
+        states = [j["state"] for j in self.jobs.values()]
         return {
-            "live_models": sorted(getattr(self, "live", {})),
+            "live_models": sorted(self.live),
             "jobs": {s: states.count(s) for s in ("queued", "running", "done", "failed")},
-            "signals": getattr(self, "signals", 0),
+            "signals": self.signals,
         }
 
     def on_stop(self) -> None:
-        """Let a running training finish and store it, then checkpoint and close."""
-        workers = getattr(self, "workers", None)
-        if workers is None:
-            return
-        workers.shutdown(wait=True, cancel_futures=True)
+        """Let a running training finish and store it, before the store is closed."""
+        self.workers.shutdown(wait=True, cancel_futures=True)
         self.clients.close()
         self._run_handed_over()
-        self.db.execute("CHECKPOINT")
-        self.db.close()

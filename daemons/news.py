@@ -18,10 +18,9 @@ from bifrost.news.article import Article, RawArticle
 from bifrost.news.engine import Ingested, NewsEngine, import_report, make_mapper
 from bifrost.news.feeds import read_feed
 from bifrost.news.files import read_news_file
-from bifrost.news.gateway import decay_of, news_store, universe
+from bifrost.news.gateway import decay_of, universe
 from bifrost.news.inbox import NewsInbox
 from bifrost.news.synthetic import SOURCE, SyntheticNews
-from bifrost.store.database import open_store
 from bifrost.store.news import article_count, count_from_source, symbol_scores
 from bifrost.store.schema import NEWS
 
@@ -42,9 +41,11 @@ BATCH = 1000
 class NewsDaemon(Daemon):
     """Articles in from feeds (on a worker thread), files and the generator; events out."""
 
+    store_file = "news.duckdb"
+    store_schema = NEWS
+
     def setup(self) -> None:
         settings = self.config.news
-        self.db = open_store(news_store(self.home), migrations=NEWS)
         mapper = make_mapper(universe(self.config, self.bus, self.home))
         self.engine = NewsEngine(self.db, mapper, decay_of(self.config))
         self.stored = article_count(self.db)
@@ -177,18 +178,12 @@ class NewsDaemon(Daemon):
     def details(self) -> dict[str, Any]:
         """Articles stored and published, feeds' last outcome, shown by `health`."""
         return {
-            "articles": getattr(self, "stored", 0),
-            "published": getattr(self, "published", 0),
-            "synthetic": getattr(self, "synthetic", None) is not None,
-            "feeds": dict(getattr(self, "feeds", {})),
+            "articles": self.stored,
+            "published": self.published,
+            "synthetic": self.synthetic is not None,
+            "feeds": dict(self.feeds),
         }
 
     def on_stop(self) -> None:
-        """Leave a fetch in flight behind (it only reads), then checkpoint and close."""
-        fetcher = getattr(self, "fetcher", None)
-        if fetcher is not None:
-            fetcher.shutdown(wait=False, cancel_futures=True)
-        db = getattr(self, "db", None)
-        if db is not None:
-            db.execute("CHECKPOINT")
-            db.close()
+        """Leave a fetch in flight behind (it only reads) before the store is closed."""
+        self.fetcher.shutdown(wait=False, cancel_futures=True)

@@ -12,7 +12,6 @@ from bifrost.daemon import Daemon
 from bifrost.model.instrument import Instrument
 from bifrost.model.money import amount_text, exact_mid, mid_on_tick
 from bifrost.portfolio.ledger import Ledger
-from bifrost.store.database import open_store
 from bifrost.store.ledger import append_entries, first_equity_since, load_entries, save_snapshot
 from bifrost.store.schema import PORTFOLIO
 
@@ -31,10 +30,12 @@ DEPOSIT = Schema(
 class PortfolioDaemon(Daemon):
     """Listens to fills and quotes; answers positions and P&L; snapshots equity."""
 
+    store_file = "portfolio.duckdb"
+    store_schema = PORTFOLIO
+
     def setup(self) -> None:
         settings = self.config.portfolio
         self.account = settings.account
-        self.db = open_store(self.home / "portfolio.duckdb", migrations=PORTFOLIO)
         self.instruments = self._instruments()
         self._defaults: dict[str, Instrument] = {}
         self.ledger = Ledger(settings.base_currency, self.instrument)
@@ -174,15 +175,8 @@ class PortfolioDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Fills booked, shown by `health`."""
-        return {
-            "account": getattr(self, "account", None),
-            "fills_booked": getattr(self, "fills_booked", 0),
-        }
+        return {"account": self.account, "fills_booked": self.fills_booked}
 
     def on_stop(self) -> None:
-        """Snapshot, checkpoint and close."""
-        db = getattr(self, "db", None)
-        if db is not None:
-            self.snapshot_equity()
-            db.execute("CHECKPOINT")
-            db.close()
+        """Store a last equity snapshot, before the store is closed."""
+        self.snapshot_equity()

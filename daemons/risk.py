@@ -8,7 +8,6 @@ CURVE or by signing with the data dir's service token on loopback.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -22,7 +21,7 @@ from bifrost.execution.messages import ORDER_FIELDS, REPLACE_FIELDS, replaced_or
 from bifrost.model.instrument import Instrument
 from bifrost.model.orders import OPEN_STATES
 from bifrost.risk.engine import RiskEngine, TradingState
-from bifrost.store.database import open_store
+from bifrost.store.risk_state import record_breach, save_setting, stored_limits, stored_state
 from bifrost.store.schema import RISK
 
 SUBMIT = Schema("order.submit params", ORDER_FIELDS)
@@ -40,12 +39,17 @@ REASON = Schema("risk state params", {"reason": Optional(str)})
 class RiskDaemon(Daemon):
     """Pre-trade checks in front of execution; post-trade state from fills, quotes and P&L."""
 
+    store_file = "risk.duckdb"
+    store_schema = RISK
+
     def setup(self) -> None:
         # Before the first call: every request this daemon sends is signed as risk's.
         self.service_token = service_token(self.home)
-        self.db = open_store(self.home / "risk.duckdb", migrations=RISK)
-        self.engine = RiskEngine(self.config.risk, self._stored_state())
-        stored = self._stored_limits()
+        state = stored_state(self.db)
+        self.engine = RiskEngine(
+            self.config.risk, TradingState(state) if state else TradingState.ACTIVE
+        )
+        stored = stored_limits(self.db)
         if stored:
             self.engine.set_limits(stored)
         self.forwarded: set[str] = set()
@@ -84,24 +88,10 @@ class RiskDaemon(Daemon):
             for row in reply["orders"]:
                 self.engine.on_order(row)
 
-    # -- persistence --------------------------------------------------------------------
-
-    def _stored_state(self) -> TradingState:
-        rows = self.db.execute("SELECT value FROM settings WHERE name = 'state'").fetchall()
-        return TradingState(json.loads(rows[0][0])) if rows else TradingState.ACTIVE
-
-    def _stored_limits(self) -> dict[str, Any]:
-        rows = self.db.execute("SELECT value FROM settings WHERE name = 'limits'").fetchall()
-        return dict(json.loads(rows[0][0])) if rows else {}
-
-    def _save(self, name: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [name, json.dumps(value)])
+    # -- alerts -------------------------------------------------------------------------
 
     def _breach(self, rule: str, message: str, order: dict[str, Any], cid: str) -> None:
-        self.db.execute(
-            "INSERT INTO breaches VALUES (?, ?, ?, ?, ?)",
-            [self.clock.now_ns(), rule, order.get("symbol"), message, cid],
-        )
+        record_breach(self.db, self.clock.now_ns(), rule, order.get("symbol"), message, cid)
         self._alert("rejected", {"rule": rule, "message": message, "order": order}, cid)
 
     def _alert(self, kind: str, body: dict[str, Any], cid: str = "") -> None:
@@ -196,7 +186,7 @@ class RiskDaemon(Daemon):
 
     def _pnl(self, event: Any) -> None:
         if self.engine.on_pnl(float(event.body["day_pnl"])):
-            self._save("state", self.engine.state.value)
+            save_setting(self.db, "state", self.engine.state.value)
             self._alert("halted", {"reason": "daily loss limit", "day_pnl": event.body["day_pnl"]})
             self._cancel_everything(event.cid)
 
@@ -209,7 +199,7 @@ class RiskDaemon(Daemon):
             if ctx.role != "admin":  # reading limits is for every role, changing them is not
                 raise Forbidden(f"changing limits needs the admin role; '{ctx.user}' is {ctx.role}")
             self.engine.set_limits(changes)
-            self._save("limits", self.engine.limits_dict())
+            save_setting(self.db, "limits", self.engine.limits_dict())
             self._alert("limits_changed", {"changes": changes}, ctx.cid)
         return self.engine.limits_dict()
 
@@ -248,7 +238,7 @@ class RiskDaemon(Daemon):
 
     def _set_trading(self, state: TradingState, reason: str, cid: str) -> None:
         self.engine.state = state
-        self._save("state", state.value)
+        save_setting(self.db, "state", state.value)
         self._alert("state", {"state": state.value, "reason": reason}, cid)
 
     def _cancel_everything(self, cid: str) -> tuple[list[str], list[str]]:
@@ -298,12 +288,4 @@ class RiskDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Trading state, shown by `health`."""
-        engine = getattr(self, "engine", None)
-        return {"state": engine.state.value} if engine else {}
-
-    def on_stop(self) -> None:
-        """Checkpoint and close."""
-        db = getattr(self, "db", None)
-        if db is not None:
-            db.execute("CHECKPOINT")
-            db.close()
+        return {"state": self.engine.state.value}

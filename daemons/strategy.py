@@ -9,12 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bifrost.backtest.gateway import (
-    load_bars,
-    load_sentiment,
-    strategy_store,
-    with_trading_hours,
-)
+from bifrost.backtest.gateway import load_bars, load_sentiment, with_trading_hours
 from bifrost.backtest.local_workers import LocalWorkers
 from bifrost.backtest.runner import RunRequest, run_record, run_request
 from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep, valid_points
@@ -31,7 +26,6 @@ from bifrost.live.runner import LiveRunner
 from bifrost.market.gateway import DataGateway
 from bifrost.news.gateway import NewsGateway, decay_of
 from bifrost.news.rolling import SentimentHistory
-from bifrost.store.database import open_store
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
 from bifrost.strategy.builtin import BUILTIN
@@ -109,8 +103,10 @@ class RiskOrderPort:
 class StrategyDaemon(Daemon):
     """Backtest jobs run on worker threads; the loop thread stores them and publishes."""
 
+    store_file = "strategy.duckdb"
+    store_schema = STRATEGY
+
     def setup(self) -> None:
-        self.db = open_store(strategy_store(self.home), migrations=STRATEGY)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.sweeps = SweepJobs(self.jobs, self._publish, self._fail)
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="backtest")
@@ -462,34 +458,26 @@ class StrategyDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Backtest jobs by state and live strategies, shown by `health`."""
-        jobs = getattr(self, "jobs", {})
-        states = [j["state"] for j in jobs.values()]
-        live = getattr(self, "live", {})
-        broker = getattr(self, "broker", None)
-        local = getattr(self, "local_workers", None)
-        workers = broker.stats() if broker is not None else {"count": 0}
+        states = [j["state"] for j in self.jobs.values()]
+        broker, local = self.broker, self.local_workers
+        workers: dict[str, Any] = broker.stats() if broker is not None else {"count": 0}
         if local is not None:
             workers.update(local=local.pids(), restarts=local.restarts)
         return {
             "jobs": {s: states.count(s) for s in ("queued", "running", "done", "failed")},
-            "live": sum(r.state != "stopped" for r in live.values()),
+            "live": sum(r.state != "stopped" for r in self.live.values()),
             "workers": workers,
         }
 
     def on_stop(self) -> None:
-        """Let running jobs finish, store them, then checkpoint and close the store."""
-        workers = getattr(self, "workers", None)
-        if workers is None:
-            return
-        broker, local = getattr(self, "broker", None), getattr(self, "local_workers", None)
+        """Let running jobs finish and store them, before the store is closed."""
+        broker, local = self.broker, self.local_workers
         if broker is not None:
             broker.drain(DRAIN_S)
             broker.fail_all("the strategy service stopped before the job finished")
             broker.close()
         if local is not None:
             local.stop()
-        workers.shutdown(wait=True, cancel_futures=True)
+        self.workers.shutdown(wait=True, cancel_futures=True)
         self.clients.close()
         self._run_handed_over()
-        self.db.execute("CHECKPOINT")
-        self.db.close()
