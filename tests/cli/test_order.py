@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bifrost.client import BifrostClient
 from bifrost.config import load_config
 from tests.bifrost.conftest import services_running
 from tests.cli.test_stack import bifrost
@@ -26,14 +27,19 @@ SERVICES = ("data", "portfolio", "execution", "risk", "compliance")
 LIMITS = "[risk]\nmax_order_quantity = 1000.0\n"
 
 
+def resting_price(bus: BifrostClient) -> float:
+    """A limit buy price below AAPL's bid yet inside risk's price collar."""
+    time.sleep(0.3)  # risk has a quote for the collar
+    quote = bus.call("data", "snapshot", {"prefix": "quote.AAPL"})["topics"]["quote.AAPL"]
+    return float(quote["body"]["bid"]) * 0.98
+
+
 def test_order_replace_past_a_limit_exits_4_and_leaves_the_order(
     tmp_path: Path, home: Path
 ) -> None:
     config_path = write_config(tmp_path, services=SERVICES, extra=LIMITS)
     with services_running(load_config(config_path), home, SERVICES) as bus:
-        time.sleep(0.3)  # risk has a quote for the collar
-        quote = bus.call("data", "snapshot", {"prefix": "quote.AAPL"})["topics"]["quote.AAPL"]
-        price = f"{quote['body']['bid'] * 0.98:.2f}"
+        price = f"{resting_price(bus):.2f}"
         placed = bifrost(
             config_path, home, "order", "buy", "AAPL", "5", "--limit", price,
             "--client-id", "cli-1", "--json",
@@ -65,13 +71,14 @@ def test_order_replace_past_a_limit_exits_4_and_leaves_the_order(
 def test_order_replace_takes_the_new_client_id_given(tmp_path: Path, home: Path) -> None:
     config_path = write_config(tmp_path, services=SERVICES)
     with services_running(load_config(config_path), home, SERVICES) as bus:
+        price = resting_price(bus)
         placed = bifrost(
-            config_path, home, "order", "buy", "AAPL", "5", "--limit", "1.00",
+            config_path, home, "order", "buy", "AAPL", "5", "--limit", f"{price:.2f}",
             "--client-id", "cli-2", "--json",
         )  # fmt: skip
         assert placed.returncode == 0, placed.stderr
         replaced = bifrost(
-            config_path, home, "order", "replace", "cli-2", "--limit", "1.01",
+            config_path, home, "order", "replace", "cli-2", "--limit", f"{price - 0.01:.2f}",
             "--new-client-id", "cli-2b", "--json",
         )  # fmt: skip
         assert replaced.returncode == 0, replaced.stderr

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.market.gateway import DataGateway
@@ -114,6 +115,34 @@ def test_order_ticket_preview_names_the_limit_and_send_shows_rejection(config, h
     asyncio.run(scenario())
 
 
+def test_order_ticket_keeps_its_client_id_until_a_send_succeeds(config, home, bus) -> None:
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: app.desk.quotes["AAPL"].bid)
+            await pilot.press("b")
+            ticket = app.screen
+            assert isinstance(ticket, OrderTicket)
+            first_id = ticket.client_order_id
+            ticket.query_one("#quantity", Input).value = "20000"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "REJECTED" in text(app, "#result"))
+            assert ticket.client_order_id == first_id  # nothing entered: the id is unspent
+            ticket.query_one("#quantity", Input).value = "30"
+            sent = ticket.order()
+            assert sent.client_order_id == first_id
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "FILLED" in text(app, "#result"))
+            assert first_id in text(app, "#result")
+            assert ticket.client_order_id != first_id  # the next send is a new order
+            ticket.send(sent)  # the same send again, as after a reply lost to a timeout
+            await until(pilot, lambda: "FILLED" in text(app, "#result"))
+        fills = bus.call("execution", methods.FILLS_LIST, {"limit": 50})["fills"]
+        assert [f["client_order_id"] for f in fills].count(first_id) == 1
+
+    asyncio.run(scenario())
+
+
 def test_kill_switch_asks_then_halts_and_cancels(config, home, bus) -> None:
     bus.call(
         "risk",
@@ -188,12 +217,13 @@ def test_open_order_is_replaced_from_the_orders_table(config, home, bus) -> None
             await until(pilot, lambda: orders.row_count == 1)
             await pilot.press("e")
             assert isinstance(app.screen, ReplaceOrder)
+            replacing_id = app.screen.new_client_order_id
             app.screen.query_one("#price", Input).value = "412.5"
             await pilot.click("#replace")
             await until(pilot, lambda: "ACCEPTED" in text(app, "#result"))
         open_orders = bus.call("execution", "orders.list", {"open_only": True})["orders"]
         assert [(o["client_order_id"], o["limit_price"]) for o in open_orders] == [
-            ("tui-rep.r", 412.5)
+            (replacing_id, 412.5)
         ]
 
     asyncio.run(scenario())

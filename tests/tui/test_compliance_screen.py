@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
+from bifrost.bus import methods
 from bifrost.config import load_config
 from bifrost.errors import Rejected
+from bifrost.model.commands import SubmitOrder
 from tests.bifrost.conftest import services_running
 from tests.conftest import write_config
 from tests.tui.test_app import text, until
@@ -40,8 +42,8 @@ def test_compliance_screen_shows_rules_chain_and_a_new_rejection(
             hits = app.screen.query_one("#hits", DataTable)
             assert hits.row_count == 0
             with pytest.raises(Rejected):
-                order = {"symbol": "BTC-USD", "side": "BUY", "quantity": 1.0}
-                await asyncio.to_thread(bus.call, "risk", "order.submit", order)
+                order = SubmitOrder.new("BTC-USD", "BUY", 1.0).to_wire()
+                await asyncio.to_thread(bus.call, "risk", methods.ORDER_SUBMIT, order)
             await until(pilot, lambda: hits.row_count == 1)
             assert hits.get_row_at(0)[2:4] == ["restricted", "BTC-USD"]
 

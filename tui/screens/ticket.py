@@ -12,14 +12,21 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from bifrost.bus import methods
 from bifrost.client import BifrostClient
-from bifrost.errors import BifrostError, Rejected
+from bifrost.errors import BadRequest, BifrostError, Conflict, Rejected
+from bifrost.model.commands import CancelOrder, SubmitOrder, new_client_order_id
+from bifrost.model.commands import ReplaceOrder as ReplaceCommand
 from bifrost.model.money import average_text, decimal_from_wire, price_text, tick_places
 from bifrost.risk.engine import RiskEngine
 
 
 class OrderTicket(ModalScreen[None]):
-    """Enter an order; Preview checks it against risk's limits, Send sends it through risk."""
+    """Enter an order; Preview checks it against risk's limits, Send sends it through risk.
+
+    The ticket holds one client order id until a send succeeds: a resend after a timeout,
+    or a second ctrl+s, carries the same id, so execution enters the order once.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
@@ -30,6 +37,7 @@ class OrderTicket(ModalScreen[None]):
         super().__init__()
         self.side = side
         self.symbol = symbol
+        self.client_order_id = new_client_order_id("t")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ticket"):
@@ -70,29 +78,30 @@ class OrderTicket(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#quantity", Input).focus()
 
-    def spec(self) -> dict[str, Any]:
-        """The order as entered; ValueError names a field that is not right."""
+    def order(self) -> SubmitOrder:
+        """The order as entered, under the ticket's client id; BadRequest names a field
+        that is not right."""
         quantity = self.query_one("#quantity", Input).value.strip()
         price_text = self.query_one("#price", Input).value.strip()
         kind = str(self.query_one("#type", Select).value)
         try:
             amount = float(quantity)
         except ValueError:
-            raise ValueError("quantity must be a number") from None
-        if not amount > 0:
-            raise ValueError("quantity must be positive")
-        price = float(price_text) if price_text else None
-        if kind != "MARKET" and price is None:
-            raise ValueError(f"a {kind} order needs a price")
-        return {
-            "symbol": self.query_one("#symbol", Input).value.strip().upper(),
-            "side": str(self.query_one("#side", Select).value),
-            "quantity": amount,
-            "type": kind,
-            "limit_price": price if kind == "LIMIT" else None,
-            "stop_price": price if kind == "STOP" else None,
-            "tif": str(self.query_one("#tif", Select).value),
-        }
+            raise BadRequest("quantity must be a number") from None
+        try:
+            price = float(price_text) if price_text else None
+        except ValueError:
+            raise BadRequest("price must be a number") from None
+        return SubmitOrder.new(
+            self.query_one("#symbol", Input).value.strip().upper(),
+            str(self.query_one("#side", Select).value),
+            amount,
+            client_order_id=self.client_order_id,
+            type=kind,
+            limit_price=price if kind == "LIMIT" else None,
+            stop_price=price if kind == "STOP" else None,
+            tif=str(self.query_one("#tif", Select).value),
+        )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "preview-button":
@@ -105,11 +114,11 @@ class OrderTicket(ModalScreen[None]):
     def action_preview(self) -> None:
         """Check the order against the desk's positions and risk's current limits."""
         try:
-            spec = self.spec()
-        except ValueError as exc:
-            self.query_one("#preview", Static).update(f"[red]{escape(str(exc))}[/]")
+            order = self.order()
+        except BadRequest as exc:
+            self.query_one("#preview", Static).update(f"[red]{escape(exc.message)}[/]")
             return
-        self.preview(spec)
+        self.preview(order.to_wire())
 
     @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
     def preview(self, spec: dict[str, Any]) -> None:
@@ -117,8 +126,8 @@ class OrderTicket(ModalScreen[None]):
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=1000) as client:  # type: ignore[attr-defined]
-                limits = client.call("risk", "risk.limits", {})
-                state = client.call("risk", "risk.state", {})
+                limits = client.call("risk", methods.RISK_LIMITS, {})
+                state = client.call("risk", methods.RISK_STATE, {})
         except BifrostError as exc:
             app.call_from_thread(
                 self._show, "#preview", f"[red]risk unavailable:[/] {escape(exc.message)}"
@@ -129,26 +138,35 @@ class OrderTicket(ModalScreen[None]):
     def action_send(self) -> None:
         """Send the order through risk; the reply is shown here."""
         try:
-            spec = self.spec()
-        except ValueError as exc:
-            self._show("#result", f"[red]{escape(str(exc))}[/]")
+            order = self.order()
+        except BadRequest as exc:
+            self._show("#result", f"[red]{escape(exc.message)}[/]")
             return
-        self._show("#result", "sending…")
-        self.send(spec)
+        self._show("#result", f"sending {escape(order.client_order_id)}…")
+        self.send(order)
 
     @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
-    def send(self, spec: dict[str, Any]) -> None:
-        """Submit on a worker thread with its own client."""
+    def send(self, command: SubmitOrder) -> None:
+        """Submit on a worker thread with its own client (a retry of the same id is safe)."""
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call("risk", "order.submit", spec)
+                order = client.call(
+                    "risk", methods.ORDER_SUBMIT, command.to_wire(), idempotent=True
+                )
         except Rejected as exc:
             app.call_from_thread(self._show, "#result", f"[red]REJECTED[/] {escape(exc.message)}")
+            return
+        except Conflict as exc:
+            # An earlier send of this id was entered as a different order: the id is
+            # spent, so the next send is a new order.
+            app.call_from_thread(self._sent, command.client_order_id)
+            app.call_from_thread(self._show, "#result", f"[red]{exc.code}[/] {escape(exc.message)}")
             return
         except BifrostError as exc:
             app.call_from_thread(self._show, "#result", f"[red]{exc.code}[/] {escape(exc.message)}")
             return
+        app.call_from_thread(self._sent, command.client_order_id)
         places = tick_places(app.desk.tick_size(order["symbol"]))  # type: ignore[attr-defined]
         average = average_text(decimal_from_wire(order["avg_price"]), places)
         price = f" @ {average}" if order["filled"] else ""
@@ -157,6 +175,11 @@ class OrderTicket(ModalScreen[None]):
             f"filled {order['filled']:g}{price}"
         )
         app.call_from_thread(self._show, "#result", text)
+
+    def _sent(self, client_order_id: str) -> None:
+        """The order under `client_order_id` is entered: the ticket's next send is new."""
+        if self.client_order_id == client_order_id:
+            self.client_order_id = new_client_order_id("t")
 
     def _show(self, selector: str, text: str) -> None:
         self.query_one(selector, Static).update(text)
@@ -199,7 +222,9 @@ def cancel_order(app: App[Any], client_order_id: str) -> None:
     def run() -> None:
         try:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call("risk", "order.cancel", {"client_order_id": client_order_id})
+                order = client.call(
+                    "risk", methods.ORDER_CANCEL, CancelOrder(client_order_id).to_wire()
+                )
             app.call_from_thread(app.notify, f"{client_order_id}: {order['status']}")
         except BifrostError as exc:
             app.call_from_thread(app.notify, exc.message, severity="error", markup=False)
@@ -208,13 +233,18 @@ def cancel_order(app: App[Any], client_order_id: str) -> None:
 
 
 class ReplaceOrder(ModalScreen[None]):
-    """Cancel/replace an open order with a new quantity and/or price."""
+    """Cancel/replace an open order with a new quantity and/or price.
+
+    The dialog mints the replacing order's id once, so pressing Replace again after a
+    timeout cannot replace the order twice.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
 
     def __init__(self, order: dict[str, Any]) -> None:
         super().__init__()
         self.order = order
+        self.new_client_order_id = new_client_order_id("t")
 
     def compose(self) -> ComposeResult:
         order = self.order
@@ -246,21 +276,25 @@ class ReplaceOrder(ModalScreen[None]):
             self.query_one("#result", Static).update("[red]quantity and price must be numbers[/]")
             return
         field = "stop_price" if self.order["type"] == "STOP" else "limit_price"
-        self.replace(
-            {
-                "client_order_id": self.order["client_order_id"],
-                "quantity": quantity,
-                field: price if self.order["type"] != "MARKET" else None,
-            }
-        )
+        try:
+            command = ReplaceCommand.new(
+                self.order["client_order_id"],
+                new_client_order_id=self.new_client_order_id,
+                quantity=quantity,
+                **{field: price if self.order["type"] != "MARKET" else None},
+            )
+        except BadRequest as exc:
+            self.query_one("#result", Static).update(f"[red]{escape(exc.message)}[/]")
+            return
+        self.replace(command)
 
     @work(thread=True, exclusive=True, group="replace", exit_on_error=False)
-    def replace(self, params: dict[str, Any]) -> None:
+    def replace(self, command: ReplaceCommand) -> None:
         """Send the replace through risk (checked like a new order); show what came back."""
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call("risk", "order.replace", params)
+                order = client.call("risk", methods.ORDER_REPLACE, command.to_wire())
         except BifrostError as exc:
             app.call_from_thread(
                 self.query_one("#result", Static).update,
