@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from typing import Any, Protocol
 
 import numpy as np
 
 from bifrost.clock import Clock
 from bifrost.errors import BadRequest, BifrostError
+from bifrost.model.commands import SubmitOrder, new_client_order_id
 from bifrost.model.market import Bar, Side
 from bifrost.model.orders import Fill, Order, OrderStatus
 from bifrost.strategy.bars import BarArrays
@@ -81,8 +81,6 @@ class LiveRunner:
         self.orders_sent = 0
         self.last_error = ""
         self._cids = itertools.count(1)
-        self._session = os.urandom(2).hex()
-        """Keeps client order ids unique when a restarted strategy counts from 1 again."""
 
     # -- events ---------------------------------------------------------------------
 
@@ -156,18 +154,18 @@ class LiveRunner:
         quantity = order.quantity if order.quantity is not None else self._size(order)
         if quantity <= 0:
             raise BadRequest(f"{self.strategy_id}: nothing to {order.side.value.lower()}")
-        spec = {
-            "client_order_id": f"{order.client_order_id}.{self._session}",
-            "symbol": order.symbol,
-            "side": order.side.value,
-            "quantity": quantity,
-            "type": order.type.value,
-            "limit_price": order.limit_price,
-            "stop_price": order.stop_price,
-            "tif": order.tif.value,
-            "strategy_id": self.strategy_id,
-        }
-        reply = self.orders.submit(spec, f"{self.strategy_id}-{next(self._cids)}")
+        command = SubmitOrder(
+            new_client_order_id("s"),
+            order.symbol,
+            order.side,
+            float(quantity),
+            order.type,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+            tif=order.tif,
+            strategy_id=self.strategy_id,
+        )
+        reply = self.orders.submit(command.to_wire(), f"{self.strategy_id}-{next(self._cids)}")
         self.orders_sent += 1
         order.client_order_id = reply["client_order_id"]
         order.quantity = reply["quantity"]

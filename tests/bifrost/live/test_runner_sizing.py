@@ -1,4 +1,5 @@
-"""LiveRunner sizes sizeless orders as the simulated exchange does, shorts included."""
+"""LiveRunner sizes sizeless orders as the simulated exchange does, shorts included, and
+sends every order as a SubmitOrder under an id it mints."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from bifrost.clock import SimulatedClock
 from bifrost.live.runner import LiveRunner
+from bifrost.model.commands import SubmitOrder
+from bifrost.model.market import Side
 from bifrost.strategy.strategy import Strategy
 
 
@@ -32,6 +35,18 @@ class SellOnFirstBar(Strategy):
     def on_bar(self, bar: Any) -> None:
         if self.context.index(bar.symbol) == 0:
             self.sell(bar.symbol, fraction=0.5)
+
+    def on_start(self) -> None:
+        pass
+
+
+class BuyEveryBar(Strategy):
+    """Buys one share on every bar."""
+
+    name = "buy_every_bar"
+
+    def on_bar(self, bar: Any) -> None:
+        self.buy(bar.symbol, 1)
 
     def on_start(self) -> None:
         pass
@@ -68,3 +83,14 @@ def test_live_sizeless_sell_while_flat_without_shorting_sends_nothing() -> None:
     runner, port = run_first_bar(allow_short=False)
     assert port.sent == []
     assert "nothing to sell" in runner.last_error
+
+
+def test_live_orders_go_out_as_submit_commands_with_ids_minted_by_the_runner() -> None:
+    port = OrderBook()
+    runner = LiveRunner("s-1", BuyEveryBar(), ["SPY"], "1m", port, SimulatedClock(0), 10_000.0)
+    runner.on_bar(bar(100.0))
+    runner.on_bar({**bar(100.0), "ts": 120_000_000_000})
+    sent = [SubmitOrder.from_wire(spec) for spec in port.sent]
+    assert [(o.side, o.quantity, o.strategy_id) for o in sent] == [(Side.BUY, 1.0, "s-1")] * 2
+    assert len({o.client_order_id for o in sent}) == 2
+    assert all(o.client_order_id.startswith("s-") for o in sent)
