@@ -21,10 +21,10 @@ from bifrost.market.ingest.options import ImportOptions
 from bifrost.market.replay import Replay, parse_speed
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import BookDelta, Quote
-from bifrost.store.bars import last_closes, upsert_bar_rows
+from bifrost.store.bars import last_closes
 from bifrost.store.instruments import find_instrument
+from bifrost.store.live_batch import record_batch
 from bifrost.store.schema import DATA
-from bifrost.store.ticks import append_rows
 
 RECORD_EVERY_S = 1.0
 """How often recorded quotes and trades are written: one transaction per batch."""
@@ -183,18 +183,8 @@ class DataDaemon(Daemon):
     def record(self) -> None:
         """Write the queued quotes, trades and closed bars in one transaction."""
         batch, self.pending = self.pending, {"quotes": [], "trades": []}
-        self.db.execute("BEGIN TRANSACTION")
-        try:
-            for table in ("quotes", "trades"):
-                self.recorded[table] += append_rows(self.db, table, batch[table])
-            bars = batch.get("bars", [])
-            if bars:
-                upsert_bar_rows(self.db, bars)
-                self.recorded["bars"] += len(bars)
-            self.db.execute("COMMIT")
-        except Exception:
-            self.db.execute("ROLLBACK")
-            raise
+        for kind, count in record_batch(self.db, batch).items():
+            self.recorded[kind] += count
 
     # -- RPC methods ----------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ from bifrost.live.runner import LiveRunner
 from bifrost.market.gateway import DataGateway
 from bifrost.news.gateway import NewsGateway, decay_of
 from bifrost.news.rolling import SentimentHistory
+from bifrost.store.live_strategies import StoredStrategy, add_running, mark_stopped, running
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
 from bifrost.strategy.builtin import BUILTIN
@@ -178,19 +178,16 @@ class StrategyDaemon(Daemon):
         strategy = cls(**(params.get("params") or {}))
         strategy_id = f"{name}-{uuid.uuid4().hex[:6]}"
         runner = self._runner(strategy_id, strategy, params)
-        self.db.execute(
-            "INSERT INTO live_strategies VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
-            [
-                strategy_id,
-                name,
-                params.get("file"),
-                runner.symbols,
-                runner.timeframe,
-                json.dumps(strategy.params()),
-                runner.capital,
-                self.clock.now_ns(),
-            ],
+        stored = StoredStrategy(
+            strategy_id,
+            name,
+            params.get("file"),
+            runner.symbols,
+            runner.timeframe,
+            strategy.params(),
+            runner.capital,
         )
+        add_running(self.db, stored, self.clock.now_ns())
         self.log.info("strategy.started", ctx.cid, strategy=strategy_id)
         return runner.summary()
 
@@ -229,21 +226,20 @@ class StrategyDaemon(Daemon):
 
     def _restart_live(self) -> None:
         """Start again the strategies that were running when the service stopped."""
-        rows = self.db.execute(
-            "SELECT strategy_id, name, file, symbols, timeframe, params, capital "
-            "FROM live_strategies WHERE state = 'running'"
-        ).fetchall()
-        for strategy_id, name, file, symbols, timeframe, params, capital in rows:
+        for stored in running(self.db):
             try:
-                strategy = strategy_class(name, file)(**json.loads(params))
+                strategy = strategy_class(stored.name, stored.file)(**stored.params)
             except BifrostError as exc:
-                self.log.error("strategy.restart_failed", strategy=strategy_id, error=exc.message)
+                self.log.error(
+                    "strategy.restart_failed", strategy=stored.strategy_id, error=exc.message
+                )
                 continue
-            self._runner(
-                strategy_id,
-                strategy,
-                {"symbols": symbols, "timeframe": timeframe, "capital": capital},
-            )
+            settings = {
+                "symbols": stored.symbols,
+                "timeframe": stored.timeframe,
+                "capital": stored.capital,
+            }
+            self._runner(stored.strategy_id, strategy, settings)
 
     def _live_bar(self, event: Any) -> None:
         for runner in self.live.values():
@@ -277,10 +273,7 @@ class StrategyDaemon(Daemon):
 
     def _stop_runner(self, runner: LiveRunner, cid: str, cancel_orders: bool = True) -> None:
         runner.stop()
-        self.db.execute(
-            "UPDATE live_strategies SET state = 'stopped' WHERE strategy_id = ?",
-            [runner.strategy_id],
-        )
+        mark_stopped(self.db, runner.strategy_id)
         if cancel_orders and "risk" in self.config.services:
             try:
                 self.bus.call(
