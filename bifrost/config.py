@@ -17,13 +17,13 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bifrost.backtest.config import StrategyConfig
 from bifrost.compliance.config import ComplianceConfig
 from bifrost.errors import BifrostError, ConfigError
 from bifrost.feed.config import FeedConfig
 from bifrost.news.config import NewsConfig
 from bifrost.portfolio.config import PortfolioConfig
 from bifrost.risk.config import RiskConfig
+from bifrost.strategy.config import StrategyConfig
 
 SERVICE_NAMES: tuple[str, ...] = (
     "data",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bifrost.backtest.config import StrategyConfig
 from bifrost.config import load_config
 from bifrost.errors import ConfigError
 from bifrost.local_config import write_local_config
+from bifrost.strategy.config import StrategyConfig
 
 
 def test_worker_port_is_optional_and_off_by_default(tmp_path: Path) -> None:

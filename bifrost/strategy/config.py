@@ -1,7 +1,9 @@
 """The `[strategy]` config section: the strategy service's backtest workers.
 
-The section is named for the service that runs the workers; what it configures is how
-backtests are spread over worker processes (bifrost/backtest/worker.py).
+What it configures is how the strategy service spreads backtests over worker processes
+(bifrost/backtest/worker.py). It lives here, not in bifrost/backtest, because
+bifrost/config.py gathers every section and much of the live path imports that: the
+live path must not reach the backtester, even through the config.
 """
 
 from __future__ import annotations
