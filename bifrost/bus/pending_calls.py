@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 
@@ -35,7 +35,7 @@ class PendingCalls:
 
     def __init__(
         self,
-        ctx: zmq.Context,
+        ctx: zmq.SyncContext,
         endpoint: str,
         *,
         name: str,
@@ -90,7 +90,8 @@ class PendingCalls:
     def on_readable(self) -> None:
         """Read every reply waiting on the socket and run its callback."""
         socket = self.socket
-        while socket.get(zmq.EVENTS) & zmq.POLLIN:
+        # ZMQ_EVENTS is an int option; pyzmq types every option as int | bytes.
+        while cast(int, socket.get(zmq.EVENTS)) & zmq.POLLIN:
             try:
                 reply = codec.decode_reply(socket.recv(zmq.NOBLOCK))
             except BifrostError:
