@@ -1,11 +1,18 @@
-"""The compliance service: checks orders after risk, keeps the hash-chained audit trail."""
+"""The compliance service: checks orders after risk, keeps the hash-chained audit trail.
+
+Decisions share one group commit per loop turn (bifrost.bus.group_commit): every
+`compliance.check` of the turn is decided and linked into the chain, the chain's new
+records go to the write-ahead log with one fdatasync, and only then are the answers
+sent and the decisions published. The trail feeds DuckDB on a timer and before reads.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bifrost.bus import topics
-from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus import methods, topics
+from bifrost.bus.group_commit import GroupCommit
+from bifrost.bus.rpc import CallContext, Deferred, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.compliance.audit import AuditTrail, last_body, records_between, verify
 from bifrost.compliance.daytrades import DAY_NS, utc_date
@@ -21,11 +28,11 @@ from bifrost.compliance.rules import (
 )
 from bifrost.daemon import Daemon
 from bifrost.errors import Rejected
-from bifrost.execution.messages import ORDER_FIELDS
+from bifrost.model.commands import SUBMIT_FIELDS, SubmitOrder
 from bifrost.model.instrument import Instrument
 from bifrost.store.schema import COMPLIANCE
 
-CHECK = Schema("compliance.check params", ORDER_FIELDS)
+CHECK = Schema("compliance.check params", SUBMIT_FIELDS)
 SET_RULE = Schema("compliance.set_rule params", {"rule": str, "value": object})
 REPORT = Schema("compliance.report params", {"date": Optional(str)})
 RECONCILE_EVERY_S = 2.0
@@ -33,8 +40,10 @@ RECONCILE_EVERY_S = 2.0
 RECONCILE_ORDERS = 1_000
 """Newest orders compared with the trail at each reconciliation."""
 FLUSH_EVERY_S = 0.1
-"""How long order and fill records may wait to be written together (the execution
+"""How long order and fill records may wait to be made durable together (the execution
 journal has them too: reconciliation records any a crash lost)."""
+APPLY_EVERY_S = 1.0
+"""How often the durable records are fed to the `audit` table (reads feed it first too)."""
 
 
 def order_key(order: dict[str, Any]) -> str:
@@ -49,7 +58,10 @@ class ComplianceDaemon(Daemon):
     store_schema = COMPLIANCE
 
     def setup(self) -> None:
-        self.audit = AuditTrail(self.db)
+        self.audit = AuditTrail(self.db, self.home / "compliance.wal")
+        self.commits = GroupCommit(self._commit_decisions)
+        self._announcements: list[tuple[dict[str, Any], str]] = []
+        """Decisions of this turn, published once they are durable."""
         self.overrides = load_overrides(self.db)
         self.calendars = self._instrument_calendars()
         rules = effective_rules(self.config.compliance, self.overrides)
@@ -68,12 +80,20 @@ class ComplianceDaemon(Daemon):
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         self.every(RECONCILE_EVERY_S, self.reconcile)
         self.every(FLUSH_EVERY_S, self.audit.flush)
+        self.every(APPLY_EVERY_S, self.audit.apply)
+        self.after_each_turn(self._end_turn)
         for method in (
-            Method("compliance.check", self.check, CHECK, idempotent=True, role="trader"),
-            Method("compliance.rules", self.rules),
-            Method("compliance.set_rule", self.set_rule, SET_RULE, idempotent=False, role="admin"),
-            Method("compliance.verify", self.verify),
-            Method("compliance.report", self.report, REPORT),
+            Method(methods.COMPLIANCE_CHECK, self.check, CHECK, idempotent=True, role="trader"),
+            Method(methods.COMPLIANCE_RULES, self.rules),
+            Method(
+                methods.COMPLIANCE_SET_RULE,
+                self.set_rule,
+                SET_RULE,
+                idempotent=False,
+                role="admin",
+            ),
+            Method(methods.COMPLIANCE_VERIFY, self.verify),
+            Method(methods.COMPLIANCE_REPORT, self.report, REPORT),
         ):
             self.add_method(method)
 
@@ -83,7 +103,7 @@ class ComplianceDaemon(Daemon):
         """Each instrument's trading calendar, from the data service (defaults without it)."""
         if not self.bus.answers("data"):
             return {}
-        rows = self.bus.call("data", "instruments.list", {})["instruments"]
+        rows = self.bus.call("data", methods.INSTRUMENTS_LIST, {})["instruments"]
         return {row["symbol"]: row["calendar"] for row in rows}
 
     def _calendar(self, symbol: str) -> str:
@@ -115,7 +135,7 @@ class ComplianceDaemon(Daemon):
     def _seed_equity(self) -> None:
         """The account's equity and positions now, before the first P&L event."""
         if self.bus.answers("portfolio"):
-            self.engine.on_pnl(self.bus.call("portfolio", "portfolio.pnl", {}))
+            self.engine.on_pnl(self.bus.call("portfolio", methods.PORTFOLIO_PNL, {}))
 
     def reconcile(self) -> int:
         """Record journaled fills and order states the trail lacks (lost events)."""
@@ -123,13 +143,17 @@ class ComplianceDaemon(Daemon):
             return 0
         recorded = 0
         reply = self.bus.call(
-            "execution", "fills.list", {"since_ns": self.fills_since_ns, "limit": 10_000}
+            "execution", methods.FILLS_LIST, {"since_ns": self.fills_since_ns, "limit": 10_000}
         )
         for row in reply["fills"]:
             recorded += self._record_fill({**row, "ts": row["ts_ns"]}, row["cid"], "journal")
-        opened = self.bus.call("execution", "orders.list", {"open_only": True, "limit": 10_000})
+        opened = self.bus.call(
+            "execution", methods.ORDERS_LIST, {"open_only": True, "limit": 10_000}
+        )
         self.engine.resting = {o["client_order_id"]: o for o in opened["orders"]}
-        rows = self.bus.call("execution", "orders.list", {"limit": RECONCILE_ORDERS})["orders"]
+        rows = self.bus.call("execution", methods.ORDERS_LIST, {"limit": RECONCILE_ORDERS})[
+            "orders"
+        ]
         for row in rows:
             if not self.audit.seen(order_key(row)):
                 recorded += self._record_journal(row)
@@ -141,7 +165,7 @@ class ComplianceDaemon(Daemon):
     def _record_journal(self, row: dict[str, Any]) -> int:
         """Every journaled transition of one order that the trail lacks."""
         reply = self.bus.call(
-            "execution", "order.events", {"client_order_id": row["client_order_id"]}
+            "execution", methods.ORDER_EVENTS, {"client_order_id": row["client_order_id"]}
         )
         recorded = 0
         for event in reply["events"]:
@@ -155,22 +179,22 @@ class ComplianceDaemon(Daemon):
 
     # -- order checks ----------------------------------------------------------------------
 
-    def check(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`compliance.check`: allowed (with any hits) or REJECTED naming the rule."""
-        client_id = params.get("client_order_id")
-        if client_id and client_id in self.allowed_ids:
+    def check(self, params: dict[str, Any], ctx: CallContext) -> Deferred | dict[str, Any]:
+        """`compliance.check`: allowed (with any hits) or REJECTED naming the rule; the
+        answer leaves once the decision is durable (with the turn's other decisions)."""
+        order = SubmitOrder.from_wire(params)
+        if order.client_order_id in self.allowed_ids:
             return {"outcome": "allowed", "hits": [], "retry": True}
         now = self.clock.now_ns()
         try:
-            hits = self.engine.check(params, now)
+            hits = self.engine.check(order, now)
         except Rejected as exc:
             self._decide(params, ctx.cid, now, "rejected", exc.details["rule"], exc.message)
-            raise
-        message = f"{params['symbol']} is on the watch list" if hits else ""
+            return self.commits.refuse(ctx, exc)
+        message = f"{order.symbol} is on the watch list" if hits else ""
         self._decide(params, ctx.cid, now, "allowed", "", message, hits)
-        if client_id:
-            self.allowed_ids.add(client_id)
-        return {"outcome": "allowed", "hits": hits}
+        self.allowed_ids.add(order.client_order_id)
+        return self.commits.reply(ctx, {"outcome": "allowed", "hits": hits})
 
     def _decide(
         self,
@@ -190,16 +214,35 @@ class ComplianceDaemon(Daemon):
             "order": order,
         }
         self.audit.append("decision", "compliance", body, now, cid)
-        self.audit.flush()  # the decision is on disk before the order goes on
+        self._announcements.append((body, cid))
+
+    def _end_turn(self) -> None:
+        if self.commits.waiting:
+            self.commits.run()
+
+    def _commit_decisions(self) -> None:
+        """The turn's decisions on disk, then announced (the answers follow)."""
+        self.audit.flush()
+        announcements, self._announcements = self._announcements, []
+        for body, cid in announcements:
+            self._announce(body, cid)
+
+    def _announce(self, body: dict[str, Any], cid: str) -> None:
         assert self.publisher is not None
         self.publisher.publish(topics.compliance("decision"), "decision", body, cid)
+        outcome, rule, message, hits = body["outcome"], body["rule"], body["message"], body["hits"]
         if outcome == "rejected" or hits:
             kind = "rejected" if outcome == "rejected" else "watch"
-            alert = {"kind": kind, "rule": rule or "watch", "message": message, "order": order}
+            alert = {
+                "kind": kind,
+                "rule": rule or "watch",
+                "message": message,
+                "order": body["order"],
+            }
             self.publisher.publish(topics.alert("compliance"), kind, alert, cid)
             self.log.warning(f"compliance.{kind}", cid, rule=alert["rule"], message=message)
         else:  # every decision is a hop of the order's trace, a plain allow too
-            self.log.info("compliance.allowed", cid, symbol=order.get("symbol"))
+            self.log.info("compliance.allowed", cid, symbol=body["order"].get("symbol"))
 
     # -- rules and reports -------------------------------------------------------------------
 
@@ -227,12 +270,12 @@ class ComplianceDaemon(Daemon):
         """`compliance.report`: one UTC day's records and rule hits (today by default)."""
         text = params.get("date")
         day = parse_day(text) if text else utc_date(self.clock.now_ns())
-        self.audit.flush()
+        self.audit.sync()
         return day_report(self.db, day)
 
     def verify(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`compliance.verify`: re-walk the whole chain on disk."""
-        self.audit.flush()
+        self.audit.sync()
         return verify(self.db)
 
     # -- the bus ------------------------------------------------------------------------------
@@ -271,5 +314,6 @@ class ComplianceDaemon(Daemon):
         return {"audit_records": self.audit.last_id, "resting_orders": len(self.engine.resting)}
 
     def on_stop(self) -> None:
-        """Write the audit records still waiting, before the store is closed."""
-        self.audit.flush()
+        """Make the waiting audit records durable and feed them to the table, before the
+        store is closed."""
+        self.audit.close()

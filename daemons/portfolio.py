@@ -1,25 +1,35 @@
-"""The portfolio service: books fills into the exact-money ledger, marks positions to quotes."""
+"""The portfolio service: books fills into the exact-money ledger, marks positions to quotes.
+
+A fill is booked in the ledger in memory and its position published at once; its
+entries reach portfolio.duckdb in batches a moment later (`WRITE_EVERY_S`, and at
+stop). The execution journal is the durable record of fills: after a crash the
+reconciliation at start books again, once each by trade id, whatever the store lacks.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
 from bifrost.model.instrument import Instrument
 from bifrost.model.money import amount_text, exact_mid, mid_on_tick
-from bifrost.portfolio.ledger import Ledger
+from bifrost.portfolio.ledger import Entry, Ledger
 from bifrost.store.ledger import append_entries, first_equity_since, load_entries, save_snapshot
 from bifrost.store.schema import PORTFOLIO
 
 DAY_NS = 86_400_000_000_000
 PNL_EVERY_S = 1.0
+"""Marks move with every quote; P&L events go out at most this often."""
 RECONCILE_EVERY_S = 2.0
 """How often fills are compared with the execution journal (events can be lost in a crash)."""
-"""Marks move with every quote; P&L events go out at most this often."""
+WRITE_EVERY_S = 0.2
+"""How long booked entries may wait to be written to the store together."""
+RECONCILE_MARGIN_NS = 60 * 1_000_000_000
+"""At start, journaled fills are compared back to this long before the last booked one."""
 ACCOUNT = Schema("portfolio params", {"account": Optional(str)})
 DEPOSIT = Schema(
     "portfolio.deposit params",
@@ -50,16 +60,21 @@ class PortfolioDaemon(Daemon):
         self.marks: dict[str, Decimal] = {}
         self.day_start: dict[str, Decimal] = {}
         self.fills_booked = 0
-        self.reconciled_ns = 0
+        booked = [entry.ts for entry in stored if entry.trade_id]
+        self.reconciled_ns = max(0, max(booked, default=0) - RECONCILE_MARGIN_NS)
+        self._unwritten: list[Entry] = []
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         self.every(PNL_EVERY_S, self.publish_pnl)
         self.every(RECONCILE_EVERY_S, self.reconcile)
+        self.every(WRITE_EVERY_S, self.write_entries)
         self.tasks["snapshot_equity"] = self.snapshot_equity
         for method in (
-            Method("portfolio.positions", self.positions, ACCOUNT),
-            Method("portfolio.pnl", self.pnl, ACCOUNT),
-            Method("portfolio.deposit", self.deposit, DEPOSIT, idempotent=False, role="admin"),
+            Method(methods.PORTFOLIO_POSITIONS, self.positions, ACCOUNT),
+            Method(methods.PORTFOLIO_PNL, self.pnl, ACCOUNT),
+            Method(
+                methods.PORTFOLIO_DEPOSIT, self.deposit, DEPOSIT, idempotent=False, role="admin"
+            ),
         ):
             self.add_method(method)
         self.snapshot_equity()
@@ -69,7 +84,7 @@ class PortfolioDaemon(Daemon):
         if not self.bus.answers("execution"):
             return 0
         reply = self.bus.call(
-            "execution", "fills.list", {"since_ns": self.reconciled_ns, "limit": 10_000}
+            "execution", methods.FILLS_LIST, {"since_ns": self.reconciled_ns, "limit": 10_000}
         )
         booked = 0
         for row in reply["fills"]:
@@ -90,7 +105,7 @@ class PortfolioDaemon(Daemon):
         entries = self.ledger.apply_fill(fill, self.clock.now_ns(), currency)
         if not entries:
             return 0  # a fill seen before (a replay, a reconciliation): booked once only
-        append_entries(self.db, entries)
+        self._unwritten.extend(entries)
         self.fills_booked += 1
         assert self.publisher is not None
         snapshot = self.ledger.snapshot(fill["account"], self.marks)
@@ -109,7 +124,7 @@ class PortfolioDaemon(Daemon):
         """Instruments from the data service: currency and tick of each symbol."""
         if not self.bus.answers("data"):
             return {}
-        rows = self.bus.call("data", "instruments.list", {})["instruments"]
+        rows = self.bus.call("data", methods.INSTRUMENTS_LIST, {})["instruments"]
         return {row["symbol"]: Instrument.from_dict(row) for row in rows}
 
     def instrument(self, symbol: str) -> Instrument:
@@ -170,13 +185,25 @@ class PortfolioDaemon(Daemon):
         account = params.get("account") or self.account
         currency = params.get("currency") or self.ledger.base_currency
         entry = self.ledger.deposit(account, params["amount"], currency, self.clock.now_ns())
-        append_entries(self.db, [entry])
+        self._unwritten.append(entry)
+        self.write_entries()  # a deposit is stored before it is confirmed
         return self.ledger.snapshot(account, self.marks)
+
+    def write_entries(self) -> int:
+        """Timer: write the booked entries the store lacks, in one transaction."""
+        entries, self._unwritten = self._unwritten, []
+        try:
+            append_entries(self.db, entries)
+        except Exception:
+            self._unwritten = entries + self._unwritten  # kept for the next try
+            raise
+        return len(entries)
 
     def details(self) -> dict[str, Any]:
         """Fills booked, shown by `health`."""
         return {"account": self.account, "fills_booked": self.fills_booked}
 
     def on_stop(self) -> None:
-        """Store a last equity snapshot, before the store is closed."""
+        """Write what is booked and a last equity snapshot, before the store is closed."""
+        self.write_entries()
         self.snapshot_equity()

@@ -4,33 +4,48 @@ Every change to an order goes through here too: a replace is checked as the orde
 would become, a cancel (always allowed: it only lowers risk) is passed on. Execution
 accepts order changes from this service alone, which proves itself by its host key on
 CURVE or by signing with the data dir's service token on loopback.
+
+Risk never waits: an order that passed its checks is sent on to compliance and then to
+execution as calls that do not block (bifrost.bus.pending_calls), and its caller's
+reply is deferred until execution answers. Other callers are served meanwhile. Each
+hop keeps its deadline; no answer in time is a refusal naming the hop (fail closed).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from bifrost.bus import topics
-from bifrost.bus.rpc import CallContext, Method
+from bifrost.bus import methods, topics
+from bifrost.bus.rpc import CallContext, Deferred, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.bus.service_auth import service_token
 from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError, Conflict, Forbidden, Rejected, Timeout, Unavailable
-from bifrost.execution.messages import ORDER_FIELDS, REPLACE_FIELDS, replaced_order
+from bifrost.model.commands import (
+    CANCEL_FIELDS,
+    REPLACE_FIELDS,
+    SUBMIT_FIELDS,
+    CancelOrder,
+    ReplaceOrder,
+    SubmitOrder,
+)
 from bifrost.model.instrument import Instrument
 from bifrost.model.orders import OPEN_STATES
 from bifrost.risk.engine import RiskEngine, TradingState
 from bifrost.store.risk_state import record_breach, save_setting, stored_limits, stored_state
 from bifrost.store.schema import RISK
 
-SUBMIT = Schema("order.submit params", ORDER_FIELDS)
+SUBMIT = Schema("order.submit params", SUBMIT_FIELDS)
 REPLACE = Schema("order.replace params", REPLACE_FIELDS)
-CANCEL = Schema("order.cancel params", {"client_order_id": str})
+CANCEL = Schema("order.cancel params", CANCEL_FIELDS)
 CANCEL_ALL = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
 CATCH_UP_EVERY_S = 5.0
 COMPLIANCE_WAIT_MS = 2000
 """How long an order waits for compliance's answer before it is refused (fail closed)."""
+EXECUTION_WAIT_MS = 3000
+"""How long an order change waits for execution's answer (then its outcome is unknown)."""
 LIMITS = Schema("risk.limits params", {"set": Optional(dict)})
 VAR = Schema("risk.var params", {"confidence": Optional(float), "lookback": Optional(int)})
 REASON = Schema("risk state params", {"reason": Optional(str)})
@@ -53,6 +68,11 @@ class RiskDaemon(Daemon):
         if stored:
             self.engine.set_limits(stored)
         self.forwarded: set[str] = set()
+        self.execution = self.calls_to("execution")
+        self.compliance = (
+            self.calls_to("compliance") if "compliance" in self.config.services else None
+        )
+        self.portfolio = self.calls_to("portfolio") if "portfolio" in self.config.services else None
         self._catch_up()
         self.every(CATCH_UP_EVERY_S, self._catch_up)
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
@@ -60,16 +80,16 @@ class RiskDaemon(Daemon):
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         self.subscribe("portfolio", [topics.prefix(topics.PNL)], self._pnl)
         for method in (
-            Method("order.submit", self.submit, SUBMIT, idempotent=True, role="trader"),
-            Method("order.replace", self.replace, REPLACE, idempotent=False, role="trader"),
-            Method("order.cancel", self.cancel, CANCEL, idempotent=True, role="trader"),
-            Method("orders.cancel_all", self.cancel_all, CANCEL_ALL, role="admin"),
-            Method("risk.limits", self.limits, LIMITS, role="viewer"),
-            Method("risk.state", self.trading_state, REASON),
-            Method("risk.kill", self.kill, REASON, role="admin"),
-            Method("risk.resume", self.resume, REASON, role="admin"),
-            Method("risk.reduce", self.reduce, REASON, role="admin"),
-            Method("risk.var", self.var, VAR),
+            Method(methods.ORDER_SUBMIT, self.submit, SUBMIT, idempotent=True, role="trader"),
+            Method(methods.ORDER_REPLACE, self.replace, REPLACE, idempotent=False, role="trader"),
+            Method(methods.ORDER_CANCEL, self.cancel, CANCEL, idempotent=True, role="trader"),
+            Method(methods.ORDERS_CANCEL_ALL, self.cancel_all, CANCEL_ALL, role="admin"),
+            Method(methods.RISK_LIMITS, self.limits, LIMITS, role="viewer"),
+            Method(methods.RISK_STATE, self.trading_state, REASON),
+            Method(methods.RISK_KILL, self.kill, REASON, role="admin"),
+            Method(methods.RISK_RESUME, self.resume, REASON, role="admin"),
+            Method(methods.RISK_REDUCE, self.reduce, REASON, role="admin"),
+            Method(methods.RISK_VAR, self.var, VAR),
         ):
             self.add_method(method)
 
@@ -77,22 +97,41 @@ class RiskDaemon(Daemon):
         """Positions and open orders as they stand, from portfolio and execution (if up).
 
         At start, and then now and again: events lost while a service restarted would
-        otherwise leave risk's view wrong until the next fill.
+        otherwise leave risk's view wrong until the next fill. Asked without waiting;
+        the answers update the view when they come.
         """
-        if self.bus.answers("portfolio"):
-            reply = self.bus.call("portfolio", "portfolio.positions", {})
-            self.engine.positions = {row["symbol"]: row["quantity"] for row in reply["positions"]}
-        if self.bus.answers("execution"):
-            reply = self.bus.call("execution", "orders.list", {"open_only": True})
-            self.engine.open_orders.clear()
-            for row in reply["orders"]:
-                self.engine.on_order(row)
+        if self.portfolio is not None:
+            self.portfolio.send(
+                methods.PORTFOLIO_POSITIONS,
+                {},
+                cid="",
+                timeout_ms=EXECUTION_WAIT_MS,
+                on_reply=self._positions,
+                on_error=lambda error: None,  # not up yet: the next catch-up asks again
+            )
+        self.execution.send(
+            methods.ORDERS_LIST,
+            {"open_only": True},
+            cid="",
+            timeout_ms=EXECUTION_WAIT_MS,
+            on_reply=self._open_orders,
+            on_error=lambda error: None,  # not up yet: the next catch-up asks again
+        )
+
+    def _positions(self, reply: dict[str, Any]) -> None:
+        self.engine.positions = {row["symbol"]: row["quantity"] for row in reply["positions"]}
+
+    def _open_orders(self, reply: dict[str, Any]) -> None:
+        self.engine.open_orders.clear()
+        for row in reply["orders"]:
+            self.engine.on_order(row)
 
     # -- alerts -------------------------------------------------------------------------
 
-    def _breach(self, rule: str, message: str, order: dict[str, Any], cid: str) -> None:
-        record_breach(self.db, self.clock.now_ns(), rule, order.get("symbol"), message, cid)
-        self._alert("rejected", {"rule": rule, "message": message, "order": order}, cid)
+    def _breach(self, rule: str, message: str, order: SubmitOrder, cid: str) -> None:
+        record_breach(self.db, self.clock.now_ns(), rule, order.symbol, message, cid)
+        body = {"rule": rule, "message": message, "order": order.to_wire()}
+        self._alert("rejected", body, cid)
 
     def _alert(self, kind: str, body: dict[str, Any], cid: str = "") -> None:
         assert self.publisher is not None
@@ -101,76 +140,162 @@ class RiskDaemon(Daemon):
 
     # -- order entry -----------------------------------------------------------------------
 
-    def submit(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`order.submit`: check, then forward to execution with the caller's cid."""
-        client_id = params.get("client_order_id")
-        if not (client_id and client_id in self.forwarded):  # a retry was checked already
-            self._pass(params, ctx.cid)
-        result: dict[str, Any] = self.bus.call(
-            "execution", "order.submit", params, cid=ctx.cid, idempotent=True
-        )
-        self.forwarded.add(result["client_order_id"])
-        return result
+    def submit(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
+        """`order.submit`: check, then forward to compliance and execution with the
+        caller's cid; answered when execution answers (or a hop fails)."""
+        order = SubmitOrder.from_wire(params)
+        if order.client_order_id not in self.forwarded:  # a retry was checked already
+            self._check(order, ctx.cid)
+        reply = ctx.defer()
+        self._comply_then(order, ctx.cid, reply, lambda: self._enter(order, ctx.cid, reply))
+        return reply
 
-    def replace(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    def _enter(self, order: SubmitOrder, cid: str, reply: Deferred) -> None:
+        def entered(result: dict[str, Any]) -> None:
+            self.forwarded.add(order.client_order_id)
+            self.engine.on_order(result)
+            reply.resolve(result)
+
+        self._to_execution(
+            methods.ORDER_SUBMIT, order.to_wire(), cid, reply, entered, order.client_order_id
+        )
+
+    def replace(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
         """`order.replace`: the order as it would be after the change (new quantity and
         prices, same side, symbol and account) passes the checks of a new order, with
         the replaced order's remaining quantity no longer counted; then execution
         replaces it. A refusal leaves the original order as it was."""
-        client_id = params["client_order_id"]
-        old = self.bus.call("execution", "order.get", {"client_order_id": client_id}, cid=ctx.cid)
-        if old["status"] not in OPEN_STATES:
-            raise Conflict(f"order {client_id} is {old['status']}: nothing to replace")
-        self._pass(replaced_order(old, params), ctx.cid, replacing=client_id)
-        result: dict[str, Any] = self.bus.call("execution", "order.replace", params, cid=ctx.cid)
-        return result
+        command = ReplaceOrder.from_wire(params)
+        client_id = command.client_order_id
+        reply = ctx.defer()
 
-    def cancel(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        def got_old(old: dict[str, Any]) -> None:
+            if old["status"] not in OPEN_STATES:
+                reply.reject(Conflict(f"order {client_id} is {old['status']}: nothing to replace"))
+                return
+            new = command.applied_to(old)
+            try:
+                self._check(new, ctx.cid, replacing=client_id)
+            except BifrostError as exc:
+                reply.reject(exc)
+                return
+            self._comply_then(
+                new,
+                ctx.cid,
+                reply,
+                lambda: self._to_execution(
+                    methods.ORDER_REPLACE,
+                    command.to_wire(),
+                    ctx.cid,
+                    reply,
+                    reply.resolve,
+                    new.client_order_id,
+                ),
+            )
+
+        self._to_execution(
+            methods.ORDER_GET, {"client_order_id": client_id}, ctx.cid, reply, got_old
+        )
+        return reply
+
+    def cancel(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
         """`order.cancel`: allowed in every trading state (a cancel only lowers risk)."""
-        result: dict[str, Any] = self.bus.call(
-            "execution", "order.cancel", params, cid=ctx.cid, idempotent=True
-        )
-        return result
+        command = CancelOrder.from_wire(params)
+        reply = ctx.defer()
+        self._to_execution(methods.ORDER_CANCEL, command.to_wire(), ctx.cid, reply, reply.resolve)
+        return reply
 
-    def cancel_all(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    def cancel_all(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
         """`orders.cancel_all`: every open order, or one strategy's (a strategy stopping)."""
-        result: dict[str, Any] = self.bus.call(
-            "execution", "orders.cancel_all", params, cid=ctx.cid
-        )
-        return result
+        reply = ctx.defer()
+        self._to_execution(methods.ORDERS_CANCEL_ALL, params, ctx.cid, reply, reply.resolve)
+        return reply
 
-    def _pass(self, order: dict[str, Any], cid: str, replacing: str | None = None) -> None:
-        """Risk's checks, then compliance's; a refusal is recorded as a breach and raised."""
+    def _check(self, order: SubmitOrder, cid: str, replacing: str | None = None) -> None:
+        """Risk's own checks; a refusal is recorded as a breach and raised. A pass holds
+        the order as open until execution reports it."""
         try:
             self.engine.check(order, replacing=replacing)
         except Rejected as exc:
             self._breach(exc.details.get("rule", "?"), exc.message, order, cid)
             raise
+        self.engine.hold(order)
         # Logged before compliance is asked, so a trace reads in causal order.
         self.log.info(
             "risk.passed",
             cid,
-            symbol=order["symbol"],
-            side=order["side"],
-            quantity=order["quantity"],
+            symbol=order.symbol,
+            side=order.side.value,
+            quantity=order.quantity,
             replacing=replacing,
         )
-        self._comply(order, cid)
 
-    def _comply(self, order: dict[str, Any], cid: str) -> None:
-        """Compliance checks what risk passed, when the deployment has it; fails closed."""
-        if "compliance" not in self.config.services:
+    def _comply_then(
+        self, order: SubmitOrder, cid: str, reply: Deferred, then: Callable[[], None]
+    ) -> None:
+        """Compliance checks what risk passed, when the deployment has it, then `then`
+        runs; a refusal, or no answer within its deadline, refuses the order."""
+        if self.compliance is None:
+            then()
             return
-        try:
-            self.bus.call(
-                "compliance", "compliance.check", order, cid=cid, timeout_ms=COMPLIANCE_WAIT_MS
-            )
-        except (Unavailable, Timeout):
-            raise Unavailable(
-                "compliance is not answering, so no order can pass (fail closed); "
-                "start it with `bifrost up`",
-                {"service": "compliance"},
-            ) from None
+
+        def refused(error: BifrostError) -> None:
+            self.engine.release(order.client_order_id)
+            if isinstance(error, Unavailable | Timeout):
+                error = Unavailable(
+                    "compliance is not answering, so no order can pass (fail closed); "
+                    "start it with `bifrost up`",
+                    {"service": "compliance", "hop": "compliance"},
+                )
+            reply.reject(error)
+
+        self.compliance.send(
+            methods.COMPLIANCE_CHECK,
+            order.to_wire(),
+            cid=cid,
+            timeout_ms=COMPLIANCE_WAIT_MS,
+            on_reply=lambda _: then(),
+            on_error=refused,
+        )
+
+    def _to_execution(
+        self,
+        method: str,
+        params: dict[str, Any],
+        cid: str,
+        reply: Deferred,
+        on_reply: Callable[[Any], None],
+        entering: str | None = None,
+    ) -> None:
+        """Send one order change to execution; its failure answers the caller, naming
+        the hop. `entering` names an order held by risk that a refusal releases (not a
+        silence: execution may have acted on it)."""
+
+        def failed(error: BifrostError) -> None:
+            if isinstance(error, Timeout):
+                error = Timeout(
+                    f"execution did not answer {method} within {EXECUTION_WAIT_MS} ms; "
+                    "its outcome is unknown (see `bifrost orders`)",
+                    {"service": "execution", "hop": "execution"},
+                )
+            elif entering is not None:
+                self.engine.release(entering)
+            if isinstance(error, Unavailable):
+                error = Unavailable(
+                    f"execution is not answering, so {method} cannot go through; "
+                    "start it with `bifrost up`",
+                    {"service": "execution", "hop": "execution"},
+                )
+            reply.reject(error)
+
+        self.execution.send(
+            method,
+            params,
+            cid=cid,
+            timeout_ms=EXECUTION_WAIT_MS,
+            on_reply=on_reply,
+            on_error=failed,
+        )
 
     # -- the bus ---------------------------------------------------------------------------
 
@@ -245,12 +370,13 @@ class RiskDaemon(Daemon):
         canceled: list[str] = []
         stopped: list[str] = []
         try:
-            canceled = self.bus.call("execution", "orders.cancel_all", {}, cid=cid)["canceled"]
+            reply = self.bus.call("execution", methods.ORDERS_CANCEL_ALL, {}, cid=cid)
+            canceled = reply["canceled"]
         except BifrostError as exc:
             self.log.error("risk.cancel_failed", cid, error=exc.message)
         if "strategy" in self.config.services:
             try:
-                reply = self.bus.call("strategy", "strategies.stop_all", {}, cid=cid)
+                reply = self.bus.call("strategy", methods.STRATEGIES_STOP_ALL, {}, cid=cid)
                 stopped = reply["stopped"]
             except BifrostError as exc:
                 self.log.error("risk.stop_strategies_failed", cid, error=exc.message)

@@ -27,6 +27,11 @@ class GroupCommit:
         self.largest = 0
         """The most requests one commit answered."""
 
+    @property
+    def waiting(self) -> int:
+        """Replies held for the next commit."""
+        return len(self._held)
+
     def reply(self, ctx: CallContext, result: Any) -> Deferred:
         """Answer `result` once the turn's changes are committed."""
         deferred = ctx.defer()

@@ -14,20 +14,26 @@ record or the next, and `verify` names the first broken one.
 reconciliation from execution's journal) is kept once. Own decisions and rule
 changes have an empty key and are always recorded.
 
-`append` links a record into the chain in memory; `flush` writes what is pending in
-one transaction with one multi-row INSERT per batch (a DuckDB commit costs
-milliseconds, far more than its rows). The owner flushes at once what must be
-durable before it answers, and the rest on a short timer.
+`append` links a record into the chain in memory; `flush` makes what is pending
+durable with one append and one fdatasync to the write-ahead log beside the store
+(`compliance.wal`): a DuckDB commit costs milliseconds, far more than its rows, so the
+owner flushes once per loop turn for every decision of the turn (group commit) and
+the rest on a short timer. `apply` feeds the durable records to the `audit` table in
+one transaction, on a timer and before anything reads the table; at start the log's
+records beyond the table's last record_id are applied first, so a crash loses none.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from bifrost.store.write_ahead_log import WriteAheadLog
 
 GENESIS = "0" * 64
 COLUMNS = (
@@ -43,7 +49,9 @@ COLUMNS = (
 )
 VERIFY_BATCH = 10_000
 INSERT_BATCH = 500
-"""Rows per INSERT statement when flushing."""
+"""Rows per INSERT statement when applying."""
+LOG_RESET_BYTES = 4 * 1024 * 1024
+"""The log is emptied after an apply once it holds more than this (it is all in the table)."""
 
 
 def canonical_body(body: Any) -> str:
@@ -97,10 +105,11 @@ class AuditRecord:
 
 
 class AuditTrail:
-    """Appends hash-chained records; the only writer of the `audit` table."""
+    """Appends hash-chained records; the only writer of the `audit` table and its log."""
 
-    def __init__(self, db: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, db: duckdb.DuckDBPyConnection, log_path: Path) -> None:
         self.db = db
+        self.log = WriteAheadLog(log_path)
         last = db.execute(
             "SELECT record_id, hash FROM audit ORDER BY record_id DESC LIMIT 1"
         ).fetchall()
@@ -108,6 +117,22 @@ class AuditTrail:
         keys = db.execute("SELECT event_key FROM audit WHERE event_key <> ''").fetchall()
         self.keys = {row[0] for row in keys}
         self.pending: list[AuditRecord] = []
+        """Linked into the chain, not yet durable."""
+        self._unapplied: list[AuditRecord] = []
+        """Durable in the log, not yet in the table."""
+        self._recover()
+
+    def _recover(self) -> None:
+        """Records the log holds beyond the table's last one (a crash before `apply`)."""
+        for row in self.log.records():
+            record = AuditRecord(*row)
+            if record.record_id == self.last_id + 1 and record.prev_hash == self.head:
+                self._unapplied.append(record)
+                self.last_id, self.head = record.record_id, record.hash
+                if record.event_key:
+                    self.keys.add(record.event_key)
+        self.apply()
+        self.log.reset()
 
     def seen(self, event_key: str) -> bool:
         """True when an event with this key is recorded already."""
@@ -123,7 +148,7 @@ class AuditTrail:
         event_key: str = "",
     ) -> AuditRecord | None:
         """Link one event into the chain (None when its key was recorded before); it is
-        written by the next `flush`."""
+        made durable by the next `flush`."""
         if event_key and event_key in self.keys:
             return None
         text = canonical_body(body)
@@ -139,14 +164,24 @@ class AuditTrail:
         return record
 
     def flush(self) -> int:
-        """Write the pending records in one transaction; returns how many.
+        """Make the pending records durable (one write, one fdatasync); returns how many.
 
-        On failure nothing is written and the records stay pending for the next flush,
-        so the chain on disk never has a hole.
+        On failure the records stay pending for the next flush, so the chain on disk
+        never has a hole.
         """
         if not self.pending:
             return 0
         records = self.pending
+        self.log.append([astuple(record) for record in records])
+        self.pending = []
+        self._unapplied.extend(records)
+        return len(records)
+
+    def apply(self) -> int:
+        """Write the durable records the table lacks in one transaction; returns how many."""
+        records = self._unapplied
+        if not records:
+            return 0
         row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
         self.db.execute("BEGIN TRANSACTION")
         try:
@@ -161,8 +196,21 @@ class AuditTrail:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        self.pending = []
+        self._unapplied = []
+        if self.log.size > LOG_RESET_BYTES:
+            self.log.reset()
         return len(records)
+
+    def sync(self) -> None:
+        """Everything appended so far durable and in the table (before reading the table)."""
+        self.flush()
+        self.apply()
+
+    def close(self) -> None:
+        """Sync, empty the log and close it."""
+        self.sync()
+        self.log.reset()
+        self.log.close()
 
 
 def verify(db: duckdb.DuckDBPyConnection) -> dict[str, Any]:

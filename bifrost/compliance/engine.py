@@ -21,7 +21,9 @@ from bifrost.compliance.config import ComplianceConfig
 from bifrost.compliance.daytrades import DAY_NS, FillSide, day_trades, would_day_trade
 from bifrost.compliance.hours import market_open
 from bifrost.errors import Rejected
+from bifrost.model.commands import SubmitOrder
 from bifrost.model.instrument import Instrument
+from bifrost.model.market import Side
 
 OPEN_STATUSES = frozenset({"NEW", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED"})
 FILL_MEMORY_NS = 10 * DAY_NS
@@ -61,10 +63,10 @@ class ComplianceEngine:
 
     # -- the checks ----------------------------------------------------------------------
 
-    def check(self, order: dict[str, Any], now_ns: int) -> list[str]:
+    def check(self, order: SubmitOrder, now_ns: int) -> list[str]:
         """Raise Rejected naming the first rule the order breaks; else count it and
         return the hits it makes (`watch`)."""
-        rules, symbol = self.rules, order["symbol"]
+        rules, symbol = self.rules, order.symbol
         if symbol in rules.restricted:
             self._reject("restricted", f"{symbol} is on the compliance restricted list")
         if rules.market_hours_only:
@@ -87,28 +89,28 @@ class ComplianceEngine:
         self.orders_today[day_key] = placed + 1
         return ["watch"] if symbol in rules.watch else []
 
-    def _wash_trade(self, order: dict[str, Any]) -> None:
-        account, strategy = order.get("account") or "paper", order.get("strategy_id") or ""
-        side, limit = order["side"], order.get("limit_price")
+    def _wash_trade(self, order: SubmitOrder) -> None:
+        account, strategy = order.account or "paper", order.strategy_id
+        side, limit = order.side.value, order.limit_price
         for resting in self.resting.values():
             if (
-                resting["symbol"] != order["symbol"]
+                resting["symbol"] != order.symbol
                 or resting["side"] == side
                 or resting.get("account") != account
                 or (resting.get("strategy_id") or "") != strategy
             ):
                 continue
-            if crosses(side, order.get("type") or "MARKET", limit, resting):
+            if crosses(side, order.type.value, limit, resting):
                 self._reject(
                     "wash_trade",
                     f"it would cross own resting {resting['side']} order "
-                    f"{resting['client_order_id']} in {order['symbol']}",
+                    f"{resting['client_order_id']} in {order.symbol}",
                 )
 
-    def _pattern_day_trader(self, order: dict[str, Any], now_ns: int) -> None:
-        account = order.get("account") or "paper"
+    def _pattern_day_trader(self, order: SubmitOrder, now_ns: int) -> None:
+        account = order.account or "paper"
         fills = self.fills.get(account, [])
-        if not would_day_trade(fills, order["symbol"], order["side"], now_ns):
+        if not would_day_trade(fills, order.symbol, order.side.value, now_ns):
             return
         view = self._account(account, "pattern_day_trader")
         rules = self.rules
@@ -122,17 +124,17 @@ class ComplianceEngine:
                 f"while equity {view.equity:,.2f} < {rules.pdt_equity_threshold:,.2f})",
             )
 
-    def _concentration(self, order: dict[str, Any]) -> None:
-        account, symbol = order.get("account") or "paper", order["symbol"]
+    def _concentration(self, order: SubmitOrder) -> None:
+        account, symbol = order.account or "paper", order.symbol
         view = self._account(account, "concentration")
-        quantity = float(order["quantity"])
+        quantity = order.quantity
         held = view.positions.get(symbol, 0.0)
-        after = held + (quantity if order["side"] == "BUY" else -quantity)
+        after = held + (quantity if order.side is Side.BUY else -quantity)
         if abs(after) < abs(held) and after * held >= 0:
             return  # reducing a position never concentrates it
         price = (
-            order.get("limit_price")
-            or order.get("stop_price")
+            order.limit_price
+            or order.stop_price
             or self.mids.get(symbol)
             or view.marks.get(symbol)
         )

@@ -1,8 +1,10 @@
 """The execution engine: order entry, the journal, the broker, and the events they make.
 
-Every state change is journaled (committed) before it is published or answered: the
-changes one request or one quote makes are committed together in one transaction,
-then their events go out in order.
+Every state change is journaled (committed) before it is published or answered. By
+default the changes one request or one quote makes are committed together, then their
+events go out in order; with `group_commit`, nothing is committed until the owner
+calls `flush()` (the execution daemon does at the end of every loop turn, so all the
+requests and quotes of a turn share one commit, and holds the replies until then).
 Submission is idempotent by `client_order_id`: the same request again returns the
 order already entered; a different request with a used id is a CONFLICT. Fills are
 deduplicated by trade id. `recover()` reloads open orders from the journal and
@@ -12,18 +14,16 @@ hands them back to the broker before the service reports ready.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from bifrost.clock import Clock
 from bifrost.errors import BadRequest, Conflict, NotFound
 from bifrost.execution.broker import Broker
-from bifrost.execution.messages import replaced_order
+from bifrost.model.commands import ReplaceOrder, SubmitOrder
 from bifrost.model.instrument import Instrument
-from bifrost.model.market import Quote, Side
-from bifrost.model.orders import Fill, Order, OrderType, TimeInForce
+from bifrost.model.market import Quote
+from bifrost.model.orders import Fill, Order
 from bifrost.store.orders import OrderJournal, fill_row, order_row
 
 Publish = Callable[[str, dict[str, Any], str], None]
@@ -40,36 +40,38 @@ class ExecutionEngine:
         clock: Clock,
         publish: Publish,
         instrument: Callable[[str], Instrument] = Instrument.default_for,
+        *,
+        group_commit: bool = False,
     ) -> None:
         self.journal = journal
         self.broker = broker
         self.clock = clock
         self.publish = publish
         self.instrument = instrument
+        self.group_commit = group_commit
         self.cids: dict[str, str] = {}
         self._order_rows: list[list[Any]] = []
         self._fill_rows: list[list[Any]] = []
         self._events: list[tuple[str, dict[str, Any], str]] = []
         self._pending_trades: set[str] = set()
+        self._unflushed: dict[str, Order] = {}
+        """Orders changed since the last flush (the journal does not know them yet)."""
         self.fills_applied = 0
         self.duplicate_fills = 0
-        self._ids = itertools.count(1)
-        self._id_prefix = os.urandom(3).hex()
         broker.on_order = self._on_order
         broker.on_fill = self._on_fill
 
     # -- entry -----------------------------------------------------------------------
 
-    def submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
+    def submit(self, command: SubmitOrder, cid: str) -> dict[str, Any]:
         """Enter an order (or return the one already entered under its client id)."""
         with self._unit():
-            return self._submit(spec, cid)
+            return self._submit(command, cid)
 
-    def _submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
-        order = self._order_from(spec)
-        known = self.journal.find(order.client_order_id)
-        if known is not None:
-            existing, _ = known
+    def _submit(self, command: SubmitOrder, cid: str) -> dict[str, Any]:
+        order = self._order_from(command)
+        existing = self._known_order(order.client_order_id)
+        if existing is not None:
             if not existing.same_request(order):
                 raise Conflict(
                     f"client_order_id {order.client_order_id} is already used by a different order",
@@ -78,15 +80,14 @@ class ExecutionEngine:
             return existing.to_dict()
         self._check_increments(order)
         self.cids[order.client_order_id] = cid
-        take_profit, stop_loss = spec.get("take_profit"), spec.get("stop_loss")
-        if take_profit is None and stop_loss is None:
+        if command.take_profit is None or command.stop_loss is None:
             self.broker.submit(order, self.clock.now_ns())
             return order.to_dict()
-        if take_profit is None or stop_loss is None:
-            raise BadRequest("a bracket needs both take_profit and stop_loss")
         for leg in ("tp", "sl"):
             self.cids[f"{order.client_order_id}-{leg}"] = cid
-        self.broker.submit_bracket(order, take_profit, stop_loss, self.clock.now_ns())
+        self.broker.submit_bracket(
+            order, command.take_profit, command.stop_loss, self.clock.now_ns()
+        )
         return order.to_dict()
 
     def cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
@@ -113,49 +114,49 @@ class ExecutionEngine:
                 self._cancel(client_order_id, cid)
         return ids
 
-    def replace(self, client_order_id: str, changes: dict[str, Any], cid: str) -> dict[str, Any]:
+    def replace(self, command: ReplaceOrder, cid: str) -> dict[str, Any]:
         """Cancel an open order and enter a new one with the changes (new client id)."""
+        client_order_id = command.client_order_id
         old = self.live_order(client_order_id)
         if not old.is_open:
             raise Conflict(f"order {client_order_id} is {old.status}: nothing to replace")
-        spec = replaced_order(old.to_dict(), {**changes, "client_order_id": client_order_id})
+        new = command.applied_to(old.to_dict())
         with self._unit():
             self._cancel(client_order_id, cid)
-            return self._submit(spec, cid)
+            return self._submit(new, cid)
 
     def live_order(self, client_order_id: str) -> Order:
         """The order as it stands: the broker's live copy, else the journal's (NOT_FOUND)."""
-        order = self.broker_order(client_order_id)
+        order = self.broker_order(client_order_id) or self._known_order(client_order_id)
+        if order is None:
+            raise NotFound(f"no order {client_order_id}")
+        return order
+
+    def _known_order(self, client_order_id: str) -> Order | None:
+        """The order as last changed: this group's change not yet flushed, else the journal's."""
+        order = self._unflushed.get(client_order_id)
         if order is None:
             known = self.journal.find(client_order_id)
-            if known is None:
-                raise NotFound(f"no order {client_order_id}")
-            return known[0]
+            order = known[0] if known is not None else None
         return order
 
     def broker_order(self, client_order_id: str) -> Order | None:
         """The broker's live copy of an order, if it holds one."""
         return self.broker.order(client_order_id)
 
-    def _order_from(self, spec: dict[str, Any]) -> Order:
-        try:
-            order_type = OrderType(spec.get("type") or "MARKET")
-            side = Side(spec["side"])
-            tif = TimeInForce(spec.get("tif") or "GTC")
-        except ValueError as exc:
-            raise BadRequest(f"order: {exc}") from None
-        client_id = spec.get("client_order_id") or f"o-{self._id_prefix}-{next(self._ids)}"
+    @staticmethod
+    def _order_from(command: SubmitOrder) -> Order:
         return Order(
-            client_id,
-            spec["symbol"],
-            side,
-            float(spec["quantity"]),
-            order_type,
-            limit_price=spec.get("limit_price"),
-            stop_price=spec.get("stop_price"),
-            tif=tif,
-            account=spec.get("account") or "paper",
-            strategy_id=spec.get("strategy_id") or "",
+            command.client_order_id,
+            command.symbol,
+            command.side,
+            command.quantity,
+            command.type,
+            limit_price=command.limit_price,
+            stop_price=command.stop_price,
+            tif=command.tif,
+            account=command.account,
+            strategy_id=command.strategy_id,
         )
 
     def _check_increments(self, order: Order) -> None:
@@ -181,11 +182,13 @@ class ExecutionEngine:
 
     @contextlib.contextmanager
     def _unit(self) -> Iterator[None]:
-        """Commit what happened inside in one transaction, then publish it (even on error)."""
+        """Commit what happened inside, then publish it (even on error); with
+        `group_commit` that waits for the owner's `flush()`."""
         try:
             yield
         finally:
-            self.flush()
+            if not self.group_commit:
+                self.flush()
 
     def flush(self) -> None:
         """Journal the pending changes, then publish their events in order."""
@@ -194,6 +197,7 @@ class ExecutionEngine:
         order_rows, fill_rows, events = self._order_rows, self._fill_rows, self._events
         self._order_rows, self._fill_rows, self._events = [], [], []
         self._pending_trades.clear()
+        self._unflushed.clear()
         self.journal.commit(order_rows, fill_rows)
         for kind, body, cid in events:
             self.publish(kind, body, cid)
@@ -201,6 +205,7 @@ class ExecutionEngine:
     def _on_order(self, order: Order) -> None:
         cid = self.cids.get(order.client_order_id, "")
         self._order_rows.append(order_row(order, cid, self.clock.now_ns()))
+        self._unflushed[order.client_order_id] = order
         self._events.append(("order", order.to_dict(), cid))
         if not order.is_open:
             self.cids.pop(order.client_order_id, None)

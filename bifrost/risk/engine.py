@@ -3,6 +3,10 @@
 The engine keeps what the checks need from the bus: positions (from fills), open
 orders (from order events), last mids (from quotes). `check` raises Rejected with
 the rule that fired; rules run in a fixed order, so a reason is reproducible.
+
+An order that passed is `hold`-ed as open at once, before execution reports it, so
+orders still on their way (risk forwards without waiting) count against the limits
+of the next ones; `release` drops it when a later hop refuses it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from enum import StrEnum
 from typing import Any, NoReturn
 
 from bifrost.errors import BadRequest, Rejected
+from bifrost.model.commands import SubmitOrder
+from bifrost.model.market import Side
 from bifrost.model.money import plain_number
 from bifrost.ratelimit import TokenBucket
 from bifrost.risk.config import RiskConfig
@@ -59,6 +65,8 @@ class RiskEngine:
         self.state = state
         self.positions: dict[str, float] = {}
         self.open_orders: dict[str, dict[str, Any]] = {}
+        self.holds: dict[str, dict[str, Any]] = {}
+        """Orders that passed and are on their way to execution, which has not reported them."""
         self.mids: dict[str, float] = {}
         self.buckets: dict[str, TokenBucket] = {}
         self.day_pnl = 0.0
@@ -79,7 +87,7 @@ class RiskEngine:
     # -- the checks -------------------------------------------------------------------
 
     def check(
-        self, order: dict[str, Any], now: float | None = None, replacing: str | None = None
+        self, order: SubmitOrder, now: float | None = None, replacing: str | None = None
     ) -> None:
         """Raise Rejected naming the first rule the order breaks.
 
@@ -87,8 +95,8 @@ class RiskEngine:
         not counted as pending and it does not count as one more open order, since the
         replace cancels it.
         """
-        symbol, quantity = order["symbol"], float(order["quantity"])
-        signed = quantity if order["side"] == "BUY" else -quantity
+        symbol, quantity = order.symbol, order.quantity
+        signed = quantity if order.side is Side.BUY else -quantity
         held = self.positions.get(symbol, 0.0)
         after = held + signed
         # Reducing: smaller and never across zero (a sell of 150 from a long of 100 opens
@@ -119,27 +127,38 @@ class RiskEngine:
         if replacing is not None:  # copied only then: the hot path is a new order
             others = {k: o for k, o in others.items() if k != replacing}
         self._exposure(symbol, signed, held, price, reduces, others)
-        if len(others) >= limits.max_open_orders:
+        open_now = len(others) + len(self.holds)
+        if open_now >= limits.max_open_orders:
             self._reject(
                 "max_open_orders",
-                f"{len(others)} orders are open (limit {limits.max_open_orders})",
+                f"{open_now} orders are open (limit {limits.max_open_orders})",
             )
         # Keyed as execution books the order (no account is "paper"), so a replace of
         # an order counts against the same bucket as the order it replaces.
-        self._rate(order.get("strategy_id") or order.get("account") or "paper", now)
+        self._rate(order.strategy_id or order.account or "paper", now)
 
-    def _price(self, order: dict[str, Any]) -> float:
-        price = (
-            order.get("limit_price") or order.get("stop_price") or self.mids.get(order["symbol"])
-        )
+    def hold(self, order: SubmitOrder) -> None:
+        """Count an order that passed as open until execution reports on it."""
+        sign = 1 if order.side is Side.BUY else -1
+        self.holds[order.client_order_id] = {
+            "symbol": order.symbol,
+            "signed_remaining": sign * order.quantity,
+        }
+
+    def release(self, client_order_id: str) -> None:
+        """Forget an order a later hop refused (it never reached execution)."""
+        self.holds.pop(client_order_id, None)
+
+    def _price(self, order: SubmitOrder) -> float:
+        price = order.limit_price or order.stop_price or self.mids.get(order.symbol)
         if not price:
-            self._reject("no_price", f"no quote for {order['symbol']} to value the order")
+            self._reject("no_price", f"no quote for {order.symbol} to value the order")
         return float(price)
 
-    def _collar(self, order: dict[str, Any], symbol: str) -> None:
+    def _collar(self, order: SubmitOrder, symbol: str) -> None:
         mid = self.mids.get(symbol)
         for name in ("limit_price", "stop_price"):
-            price = order.get(name)
+            price = getattr(order, name)
             if price and mid:
                 away = abs(price / mid - 1) * 100
                 collar = self.limits.price_collar_pct
@@ -160,7 +179,12 @@ class RiskEngine:
         open_orders: dict[str, dict[str, Any]],
     ) -> None:
         limits = self.limits
-        pending = sum(o["signed_remaining"] for o in open_orders.values() if o["symbol"] == symbol)
+        pending = sum(
+            o["signed_remaining"]
+            for orders in (open_orders, self.holds)
+            for o in orders.values()
+            if o["symbol"] == symbol
+        )
         after = held + pending + signed
         if abs(after) > limits.max_position and not reduces:
             self._reject(
@@ -218,6 +242,7 @@ class RiskEngine:
 
     def on_order(self, order: dict[str, Any]) -> None:
         """An order changed state: keep the open ones with what they still may fill."""
+        self.holds.pop(order["client_order_id"], None)
         if order["status"] in ("SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED"):
             remaining = (order["quantity"] or 0) - order["filled"]
             sign = 1 if order["side"] == "BUY" else -1

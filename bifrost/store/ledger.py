@@ -24,20 +24,27 @@ ENTRY_COLUMNS = (
 )
 
 
+INSERT_BATCH = 500
+"""Entries per INSERT statement."""
+
+
 def append_entries(connection: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
-    """Append entries in one transaction, numbered after the last stored one."""
+    """Append entries in one transaction, numbered after the last stored one (one
+    multi-row INSERT per batch: each statement costs far more than its rows)."""
     if not entries:
         return
+    row = "(" + ", ".join("?" for _ in ENTRY_COLUMNS) + ")"
     connection.execute("BEGIN TRANSACTION")
     try:
         last = connection.execute("SELECT coalesce(max(entry_id), 0) FROM ledger").fetchall()
         first = int(last[0][0]) + 1
-        for offset, e in enumerate(entries):
-            connection.execute(
-                f"INSERT INTO ledger ({', '.join(ENTRY_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})",
-                [
-                    first + offset,
+        for start in range(0, len(entries), INSERT_BATCH):
+            batch = entries[start : start + INSERT_BATCH]
+            values = [
+                value
+                for offset, e in enumerate(batch, start=first + start)
+                for value in (
+                    offset,
                     e.ts,
                     e.account,
                     e.kind,
@@ -48,7 +55,12 @@ def append_entries(connection: duckdb.DuckDBPyConnection, entries: list[Entry]) 
                     e.price,
                     e.trade_id,
                     e.cid,
-                ],
+                )
+            ]
+            connection.execute(
+                f"INSERT INTO ledger ({', '.join(ENTRY_COLUMNS)}) VALUES "
+                + ", ".join([row] * len(batch)),
+                values,
             )
         connection.execute("COMMIT")
     except BaseException:

@@ -190,6 +190,14 @@ EXECUTION: Migrations = (
         );
         """,
     ),
+    (
+        2,
+        "the last write-ahead log group fed into these tables (bifrost.store.orders)",
+        """
+        CREATE TABLE journal_applied (seq BIGINT NOT NULL);
+        INSERT INTO journal_applied VALUES (0);
+        """,
+    ),
 )
 
 PORTFOLIO: Migrations = (

@@ -18,6 +18,7 @@ import pytest
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.errors import BadRequest, Rejected, Unavailable
+from bifrost.model.commands import SubmitOrder
 from tests.bifrost.conftest import DaemonThread, risk_client, services_running
 from tests.conftest import wait_for, write_config
 
@@ -38,7 +39,7 @@ def bus(config: BifrostConfig, home: Path) -> Iterator[BifrostClient]:
 
 
 def buy(symbol: str, quantity: float, **extra: Any) -> dict[str, Any]:
-    return {"symbol": symbol, "side": "BUY", "quantity": quantity, **extra}
+    return SubmitOrder.new(symbol, "BUY", quantity, **extra).to_wire()
 
 
 def kinds(bus: BifrostClient) -> dict[str, int]:
@@ -140,7 +141,7 @@ def test_limit_changes_and_the_kill_switch_are_audited(bus: BifrostClient) -> No
 
 
 def test_an_order_crossing_its_own_resting_order_is_a_wash_trade(bus: BifrostClient) -> None:
-    sell = {"symbol": "AAPL", "side": "SELL", "quantity": 5, "type": "LIMIT", "limit_price": 195.0}
+    sell = SubmitOrder.new("AAPL", "SELL", 5, type="LIMIT", limit_price=195.0).to_wire()
     assert bus.call("risk", "order.submit", sell)["status"] == "ACCEPTED"
     assert wait_for(lambda: bus.health("compliance")["details"]["resting_orders"] == 1)
     crossing = buy("AAPL", 5, type="LIMIT", limit_price=195.5)

@@ -13,6 +13,7 @@ import pytest
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.errors import Rejected
+from bifrost.model.commands import SubmitOrder
 from tests.bifrost.conftest import services_running
 from tests.conftest import wait_for, write_config
 
@@ -34,7 +35,7 @@ def bus(config: BifrostConfig, home: Path) -> Iterator[BifrostClient]:
 
 
 def buy(symbol: str, quantity: float, **extra: Any) -> dict[str, Any]:
-    return {"symbol": symbol, "side": "BUY", "quantity": quantity, **extra}
+    return SubmitOrder.new(symbol, "BUY", quantity, **extra).to_wire()
 
 
 def position(bus: BifrostClient, symbol: str) -> float:
@@ -108,5 +109,5 @@ def test_reducing_state_allows_only_orders_that_shrink_the_position(bus: Bifrost
     bus.call("risk", "risk.reduce", {})
     with pytest.raises(Rejected, match="only orders that reduce"):
         bus.call("risk", "order.submit", buy("AAPL", 10))
-    sold = bus.call("risk", "order.submit", {"symbol": "AAPL", "side": "SELL", "quantity": 40.0})
+    sold = bus.call("risk", "order.submit", SubmitOrder.new("AAPL", "SELL", 40.0).to_wire())
     assert sold["status"] == "FILLED"

@@ -158,7 +158,7 @@ def test_group_commit_answers_after_the_commit_and_fails_all_when_it_fails(ctx):
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + 5
-        while len(group._held) < 2 and time.monotonic() < deadline:
+        while group.waiting < 2 and time.monotonic() < deadline:
             server.serve_pending()
             time.sleep(0.001)
         assert results == []
@@ -172,7 +172,7 @@ def test_group_commit_answers_after_the_commit_and_fails_all_when_it_fails(ctx):
         results.clear()
         thread = threading.Thread(target=call, args=(clients[0], 7))
         thread.start()
-        while not group._held and time.monotonic() < deadline + 5:
+        while not group.waiting and time.monotonic() < deadline + 5:
             server.serve_pending()
             time.sleep(0.001)
         with pytest.raises(OSError):

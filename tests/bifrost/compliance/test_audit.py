@@ -17,15 +17,24 @@ from bifrost.store.schema import COMPLIANCE
 @pytest.fixture
 def db(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     connection = open_store(tmp_path / "compliance.duckdb", migrations=COMPLIANCE)
+    LOGS[id(connection)] = tmp_path / "compliance.wal"
     yield connection
     connection.close()
 
 
+LOGS: dict[int, Path] = {}
+"""The write-ahead log beside each test's store."""
+
+
+def trail_of(db: duckdb.DuckDBPyConnection) -> AuditTrail:
+    return AuditTrail(db, LOGS[id(db)])
+
+
 def fill_trail(db: duckdb.DuckDBPyConnection, count: int = 3) -> AuditTrail:
-    trail = AuditTrail(db)
+    trail = trail_of(db)
     for i in range(count):
         trail.append("order", "execution", {"id": f"o{i}", "px": 1.5 * i}, 1_000 + i, "c", f"k{i}")
-    trail.flush()
+    trail.sync()
     return trail
 
 
@@ -51,15 +60,16 @@ def test_an_event_key_is_recorded_once(db: duckdb.DuckDBPyConnection) -> None:
     assert trail.append("order", "execution", {"again": True}, 2_000, "c", "k0") is None
     assert trail.append("rule", "compliance", {"x": 1}, 2_000) is not None
     assert trail.flush() == 1
+    trail.apply()
     assert verify(db)["records"] == 2
 
 
 def test_chain_continues_after_a_restart(db: duckdb.DuckDBPyConnection) -> None:
     fill_trail(db, 2)
-    reopened = AuditTrail(db)
+    reopened = trail_of(db)
     assert reopened.seen("k1")
     reopened.append("rule", "compliance", {"x": 1}, 3_000)
-    reopened.flush()
+    reopened.sync()
     assert verify(db)["ok"] and verify(db)["records"] == 3
 
 
@@ -97,10 +107,32 @@ def test_verify_of_an_empty_trail_is_ok(db: duckdb.DuckDBPyConnection) -> None:
     assert verify(db) == {"ok": True, "records": 0, "head": GENESIS, "broken": None}
 
 
-def test_records_reach_the_file_only_when_flushed(db: duckdb.DuckDBPyConnection) -> None:
-    trail = AuditTrail(db)
+def test_records_reach_the_table_only_when_applied(db: duckdb.DuckDBPyConnection) -> None:
+    trail = trail_of(db)
     for i in range(1_200):  # more than one INSERT batch
         trail.append("fill", "execution", {"n": i}, i, "", f"fill:{i}")
-    assert verify(db)["records"] == 0
     assert trail.flush() == 1_200
+    assert verify(db)["records"] == 0
+    assert trail.apply() == 1_200
     assert verify(db) == {"ok": True, "records": 1_200, "head": trail.head, "broken": None}
+
+
+def test_flushed_records_survive_a_crash_before_they_reach_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "compliance.duckdb"
+    db = open_store(path, migrations=COMPLIANCE)
+    trail = AuditTrail(db, tmp_path / "compliance.wal")
+    trail.append("decision", "compliance", {"n": 1}, 1, "c1")
+    trail.sync()
+    trail.append("decision", "compliance", {"n": 2}, 2, "c2")
+    trail.append("fill", "execution", {"n": 3}, 3, "c3", "fill:3")
+    trail.flush()  # durable in the log only; then the process dies
+    head = trail.head
+    db.close()
+    again = open_store(path, migrations=COMPLIANCE)
+    reopened = AuditTrail(again, tmp_path / "compliance.wal")
+    assert reopened.last_id == 3 and reopened.head == head and reopened.seen("fill:3")
+    assert verify(again) == {"ok": True, "records": 3, "head": head, "broken": None}
+    reopened.append("rule", "compliance", {"x": 1}, 4)
+    reopened.close()
+    assert verify(again)["records"] == 4
+    again.close()

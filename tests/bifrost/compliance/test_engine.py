@@ -15,6 +15,7 @@ import pytest
 from bifrost.compliance.config import ComplianceConfig
 from bifrost.compliance.engine import ComplianceEngine, crosses
 from bifrost.errors import Rejected
+from bifrost.model.commands import SubmitOrder
 
 MONDAY_OPEN = int(dt.datetime(2024, 1, 8, 15, 0, tzinfo=dt.UTC).timestamp()) * 10**9
 """Monday 2024-01-08 10:00 New York: XNYS is open."""
@@ -31,8 +32,10 @@ def engine(**rules: Any) -> ComplianceEngine:
     return made
 
 
-def order(side: str = "BUY", quantity: float = 10.0, symbol: str = "AAPL", **extra: Any) -> dict:
-    return {"symbol": symbol, "side": side, "quantity": quantity, "account": "paper", **extra}
+def order(
+    side: str = "BUY", quantity: float = 10.0, symbol: str = "AAPL", **extra: Any
+) -> SubmitOrder:
+    return SubmitOrder.new(symbol, side, quantity, account="paper", **extra)
 
 
 def rule_of(check: Any) -> str:

@@ -33,6 +33,7 @@ from bifrost.clock import SimulatedClock
 from bifrost.errors import Conflict, NotFound
 from bifrost.execution.broker import PaperBroker
 from bifrost.execution.engine import ExecutionEngine
+from bifrost.model.commands import SubmitOrder
 from bifrost.model.market import Quote
 from bifrost.model.orders import TRANSITIONS, OrderStatus
 from bifrost.store.database import open_store
@@ -83,7 +84,8 @@ class ExecutionMachine(RuleBasedStateMachine):
 
     def _start(self) -> ExecutionEngine:
         journal = OrderJournal(
-            open_store(self.directory / "execution.duckdb", migrations=EXECUTION)
+            open_store(self.directory / "execution.duckdb", migrations=EXECUTION),
+            self.directory / "execution.wal",
         )
         return ExecutionEngine(journal, PaperBroker(), self.clock, self._publish)
 
@@ -97,6 +99,7 @@ class ExecutionMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.engine.journal.db.close()
+        self.engine.journal.log.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     # -- rules --------------------------------------------------------------------------
@@ -110,10 +113,14 @@ class ExecutionMachine(RuleBasedStateMachine):
         count = len(self.published)
         if first is not None and request != first:
             with pytest.raises(Conflict, match=client_id):
-                self.engine.submit({**request, "client_order_id": client_id}, "cid-submit")
+                self.engine.submit(
+                    SubmitOrder.from_wire({**request, "client_order_id": client_id}), "cid-submit"
+                )
             assert len(self.published) == count
             return
-        reply = self.engine.submit({**request, "client_order_id": client_id}, "cid-submit")
+        reply = self.engine.submit(
+            SubmitOrder.from_wire({**request, "client_order_id": client_id}), "cid-submit"
+        )
         if first is None:
             self.requests[client_id] = request
             return
@@ -152,6 +159,7 @@ class ExecutionMachine(RuleBasedStateMachine):
         self.read.clear()
         still_open = self.engine.journal.orders(open_only=True, limit=MANY)
         self.engine.journal.db.close()
+        self.engine.journal.log.close()
         self.engine = self._start()
         assert self.engine.recover() == len(still_open)
 

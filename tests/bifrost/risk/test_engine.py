@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bifrost.errors import BadRequest, Rejected
+from bifrost.model.commands import SubmitOrder
 from bifrost.risk.config import RiskConfig
 from bifrost.risk.engine import RiskEngine, TradingState, parse_limit
 
@@ -25,8 +26,10 @@ def risk(**limits: Any) -> RiskEngine:
     return engine
 
 
-def order(side: str = "BUY", quantity: float = 10.0, symbol: str = "AAPL", **extra: Any) -> dict:
-    return {"symbol": symbol, "side": side, "quantity": quantity, **extra}
+def order(
+    side: str = "BUY", quantity: float = 10.0, symbol: str = "AAPL", **extra: Any
+) -> SubmitOrder:
+    return SubmitOrder.new(symbol, side, quantity, **extra)
 
 
 def hold(engine: RiskEngine, symbol: str, signed_quantity: float) -> None:
@@ -50,7 +53,7 @@ def open_order(engine: RiskEngine, client_order_id: str, quantity: float = 10.0,
     )
 
 
-def rejection(engine: RiskEngine, request: dict[str, Any], now: float = 0.0) -> Rejected:
+def rejection(engine: RiskEngine, request: SubmitOrder, now: float = 0.0) -> Rejected:
     with pytest.raises(Rejected) as caught:
         engine.check(request, now)
     return caught.value
@@ -359,3 +362,13 @@ def test_risk_messages_print_every_digit_never_an_exponent() -> None:
     with pytest.raises(Rejected) as caught:
         risk(max_order_quantity=10_000).check(order(quantity=1_000_000.0))
     assert "quantity 1000000 exceeds the limit of 10000" in caught.value.message
+
+
+def test_an_order_still_on_its_way_to_execution_counts_against_the_next_one() -> None:
+    engine = risk(max_position=100.0)
+    first = order(quantity=60.0)
+    engine.check(first, now=0.0)
+    engine.hold(first)  # passed, forwarded; execution has not reported it yet
+    assert rejection(engine, order(quantity=60.0), now=0.0).details["rule"] == "max_position"
+    engine.release(first.client_order_id)  # a later hop refused it
+    engine.check(order(quantity=60.0), now=1.0)
