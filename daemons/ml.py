@@ -13,7 +13,8 @@ from bifrost.bus import topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.daemon import Daemon
-from bifrost.errors import BifrostError, Internal, NotFound
+from bifrost.errors import BifrostError, Internal
+from bifrost.jobs import JobTable
 from bifrost.market.gateway import DataGateway
 from bifrost.ml.gateway import (
     first_ts,
@@ -89,7 +90,7 @@ class MLDaemon(Daemon):
 
     def setup(self) -> None:
         self.registry = ModelRegistry(self.db, self.home)
-        self.jobs: dict[str, dict[str, Any]] = {}
+        self.jobs = JobTable("training job", topics.ml_job, self._publish)
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="ml-train")
         self.clients = WorkerClients(self.new_client)
         self.windows: dict[tuple[str, str], deque[dict[str, Any]]] = {}
@@ -115,29 +116,29 @@ class MLDaemon(Daemon):
     # -- training -----------------------------------------------------------------------
 
     def start_training(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`ml.train`: check the request and queue it; poll `ml.job` for the outcome."""
+        """`ml.train`: check the request and queue it; its end is announced on the
+        returned `topic` (`ml.job` gives the outcome)."""
         values = {k: v for k, v in params.items() if v is not None}
         request = TrainRequest(**{**values, "symbols": tuple(values["symbols"])})
         job_id = uuid.uuid4().hex[:12]
-        self.jobs[job_id] = {"job_id": job_id, "state": "queued", "model": None, "error": None}
+        self.jobs.add(job_id, model=None, error=None)
         self.workers.submit(self._train, job_id, request, ctx.cid)
         self.log.info("ml.train_queued", ctx.cid, job=job_id, model=request.name)
-        return {"job_id": job_id}
+        return {"job_id": job_id, "topic": topics.ml_job("done", job_id)}
 
     def _train(self, job_id: str, request: TrainRequest, cid: str) -> None:
         """On a worker thread: load bars and train; the loop thread stores the model."""
-        self.hand_over(lambda: self.jobs[job_id].update(state="running"))
+        self.hand_over(lambda: self.jobs.start(job_id, cid))
         try:
             trained = train_from(self._data(), self.home, request)
         except BifrostError as exc:
-            error = exc.to_wire()
-            self.hand_over(lambda: self._fail(job_id, error, cid))
-            return
+            error = exc
         except Exception as exc:  # a library failure ends this job, never the service
-            error = Internal(f"training failed: {type(exc).__name__}: {exc}").to_wire()
-            self.hand_over(lambda: self._fail(job_id, error, cid))
+            error = Internal(f"training failed: {type(exc).__name__}: {exc}")
+        else:
+            self.hand_over(lambda: self._store(job_id, trained, cid))
             return
-        self.hand_over(lambda: self._store(job_id, trained, cid))
+        self.hand_over(lambda: self._fail(job_id, error, cid))
 
     def _data(self) -> DataGateway:
         """Market data over this worker thread's own client."""
@@ -148,19 +149,21 @@ class MLDaemon(Daemon):
 
         record = self.registry.save(trained, code_version())
         self._go_live(record["name"])
-        self.jobs[job_id].update(state="done", model=record)
+        self.jobs.finish(job_id, cid, {"model": record})
         self.log.info("ml.trained", cid, model=record["name"], version=record["version"])
 
-    def _fail(self, job_id: str, error: dict[str, Any], cid: str) -> None:
-        self.jobs[job_id].update(state="failed", error=error)
-        self.log.warning("ml.train_failed", cid, job=job_id, error=error["message"])
+    def _fail(self, job_id: str, error: BifrostError, cid: str) -> None:
+        # `error` of an ml.job reply has always been the typed error's wire map.
+        self.jobs.fail(job_id, error, cid, error=error.to_wire())
+        self.log.warning("ml.train_failed", cid, job=job_id, error=error.message)
+
+    def _publish(self, topic: str, body: dict[str, Any], cid: str) -> None:
+        assert self.publisher is not None
+        self.publisher.publish(topic, "ml_job", body, cid)
 
     def job_state(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`ml.job`: queued, running, done (with the model's record) or failed (with error)."""
-        job = self.jobs.get(params["job_id"])
-        if job is None:
-            raise NotFound(f"no training job {params['job_id']}")
-        return dict(job)
+        return self.jobs.get(params["job_id"])
 
     # -- registry and questions -----------------------------------------------------------
 
@@ -257,10 +260,9 @@ class MLDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Models, live models, training jobs and signals published, shown by `health`."""
-        states = [j["state"] for j in self.jobs.values()]
         return {
             "live_models": sorted(self.live),
-            "jobs": {s: states.count(s) for s in ("queued", "running", "done", "failed")},
+            "jobs": self.jobs.counts(),
             "signals": self.signals,
         }
 

@@ -20,7 +20,8 @@ from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.bus.workers import WorkBroker
 from bifrost.client import BifrostClient
 from bifrost.daemon import Daemon
-from bifrost.errors import BifrostError, Internal, NotFound
+from bifrost.errors import BadRequest, BifrostError, Internal, NotFound
+from bifrost.jobs import JobTable
 from bifrost.live.runner import LiveRunner
 from bifrost.market.gateway import DataGateway
 from bifrost.news.gateway import NewsGateway, decay_of
@@ -107,8 +108,8 @@ class StrategyDaemon(Daemon):
     store_schema = STRATEGY
 
     def setup(self) -> None:
-        self.jobs: dict[str, dict[str, Any]] = {}
-        self.sweeps = SweepJobs(self.jobs, self._publish, self._fail)
+        self.jobs = JobTable("backtest job", topics.backtest_job, self._publish)
+        self.sweeps = SweepJobs(self.jobs)
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="backtest")
         self.clients = WorkerClients(self.new_client)
         self.live: dict[str, LiveRunner] = {}
@@ -290,13 +291,13 @@ class StrategyDaemon(Daemon):
         request = request_of(params)
         request.build_strategy()  # parameters that break a constraint: BAD_REQUEST now
         job_id = uuid.uuid4().hex[:12]
-        self.jobs[job_id] = {"job_id": job_id, "state": "queued", "run_id": None, "error": None}
+        self.jobs.add(job_id, run_id=None, error=None)
         if self._on_workers():
             assert self.broker is not None
             self.broker.submit(
                 {"kind": "run", "request": request.to_dict()},
                 functools.partial(self._worker_ran, job_id, ctx.cid),
-                lambda _: self._progress(job_id, "running", ctx.cid),
+                lambda _: self.jobs.start(job_id, ctx.cid),
             )
         else:
             self.workers.submit(self._work, job_id, request, ctx.cid)
@@ -305,7 +306,7 @@ class StrategyDaemon(Daemon):
 
     def _work(self, job_id: str, request: RunRequest, cid: str) -> None:
         """On a worker thread: load bars, run; the loop thread stores and announces."""
-        self.hand_over(lambda: self._progress(job_id, "running", cid))
+        self.hand_over(lambda: self.jobs.start(job_id, cid))
 
         def run() -> tuple[Any, ...]:
             market = self._data()
@@ -330,18 +331,19 @@ class StrategyDaemon(Daemon):
         else:
             self.hand_over(lambda: done(result))
             return
-        self.hand_over(lambda: self._fail(job_id, error.message, cid, error.to_wire()))
+        self.hand_over(lambda: self._fail(job_id, error, cid))
 
     def _worker_ran(self, job_id: str, cid: str, _: str, ok: bool, outcome: Any) -> None:
         """A worker's run record is stored here, as the threads' records are."""
         if not ok:
-            self._fail(job_id, str(outcome), cid)
+            self._fail(job_id, BadRequest(str(outcome)), cid)
             return
         try:
             record = (outcome["run"], outcome["trades"], outcome["equity"])
             self._store(job_id, record, cid)
         except Exception as exc:  # a record from another process is checked by storing it
-            self._fail(job_id, f"a worker returned a run that cannot be stored: {exc!r}", cid)
+            message = f"a worker returned a run that cannot be stored: {exc!r}"
+            self._fail(job_id, BadRequest(message), cid)
 
     def start_sweep(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.sweep`: a grid of runs (statistics only), over the workers when there
@@ -394,39 +396,22 @@ class StrategyDaemon(Daemon):
         """Market data for this job, over this worker thread's own bus client."""
         return DataGateway(self.clients.get(), self.home)
 
-    def _progress(self, job_id: str, state: str, cid: str) -> None:
-        assert self.publisher is not None
-        self.jobs[job_id]["state"] = state
-        body = {"job_id": job_id, "state": state}
-        self.publisher.publish(topics.backtest_job("progress", job_id), "backtest", body, cid)
-
     def _store(self, job_id: str, record: tuple[Any, ...], cid: str) -> None:
-        assert self.publisher is not None
         run, trades, equity = record
         save_run(self.db, run, trades, equity)
-        self.jobs[job_id].update(state="done", run_id=run["run_id"])
-        body = {"job_id": job_id, "state": "done", "run_id": run["run_id"], "stats": run["stats"]}
-        self.publisher.publish(topics.backtest_job("done", job_id), "backtest", body, cid)
+        announced = {"run_id": run["run_id"], "stats": run["stats"]}
+        self.jobs.finish(job_id, cid, {"run_id": run["run_id"]}, announced)
         self.log.info("backtest.done", cid, job=job_id, run=run["run_id"])
 
-    def _fail(
-        self, job_id: str, message: str, cid: str, failure: dict[str, Any] | None = None
-    ) -> None:
-        """End a job as failed; `failure` is the typed error's wire map when it is known, so
-        a client raises the error the same run raises in-process (else BAD_REQUEST)."""
-        assert self.publisher is not None
-        failure = failure or {"code": "BAD_REQUEST", "message": message, "details": {}}
-        self.jobs[job_id].update(state="failed", error=message, failure=failure)
-        body = {"job_id": job_id, "state": "failed", "error": message}
-        self.publisher.publish(topics.backtest_job("done", job_id), "backtest", body, cid)
-        self.log.warning("backtest.failed", cid, job=job_id, error=message)
+    def _fail(self, job_id: str, error: BifrostError, cid: str) -> None:
+        """End a job as failed with the typed error, so a client raises the error the same
+        run raises in-process."""
+        self.jobs.fail(job_id, error, cid)
+        self.log.warning("backtest.failed", cid, job=job_id, error=error.message)
 
     def job_state(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.job`: queued, running, done (with run_id) or failed (with error)."""
-        job = self.jobs.get(params["job_id"])
-        if job is None:
-            raise NotFound(f"no backtest job {params['job_id']}")
-        return dict(job)
+        return self.jobs.get(params["job_id"])
 
     def list_runs(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.list`: newest runs first."""
@@ -451,13 +436,12 @@ class StrategyDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Backtest jobs by state and live strategies, shown by `health`."""
-        states = [j["state"] for j in self.jobs.values()]
         broker, local = self.broker, self.local_workers
         workers: dict[str, Any] = broker.stats() if broker is not None else {"count": 0}
         if local is not None:
             workers.update(local=local.pids(), restarts=local.restarts)
         return {
-            "jobs": {s: states.count(s) for s in ("queued", "running", "done", "failed")},
+            "jobs": self.jobs.counts(),
             "live": sum(r.state != "stopped" for r in self.live.values()),
             "workers": workers,
         }

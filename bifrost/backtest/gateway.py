@@ -8,7 +8,6 @@ routes leave the same records.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,9 +15,12 @@ from typing import Any
 
 from bifrost.backtest.annualisation import trading_hours_of
 from bifrost.backtest.runner import RunRequest, bar_arrays, run_record, run_request
-from bifrost.bus import methods
+from bifrost.bus import methods, topics
 from bifrost.client import BifrostClient
-from bifrost.errors import BadRequest, BifrostError, Unavailable, error_from_wire
+from bifrost.errors import BadRequest, BifrostError, error_from_wire
+from bifrost.job_waiter import Progress as JobProgress
+from bifrost.job_waiter import submit_and_wait
+from bifrost.jobs import FAILED
 from bifrost.market.gateway import DataGateway
 from bifrost.model.instrument import Instrument
 from bifrost.strategy.sentiment import NoNews, SentimentSource
@@ -125,16 +127,26 @@ class BacktestGateway:
             return load_run(connection, run["run_id"])
 
     def _run_remote(self, request: RunRequest) -> dict[str, Any]:
-        job = self.client.call(SERVICE, methods.BACKTEST_RUN, request.to_dict())
-        deadline = time.monotonic() + RUN_TIMEOUT_S
-        while time.monotonic() < deadline:
-            state = self.client.call(SERVICE, methods.BACKTEST_JOB, {"job_id": job["job_id"]})
-            if state["state"] == "done":
-                return self.show(state["run_id"])
-            if state["state"] == "failed":
-                raise job_error(state)
-            time.sleep(0.1)
-        raise Unavailable(f"backtest job {job['job_id']} did not finish in {RUN_TIMEOUT_S} s")
+        state = self._job(methods.BACKTEST_RUN, request.to_dict())
+        return self.show(state["run_id"])
+
+    def _job(
+        self, method: str, params: dict[str, Any], progress: JobProgress | None = None
+    ) -> dict[str, Any]:
+        """Submit a job to the strategy daemon and wait for its `done` event; the done
+        job's record, or the job's typed error raised when it failed."""
+        _, state = submit_and_wait(
+            self.client,
+            SERVICE,
+            (method, params),
+            methods.BACKTEST_JOB,
+            topics.backtest_job,
+            RUN_TIMEOUT_S,
+            progress,
+        )
+        if state["state"] == FAILED:
+            raise job_error(state)
+        return state
 
     def workers(self) -> int:
         """Backtest workers connected to the strategy daemon (0 when it does not run)."""
@@ -156,18 +168,15 @@ class BacktestGateway:
         params = {**request.to_dict(), "grid": grid, "metric": metric}
         if request.file is not None:  # the daemon and its workers read it from their host
             params["file"] = str(Path(request.file).resolve())
-        job = self.client.call(SERVICE, methods.BACKTEST_SWEEP, params)
-        deadline = time.monotonic() + RUN_TIMEOUT_S
-        while time.monotonic() < deadline:
-            state = self.client.call(SERVICE, methods.BACKTEST_JOB, {"job_id": job["job_id"]})
-            if progress is not None:
-                progress(state["done"], state["points"])
-            if state["state"] == "done":
-                return list(state["results"]), dict(state.get("skipped_by_rule") or {})
-            if state["state"] == "failed":
-                raise job_error(state)
-            time.sleep(0.1)
-        raise Unavailable(f"sweep job {job['job_id']} did not finish in {RUN_TIMEOUT_S} s")
+
+        def counted(body: dict[str, Any]) -> None:
+            if progress is not None and "done" in body:
+                progress(body["done"], body["total"])
+
+        state = self._job(methods.BACKTEST_SWEEP, params, counted)
+        if progress is not None:
+            progress(state["done"], state["points"])
+        return list(state["results"]), dict(state.get("skipped_by_rule") or {})
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         """Stored runs, newest first."""

@@ -9,46 +9,38 @@ the best point, on `backtest.done.<id>`; `backtest.job` returns the ranked resul
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 from bifrost.backtest.runner import RunRequest
 from bifrost.backtest.sweep import chunk_points, rank
-from bifrost.bus import topics
 from bifrost.bus.workers import WorkBroker
-
-Publish = Callable[[str, dict[str, Any], str], None]
-"""Called as publish(topic, body, cid)."""
-Fail = Callable[[str, str, str], None]
-"""Called as fail(job id, message, cid)."""
+from bifrost.errors import BadRequest
+from bifrost.jobs import JobTable
 
 
 class SweepJobs:
-    """Keeps the sweeps among the service's `jobs` map; every method runs on the loop thread."""
+    """Keeps the sweeps among the service's jobs; every method runs on the loop thread."""
 
-    def __init__(self, jobs: dict[str, dict[str, Any]], publish: Publish, fail: Fail) -> None:
+    def __init__(self, jobs: JobTable) -> None:
         self.jobs = jobs
-        self.publish = publish
-        self.fail = fail
 
     def open(
         self, job_id: str, points: int, metric: str, via: str, skipped: dict[str, int]
     ) -> None:
         """Record a queued sweep of `points` points, ranked by `metric`; `skipped` counts
         the grid points left out for breaking a constraint, by rule."""
-        self.jobs[job_id] = {
-            "job_id": job_id,
-            "kind": "sweep",
-            "state": "queued",
-            "error": None,
-            "points": points,
-            "done": 0,
-            "metric": metric,
-            "via": via,
-            "results": None,
-            "skipped": sum(skipped.values()),
-            "skipped_by_rule": skipped,
-        }
+        self.jobs.add(
+            job_id,
+            kind="sweep",
+            error=None,
+            points=points,
+            done=0,
+            metric=metric,
+            via=via,
+            results=None,
+            skipped=sum(skipped.values()),
+            skipped_by_rule=skipped,
+        )
 
     def spread(
         self,
@@ -80,33 +72,29 @@ class SweepJobs:
         outcome: Any,
     ) -> None:
         """One chunk came back from a worker: its results go in point order."""
-        if self.jobs[job_id]["state"] in ("done", "failed"):
+        if self.jobs.ended(job_id):
             return
         if not ok:
-            self.fail(job_id, f"sweep points from {offset}: {outcome}", cid)
+            self.jobs.fail(job_id, BadRequest(f"sweep points from {offset}: {outcome}"), cid)
             return
         rows = outcome.get("results") if isinstance(outcome, dict) else None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            self.fail(job_id, f"a worker returned no results for points from {offset}", cid)
+            message = f"a worker returned no results for points from {offset}"
+            self.jobs.fail(job_id, BadRequest(message), cid)
             return
         results[offset : offset + len(rows)] = rows
         left.discard(offset)
-        self.progress(job_id, self.jobs[job_id]["done"] + len(rows), len(results), cid)
+        self.progress(job_id, self.jobs.get(job_id)["done"] + len(rows), len(results), cid)
         if not left:
             self.finished(job_id, results, cid)
 
     def progress(self, job_id: str, done: int, total: int, cid: str) -> None:
         """`done` of `total` points have finished: counted and announced."""
-        job = self.jobs[job_id]
-        job.update(state="running", done=done)
-        body = {"job_id": job_id, "state": "running", "done": done, "total": total}
-        self.publish(topics.backtest_job("progress", job_id), body, cid)
+        self.jobs.start(job_id, cid, done=done, total=total)
 
     def finished(self, job_id: str, results: list[dict[str, Any]], cid: str) -> None:
         """Every point ran: rank them, keep them for `backtest.job`, announce the best."""
-        job = self.jobs[job_id]
-        ranked = rank(results, job["metric"])
-        job.update(state="done", results=ranked, done=len(ranked))
+        ranked = rank(results, self.jobs.get(job_id)["metric"])
         best = ranked[0] if ranked else None
-        body = {"job_id": job_id, "state": "done", "points": len(ranked), "best": best}
-        self.publish(topics.backtest_job("done", job_id), body, cid)
+        outcome = {"results": ranked, "done": len(ranked)}
+        self.jobs.finish(job_id, cid, outcome, {"points": len(ranked), "best": best})

@@ -21,6 +21,7 @@ ALERT = "alert"
 COMPLIANCE = "compliance"
 STRATEGY = "strategy"
 BACKTEST = "backtest"
+ML = "ml"
 SIGNAL = "signal"
 REPORT = "report"
 MICRO = "micro"
@@ -65,6 +66,11 @@ def replay_end(replay_id: str) -> str:
 def backtest_job(stage: str, job_id: str) -> str:
     """Topic of a backtest job's events: `backtest.progress.<id>`, `backtest.done.<id>`."""
     return f"{BACKTEST}.{stage}.{job_id}"
+
+
+def ml_job(stage: str, job_id: str) -> str:
+    """Topic of a training job's events: `ml.progress.<id>`, `ml.done.<id>`."""
+    return f"{ML}.{stage}.{job_id}"
 
 
 def news(symbol: str) -> str:

@@ -15,10 +15,12 @@ from typing import Any
 
 import polars as pl
 
-from bifrost.bus import methods
+from bifrost.bus import methods, topics
 from bifrost.client import BifrostClient
 from bifrost.code_version import code_version
-from bifrost.errors import BadRequest, NotFound, Unavailable, error_from_wire
+from bifrost.errors import BadRequest, NotFound, error_from_wire
+from bifrost.job_waiter import submit_and_wait
+from bifrost.jobs import FAILED
 from bifrost.market.gateway import DataGateway
 from bifrost.market.timeframes import timeframe_ns
 from bifrost.ml.models import FittedModel
@@ -159,16 +161,17 @@ class MLGateway:
             return ModelRegistry(connection, self.home).save(trained, code_version())
 
     def _train_remote(self, request: TrainRequest) -> dict[str, Any]:
-        job = self._call(methods.ML_TRAIN, request.to_dict())
-        deadline = time.monotonic() + TRAIN_TIMEOUT_S
-        while time.monotonic() < deadline:
-            state = self._call(methods.ML_JOB, {"job_id": job["job_id"]})
-            if state["state"] == "done":
-                return dict(state["model"])
-            if state["state"] == "failed":
-                raise error_from_wire(state["error"])
-            time.sleep(0.1)
-        raise Unavailable(f"training job {job['job_id']} did not finish in {TRAIN_TIMEOUT_S} s")
+        _, state = submit_and_wait(
+            self.client,
+            SERVICE,
+            (methods.ML_TRAIN, request.to_dict()),
+            methods.ML_JOB,
+            topics.ml_job,
+            TRAIN_TIMEOUT_S,
+        )
+        if state["state"] == FAILED:
+            raise error_from_wire(state["error"])
+        return dict(state["model"])
 
     def list(self) -> list[dict[str, Any]]:
         """Every model version, newest first."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +27,7 @@ from bifrost.config import BifrostConfig, load_config
 from bifrost.daemon import Daemon
 from bifrost.errors import BadRequest, ConfigError, NotFound, UnknownMethod
 from bifrost.local_config import free_ports
+from bifrost.store.schema import DATA
 from tests.bifrost.conftest import DaemonThread
 from tests.conftest import wait_for
 
@@ -249,3 +252,70 @@ def test_daemon_systemd_notify_sends_ready_watchdog_then_stopping(
 def test_build_daemon_unknown_service_is_not_found(daemon_config: BifrostConfig) -> None:
     with pytest.raises(NotFound, match="service 'gateway' has no daemon in this build"):
         daemons.build_daemon("gateway", daemon_config, Path("."))
+
+
+class SetupFails(Daemon):
+    """A store owner whose setup fails after it wrote to its store."""
+
+    store_file = "data.duckdb"
+    store_schema = DATA
+
+    def setup(self) -> None:
+        self.db.execute("CREATE TABLE written_in_setup (x INTEGER)")
+        raise BadRequest("setup failed on purpose")
+
+
+def test_daemon_that_fails_in_setup_still_closes_its_store(
+    tmp_path: Path, daemon_config: BifrostConfig
+) -> None:
+    daemon = SetupFails(daemon_config, "data", tmp_path)
+    try:
+        with pytest.raises(BadRequest, match="on purpose"):
+            daemon.start()
+    finally:
+        daemon.stop()
+    assert daemon.state == "stopped"
+    # Another process can open the file for writing: the daemon let go of it.
+    opened = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_COUNT, str(tmp_path / "data.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout.strip() == "1"
+
+
+OPEN_AND_COUNT = (
+    "import duckdb, sys\n"
+    "db = duckdb.connect(sys.argv[1])\n"
+    "print(db.execute(\"SELECT count(*) FROM information_schema.tables "
+    "WHERE table_name = 'written_in_setup'\").fetchall()[0][0])\n"
+    "db.close()\n"
+)
+
+
+class NoStore(Daemon):
+    """A service that declares no store (in the data service's place in the config)."""
+
+    def setup(self) -> None:
+        self.tasks["feed_stats"] = dict  # the config schedules this task for 'data'
+
+
+def test_daemon_without_a_store_says_so_to_the_sql_console(
+    tmp_path: Path, daemon_config: BifrostConfig
+) -> None:
+    runner = DaemonThread(daemon_config, tmp_path)
+    runner.daemon = NoStore(daemon_config, "data", tmp_path)
+    try:
+        runner.start()
+        client = RpcClient(zmq.Context.instance(), runner.daemon.spec.rpc, name="data")
+        try:
+            with pytest.raises(NotFound, match="data owns no store"):
+                client.call("sql.tables")
+            assert client.call("health")["details"] == {}
+        finally:
+            client.close()
+    finally:
+        runner.stop()

@@ -3,7 +3,6 @@ runs, show a run's statistics and equity curve, compare two."""
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -25,9 +24,11 @@ from textual.widgets import (
     Static,
 )
 
-from bifrost.bus import methods
+from bifrost.backtest.gateway import RUN_TIMEOUT_S
+from bifrost.bus import methods, topics
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from bifrost.job_waiter import submit_and_wait
 from tui.fetch import fetch
 from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 from tui.screens.strategies import BUILTIN, parse_params
@@ -159,13 +160,19 @@ class BacktestsScreen(Screen[None]):
         app = self.app
         try:
             with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                job = client.call("strategy", methods.BACKTEST_RUN, spec)
-                while True:
-                    state = client.call("strategy", methods.BACKTEST_JOB, {"job_id": job["job_id"]})
-                    app.call_from_thread(self._status, f"job {job['job_id']}: {state['state']}")
-                    if state["state"] in ("done", "failed"):
-                        break
-                    time.sleep(0.1)
+
+                def follow(body: dict[str, Any]) -> None:
+                    app.call_from_thread(self._status, f"job {body['job_id']}: {body['state']}")
+
+                _, state = submit_and_wait(
+                    client,
+                    "strategy",
+                    (methods.BACKTEST_RUN, spec),
+                    methods.BACKTEST_JOB,
+                    topics.backtest_job,
+                    RUN_TIMEOUT_S,
+                    follow,
+                )
         except BifrostError as exc:
             app.call_from_thread(self._status, f"[red]{escape(exc.message)}[/]")
             return
