@@ -306,7 +306,7 @@ class DataDaemon(Daemon):
 
     def feed_stats(self) -> dict[str, Any]:
         """Scheduled task: log how much the feed produced and recorded so far."""
-        stats = {
+        stats: dict[str, Any] = {
             "quotes": self.feed.quotes,
             "trades": self.feed.trades,
             **{f"recorded_{k}": v for k, v in self.recorded.items()},
