@@ -17,6 +17,7 @@ from bifrost.client import BifrostClient
 from bifrost.errors import BadRequest, BifrostError, Conflict, Rejected
 from bifrost.model.commands import CancelOrder, SubmitOrder, new_client_order_id
 from bifrost.model.commands import ReplaceOrder as ReplaceCommand
+from bifrost.model.market import Side
 from bifrost.model.money import average_text, decimal_from_wire, price_text, tick_places
 from bifrost.risk.engine import RiskEngine
 
@@ -118,10 +119,10 @@ class OrderTicket(ModalScreen[None]):
         except BadRequest as exc:
             self.query_one("#preview", Static).update(f"[red]{escape(exc.message)}[/]")
             return
-        self.preview(order.to_wire())
+        self.preview(order)
 
     @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
-    def preview(self, spec: dict[str, Any]) -> None:
+    def preview(self, order: SubmitOrder) -> None:
         """Run risk's own checks here, on its limits and the desk's positions and quotes."""
         app = self.app
         try:
@@ -133,7 +134,7 @@ class OrderTicket(ModalScreen[None]):
                 self._show, "#preview", f"[red]risk unavailable:[/] {escape(exc.message)}"
             )
             return
-        app.call_from_thread(self._show, "#preview", preview_text(spec, limits, state, app.desk))  # type: ignore[attr-defined]
+        app.call_from_thread(self._show, "#preview", preview_text(order, limits, state, app.desk))  # type: ignore[attr-defined]
 
     def action_send(self) -> None:
         """Send the order through risk; the reply is shown here."""
@@ -186,7 +187,7 @@ class OrderTicket(ModalScreen[None]):
 
 
 def preview_text(
-    spec: dict[str, Any], limits: dict[str, Any], state: dict[str, Any], desk: Any
+    order: SubmitOrder, limits: dict[str, Any], state: dict[str, Any], desk: Any
 ) -> str:
     """Notional, resulting position and the first limit the order would hit."""
     from bifrost.risk.config import RiskConfig
@@ -199,15 +200,14 @@ def preview_text(
     engine.positions = {k: float(v) for k, v in state["positions"].items()}
     with desk.lock:
         engine.mids = {s: q.mid for s, q in desk.quotes.items() if q.bid}
-    price = spec.get("limit_price") or spec.get("stop_price") or engine.mids.get(spec["symbol"])
-    signed = spec["quantity"] if spec["side"] == "BUY" else -spec["quantity"]
-    after = engine.positions.get(spec["symbol"], 0.0) + signed
+    price = order.limit_price or order.stop_price or engine.mids.get(order.symbol)
+    signed = order.quantity if order.side is Side.BUY else -order.quantity
+    after = engine.positions.get(order.symbol, 0.0) + signed
     lines = [
-        f"notional {spec['quantity'] * (price or 0):,.2f}   "
-        f"position after {after:g} {spec['symbol']}"
+        f"notional {order.quantity * (price or 0):,.2f}   position after {after:g} {order.symbol}"
     ]
     try:
-        engine.check(spec)
+        engine.check(order)
         lines.append("[green]within every limit[/]")
     except Rejected as exc:
         lines.append(
