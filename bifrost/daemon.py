@@ -274,8 +274,10 @@ class Daemon:
             now = time.monotonic()
             wait = min([LOOP_TICK_S, *(max(0.0, t.due - now) for t in self._timers)])
             if poller.poll(int(wait * 1000)):
-                self.rpc.serve_pending()
+                # Events first: a request of this turn is answered on the freshest state
+                # (an order checked against fills that have already arrived).
                 self._deliver_events()
+                self.rpc.serve_pending()
                 for _, on_readable in self._watched:
                     self._guarded(on_readable, "socket.failed")
             self._run_due_timers()

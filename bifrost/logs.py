@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -29,8 +30,8 @@ class JsonLogger:
         self.host = host
         self.threshold = LEVELS[level]
         self.stream = stream or sys.stderr
-        self.recent: deque[tuple[str, str]] = deque(maxlen=RECENT_WITH_CID)
-        """(cid, line) of the last lines that carry a cid; parsed only when traced."""
+        self.recent: deque[tuple[str, dict[str, Any]]] = deque(maxlen=RECENT_WITH_CID)
+        """(cid, record) of the last lines that carry a cid; formatted only when traced."""
 
     def log(self, level: str, event: str, cid: str = "", **fields: Any) -> None:
         """Write one line if `level` passes the threshold; remember it if it carries a cid.
@@ -42,7 +43,7 @@ class JsonLogger:
         if not (written or cid):
             return
         record = {
-            "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "ts": time.time_ns(),
             "level": level,
             "service": self.service,
             "host": self.host,
@@ -51,16 +52,15 @@ class JsonLogger:
         if cid:
             record["cid"] = cid
         record.update(fields)
-        line = json.dumps(record, default=str)
-        if cid:
-            self.recent.append((cid, line))
+        if cid:  # kept as data: a line is formatted only when it is written or traced
+            self.recent.append((cid, record))
         if written:
-            self.stream.write(line + "\n")
+            self.stream.write(_line(record) + "\n")
             self.stream.flush()
 
     def with_cid(self, cid: str) -> list[dict[str, Any]]:
         """The remembered lines that carry `cid`, oldest first."""
-        return [json.loads(line) for owner, line in list(self.recent) if owner == cid]
+        return [json.loads(_line(record)) for owner, record in list(self.recent) if owner == cid]
 
     def debug(self, event: str, cid: str = "", **fields: Any) -> None:
         """Log at debug level."""
@@ -77,3 +77,9 @@ class JsonLogger:
     def error(self, event: str, cid: str = "", **fields: Any) -> None:
         """Log at error level."""
         self.log("error", event, cid, **fields)
+
+
+def _line(record: dict[str, Any]) -> str:
+    """One JSON log line: the record with its ns timestamp as ISO-8601 UTC text."""
+    stamp = datetime.fromtimestamp(record["ts"] / 1e9, UTC).isoformat(timespec="microseconds")
+    return json.dumps({**record, "ts": stamp}, default=str)

@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from bifrost.store.bulk_rows import insert_rows
 from bifrost.store.write_ahead_log import WriteAheadLog
 
 GENESIS = "0" * 64
@@ -48,8 +49,6 @@ COLUMNS = (
     "hash",
 )
 VERIFY_BATCH = 10_000
-INSERT_BATCH = 500
-"""Rows per INSERT statement when applying."""
 LOG_RESET_BYTES = 4 * 1024 * 1024
 """The log is emptied after an apply once it holds more than this (it is all in the table)."""
 
@@ -182,16 +181,9 @@ class AuditTrail:
         records = self._unapplied
         if not records:
             return 0
-        row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
         self.db.execute("BEGIN TRANSACTION")
         try:
-            for start in range(0, len(records), INSERT_BATCH):
-                batch = records[start : start + INSERT_BATCH]
-                self.db.execute(
-                    f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES "
-                    + ", ".join([row] * len(batch)),
-                    [getattr(r, name) for r in batch for name in COLUMNS],
-                )
+            insert_rows(self.db, "audit", COLUMNS, [astuple(record) for record in records])
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

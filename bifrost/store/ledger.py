@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from bifrost.portfolio.ledger import Entry
+from bifrost.store.bulk_rows import insert_rows
 
 ENTRY_COLUMNS = (
     "entry_id",
@@ -24,44 +25,31 @@ ENTRY_COLUMNS = (
 )
 
 
-INSERT_BATCH = 500
-"""Entries per INSERT statement."""
-
-
 def append_entries(connection: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
-    """Append entries in one transaction, numbered after the last stored one (one
-    multi-row INSERT per batch: each statement costs far more than its rows)."""
+    """Append entries in one transaction, numbered after the last stored one."""
     if not entries:
         return
-    row = "(" + ", ".join("?" for _ in ENTRY_COLUMNS) + ")"
     connection.execute("BEGIN TRANSACTION")
     try:
         last = connection.execute("SELECT coalesce(max(entry_id), 0) FROM ledger").fetchall()
         first = int(last[0][0]) + 1
-        for start in range(0, len(entries), INSERT_BATCH):
-            batch = entries[start : start + INSERT_BATCH]
-            values = [
-                value
-                for offset, e in enumerate(batch, start=first + start)
-                for value in (
-                    offset,
-                    e.ts,
-                    e.account,
-                    e.kind,
-                    e.currency,
-                    e.amount,
-                    e.symbol,
-                    e.quantity,
-                    e.price,
-                    e.trade_id,
-                    e.cid,
-                )
-            ]
-            connection.execute(
-                f"INSERT INTO ledger ({', '.join(ENTRY_COLUMNS)}) VALUES "
-                + ", ".join([row] * len(batch)),
-                values,
+        rows = [
+            (
+                entry_id,
+                e.ts,
+                e.account,
+                e.kind,
+                e.currency,
+                e.amount,
+                e.symbol,
+                e.quantity,
+                e.price,
+                e.trade_id,
+                e.cid,
             )
+            for entry_id, e in enumerate(entries, start=first)
+        ]
+        insert_rows(connection, "ledger", ENTRY_COLUMNS, rows)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

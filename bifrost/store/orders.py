@@ -21,6 +21,7 @@ import duckdb
 
 from bifrost.model.market import Side
 from bifrost.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
+from bifrost.store.bulk_rows import insert_rows, rows_as_table
 from bifrost.store.write_ahead_log import WriteAheadLog
 
 ORDER_COLUMNS = (
@@ -57,20 +58,12 @@ FILL_COLUMNS = (
     "ts_ns",
     "cid",
 )
-_UPDATE = (
-    "UPDATE orders SET status = ?, filled = ?, avg_price = ?, created_ns = ?, updated_ns = ?, "
-    "reason = ? WHERE client_order_id = ?"
+EVENT_COLUMNS = ("client_order_id", "ts_ns", "status", "filled", "avg_price", "reason", "cid")
+_UPDATE_FROM_LATEST = (
+    "UPDATE orders SET status = l.status, filled = l.filled, avg_price = l.avg_price, "
+    "created_ns = l.created_ns, updated_ns = l.updated_ns, reason = l.reason "
+    "FROM latest_rows AS l WHERE orders.client_order_id = l.client_order_id"
 )
-
-
-def _insert_many(
-    db: duckdb.DuckDBPyConnection, target: str, width: int, rows: list[list[Any]]
-) -> None:
-    """All `rows` into `target` with one multi-row INSERT."""
-    if not rows:
-        return
-    marks = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(rows))
-    db.execute(f"INSERT INTO {target} VALUES {marks}", [v for row in rows for v in row])
 
 
 LOG_RESET_BYTES = 4 * 1024 * 1024
@@ -203,7 +196,7 @@ class OrderJournal:
 
         Every state goes to `order_events`; `orders` gets one write per order, its last
         state: an INSERT the first time, an UPDATE after. Rows of a table go in one
-        statement (each statement costs far more than its rows).
+        statement, as one Arrow table (bifrost.store.bulk_rows).
         """
         groups = self._unapplied
         if not groups:
@@ -213,14 +206,15 @@ class OrderJournal:
         latest = {row[0]: row for row in order_rows}
         events = [[r[0], r[16], r[12], r[13], r[14], r[17], r[18]] for r in order_rows]
         new = [row for client_id, row in latest.items() if client_id not in self._in_store]
+        changed = [row for client_id, row in latest.items() if client_id in self._in_store]
         self.db.execute("BEGIN TRANSACTION")
         try:
-            _insert_many(self.db, "order_events", 7, events)
-            _insert_many(self.db, f"orders ({', '.join(ORDER_COLUMNS)})", 19, new)
-            for client_id, row in latest.items():
-                if client_id in self._in_store:
-                    self.db.execute(_UPDATE, [*row[12:18], client_id])
-            _insert_many(self.db, f"fills ({', '.join(FILL_COLUMNS)})", 11, fill_rows)
+            insert_rows(self.db, "order_events", EVENT_COLUMNS, events)
+            insert_rows(self.db, "orders", ORDER_COLUMNS, new)
+            if changed:
+                with rows_as_table(self.db, "latest_rows", ORDER_COLUMNS, changed):
+                    self.db.execute(_UPDATE_FROM_LATEST)
+            insert_rows(self.db, "fills", FILL_COLUMNS, fill_rows)
             self.db.execute("UPDATE journal_applied SET seq = ?", [groups[-1][0]])
             self.db.execute("COMMIT")
         except BaseException:
@@ -280,8 +274,7 @@ class OrderJournal:
             f"FROM order_events WHERE {column} = ? ORDER BY ts_ns",
             [value],
         ).fetchall()
-        keys = ("client_order_id", "ts_ns", "status", "filled", "avg_price", "reason", "cid")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in rows]
 
     def _select(self, tail: str, params: list[Any]) -> list[dict[str, Any]]:
         self.apply()
