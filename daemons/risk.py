@@ -68,7 +68,9 @@ class RiskDaemon(Daemon):
         if stored:
             self.engine.set_limits(stored)
         self.forwarded: set[str] = set()
-        self.execution = self.calls_to("execution")
+        self.execution = (
+            self.calls_to("execution") if "execution" in self.config.services else None
+        )
         self.compliance = (
             self.calls_to("compliance") if "compliance" in self.config.services else None
         )
@@ -109,6 +111,8 @@ class RiskDaemon(Daemon):
                 on_reply=self._positions,
                 on_error=lambda error: None,  # not up yet: the next catch-up asks again
             )
+        if self.execution is None:
+            return
         self.execution.send(
             methods.ORDERS_LIST,
             {"open_only": True},
@@ -288,6 +292,9 @@ class RiskDaemon(Daemon):
                 )
             reply.reject(error)
 
+        if self.execution is None:
+            failed(Unavailable(f"this deployment has no execution service for {method}"))
+            return
         self.execution.send(
             method,
             params,
@@ -296,7 +303,6 @@ class RiskDaemon(Daemon):
             on_reply=on_reply,
             on_error=failed,
         )
-
     # -- the bus ---------------------------------------------------------------------------
 
     def _fill(self, event: Any) -> None:

@@ -172,7 +172,7 @@ def test_quote_on_a_strategy_on_c_order_on_b_fill_and_position(cluster: Cluster)
 
         def strategy_fills() -> list[dict[str, Any]]:
             fills = trader.call("execution", "fills.list", {})["fills"]
-            return [f for f in fills if f["client_order_id"].startswith(started["id"])]
+            return [f for f in fills if f["strategy_id"] == started["id"]]
 
         fills = wait_for(strategy_fills, timeout=60, every=0.3)
 

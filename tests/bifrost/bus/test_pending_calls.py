@@ -53,6 +53,25 @@ def pump(server: RpcServer, calls: PendingCalls | None = None, seconds: float = 
         time.sleep(0.001)
 
 
+def connected(server: RpcServer, calls: PendingCalls) -> None:
+    """Until the DEALER's connection is complete (it queues only to a connected peer)."""
+    deadline = time.monotonic() + 10
+    while True:
+        answers: list[Any] = []
+        calls.send(
+            "ping",
+            {"n": 0},
+            cid="p",
+            timeout_ms=1000,
+            on_reply=answers.append,
+            on_error=lambda error: None,
+        )
+        pump(server, calls, 0.05)
+        if answers:
+            return
+        assert time.monotonic() < deadline, "never connected"
+
+
 def test_a_deferred_reply_reaches_the_caller_when_resolved_and_not_before(ctx):
     held: list[tuple[Deferred, int]] = []
 
@@ -61,11 +80,13 @@ def test_a_deferred_reply_reaches_the_caller_when_resolved_and_not_before(ctx):
         held.append((deferred, params["n"]))
         return deferred
 
-    server = make_server(ctx, [Method("later", later, ECHO)])
+    ping = Method("ping", lambda p, c: p, ECHO)
+    server = make_server(ctx, [Method("later", later, ECHO), ping])
     calls = PendingCalls(ctx, server.endpoint, name="test")
     replies: list[Any] = []
     errors: list[BifrostError] = []
     try:
+        connected(server, calls)
         for n in (1, 2, 3):
             calls.send(
                 "later",
@@ -97,11 +118,12 @@ def test_a_deferred_reply_reaches_the_caller_when_resolved_and_not_before(ctx):
 
 
 def test_a_silent_service_is_a_timeout_naming_it_and_a_stopped_one_fails_at_once(ctx):
-    server = make_server(ctx, [Method("never", lambda p, c: c.defer(), ECHO)])
+    ping = Method("ping", lambda p, c: p, ECHO)
+    server = make_server(ctx, [Method("never", lambda p, c: c.defer(), ECHO), ping])
     calls = PendingCalls(ctx, server.endpoint, name="compliance")
     errors: list[BifrostError] = []
     try:
-        time.sleep(0.2)  # connected
+        connected(server, calls)
         calls.send(
             "never",
             {"n": 1},
