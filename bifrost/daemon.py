@@ -274,12 +274,13 @@ class Daemon:
             now = time.monotonic()
             wait = min([LOOP_TICK_S, *(max(0.0, t.due - now) for t in self._timers)])
             if poller.poll(int(wait * 1000)):
-                # Events first: a request of this turn is answered on the freshest state
-                # (an order checked against fills that have already arrived).
-                self._deliver_events()
-                self.rpc.serve_pending()
+                # Replies to this daemon's own calls first (their callers are waiting),
+                # then events, then requests: a request of this turn is answered on the
+                # freshest state (an order checked against fills that already arrived).
                 for _, on_readable in self._watched:
                     self._guarded(on_readable, "socket.failed")
+                self._deliver_events()
+                self.rpc.serve_pending()
             self._run_due_timers()
             self._run_handed_over()
             for callback in self._after_turn:

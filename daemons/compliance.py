@@ -3,7 +3,7 @@
 Decisions share one group commit per loop turn (bifrost.bus.group_commit): every
 `compliance.check` of the turn is decided and linked into the chain, the chain's new
 records go to the write-ahead log with one fdatasync, and only then are the answers
-sent and the decisions published. The trail feeds DuckDB on a timer and before reads.
+sent and then the decisions published. The trail feeds DuckDB on a timer and before reads.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class ComplianceDaemon(Daemon):
 
     def setup(self) -> None:
         self.audit = AuditTrail(self.db, self.home / "compliance.wal")
-        self.commits = GroupCommit(self._commit_decisions)
+        self.commits = GroupCommit(self.audit.flush, self._announce_decisions)
         self._announcements: list[tuple[dict[str, Any], str]] = []
         """Decisions of this turn, published once they are durable."""
         self.overrides = load_overrides(self.db)
@@ -220,9 +220,8 @@ class ComplianceDaemon(Daemon):
         if self.commits.waiting:
             self.commits.run()
 
-    def _commit_decisions(self) -> None:
-        """The turn's decisions on disk, then announced (the answers follow)."""
-        self.audit.flush()
+    def _announce_decisions(self) -> None:
+        """The turn's decisions, published once they are on disk and answered."""
         announcements, self._announcements = self._announcements, []
         for body, cid in announcements:
             self._announce(body, cid)

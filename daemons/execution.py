@@ -2,8 +2,8 @@
 
 Order changes of one loop turn share one group commit (bifrost.bus.group_commit): every
 request and quote of the turn changes the book, the turn's journal rows go to the
-write-ahead log with one fdatasync, and only then are the replies sent and the events
-published. The journal feeds DuckDB on a timer and before any read.
+write-ahead log with one fdatasync, and only then are the replies sent and then the
+events published. The journal feeds DuckDB on a timer and before any read.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class ExecutionDaemon(Daemon):
             self._instrument,
             group_commit=True,
         )
-        self.commits = GroupCommit(self.engine.flush)
+        self.commits = GroupCommit(self.engine.commit, self.engine.announce)
         self.after_each_turn(self.commits.run)
         self.every(APPLY_EVERY_S, self.journal.apply)
         recovered = self.engine.recover()

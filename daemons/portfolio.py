@@ -108,12 +108,10 @@ class PortfolioDaemon(Daemon):
         self._unwritten.extend(entries)
         self.fills_booked += 1
         assert self.publisher is not None
-        snapshot = self.ledger.snapshot(fill["account"], self.marks)
-        held = [p for p in snapshot["positions"] if p["symbol"] == fill["symbol"]]
         body = {
             "account": fill["account"],
             "symbol": fill["symbol"],
-            "position": held[0] if held else None,
+            "position": self.ledger.position_row(fill["account"], fill["symbol"], self.marks),
             "trade_id": fill["trade_id"],
         }
         self.publisher.publish(topics.position(fill["account"]), "position", body, cid)

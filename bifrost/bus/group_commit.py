@@ -3,7 +3,8 @@
 A service that must make a change durable before it answers (execution's journal,
 compliance's audit decisions) handles every request the loop read in one turn, each
 returning `reply(ctx, result)` or `refuse(ctx, error)`; after the turn `run()` commits
-once (one fdatasync for the whole group) and only then sends the replies, in order.
+once (one fdatasync for the whole group), then sends the replies, in order, and then
+announces what was committed (events): the callers waiting on the group hear first.
 A failed commit answers every held request INTERNAL: none of them is reported done.
 """
 
@@ -19,8 +20,11 @@ from bifrost.errors import BifrostError, Internal
 class GroupCommit:
     """Holds the replies of one loop turn; `run()` commits, then answers them."""
 
-    def __init__(self, commit: Callable[[], Any]) -> None:
+    def __init__(
+        self, commit: Callable[[], Any], announce: Callable[[], Any] = lambda: None
+    ) -> None:
         self.commit = commit
+        self.announce = announce
         self._held: list[tuple[Deferred, Any, BifrostError | None]] = []
         self.groups = 0
         """Commits that answered at least one request."""
@@ -46,7 +50,7 @@ class GroupCommit:
         return deferred
 
     def run(self) -> int:
-        """Commit, then send the held replies; returns how many were answered."""
+        """Commit, send the held replies, announce; returns how many were answered."""
         held, self._held = self._held, []
         try:
             self.commit()
@@ -60,6 +64,7 @@ class GroupCommit:
                 deferred.resolve(result)
             else:
                 deferred.reject(error)
+        self.announce()
         if held:
             self.groups += 1
             self.largest = max(self.largest, len(held))

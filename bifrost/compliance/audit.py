@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,20 @@ class AuditRecord:
     body: str
     prev_hash: str
     hash: str
+
+    def row(self) -> tuple[int, int, str, str, str, str, str, str, str]:
+        """The record's values in `COLUMNS` order."""
+        return (
+            self.record_id,
+            self.ts_ns,
+            self.kind,
+            self.source,
+            self.event_key,
+            self.cid,
+            self.body,
+            self.prev_hash,
+            self.hash,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A plain map, with the body parsed back into data."""
@@ -171,7 +185,7 @@ class AuditTrail:
         if not self.pending:
             return 0
         records = self.pending
-        self.log.append([astuple(record) for record in records])
+        self.log.append([record.row() for record in records])
         self.pending = []
         self._unapplied.extend(records)
         return len(records)
@@ -183,7 +197,7 @@ class AuditTrail:
             return 0
         self.db.execute("BEGIN TRANSACTION")
         try:
-            insert_rows(self.db, "audit", COLUMNS, [astuple(record) for record in records])
+            insert_rows(self.db, "audit", COLUMNS, [record.row() for record in records])
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

@@ -53,6 +53,7 @@ class ExecutionEngine:
         self._order_rows: list[list[Any]] = []
         self._fill_rows: list[list[Any]] = []
         self._events: list[tuple[str, dict[str, Any], str]] = []
+        self._committed_events: list[tuple[str, dict[str, Any], str]] = []
         self._pending_trades: set[str] = set()
         self._unflushed: dict[str, Order] = {}
         """Orders changed since the last flush (the journal does not know them yet)."""
@@ -192,13 +193,25 @@ class ExecutionEngine:
 
     def flush(self) -> None:
         """Journal the pending changes, then publish their events in order."""
+        self.commit()
+        self.announce()
+
+    def commit(self) -> None:
+        """Journal the pending changes (durable when this returns); their events wait
+        for `announce`."""
         if not self._order_rows and not self._fill_rows:
             return
-        order_rows, fill_rows, events = self._order_rows, self._fill_rows, self._events
-        self._order_rows, self._fill_rows, self._events = [], [], []
+        order_rows, fill_rows = self._order_rows, self._fill_rows
+        self._order_rows, self._fill_rows = [], []
+        self._committed_events.extend(self._events)
+        self._events = []
         self._pending_trades.clear()
         self._unflushed.clear()
         self.journal.commit(order_rows, fill_rows)
+
+    def announce(self) -> None:
+        """Publish the events of what was committed, in order."""
+        events, self._committed_events = self._committed_events, []
         for kind, body, cid in events:
             self.publish(kind, body, cid)
 

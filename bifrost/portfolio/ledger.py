@@ -238,6 +238,15 @@ class Ledger:
             "positions": positions,
         }
 
+    def position_row(
+        self, account: str, symbol: str, marks: Mapping[str, Decimal | float]
+    ) -> dict[str, Any] | None:
+        """The row `snapshot` shows for one position, or None when there is none."""
+        position = self.positions.get((account, symbol))
+        if position is None:
+            return None
+        return self._position_row(position, marks.get(symbol))[2]
+
     def _position_row(
         self, position: Position, mark: Decimal | float | None
     ) -> tuple[Decimal, Decimal, dict[str, Any]]:
