@@ -273,14 +273,19 @@ class Daemon:
         while not self._stop_requested.is_set():
             now = time.monotonic()
             wait = min([LOOP_TICK_S, *(max(0.0, t.due - now) for t in self._timers)])
-            if poller.poll(int(wait * 1000)):
+            ready = dict(poller.poll(int(wait * 1000)))
+            if ready:
                 # Replies to this daemon's own calls first (their callers are waiting),
                 # then events, then requests: a request of this turn is answered on the
                 # freshest state (an order checked against fills that already arrived).
-                for _, on_readable in self._watched:
-                    self._guarded(on_readable, "socket.failed")
-                self._deliver_events()
-                self.rpc.serve_pending()
+                # Only the sockets the poll found readable are read; the rest wait for
+                # the next turn.
+                for socket, on_readable in self._watched:
+                    if socket in ready:
+                        self._guarded(on_readable, "socket.failed")
+                self._deliver_events(ready)
+                if self.rpc.socket in ready:
+                    self.rpc.serve_pending()
             self._run_due_timers()
             self._run_handed_over()
             for callback in self._after_turn:
@@ -514,8 +519,10 @@ class Daemon:
                 timer.due = max(timer.due + timer.interval, now)
                 self._guarded(timer.callback, "timer.failed")
 
-    def _deliver_events(self) -> None:
+    def _deliver_events(self, ready: dict[Any, int]) -> None:
         for subscriber, handler in self._subscriptions:
+            if subscriber.socket not in ready:
+                continue
             for event in subscriber.poll(0):
                 self._guarded(functools.partial(handler, event), "event.failed")
 
