@@ -286,10 +286,10 @@ class Daemon:
                 self._deliver_events(ready)
                 if self.rpc.socket in ready:
                     self.rpc.serve_pending()
+                self._end_turn()  # before timers: held replies do not wait on them
             self._run_due_timers()
             self._run_handed_over()
-            for callback in self._after_turn:
-                self._guarded(callback, "turn.failed")
+            self._end_turn()
             if ping_every is not None and time.monotonic() >= next_ping:
                 self._notifier.notify("WATCHDOG=1")
                 next_ping = time.monotonic() + ping_every
@@ -309,8 +309,7 @@ class Daemon:
             self._jobs.stop()
         if self.rpc is not None:
             self.rpc.serve_pending()  # answer what was already read off the wire
-            for callback in self._after_turn:
-                self._guarded(callback, "turn.failed")
+            self._end_turn()
             for calls in self._pending_calls:  # their callers are told, not left waiting
                 calls.close()
             self.rpc.close()
@@ -518,6 +517,10 @@ class Daemon:
             if now >= timer.due:
                 timer.due = max(timer.due + timer.interval, now)
                 self._guarded(timer.callback, "timer.failed")
+
+    def _end_turn(self) -> None:
+        for callback in self._after_turn:
+            self._guarded(callback, "turn.failed")
 
     def _deliver_events(self, ready: dict[Any, int]) -> None:
         for subscriber, handler in self._subscriptions:
