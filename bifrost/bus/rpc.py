@@ -143,7 +143,7 @@ Refused = Callable[[str, str, str, str], None]
 class RpcServer:
     """A ROUTER socket serving a method table; call `serve_pending` when it is readable."""
 
-    ctx: zmq.Context
+    ctx: zmq.SyncContext
     endpoint: str
     observer: RpcObserver
     log_error: Callable[[str, str, BaseException], None] = lambda method, cid, exc: None
@@ -324,7 +324,7 @@ class RpcClient:
 
     def __init__(
         self,
-        ctx: zmq.Context,
+        ctx: zmq.SyncContext,
         endpoint: str,
         *,
         name: str = "",
@@ -345,10 +345,10 @@ class RpcClient:
         self._cids = itertools.count(1)
         self._cid_prefix = os.urandom(6).hex()
         """Correlation ids are this client's random prefix plus a counter: unique, cheap."""
-        self._socket: zmq.Socket | None = None
+        self._socket: zmq.SyncSocket | None = None
         self._watch: ConnectionWatch | None = None
 
-    def _connect(self) -> zmq.Socket:
+    def _connect(self) -> zmq.SyncSocket:
         if self._socket is None:
             socket = self.ctx.socket(zmq.DEALER)
             socket.setsockopt(zmq.LINGER, 0)
@@ -443,7 +443,7 @@ class RpcClient:
                 raise error_from_wire(reply["error"])
         return None
 
-    def _wait(self, socket: zmq.Socket, timeout_ms: int, fail_fast: bool) -> bool:
+    def _wait(self, socket: zmq.SyncSocket, timeout_ms: int, fail_fast: bool) -> bool:
         """Until a reply is readable (True), or the time is up (or, fast, the connection
         is refused)."""
         watch = self._watch

@@ -160,7 +160,8 @@ class OrderJournal:
         """Every journaled trade id: a fill seen twice is known without a query."""
         self._in_store = {r[0] for r in rows}
         """Client ids that have their `orders` row in DuckDB (the rest get an INSERT)."""
-        self._applied = int(connection.execute("SELECT seq FROM journal_applied").fetchone()[0])
+        applied = connection.execute("SELECT seq FROM journal_applied").fetchall()
+        self._applied = int(applied[0][0])
         self._seq = self._applied
         self._unapplied: list[tuple[int, list[list[Any]], list[list[Any]]]] = []
         self._recover()
