@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import zmq
 
@@ -185,12 +185,13 @@ class RpcServer:
         secured = self.roles is not None
         for count in range(max_requests):
             # Asking the socket is cheaper than the zmq.Again a recv on empty would raise.
-            if not socket.get(zmq.EVENTS) & zmq.POLLIN:
+            # ZMQ_EVENTS is an int option; pyzmq types every option as int | bytes.
+            if not cast(int, socket.get(zmq.EVENTS)) & zmq.POLLIN:
                 return count
             self.received += 1
             if secured:
                 parts = socket.recv_multipart(zmq.NOBLOCK, copy=False)
-                user = parts[-1].get("User-Id") or ""
+                user = str(parts[-1].get("User-Id") or "")
                 self._serve([part.bytes for part in parts], user)
             else:
                 self._serve(socket.recv_multipart(zmq.NOBLOCK), "local")
