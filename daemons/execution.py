@@ -19,9 +19,10 @@ from bifrost.errors import BifrostError
 from bifrost.execution.broker import PaperBroker
 from bifrost.execution.engine import ExecutionEngine
 from bifrost.model.commands import (
-    CANCEL_FIELDS,
-    REPLACE_FIELDS,
-    SUBMIT_FIELDS,
+    CANCEL_ALL_PARAMS,
+    CANCEL_PARAMS,
+    REPLACE_PARAMS,
+    SUBMIT_PARAMS,
     CancelOrder,
     ReplaceOrder,
     SubmitOrder,
@@ -31,14 +32,10 @@ from bifrost.model.market import Quote
 from bifrost.store.orders import OrderJournal
 from bifrost.store.schema import EXECUTION
 
-SUBMIT = Schema("order.submit params", SUBMIT_FIELDS)
-CANCEL = Schema("order.cancel params", CANCEL_FIELDS)
-REPLACE = Schema("order.replace params", REPLACE_FIELDS)
 ONE_ORDER = Schema("order.get params", {"client_order_id": str})
 LIST = Schema("orders.list params", {"open_only": Optional(bool), "limit": Optional(int)})
 FILLS = Schema("fills.list params", {"limit": Optional(int), "since_ns": Optional(int)})
 EVENTS = Schema("order.events params", {"client_order_id": Optional(str), "cid": Optional(str)})
-CANCEL_ALL = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
 APPLY_EVERY_S = 1.0
 """How often the journal's durable rows are fed to DuckDB (reads feed it first too)."""
 
@@ -70,12 +67,12 @@ class ExecutionDaemon(Daemon):
         # Orders change only on risk's word (DESIGN, second stage): these four accept
         # risk's identity alone (bifrost.bus.service_auth); everyone else is FORBIDDEN.
         for method in (
-            Method(methods.ORDER_SUBMIT, self.submit, SUBMIT, role="trader", caller="risk"),
-            Method(methods.ORDER_CANCEL, self.cancel, CANCEL, role="trader", caller="risk"),
+            Method(methods.ORDER_SUBMIT, self.submit, SUBMIT_PARAMS, role="trader", caller="risk"),
+            Method(methods.ORDER_CANCEL, self.cancel, CANCEL_PARAMS, role="trader", caller="risk"),
             Method(
                 methods.ORDER_REPLACE,
                 self.replace,
-                REPLACE,
+                REPLACE_PARAMS,
                 idempotent=False,
                 role="trader",
                 caller="risk",
@@ -83,7 +80,7 @@ class ExecutionDaemon(Daemon):
             Method(
                 methods.ORDERS_CANCEL_ALL,
                 self.cancel_all,
-                CANCEL_ALL,
+                CANCEL_ALL_PARAMS,
                 role="admin",
                 caller="risk",
             ),

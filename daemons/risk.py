@@ -24,9 +24,10 @@ from bifrost.bus.service_auth import service_token
 from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError, Conflict, Forbidden, Rejected, Timeout, Unavailable
 from bifrost.model.commands import (
-    CANCEL_FIELDS,
-    REPLACE_FIELDS,
-    SUBMIT_FIELDS,
+    CANCEL_ALL_PARAMS,
+    CANCEL_PARAMS,
+    REPLACE_PARAMS,
+    SUBMIT_PARAMS,
     CancelOrder,
     ReplaceOrder,
     SubmitOrder,
@@ -37,10 +38,6 @@ from bifrost.risk.engine import RiskEngine, TradingState
 from bifrost.store.risk_state import record_breach, save_setting, stored_limits, stored_state
 from bifrost.store.schema import RISK
 
-SUBMIT = Schema("order.submit params", SUBMIT_FIELDS)
-REPLACE = Schema("order.replace params", REPLACE_FIELDS)
-CANCEL = Schema("order.cancel params", CANCEL_FIELDS)
-CANCEL_ALL = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
 CATCH_UP_EVERY_S = 5.0
 COMPLIANCE_WAIT_MS = 2000
 """How long an order waits for compliance's answer before it is refused (fail closed)."""
@@ -68,9 +65,7 @@ class RiskDaemon(Daemon):
         if stored:
             self.engine.set_limits(stored)
         self.forwarded: set[str] = set()
-        self.execution = (
-            self.calls_to("execution") if "execution" in self.config.services else None
-        )
+        self.execution = self.calls_to("execution") if "execution" in self.config.services else None
         self.compliance = (
             self.calls_to("compliance") if "compliance" in self.config.services else None
         )
@@ -82,10 +77,16 @@ class RiskDaemon(Daemon):
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         self.subscribe("portfolio", [topics.prefix(topics.PNL)], self._pnl)
         for method in (
-            Method(methods.ORDER_SUBMIT, self.submit, SUBMIT, idempotent=True, role="trader"),
-            Method(methods.ORDER_REPLACE, self.replace, REPLACE, idempotent=False, role="trader"),
-            Method(methods.ORDER_CANCEL, self.cancel, CANCEL, idempotent=True, role="trader"),
-            Method(methods.ORDERS_CANCEL_ALL, self.cancel_all, CANCEL_ALL, role="admin"),
+            Method(
+                methods.ORDER_SUBMIT, self.submit, SUBMIT_PARAMS, idempotent=True, role="trader"
+            ),
+            Method(
+                methods.ORDER_REPLACE, self.replace, REPLACE_PARAMS, idempotent=False, role="trader"
+            ),
+            Method(
+                methods.ORDER_CANCEL, self.cancel, CANCEL_PARAMS, idempotent=True, role="trader"
+            ),
+            Method(methods.ORDERS_CANCEL_ALL, self.cancel_all, CANCEL_ALL_PARAMS, role="admin"),
             Method(methods.RISK_LIMITS, self.limits, LIMITS, role="viewer"),
             Method(methods.RISK_STATE, self.trading_state, REASON),
             Method(methods.RISK_KILL, self.kill, REASON, role="admin"),
@@ -303,6 +304,7 @@ class RiskDaemon(Daemon):
             on_reply=on_reply,
             on_error=failed,
         )
+
     # -- the bus ---------------------------------------------------------------------------
 
     def _fill(self, event: Any) -> None:

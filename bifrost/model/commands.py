@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from bifrost.bus.schema import Optional
+from bifrost.bus.schema import Optional, Schema
 from bifrost.errors import BadRequest
 from bifrost.model.market import Side
 from bifrost.model.orders import OrderType, TimeInForce
@@ -51,6 +51,11 @@ REPLACE_FIELDS: dict[str, Any] = {
 """Wire fields of `order.replace` (at risk and at execution): the order, and what changes."""
 
 CANCEL_FIELDS: dict[str, Any] = {"client_order_id": str}
+SUBMIT_PARAMS = Schema("order.submit params", SUBMIT_FIELDS)
+REPLACE_PARAMS = Schema("order.replace params", REPLACE_FIELDS)
+CANCEL_PARAMS = Schema("order.cancel params", CANCEL_FIELDS)
+CANCEL_ALL_PARAMS = Schema("orders.cancel_all params", {"strategy_id": Optional(str)})
+"""The RPC schemas of the order changes, at risk and at execution alike."""
 """Wire fields of `order.cancel`."""
 
 _Choice = TypeVar("_Choice", bound=StrEnum)

@@ -24,7 +24,7 @@ from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.errors import BifrostError, Unavailable
 from bifrost.model.commands import SubmitOrder
-from tests.bifrost.conftest import DaemonThread
+from tests.bifrost.conftest import services_running
 from tests.conftest import write_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -64,17 +64,8 @@ def compliance(config: BifrostConfig, home: Path) -> Iterator[subprocess.Popen[b
 
 @pytest.fixture
 def desk(config: BifrostConfig, home: Path, compliance) -> Iterator[BifrostClient]:
-    threads: list[DaemonThread] = []
-    try:
-        for name in ("data", "portfolio", "execution", "risk"):
-            thread = DaemonThread(config, home, name)
-            thread.start()
-            threads.append(thread)
-        with BifrostClient(config, timeout_ms=5000) as bus:
-            yield bus
-    finally:
-        for thread in reversed(threads):
-            thread.stop()
+    with services_running(config, home, ("data", "portfolio", "execution", "risk")) as bus:
+        yield bus
 
 
 def test_a_frozen_compliance_refuses_its_order_by_name_and_stalls_nobody_else(
