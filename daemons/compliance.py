@@ -80,7 +80,7 @@ class ComplianceDaemon(Daemon):
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         self.every(RECONCILE_EVERY_S, self.reconcile)
         self.every(FLUSH_EVERY_S, self.audit.flush)
-        self.every(APPLY_EVERY_S, self.audit.apply)
+        self.every(APPLY_EVERY_S, self.audit.apply_soon)
         self.after_each_turn(self._end_turn)
         for method in (
             Method(methods.COMPLIANCE_CHECK, self.check, CHECK, idempotent=True, role="trader"),

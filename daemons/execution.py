@@ -60,7 +60,7 @@ class ExecutionDaemon(Daemon):
         )
         self.commits = GroupCommit(self.engine.commit, self.engine.announce)
         self.after_each_turn(self.commits.run)
-        self.every(APPLY_EVERY_S, self.journal.apply)
+        self.every(APPLY_EVERY_S, self.journal.apply_soon)
         recovered = self.engine.recover()
         self.log.info("execution.recovered", open_orders=recovered)
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)

@@ -26,7 +26,7 @@ PNL_EVERY_S = 1.0
 """Marks move with every quote; P&L events go out at most this often."""
 RECONCILE_EVERY_S = 2.0
 """How often fills are compared with the execution journal (events can be lost in a crash)."""
-WRITE_EVERY_S = 0.2
+WRITE_EVERY_S = 1.0
 """How long booked entries may wait to be written to the store together."""
 RECONCILE_MARGIN_NS = 60 * 1_000_000_000
 """At start, journaled fills are compared back to this long before the last booked one."""

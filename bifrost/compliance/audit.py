@@ -18,8 +18,9 @@ changes have an empty key and are always recorded.
 durable with one append and one fdatasync to the write-ahead log beside the store
 (`compliance.wal`): a DuckDB commit costs milliseconds, far more than its rows, so the
 owner flushes once per loop turn for every decision of the turn (group commit) and
-the rest on a short timer. `apply` feeds the durable records to the `audit` table in
-one transaction, on a timer and before anything reads the table; at start the log's
+the rest on a short timer. The durable records reach the `audit` table in one
+transaction, on a timer on a worker thread (`apply_soon`) and before anything reads
+the table (`apply`); at start the log's
 records beyond the table's last record_id are applied first, so a crash loses none.
 """
 
@@ -33,6 +34,7 @@ from typing import Any
 
 import duckdb
 
+from bifrost.store.background_writer import BackgroundWriter
 from bifrost.store.bulk_rows import insert_rows
 from bifrost.store.write_ahead_log import WriteAheadLog
 
@@ -133,6 +135,7 @@ class AuditTrail:
         """Linked into the chain, not yet durable."""
         self._unapplied: list[AuditRecord] = []
         """Durable in the log, not yet in the table."""
+        self._writer = BackgroundWriter("audit-feed")
         self._recover()
 
     def _recover(self) -> None:
@@ -191,21 +194,53 @@ class AuditTrail:
         return len(records)
 
     def apply(self) -> int:
-        """Write the durable records the table lacks in one transaction; returns how many."""
-        records = self._unapplied
-        if not records:
-            return 0
-        self.db.execute("BEGIN TRANSACTION")
-        try:
-            insert_rows(self.db, "audit", COLUMNS, [record.row() for record in records])
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self._unapplied = []
-        if self.log.size > LOG_RESET_BYTES:
-            self.log.reset()
+        """Write the durable records the table lacks, now, in one transaction (before a
+        read); returns how many. A feed under way on the worker is finished first."""
+        self._writer.finish()
+        records = self._take_unapplied()
+        if records:
+            try:
+                self._write(self.db, records)
+            except BaseException:
+                self._unapplied = records + self._unapplied
+                raise
+            self._applied()
         return len(records)
+
+    def apply_soon(self) -> None:
+        """Timer: feed the table the durable records on the worker thread."""
+        if not self._writer.idle:
+            return
+        self._writer.finish()
+        records = self._take_unapplied()
+        if records:
+            cursor = self.db.cursor()
+
+            def requeue() -> None:
+                self._unapplied = records + self._unapplied
+
+            self._writer.start(
+                lambda: self._write(cursor, records), lambda _: self._applied(), requeue
+            )
+
+    def _take_unapplied(self) -> list[AuditRecord]:
+        records, self._unapplied = self._unapplied, []
+        return records
+
+    @staticmethod
+    def _write(connection: duckdb.DuckDBPyConnection, records: list[AuditRecord]) -> None:
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            insert_rows(connection, "audit", COLUMNS, [record.row() for record in records])
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def _applied(self) -> None:
+        """On the owner's thread, once a feed committed."""
+        if not self._unapplied and self.log.size > LOG_RESET_BYTES:
+            self.log.reset()
 
     def sync(self) -> None:
         """Everything appended so far durable and in the table (before reading the table)."""
@@ -215,6 +250,7 @@ class AuditTrail:
     def close(self) -> None:
         """Sync, empty the log and close it."""
         self.sync()
+        self._writer.close()
         self.log.reset()
         self.log.close()
 

@@ -5,9 +5,10 @@ every quote) in one `commit`, before it answers or publishes anything, so after 
 the journal holds every state that was ever reported. `commit` appends the rows to the
 write-ahead log beside the store (`execution.wal`) with one fdatasync: the cost of the
 disk, not of DuckDB's statements. The rows reach DuckDB in large transactions: on a
-timer (`apply`), before any read of the tables, and at start (rows the log holds beyond
-the last group DuckDB has, after a crash). DuckDB records the last group it holds in
-`journal_applied`, in the same transaction as the rows, so no group is applied twice.
+timer, on a worker thread (`apply_soon`), before any read of the tables (`apply`),
+and at start (rows the log holds beyond the last group DuckDB has, after a crash).
+DuckDB records the last group it holds in `journal_applied`, in the same transaction
+as the rows, so no group is applied twice.
 
 Known order ids and trade ids are kept in memory: a new order or fill needs no query.
 """
@@ -21,6 +22,7 @@ import duckdb
 
 from bifrost.model.market import Side
 from bifrost.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
+from bifrost.store.background_writer import BackgroundWriter
 from bifrost.store.bulk_rows import insert_rows, rows_as_table
 from bifrost.store.write_ahead_log import WriteAheadLog
 
@@ -164,6 +166,7 @@ class OrderJournal:
         self._applied = int(applied[0][0])
         self._seq = self._applied
         self._unapplied: list[tuple[int, list[list[Any]], list[list[Any]]]] = []
+        self._writer = BackgroundWriter("journal-feed")
         self._recover()
 
     def _recover(self) -> None:
@@ -193,44 +196,93 @@ class OrderJournal:
         self._trade_ids.update(row[0] for row in fill_rows)
 
     def apply(self) -> int:
-        """Write the durable groups DuckDB lacks in one transaction; returns how many.
+        """Write the durable groups DuckDB lacks, now, in one transaction (before a read);
+        returns how many. A feed under way on the worker is finished first."""
+        self._writer.finish()
+        groups = self._take_unapplied()
+        if groups:
+            try:
+                written = self._write(self.db, groups)
+            except BaseException:
+                self._requeue(groups)
+                raise
+            self._applied_groups(written)
+        return len(groups)
+
+    def apply_soon(self) -> None:
+        """Timer: feed DuckDB the durable groups on the worker thread (the loop goes on)."""
+        if not self._writer.idle:
+            return
+        self._writer.finish()
+        groups = self._take_unapplied()
+        if groups:
+            cursor = self.db.cursor()
+            self._writer.start(
+                lambda: self._write(cursor, groups),
+                self._applied_groups,
+                lambda: self._requeue(groups),
+            )
+
+    @property
+    def feeding(self) -> bool:
+        """True while a feed of DuckDB is under way on the worker thread."""
+        return not self._writer.idle
+
+    def _requeue(self, groups: list[tuple[int, list[list[Any]], list[list[Any]]]]) -> None:
+        """Groups a failed feed did not write wait for the next one (they are durable in
+        the log meanwhile)."""
+        self._unapplied = groups + self._unapplied
+
+    def _take_unapplied(self) -> list[tuple[int, list[list[Any]], list[list[Any]]]]:
+        groups, self._unapplied = self._unapplied, []
+        return groups
+
+    def _write(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        groups: list[tuple[int, list[list[Any]], list[list[Any]]]],
+    ) -> tuple[int, set[str]]:
+        """One transaction of `groups`; returns the last group's seq and the ids written.
 
         Every state goes to `order_events`; `orders` gets one write per order, its last
         state: an INSERT the first time, an UPDATE after. Rows of a table go in one
-        statement, as one Arrow table (bifrost.store.bulk_rows).
+        statement, as one Arrow table (bifrost.store.bulk_rows). Runs on the worker
+        thread or the loop's; it reads `_in_store`, which only the loop changes, and
+        only once no feed is under way.
         """
-        groups = self._unapplied
-        if not groups:
-            return 0
         order_rows = [row for _, rows, _ in groups for row in rows]
         fill_rows = [row for _, _, rows in groups for row in rows]
         latest = {row[0]: row for row in order_rows}
         events = [[r[0], r[16], r[12], r[13], r[14], r[17], r[18]] for r in order_rows]
         new = [row for client_id, row in latest.items() if client_id not in self._in_store]
         changed = [row for client_id, row in latest.items() if client_id in self._in_store]
-        self.db.execute("BEGIN TRANSACTION")
+        connection.execute("BEGIN TRANSACTION")
         try:
-            insert_rows(self.db, "order_events", EVENT_COLUMNS, events)
-            insert_rows(self.db, "orders", ORDER_COLUMNS, new)
+            insert_rows(connection, "order_events", EVENT_COLUMNS, events)
+            insert_rows(connection, "orders", ORDER_COLUMNS, new)
             if changed:
-                with rows_as_table(self.db, "latest_rows", ORDER_COLUMNS, changed):
-                    self.db.execute(_UPDATE_FROM_LATEST)
-            insert_rows(self.db, "fills", FILL_COLUMNS, fill_rows)
-            self.db.execute("UPDATE journal_applied SET seq = ?", [groups[-1][0]])
-            self.db.execute("COMMIT")
+                with rows_as_table(connection, "latest_rows", ORDER_COLUMNS, changed):
+                    connection.execute(_UPDATE_FROM_LATEST)
+            insert_rows(connection, "fills", FILL_COLUMNS, fill_rows)
+            connection.execute("UPDATE journal_applied SET seq = ?", [groups[-1][0]])
+            connection.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            connection.execute("ROLLBACK")
             raise
-        self._in_store.update(latest)
-        self._applied = groups[-1][0]
-        self._unapplied = []
-        if self.log.size > LOG_RESET_BYTES:
+        return groups[-1][0], set(latest)
+
+    def _applied_groups(self, written: tuple[int, set[str]]) -> None:
+        """On the loop thread, once a feed committed: what DuckDB now holds."""
+        seq, ids = written
+        self._in_store.update(ids)
+        self._applied = seq
+        if not self._unapplied and self.log.size > LOG_RESET_BYTES:
             self.log.reset()
-        return len(groups)
 
     def close(self) -> None:
         """Feed DuckDB what it lacks, empty the log and close it."""
         self.apply()
+        self._writer.close()
         self.log.reset()
         self.log.close()
 
