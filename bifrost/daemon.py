@@ -34,6 +34,7 @@ import duckdb
 import zmq
 
 from bifrost import __version__
+from bifrost.bus import methods
 from bifrost.bus.curve import ServerCurve, ZapHandler
 from bifrost.bus.keys import KeyStore, host_key_name
 from bifrost.bus.pending_calls import PendingCalls
@@ -360,16 +361,18 @@ class Daemon:
         job_name = Schema("jobs.run params", {"name": str})
         cid = Schema("logs.trace params", {"cid": str})
         for method in (
-            Method("health", self.health),
-            Method("ready", lambda p, c: {"ready": self.state == "ready"}),
-            Method("metrics", lambda p, c: self.metrics.totals()),
-            Method("config", lambda p, c: self.config.to_dict()),
-            Method("snapshot", self._snapshot, prefix),
-            Method("jobs.list", lambda p, c: self._jobs.describe() if self._jobs else []),
-            Method("jobs.run", self._run_job_now, job_name, idempotent=False, role="admin"),
-            Method("logs.trace", lambda p, c: {"records": self.log.with_cid(p["cid"])}, cid),
-            Method("sql.tables", self._sql_tables),
-            Method("sql.export", self._sql_export, Schema("sql.export params", {"table": str})),
+            Method(methods.HEALTH, self.health),
+            Method(methods.READY, lambda p, c: {"ready": self.state == "ready"}),
+            Method(methods.METRICS, lambda p, c: self.metrics.totals()),
+            Method(methods.CONFIG, lambda p, c: self.config.to_dict()),
+            Method(methods.SNAPSHOT, self._snapshot, prefix),
+            Method(methods.JOBS_LIST, lambda p, c: self._jobs.describe() if self._jobs else []),
+            Method(methods.JOBS_RUN, self._run_job_now, job_name, idempotent=False, role="admin"),
+            Method(methods.LOGS_TRACE, lambda p, c: {"records": self.log.with_cid(p["cid"])}, cid),
+            Method(methods.SQL_TABLES, self._sql_tables),
+            Method(
+                methods.SQL_EXPORT, self._sql_export, Schema("sql.export params", {"table": str})
+            ),
         ):
             self.add_method(method)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bifrost.analytics.sources import ReportSources
 from bifrost.analytics.tearsheet import build_report
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
@@ -28,9 +28,9 @@ class AnalyticsDaemon(Daemon):
     def setup(self) -> None:
         self.reports_built = 0
         for method in (
-            Method("analytics.report", self.report, REPORT, idempotent=False),
-            Method("analytics.list", self.list_reports, LIST),
-            Method("analytics.show", self.show_report, SHOW),
+            Method(methods.ANALYTICS_REPORT, self.report, REPORT, idempotent=False),
+            Method(methods.ANALYTICS_LIST, self.list_reports, LIST),
+            Method(methods.ANALYTICS_SHOW, self.show_report, SHOW),
         ):
             self.add_method(method)
 

@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.arrow import frame_to_ipc
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
@@ -112,28 +112,36 @@ class DataDaemon(Daemon):
         for kind in self.recorded:
             self._count(f"recorded_{kind}", f"Live {kind} written to the store", self._reader(kind))
         for method in (
-            Method("data.list", lambda p, c: {"series": self.catalog.series()}),
-            Method("data.bars", self.bars, BARS_PARAMS),
-            Method("data.quotes", self.quotes, QUOTES_PARAMS),
-            Method("data.trades", self.trades, TRADES_PARAMS),
-            Method("data.latest_ticks", self.latest_ticks, LATEST_TICKS_PARAMS),
+            Method(methods.DATA_LIST, lambda p, c: {"series": self.catalog.series()}),
+            Method(methods.DATA_BARS, self.bars, BARS_PARAMS),
+            Method(methods.DATA_QUOTES, self.quotes, QUOTES_PARAMS),
+            Method(methods.DATA_TRADES, self.trades, TRADES_PARAMS),
+            Method(methods.DATA_LATEST_TICKS, self.latest_ticks, LATEST_TICKS_PARAMS),
             Method(
-                "data.import", self.import_paths, IMPORT_PARAMS, idempotent=False, role="trader"
+                methods.DATA_IMPORT,
+                self.import_paths,
+                IMPORT_PARAMS,
+                idempotent=False,
+                role="trader",
             ),
-            Method("data.validate", self.validate, VALIDATE_PARAMS),
-            Method("data.quarantine.list", self.quarantine, QUARANTINE_LIST_PARAMS),
+            Method(methods.DATA_VALIDATE, self.validate, VALIDATE_PARAMS),
+            Method(methods.DATA_QUARANTINE_LIST, self.quarantine, QUARANTINE_LIST_PARAMS),
             Method(
-                "data.quarantine.release",
+                methods.DATA_QUARANTINE_RELEASE,
                 self.release,
                 QUARANTINE_RELEASE_PARAMS,
                 idempotent=False,
                 role="trader",
             ),
             Method(
-                "data.replay", self.start_replay, REPLAY_PARAMS, idempotent=False, role="trader"
+                methods.DATA_REPLAY,
+                self.start_replay,
+                REPLAY_PARAMS,
+                idempotent=False,
+                role="trader",
             ),
-            Method("instruments.list", self.list_instruments),
-            Method("instruments.add", self.add_instrument, INSTRUMENT_PARAMS, role="admin"),
+            Method(methods.INSTRUMENTS_LIST, self.list_instruments),
+            Method(methods.INSTRUMENTS_ADD, self.add_instrument, INSTRUMENT_PARAMS, role="admin"),
         ):
             self.add_method(method)
 

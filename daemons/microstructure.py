@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.pubsub import Event
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import Optional, Schema
@@ -49,15 +49,15 @@ class MicrostructureDaemon(Daemon):
         self.subscribe("data", prefixes, self._event)
         self.every(PUBLISH_EVERY_S, self.publish_metrics)
         for method in (
-            Method("micro.book", self.book, BOOK_PARAMS),
-            Method("micro.metrics", self.symbol_metrics, METRICS_PARAMS),
-            Method("micro.history", self.history, HISTORY_PARAMS),
+            Method(methods.MICRO_BOOK, self.book, BOOK_PARAMS),
+            Method(methods.MICRO_METRICS, self.symbol_metrics, METRICS_PARAMS),
+            Method(methods.MICRO_HISTORY, self.history, HISTORY_PARAMS),
         ):
             self.add_method(method)
 
     def _fetch_book(self, topic: str) -> SnapshotEntry | None:
         """The data service's snapshot of one `book.<SYM>` topic (to start or heal a book)."""
-        return snapshot_entry(self.bus.call("data", "snapshot", {"prefix": topic}), topic)
+        return snapshot_entry(self.bus.call("data", methods.SNAPSHOT, {"prefix": topic}), topic)
 
     def _event(self, event: Event) -> None:
         try:

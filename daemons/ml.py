@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.daemon import Daemon
@@ -102,14 +102,16 @@ class MLDaemon(Daemon):
         prefixes = [topics.prefix(topics.BAR, f"{tf}.") for tf in timeframes]
         self.subscribe("data", prefixes, self._bar)
         for method in (
-            Method("ml.train", self.start_training, TRAIN_PARAMS, idempotent=False, role="trader"),
-            Method("ml.job", self.job_state, JOB_PARAMS),
-            Method("ml.list", lambda p, c: {"models": self.registry.list()}),
-            Method("ml.show", self.show, MODEL_PARAMS),
-            Method("ml.export", self.export, MODEL_PARAMS),
-            Method("ml.predict", self.predict, PREDICT_PARAMS, idempotent=True),
-            Method("ml.patterns", self.patterns, PATTERN_PARAMS),
-            Method("ml.predictions", self.predictions, PREDICTIONS_PARAMS),
+            Method(
+                methods.ML_TRAIN, self.start_training, TRAIN_PARAMS, idempotent=False, role="trader"
+            ),
+            Method(methods.ML_JOB, self.job_state, JOB_PARAMS),
+            Method(methods.ML_LIST, lambda p, c: {"models": self.registry.list()}),
+            Method(methods.ML_SHOW, self.show, MODEL_PARAMS),
+            Method(methods.ML_EXPORT, self.export, MODEL_PARAMS),
+            Method(methods.ML_PREDICT, self.predict, PREDICT_PARAMS, idempotent=True),
+            Method(methods.ML_PATTERNS, self.patterns, PATTERN_PARAMS),
+            Method(methods.ML_PREDICTIONS, self.predictions, PREDICTIONS_PARAMS),
         ):
             self.add_method(method)
 

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.daemon import Daemon
@@ -67,10 +67,10 @@ class NewsDaemon(Daemon):
             self.generate(len(self.synthetic.symbols))  # news at once, not a minute later
             self.every(60.0 / settings.synthetic_per_minute, lambda: self.generate(1))
         for method in (
-            Method("news.latest", self.latest, LATEST),
-            Method("news.sentiment", self.sentiment, SENTIMENT),
-            Method("news.scores", self.scores, SCORES),
-            Method("news.import", self.import_file, IMPORT, idempotent=True, role="trader"),
+            Method(methods.NEWS_LATEST, self.latest, LATEST),
+            Method(methods.NEWS_SENTIMENT, self.sentiment, SENTIMENT),
+            Method(methods.NEWS_SCORES, self.scores, SCORES),
+            Method(methods.NEWS_IMPORT, self.import_file, IMPORT, idempotent=True, role="trader"),
         ):
             self.add_method(method)
 

@@ -14,7 +14,7 @@ from bifrost.backtest.runner import RunRequest, run_record, run_request
 from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep, valid_points
 from bifrost.backtest.sweep_jobs import SweepJobs
 from bifrost.backtest.worker import request_of
-from bifrost.bus import topics
+from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.bus.workers import WorkBroker
@@ -92,12 +92,14 @@ class RiskOrderPort:
 
     def submit(self, spec: dict[str, Any], cid: str) -> dict[str, Any]:
         """Enter an order (idempotent by its client id, so a retry is safe)."""
-        return dict(self.bus.call("risk", "order.submit", spec, cid=cid, idempotent=True))
+        return dict(self.bus.call("risk", methods.ORDER_SUBMIT, spec, cid=cid, idempotent=True))
 
     def cancel(self, client_order_id: str, cid: str) -> dict[str, Any]:
         """Cancel an order (through risk, to execution)."""
         return dict(
-            self.bus.call("risk", "order.cancel", {"client_order_id": client_order_id}, cid=cid)
+            self.bus.call(
+                "risk", methods.ORDER_CANCEL, {"client_order_id": client_order_id}, cid=cid
+            )
         )
 
 
@@ -125,19 +127,29 @@ class StrategyDaemon(Daemon):
             self._start_broker()
         for method in (
             Method(
-                "strategy.start", self.start_live, START_PARAMS, idempotent=False, role="trader"
+                methods.STRATEGY_START,
+                self.start_live,
+                START_PARAMS,
+                idempotent=False,
+                role="trader",
             ),
-            Method("strategy.list", self.list_live),
-            Method("strategy.stop", self.stop_live, STOP_PARAMS, role="trader"),
-            Method("strategies.stop_all", self.stop_all_live, role="admin"),
-            Method("backtest.run", self.start_run, RUN_PARAMS, idempotent=False, role="trader"),
+            Method(methods.STRATEGY_LIST, self.list_live),
+            Method(methods.STRATEGY_STOP, self.stop_live, STOP_PARAMS, role="trader"),
+            Method(methods.STRATEGIES_STOP_ALL, self.stop_all_live, role="admin"),
             Method(
-                "backtest.sweep", self.start_sweep, SWEEP_PARAMS, idempotent=False, role="trader"
+                methods.BACKTEST_RUN, self.start_run, RUN_PARAMS, idempotent=False, role="trader"
             ),
-            Method("backtest.job", self.job_state, JOB_PARAMS),
-            Method("backtest.list", self.list_runs, LIST_PARAMS),
-            Method("backtest.show", self.show_run, SHOW_PARAMS),
-            Method("strategies.list", self.list_strategies),
+            Method(
+                methods.BACKTEST_SWEEP,
+                self.start_sweep,
+                SWEEP_PARAMS,
+                idempotent=False,
+                role="trader",
+            ),
+            Method(methods.BACKTEST_JOB, self.job_state, JOB_PARAMS),
+            Method(methods.BACKTEST_LIST, self.list_runs, LIST_PARAMS),
+            Method(methods.BACKTEST_SHOW, self.show_run, SHOW_PARAMS),
+            Method(methods.STRATEGIES_LIST, self.list_strategies),
         ):
             self.add_method(method)
 
@@ -278,7 +290,7 @@ class StrategyDaemon(Daemon):
         if cancel_orders and "risk" in self.config.services:
             try:
                 self.bus.call(
-                    "risk", "orders.cancel_all", {"strategy_id": runner.strategy_id}, cid=cid
+                    "risk", methods.ORDERS_CANCEL_ALL, {"strategy_id": runner.strategy_id}, cid=cid
                 )
             except BifrostError as exc:
                 self.log.error("strategy.cancel_failed", cid, error=exc.message)
