@@ -17,17 +17,14 @@ from bifrost.store.schema import COMPLIANCE
 @pytest.fixture
 def db(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     connection = open_store(tmp_path / "compliance.duckdb", migrations=COMPLIANCE)
-    LOGS[id(connection)] = tmp_path / "compliance.wal"
     yield connection
     connection.close()
 
 
-LOGS: dict[int, Path] = {}
-"""The write-ahead log beside each test's store."""
-
-
 def trail_of(db: duckdb.DuckDBPyConnection) -> AuditTrail:
-    return AuditTrail(db, LOGS[id(db)])
+    """The trail of `db`, with its write-ahead log beside the store file."""
+    store_file = db.execute("PRAGMA database_list").fetchall()[0][2]
+    return AuditTrail(db, Path(store_file).with_suffix(".wal"))
 
 
 def fill_trail(db: duckdb.DuckDBPyConnection, count: int = 3) -> AuditTrail:
