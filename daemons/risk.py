@@ -178,8 +178,8 @@ class RiskDaemon(Daemon):
             if old["status"] not in OPEN_STATES:
                 reply.reject(Conflict(f"order {client_id} is {old['status']}: nothing to replace"))
                 return
-            new = command.applied_to(old)
             try:
+                new = command.applied_to(old)
                 self._check(new, ctx.cid, replacing=client_id)
             except BifrostError as exc:
                 reply.reject(exc)
