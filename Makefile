@@ -31,7 +31,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
 bench: $(DEV_STAMP)
-	for b in bus startup fuzz_rpc ingest backtest workers order_loop tui crash_recovery micro_book; do \
+	for b in bus startup fuzz_rpc ingest backtest workers journal order_loop tui crash_recovery micro_book; do \
 		$(BIN)/python bench/$$b.py || exit 1; done
 
 fuzz: $(STAMP)
