@@ -22,6 +22,13 @@ class OrderType(StrEnum):
     STOP = "STOP"
     STOP_LIMIT = "STOP_LIMIT"
 
+    @classmethod
+    def for_prices(cls, limit_price: float | None, stop_price: float | None) -> OrderType:
+        """The type an order with these prices has: MARKET, LIMIT, STOP or STOP_LIMIT."""
+        if limit_price is None:
+            return cls.MARKET if stop_price is None else cls.STOP
+        return cls.LIMIT if stop_price is None else cls.STOP_LIMIT
+
 
 class TimeInForce(StrEnum):
     """How long an order may wait: the session, until cancelled, or not at all."""

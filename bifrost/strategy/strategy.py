@@ -250,12 +250,7 @@ class Strategy:
         tif: TimeInForce = TimeInForce.GTC,
         fraction: float = 1.0,
     ) -> Order:
-        kind = {
-            (False, False): OrderType.MARKET,
-            (True, False): OrderType.LIMIT,
-            (False, True): OrderType.STOP,
-            (True, True): OrderType.STOP_LIMIT,
-        }[(limit is not None, stop is not None)]
+        kind = OrderType.for_prices(limit, stop)
         order = Order(
             f"{self.strategy_id}-{next(self._order_ids)}",
             symbol or self.symbols[0],

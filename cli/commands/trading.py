@@ -55,12 +55,7 @@ def submit_command(
 ) -> SubmitOrder:
     """The order as typed on the command line; BadRequest names a bad argument before
     anything is sent. Without --client-id the id is minted here, so a retry is safe."""
-    kind = {
-        (False, False): OrderType.MARKET,
-        (True, False): OrderType.LIMIT,
-        (False, True): OrderType.STOP,
-        (True, True): OrderType.STOP_LIMIT,
-    }[(limit is not None, stop is not None)]
+    kind = OrderType.for_prices(limit, stop)
     fields: dict[str, Any] = {"type": kind, "limit_price": limit, "stop_price": stop, "tif": tif}
     if client_id is not None:
         fields["client_order_id"] = client_id
