@@ -45,6 +45,9 @@ class _BrokerLink:
         self.expires = 0.0
         self.next_beat = 0.0
         self._connections = 0
+        self._link_id = os.urandom(3).hex()
+        """Tells apart two workers of one process: a ROUTER drops a second connection
+        whose identity it already knows, and with it every message that worker sends."""
 
     def connect(self, running: str | None) -> None:
         """Open a new DEALER and say ready (naming the job still running, if any)."""
@@ -52,7 +55,8 @@ class _BrokerLink:
         self._connections += 1
         socket = self.ctx.socket(zmq.DEALER)
         socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.IDENTITY, f"{self.host}-{os.getpid()}-{self._connections}".encode())
+        identity = f"{self.host}-{os.getpid()}-{self._link_id}-{self._connections}"
+        socket.setsockopt(zmq.IDENTITY, identity.encode())
         if self.curve is not None:
             self.curve.apply(socket)
         socket.connect(self.endpoint)
