@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bifrost.bus import methods, topics
+from bifrost.bus.pending_calls import PendingCalls
 from bifrost.bus.rpc import CallContext, Deferred, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.bus.service_auth import service_token
@@ -65,11 +66,10 @@ class RiskDaemon(Daemon):
         if stored:
             self.engine.set_limits(stored)
         self.forwarded: set[str] = set()
-        self.execution = self.calls_to("execution") if "execution" in self.config.services else None
-        self.compliance = (
-            self.calls_to("compliance") if "compliance" in self.config.services else None
-        )
-        self.portfolio = self.calls_to("portfolio") if "portfolio" in self.config.services else None
+        self.execution = self._calls_if_deployed("execution")
+        self.compliance = self._calls_if_deployed("compliance")
+        self.portfolio = self._calls_if_deployed("portfolio")
+        self.strategy = self._calls_if_deployed("strategy")
         self._catch_up()
         self.every(CATCH_UP_EVERY_S, self._catch_up)
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._fill)
@@ -95,6 +95,10 @@ class RiskDaemon(Daemon):
             Method(methods.RISK_VAR, self.var, VAR),
         ):
             self.add_method(method)
+
+    def _calls_if_deployed(self, service: str) -> PendingCalls | None:
+        """Calls that do not block to `service`, or None when this deployment lacks it."""
+        return self.calls_to(service) if service in self.config.services else None
 
     def _catch_up(self) -> None:
         """Positions and open orders as they stand, from portfolio and execution (if up).
@@ -347,17 +351,25 @@ class RiskDaemon(Daemon):
             "usage": engine.usage(),
         }
 
-    def kill(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`risk.kill`: HALT, cancel every open order, stop every strategy; timed."""
+    def kill(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
+        """`risk.kill`: HALT, cancel every open order, stop every strategy; timed. The
+        answer comes once execution and the strategy service answered (or failed)."""
         started = time.monotonic()
         self._set_trading(TradingState.HALTED, params.get("reason") or "kill switch", ctx.cid)
-        canceled, stopped = self._cancel_everything(ctx.cid)
-        return {
-            "state": self.engine.state.value,
-            "canceled": canceled,
-            "strategies_stopped": stopped,
-            "seconds": round(time.monotonic() - started, 4),
-        }
+        reply = ctx.defer()
+
+        def done(canceled: list[str], stopped: list[str]) -> None:
+            reply.resolve(
+                {
+                    "state": self.engine.state.value,
+                    "canceled": canceled,
+                    "strategies_stopped": stopped,
+                    "seconds": round(time.monotonic() - started, 4),
+                }
+            )
+
+        self._cancel_everything(ctx.cid, done)
+        return reply
 
     def resume(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`risk.resume`: back to ACTIVE."""
@@ -374,21 +386,46 @@ class RiskDaemon(Daemon):
         save_setting(self.db, "state", state.value)
         self._alert("state", {"state": state.value, "reason": reason}, cid)
 
-    def _cancel_everything(self, cid: str) -> tuple[list[str], list[str]]:
-        canceled: list[str] = []
-        stopped: list[str] = []
-        try:
-            reply = self.bus.call("execution", methods.ORDERS_CANCEL_ALL, {}, cid=cid)
-            canceled = reply["canceled"]
-        except BifrostError as exc:
-            self.log.error("risk.cancel_failed", cid, error=exc.message)
-        if "strategy" in self.config.services:
-            try:
-                reply = self.bus.call("strategy", methods.STRATEGIES_STOP_ALL, {}, cid=cid)
-                stopped = reply["stopped"]
-            except BifrostError as exc:
-                self.log.error("risk.stop_strategies_failed", cid, error=exc.message)
-        return canceled, stopped
+    def _cancel_everything(
+        self, cid: str, then: Callable[[list[str], list[str]], None] = lambda c, s: None
+    ) -> None:
+        """Cancel every open order at execution, then stop every live strategy, without
+        waiting; `then(canceled ids, stopped strategies)` runs once both answered. A
+        failure is logged and the rest goes on."""
+
+        def stop_strategies(canceled: list[str]) -> None:
+            if self.strategy is None:
+                then(canceled, [])
+                return
+
+            def not_stopped(error: BifrostError) -> None:
+                self.log.error("risk.stop_strategies_failed", cid, error=error.message)
+                then(canceled, [])
+
+            self.strategy.send(
+                methods.STRATEGIES_STOP_ALL,
+                {},
+                cid=cid,
+                timeout_ms=EXECUTION_WAIT_MS,
+                on_reply=lambda reply: then(canceled, reply["stopped"]),
+                on_error=not_stopped,
+            )
+
+        def not_canceled(error: BifrostError) -> None:
+            self.log.error("risk.cancel_failed", cid, error=error.message)
+            stop_strategies([])
+
+        if self.execution is None:
+            not_canceled(Unavailable("this deployment has no execution service"))
+            return
+        self.execution.send(
+            methods.ORDERS_CANCEL_ALL,
+            {},
+            cid=cid,
+            timeout_ms=EXECUTION_WAIT_MS,
+            on_reply=lambda reply: stop_strategies(reply["canceled"]),
+            on_error=not_canceled,
+        )
 
     def var(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`risk.var`: historical and parametric VaR/CVaR of the current positions."""

@@ -8,8 +8,10 @@ Timeout naming the service and the method, so a silent hop is a refusal, never a
 hang, and one slow hop never stalls the requests of other callers.
 
 The DEALER socket queues messages only to a completed connection (ZMQ_IMMEDIATE), so a
-request to a service that is not running fails at once with Unavailable instead of
-waiting in a queue to be delivered, stale, when the service comes back.
+request is never left in a queue to be delivered, stale, when a service comes back. A
+request that finds no connection is tried again on every `expire` for
+`CONNECT_GRACE_S` (a service that just restarted is reconnected to within about 0.1 s),
+then fails with Unavailable naming the service.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from bifrost.bus import codec
 from bifrost.bus.curve import ClientCurve
 from bifrost.bus.service_auth import request_proof
 from bifrost.errors import BifrostError, Timeout, Unavailable, error_from_wire
+
+CONNECT_GRACE_S = 0.5
+"""How long a request waits for a connection to its service before it fails."""
 
 OnReply = Callable[[Any], None]
 OnError = Callable[[BifrostError], None]
@@ -53,9 +58,11 @@ class PendingCalls:
         self.socket.connect(endpoint)
         self._ids = itertools.count(1)
         self._waiting: dict[int, tuple[float, str, OnReply, OnError]] = {}
+        self._unsent: list[tuple[float, int, bytes, float, str, OnReply, OnError]] = []
+        """(give up at, id, frame, deadline, method, callbacks): no connection yet."""
 
     def __len__(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) + len(self._unsent)
 
     def send(
         self,
@@ -73,19 +80,33 @@ class PendingCalls:
         if self.service_token is not None:
             auth = request_proof(self.service_token, method, cid, params)
         frame = codec.encode_request(request_id, method, params, cid, timeout_ms, auth)
-        try:
-            self.socket.send(frame, zmq.NOBLOCK)
-        except zmq.Again:
-            on_error(
-                Unavailable(
-                    f"{self.name} is not connected at {self.endpoint}, so {method} could not "
-                    "be sent; is it running? try `bifrost up`",
-                    {"service": self.name, "method": method},
+        now = time.monotonic()
+        deadline = now + timeout_ms / 1000
+        give_up = min(deadline, now + CONNECT_GRACE_S)
+        self._unsent.append((give_up, request_id, frame, deadline, method, on_reply, on_error))
+        self._send_unsent(now)
+
+    def _send_unsent(self, now: float) -> None:
+        """Send the requests that waited for a connection, in order; fail those whose
+        grace passed."""
+        while self._unsent:
+            give_up, request_id, frame, deadline, method, on_reply, on_error = self._unsent[0]
+            try:
+                self.socket.send(frame, zmq.NOBLOCK)
+            except zmq.Again:
+                if now < give_up:
+                    return
+                self._unsent.pop(0)
+                on_error(
+                    Unavailable(
+                        f"{self.name} is not connected at {self.endpoint}, so {method} could "
+                        "not be sent; is it running? try `bifrost up`",
+                        {"service": self.name, "method": method},
+                    )
                 )
-            )
-            return
-        deadline = time.monotonic() + timeout_ms / 1000
-        self._waiting[request_id] = (deadline, method, on_reply, on_error)
+                continue
+            self._unsent.pop(0)
+            self._waiting[request_id] = (deadline, method, on_reply, on_error)
 
     def on_readable(self) -> None:
         """Read every reply waiting on the socket and run its callback."""
@@ -106,8 +127,10 @@ class PendingCalls:
                 on_error(error_from_wire(reply["error"]))
 
     def expire(self, now: float | None = None) -> int:
-        """Fail every request whose deadline passed; returns how many."""
+        """Send what waited for a connection; fail every request whose deadline passed;
+        returns how many failed on their deadline."""
         now = time.monotonic() if now is None else now
+        self._send_unsent(now)
         late = [rid for rid, entry in self._waiting.items() if entry[0] <= now]
         for request_id in late:
             _, method, _, on_error = self._waiting.pop(request_id)
@@ -126,6 +149,9 @@ class PendingCalls:
     def close(self) -> None:
         """Fail what is in flight as Unavailable and close the socket."""
         waiting, self._waiting = self._waiting, {}
-        for _, method, _, on_error in waiting.values():
+        unsent, self._unsent = self._unsent, []
+        cut_short = [(m, fail) for _, m, _, fail in waiting.values()]
+        cut_short += [(m, fail) for _, _, _, _, m, _, fail in unsent]
+        for method, on_error in cut_short:
             on_error(Unavailable(f"{method} to {self.name} was cut short: the caller is stopping"))
         self.socket.close(linger=0)

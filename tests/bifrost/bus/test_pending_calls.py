@@ -16,7 +16,7 @@ import pytest
 import zmq
 
 from bifrost.bus.group_commit import GroupCommit
-from bifrost.bus.pending_calls import PendingCalls
+from bifrost.bus.pending_calls import CONNECT_GRACE_S, PendingCalls
 from bifrost.bus.rpc import CallContext, Deferred, Method, RpcClient, RpcServer
 from bifrost.bus.schema import Schema
 from bifrost.errors import BifrostError, Internal, Rejected, Timeout, Unavailable
@@ -148,11 +148,42 @@ def test_a_silent_service_is_a_timeout_naming_it_and_a_stopped_one_fails_at_once
         silent.send(
             "x", {}, cid="y", timeout_ms=3000, on_reply=lambda r: None, on_error=refused.append
         )
+        assert refused == [] and len(silent) == 1  # waits a moment for a connection
+        while not refused and time.monotonic() - started < 3:
+            silent.expire()
+            time.sleep(0.02)
+        waited = time.monotonic() - started
         assert [type(e) for e in refused] == [Unavailable]
         assert "execution" in refused[0].message
-        assert time.monotonic() - started < 0.5
+        assert CONNECT_GRACE_S <= waited < CONNECT_GRACE_S + 0.5  # not the 3 s deadline
     finally:
         silent.close()
+
+
+def test_a_request_sent_before_its_service_is_up_goes_out_once_it_is(ctx):
+    endpoint = f"tcp://127.0.0.1:{free_ports(1)[0]}"
+    calls = PendingCalls(ctx, endpoint, name="strategy")
+    replies: list[Any] = []
+    server: RpcServer | None = None
+    try:
+        calls.send(
+            "ping",
+            {"n": 7},
+            cid="early",
+            timeout_ms=3000,
+            on_reply=replies.append,
+            on_error=lambda error: replies.append(error),
+        )
+        server = RpcServer(ctx, endpoint, ServiceMetrics("test"))  # the service comes up
+        server.add(Method("ping", lambda p, c: p, ECHO))
+        deadline = time.monotonic() + 5
+        while not replies and time.monotonic() < deadline:
+            pump(server, calls, 0.02)
+        assert replies == [{"n": 7}]
+    finally:
+        calls.close()
+        if server is not None:
+            server.close()
 
 
 def test_group_commit_answers_after_the_commit_and_fails_all_when_it_fails(ctx):
