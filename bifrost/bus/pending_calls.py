@@ -142,10 +142,6 @@ class PendingCalls:
             )
         return len(late)
 
-    def next_deadline(self) -> float | None:
-        """The earliest deadline in flight (monotonic seconds), if any."""
-        return min((entry[0] for entry in self._waiting.values()), default=None)
-
     def close(self) -> None:
         """Fail what is in flight as Unavailable and close the socket."""
         waiting, self._waiting = self._waiting, {}

@@ -34,8 +34,8 @@ from typing import Any
 
 import duckdb
 
-from bifrost.store.background_writer import BackgroundWriter
 from bifrost.store.bulk_rows import insert_rows
+from bifrost.store.store_feed import StoreFeed
 from bifrost.store.write_ahead_log import WriteAheadLog
 
 GENESIS = "0" * 64
@@ -133,9 +133,8 @@ class AuditTrail:
         self.keys = {row[0] for row in keys}
         self.pending: list[AuditRecord] = []
         """Linked into the chain, not yet durable."""
-        self._unapplied: list[AuditRecord] = []
-        """Durable in the log, not yet in the table."""
-        self._writer = BackgroundWriter("audit-feed")
+        self._feed: StoreFeed[AuditRecord] = StoreFeed("audit-feed", _write, self._applied)
+        """Durable in the log, on their way to the table."""
         self._recover()
 
     def _recover(self) -> None:
@@ -143,7 +142,7 @@ class AuditTrail:
         for row in self.log.records():
             record = AuditRecord(*row)
             if record.record_id == self.last_id + 1 and record.prev_hash == self.head:
-                self._unapplied.append(record)
+                self._feed.add([record])
                 self.last_id, self.head = record.record_id, record.hash
                 if record.event_key:
                     self.keys.add(record.event_key)
@@ -190,56 +189,21 @@ class AuditTrail:
         records = self.pending
         self.log.append([record.row() for record in records])
         self.pending = []
-        self._unapplied.extend(records)
+        self._feed.add(records)
         return len(records)
 
     def apply(self) -> int:
         """Write the durable records the table lacks, now, in one transaction (before a
         read); returns how many. A feed under way on the worker is finished first."""
-        self._writer.finish()
-        records = self._take_unapplied()
-        if records:
-            try:
-                self._write(self.db, records)
-            except BaseException:
-                self._unapplied = records + self._unapplied
-                raise
-            self._applied()
-        return len(records)
+        return self._feed.feed_now(self.db)
 
     def apply_soon(self) -> None:
         """Timer: feed the table the durable records on the worker thread."""
-        if not self._writer.idle:
-            return
-        self._writer.finish()
-        records = self._take_unapplied()
-        if records:
-            cursor = self.db.cursor()
+        self._feed.feed_soon(self.db)
 
-            def requeue() -> None:
-                self._unapplied = records + self._unapplied
-
-            self._writer.start(
-                lambda: self._write(cursor, records), lambda _: self._applied(), requeue
-            )
-
-    def _take_unapplied(self) -> list[AuditRecord]:
-        records, self._unapplied = self._unapplied, []
-        return records
-
-    @staticmethod
-    def _write(connection: duckdb.DuckDBPyConnection, records: list[AuditRecord]) -> None:
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            insert_rows(connection, "audit", COLUMNS, [record.row() for record in records])
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-
-    def _applied(self) -> None:
+    def _applied(self, _: None) -> None:
         """On the owner's thread, once a feed committed."""
-        if not self._unapplied and self.log.size > LOG_RESET_BYTES:
+        if not self._feed.waiting and not self._feed.feeding and self.log.size > LOG_RESET_BYTES:
             self.log.reset()
 
     def sync(self) -> None:
@@ -249,10 +213,21 @@ class AuditTrail:
 
     def close(self) -> None:
         """Sync, empty the log and close it."""
-        self.sync()
-        self._writer.close()
+        self.flush()
+        self._feed.close(self.db)
         self.log.reset()
         self.log.close()
+
+
+def _write(connection: duckdb.DuckDBPyConnection, records: list[AuditRecord]) -> None:
+    """The records into the `audit` table in one transaction."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        insert_rows(connection, "audit", COLUMNS, [record.row() for record in records])
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def verify(db: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -22,8 +22,8 @@ import duckdb
 
 from bifrost.model.market import Side
 from bifrost.model.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
-from bifrost.store.background_writer import BackgroundWriter
 from bifrost.store.bulk_rows import insert_rows, rows_as_table
+from bifrost.store.store_feed import StoreFeed
 from bifrost.store.write_ahead_log import WriteAheadLog
 
 ORDER_COLUMNS = (
@@ -165,15 +165,16 @@ class OrderJournal:
         applied = connection.execute("SELECT seq FROM journal_applied").fetchall()
         self._applied = int(applied[0][0])
         self._seq = self._applied
-        self._unapplied: list[tuple[int, list[list[Any]], list[list[Any]]]] = []
-        self._writer = BackgroundWriter("journal-feed")
+        self._feed: StoreFeed[tuple[int, list[list[Any]], list[list[Any]]]] = StoreFeed(
+            "journal-feed", self._write, self._applied_groups
+        )
         self._recover()
 
     def _recover(self) -> None:
         """Feed DuckDB the groups the log holds beyond what it has (after a crash)."""
         for seq, order_rows, fill_rows in self.log.records():
             if seq > self._applied:
-                self._unapplied.append((seq, order_rows, fill_rows))
+                self._feed.add([(seq, order_rows, fill_rows)])
                 self._seq = max(self._seq, seq)
                 self._ids.update(row[0] for row in order_rows)
                 self._trade_ids.update(row[0] for row in fill_rows)
@@ -191,51 +192,23 @@ class OrderJournal:
         seq = self._seq + 1
         self.log.append([[seq, order_rows, fill_rows]])
         self._seq = seq
-        self._unapplied.append((seq, order_rows, fill_rows))
+        self._feed.add([(seq, order_rows, fill_rows)])
         self._ids.update(row[0] for row in order_rows)
         self._trade_ids.update(row[0] for row in fill_rows)
 
     def apply(self) -> int:
         """Write the durable groups DuckDB lacks, now, in one transaction (before a read);
         returns how many. A feed under way on the worker is finished first."""
-        self._writer.finish()
-        groups = self._take_unapplied()
-        if groups:
-            try:
-                written = self._write(self.db, groups)
-            except BaseException:
-                self._requeue(groups)
-                raise
-            self._applied_groups(written)
-        return len(groups)
+        return self._feed.feed_now(self.db)
 
     def apply_soon(self) -> None:
         """Timer: feed DuckDB the durable groups on the worker thread (the loop goes on)."""
-        if not self._writer.idle:
-            return
-        self._writer.finish()
-        groups = self._take_unapplied()
-        if groups:
-            cursor = self.db.cursor()
-            self._writer.start(
-                lambda: self._write(cursor, groups),
-                self._applied_groups,
-                lambda: self._requeue(groups),
-            )
+        self._feed.feed_soon(self.db)
 
     @property
     def feeding(self) -> bool:
         """True while a feed of DuckDB is under way on the worker thread."""
-        return not self._writer.idle
-
-    def _requeue(self, groups: list[tuple[int, list[list[Any]], list[list[Any]]]]) -> None:
-        """Groups a failed feed did not write wait for the next one (they are durable in
-        the log meanwhile)."""
-        self._unapplied = groups + self._unapplied
-
-    def _take_unapplied(self) -> list[tuple[int, list[list[Any]], list[list[Any]]]]:
-        groups, self._unapplied = self._unapplied, []
-        return groups
+        return self._feed.feeding
 
     def _write(
         self,
@@ -276,13 +249,12 @@ class OrderJournal:
         seq, ids = written
         self._in_store.update(ids)
         self._applied = seq
-        if not self._unapplied and self.log.size > LOG_RESET_BYTES:
+        if not self._feed.waiting and not self._feed.feeding and self.log.size > LOG_RESET_BYTES:
             self.log.reset()
 
     def close(self) -> None:
         """Feed DuckDB what it lacks, empty the log and close it."""
-        self.apply()
-        self._writer.close()
+        self._feed.close(self.db)
         self.log.reset()
         self.log.close()
 
