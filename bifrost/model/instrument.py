@@ -53,12 +53,19 @@ class Instrument:
     multiplier: float = 1.0
     calendar: str = "XNYS"
     """An exchange_calendars name (XNYS, XLON, ...) or `24/7`."""
+    min_quantity: float = 0.0
+    """The smallest order quantity the venue takes (0: no minimum)."""
+    min_notional: float = 0.0
+    """The smallest order value (quantity times price) the venue takes (0: no minimum)."""
 
     def __post_init__(self) -> None:
         check_symbol(self.symbol)
         for name in ("tick_size", "lot_size", "multiplier"):
             if not getattr(self, name) > 0:
                 raise BadRequest(f"{self.symbol}: {name} must be positive")
+        for name in ("min_quantity", "min_notional"):
+            if not getattr(self, name) >= 0:
+                raise BadRequest(f"{self.symbol}: {name} must not be negative")
 
     @classmethod
     def default_for(cls, symbol: str) -> Instrument:

@@ -15,6 +15,8 @@ _COLUMNS = (
     "lot_size",
     "multiplier",
     "calendar",
+    "min_quantity",
+    "min_notional",
 )
 
 

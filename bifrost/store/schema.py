@@ -70,6 +70,14 @@ DATA: Migrations = (
         );
         """,
     ),
+    (
+        2,
+        "instruments: the venue's minimum quantity and order value",
+        """
+        ALTER TABLE instruments ADD COLUMN min_quantity DOUBLE NOT NULL DEFAULT 0;
+        ALTER TABLE instruments ADD COLUMN min_notional DOUBLE NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 SCHEMA_VERSION_DDL = """

@@ -65,8 +65,8 @@ def make_stores(home: Path) -> None:
     with open_store(home / "data.duckdb", migrations=DATA) as db:
         db.execute(
             "INSERT INTO instruments VALUES "
-            "('AAPL', 'XNAS', 'equity', 'USD', 0.01, 1, 1, 'XNYS'), "
-            "('SAP', 'XETR', 'equity', 'EUR', 0.01, 1, 1, 'XETR')"
+            "('AAPL', 'XNAS', 'equity', 'USD', 0.01, 1, 1, 'XNYS', 0, 0), "
+            "('SAP', 'XETR', 'equity', 'EUR', 0.01, 1, 1, 'XETR', 0, 0)"
         )
     with open_store(home / "execution.duckdb", migrations=EXECUTION) as db:
         db.execute(
