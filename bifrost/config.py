@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bifrost.compliance.config import ComplianceConfig
-from bifrost.errors import BifrostError, ConfigError
-from bifrost.feed.config import FeedConfig
+from bifrost.errors import BadRequest, BifrostError, ConfigError
+from bifrost.feed.config import SYNTHETIC, FeedConfig
 from bifrost.news.config import NewsConfig
 from bifrost.portfolio.config import PortfolioConfig
 from bifrost.risk.config import RiskConfig
 from bifrost.strategy.config import StrategyConfig
+from bifrost.venues.config import VenueConfig, read_venues
 
 SERVICE_NAMES: tuple[str, ...] = (
     "data",
@@ -150,6 +151,18 @@ class BifrostConfig:
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    venues: dict[str, VenueConfig] = field(default_factory=lambda: read_venues({}))
+    """Every venue by name, `paper` included (bifrost.venues.config)."""
+
+    def venue(self, name: str) -> VenueConfig:
+        """The named venue, or a ConfigError listing the configured ones."""
+        try:
+            return self.venues[name]
+        except KeyError:
+            raise ConfigError(
+                f"venue '{name}' is not in {self.path} (configured: {', '.join(self.venues)})",
+                {"venue": name},
+            ) from None
 
     def service(self, name: str) -> ServiceConfig:
         """The named service, or a ConfigError listing the configured ones."""
@@ -205,6 +218,7 @@ class BifrostConfig:
             "strategy": self.strategy.to_dict(),
             "news": self.news.to_dict(),
             "compliance": self.compliance.to_dict(),
+            "venues": {name: venue.to_dict() for name, venue in self.venues.items()},
             "jobs": {
                 j.name: {
                     "service": j.service,
@@ -274,6 +288,7 @@ class _ConfigReader:
                 "compliance",
                 "news",
                 "strategy",
+                "venues",
             },
         )
         site = SiteConfig(**self.values("site", raw.get("site", {}), SiteConfig))
@@ -312,6 +327,15 @@ class _ConfigReader:
             **self.values("security", raw.get("security", {}), SecurityConfig)
         )
         compliance = self.section("compliance", raw, ComplianceConfig, ComplianceConfig.from_table)
+        try:
+            venues = read_venues(self.tables("venues", raw.get("venues", {})))
+        except BadRequest as exc:
+            raise ConfigError(f"{self.file}: {exc.message}", {"file": str(self.file)}) from None
+        for source in feed.sources:
+            if source != SYNTHETIC and source not in venues:
+                raise self.fail(
+                    "feed", f"source '{source}' is neither synthetic nor one of [venues]"
+                )
         return BifrostConfig(
             self.file,
             site,
@@ -325,6 +349,7 @@ class _ConfigReader:
             compliance=compliance,
             news=self.section("news", raw, NewsConfig, NewsConfig.from_table),
             strategy=self.strategy(raw, services),
+            venues=venues,
         )
 
     def section(

@@ -1,4 +1,8 @@
-"""The execution service: journals orders in execution.duckdb and fills them at the paper broker.
+"""The execution service: journals orders in execution.duckdb and sends them to their venue.
+
+Each order goes to its venue (bifrost.execution.venue_links): the paper broker in this
+process, or a real venue through its session; real venues are reconciled at start,
+after every reconnect and on a schedule.
 
 Order changes of one loop turn share one group commit (bifrost.bus.group_commit): every
 request and quote of the turn changes the book, the turn's journal rows go to the
@@ -8,6 +12,7 @@ events published. The journal feeds DuckDB on a timer and before any read.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bifrost.bus import methods, topics
@@ -16,8 +21,8 @@ from bifrost.bus.rpc import CallContext, Deferred, Method
 from bifrost.bus.schema import Optional, Schema
 from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError
-from bifrost.execution.broker import PaperBroker
 from bifrost.execution.engine import ExecutionEngine
+from bifrost.execution.venue_links import VenueLinks
 from bifrost.model.commands import (
     CANCEL_ALL_PARAMS,
     CANCEL_PARAMS,
@@ -47,9 +52,19 @@ class ExecutionDaemon(Daemon):
     store_schema = EXECUTION
 
     def setup(self) -> None:
-        self.broker = PaperBroker()
         self.instruments = self._instruments()
         self.journal = OrderJournal(self.db, self.home / "execution.wal")
+        self.venues = VenueLinks(
+            self.config.venues,
+            self.config.keys_dir(self.home),
+            self.journal,
+            self.clock,
+            self.hand_over,
+            self._venue_difference,
+            self._venue_state,
+            self._instrument,
+        )
+        self.broker = self.venues.router
         self.engine = ExecutionEngine(
             self.journal,
             self.broker,
@@ -63,6 +78,11 @@ class ExecutionDaemon(Daemon):
         self.every(APPLY_EVERY_S, self.journal.apply_soon)
         recovered = self.engine.recover()
         self.log.info("execution.recovered", open_orders=recovered)
+        self.venues.start()
+        for name, reconciler in self.venues.reconcilers.items():
+            self.every(self.config.venues[name].reconcile_seconds, reconciler.run)
+        if self.venues.remote:
+            self.every(1.0, self.venues.catch_up_due)
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         # Orders change only on risk's word (DESIGN, second stage): these four accept
         # risk's identity alone (bifrost.bus.service_auth); everyone else is FORBIDDEN.
@@ -88,6 +108,13 @@ class ExecutionDaemon(Daemon):
             Method(methods.ORDERS_LIST, self.list_orders, LIST),
             Method(methods.FILLS_LIST, self.list_fills, FILLS),
             Method(methods.ORDER_EVENTS, self.order_events, EVENTS),
+            Method(methods.VENUES_STATUS, lambda p, c: {"venues": self.venues.describe()}),
+            Method(
+                methods.VENUES_RECONCILE,
+                self.reconcile,
+                idempotent=False,
+                role="trader",
+            ),
         ):
             self.add_method(method)
 
@@ -105,7 +132,8 @@ class ExecutionDaemon(Daemon):
 
     def _publish(self, kind: str, body: dict[str, Any], cid: str) -> None:
         assert self.publisher is not None
-        topic = topics.order(self.broker.name) if kind == "order" else topics.fill(self.broker.name)
+        venue = self.venues.venue_of(body["symbol"])
+        topic = topics.order(venue) if kind == "order" else topics.fill(venue)
         self.publisher.publish(topic, kind, body, cid)
         self.log.info(
             f"{kind}.{body.get('status', 'filled').lower()}",
@@ -177,9 +205,40 @@ class ExecutionDaemon(Daemon):
             "events": self.engine.journal.events(params.get("client_order_id"), params.get("cid"))
         }
 
+    def _venue_state(self, venue: str, state: str, reason: str) -> None:
+        """A venue went up or down: log it and say it on `alert.venue`."""
+        assert self.publisher is not None
+        body = {"venue": venue, "state": state, "reason": reason}
+        self.publisher.publish(topics.alert("venue"), "venue_state", body)
+        level = self.log.info if state == "up" else self.log.warning
+        level("venue.state", venue=venue, state=state, reason=reason)
+
+    def _venue_difference(
+        self, venue: str, kind: str, subject: str, details: dict[str, Any]
+    ) -> None:
+        """What reconciliation found: an `alert.reconcile` event and a `venue_audit` row."""
+        assert self.publisher is not None
+        now = self.clock.now_ns()
+        body = {"venue": venue, "kind": kind, "subject": subject, "details": details, "ts": now}
+        self.publisher.publish(topics.alert("reconcile"), "reconcile", body)
+        self.log.warning("venue.difference", venue=venue, kind=kind, subject=subject)
+        self.db.cursor().execute(
+            "INSERT INTO venue_audit VALUES (?, ?, ?, ?, ?)",
+            [now, venue, kind, subject, json.dumps(details, default=str)],
+        )
+
+    def reconcile(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`venues.reconcile`: reconcile every real venue now (results on `alert.reconcile`)."""
+        self.venues.reconcile_all()
+        return {"venues": sorted(self.venues.remote)}
+
     def details(self) -> dict[str, Any]:
-        """Open orders and fills, shown by `health`."""
+        """Open orders, fills and venues, shown by `health`."""
         return {
+            "venues": {
+                name: {"state": v["state"], "reason": v.get("reason", "")}
+                for name, v in self.venues.describe().items()
+            },
             "open_orders": len(self.broker.open_orders()),
             "fills": self.engine.fills_applied,
             "duplicate_fills": self.engine.duplicate_fills,
@@ -188,5 +247,7 @@ class ExecutionDaemon(Daemon):
         }
 
     def on_stop(self) -> None:
-        """Feed DuckDB the journal's last rows and empty its log, before the store closes."""
+        """Stop the venues' threads, then feed DuckDB the journal's last rows and empty its
+        log, before the store closes."""
+        self.venues.close()
         self.journal.close()

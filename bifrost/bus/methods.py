@@ -36,6 +36,8 @@ ORDER_GET = "order.get"
 ORDERS_LIST = "orders.list"
 FILLS_LIST = "fills.list"
 ORDER_EVENTS = "order.events"
+VENUES_STATUS = "venues.status"
+VENUES_RECONCILE = "venues.reconcile"
 
 # -- compliance -------------------------------------------------------------------------
 COMPLIANCE_CHECK = "compliance.check"

@@ -8,6 +8,9 @@ from typing import Any
 from bifrost.errors import BadRequest, BifrostError
 from bifrost.market.timeframes import timeframe_ns
 
+SYNTHETIC = "synthetic"
+"""The source name of the embedded synthetic feed."""
+
 
 @dataclass(frozen=True, slots=True)
 class FeedConfig:
@@ -30,6 +33,9 @@ class FeedConfig:
     book_levels: int = 0
     """Price levels per side of the L2 book published on `book.<SYM>` with each quote;
     0 publishes no book."""
+    sources: tuple[str, ...] = (SYNTHETIC,)
+    """Where live data comes from: `synthetic` (this feed, for `symbols`) and venue names
+    (each streams the symbols its `[venues.NAME]` lists)."""
 
     @classmethod
     def from_table(cls, values: dict[str, Any]) -> FeedConfig:
@@ -53,6 +59,10 @@ class FeedConfig:
                     timeframe_ns(timeframe)
                 except BifrostError as exc:
                     raise BadRequest(f"bar_timeframes: {exc.message}") from None
+        if "sources" in values:
+            values["sources"] = tuple(values["sources"])
+            if not all(isinstance(s, str) and s for s in values["sources"]):
+                raise BadRequest("sources must be a list of names (synthetic or venues)")
         if not 0 <= values.get("book_levels", 0) <= 1000:
             raise BadRequest("book_levels must be between 0 (no book) and 1000")
         if values.get("quotes_per_second", 1.0) <= 0:
@@ -66,4 +76,5 @@ class FeedConfig:
             "symbols": list(self.symbols),
             "prices": dict(self.prices),
             "bar_timeframes": list(self.bar_timeframes),
+            "sources": list(self.sources),
         }

@@ -15,6 +15,7 @@ Known order ids and trade ids are kept in memory: a new order or fill needs no q
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,29 @@ class OrderJournal:
             f"SELECT {', '.join(FILL_COLUMNS)} FROM fills {query}", params
         ).fetchall()
         return [dict(zip(FILL_COLUMNS, r, strict=True)) for r in rows]
+
+    def net_positions(self, symbols: list[str]) -> dict[str, Decimal]:
+        """Bought minus sold of each of `symbols`, from the journaled fills (exact)."""
+        self.apply()
+        marks = ", ".join("?" for _ in symbols) or "NULL"
+        rows = self.db.execute(
+            "SELECT symbol, side, CAST(quantity AS VARCHAR) FROM fills "
+            f"WHERE symbol IN ({marks})",
+            symbols,
+        ).fetchall()
+        net = dict.fromkeys(symbols, Decimal(0))
+        for symbol, side, quantity in rows:
+            net[symbol] += Decimal(quantity) if side == "BUY" else -Decimal(quantity)
+        return net
+
+    def last_fill_ns(self, symbols: list[str]) -> int | None:
+        """When the newest journaled fill of `symbols` happened (None without any)."""
+        self.apply()
+        marks = ", ".join("?" for _ in symbols) or "NULL"
+        row = self.db.execute(
+            f"SELECT max(ts_ns) FROM fills WHERE symbol IN ({marks})", symbols
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def events(self, client_order_id: str | None = None, cid: str | None = None) -> list[dict]:
         """Journaled transitions of one order or of every order with a correlation id."""

@@ -206,6 +206,19 @@ EXECUTION: Migrations = (
         INSERT INTO journal_applied VALUES (0);
         """,
     ),
+    (
+        3,
+        "every difference reconciliation found between a venue and the journal",
+        """
+        CREATE TABLE venue_audit (
+            ts_ns   BIGINT  NOT NULL,
+            venue   VARCHAR NOT NULL,
+            kind    VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            details JSON    NOT NULL
+        );
+        """,
+    ),
 )
 
 PORTFOLIO: Migrations = (
