@@ -30,6 +30,7 @@ from cli.commands import strategy as strategy_cmd
 from cli.commands import systemd as systemd_cmd
 from cli.commands import trading as trading_cmd
 from cli.commands import tui as tui_cmd
+from cli.commands import venues as venues_cmd
 from cli.commands import watch as watch_cmd
 from cli.state import CliState
 
@@ -73,6 +74,7 @@ app.add_typer(strategy_cmd.app, name="strategy")
 app.add_typer(systemd_cmd.app, name="systemd")
 app.add_typer(backtest_cmd.app, name="backtest")
 app.add_typer(instruments_cmd.app, name="instruments")
+app.add_typer(venues_cmd.app, name="venues")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(keys_cmd.app, name="keys")

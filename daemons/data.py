@@ -1,4 +1,5 @@
-"""The data service: the synthetic feed, live recording and bars, the bar store over RPC."""
+"""The data service: live data from the synthetic feed and venues, recording and bars, the
+bar store over RPC."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.daemon import Daemon
 from bifrost.errors import BadRequest
+from bifrost.feed.config import SYNTHETIC
 from bifrost.feed.synthetic import SyntheticFeed
 from bifrost.market.bar_builder import BarBuilder
 from bifrost.market.catalog import MarketCatalog
@@ -19,8 +21,9 @@ from bifrost.market.inbox import Inbox
 from bifrost.market.ingest.options import WIRE_SCHEMA as IMPORT_PARAMS
 from bifrost.market.ingest.options import ImportOptions
 from bifrost.market.replay import Replay, parse_speed
+from bifrost.market.venue_sources import VenueSources
 from bifrost.model.instrument import Instrument
-from bifrost.model.market import BookDelta, Quote
+from bifrost.model.market import BookDelta, BookSnapshot, Quote, Trade
 from bifrost.store.bars import last_closes
 from bifrost.store.instruments import find_instrument
 from bifrost.store.live_batch import record_batch
@@ -99,7 +102,21 @@ class DataDaemon(Daemon):
         self.recorded = {"quotes": 0, "trades": 0, "bars": 0}
         self.replays: dict[str, Replay] = {}
         self.inbox = Inbox(self.home / "inbox", self._import)
+        self.synthetic = SYNTHETIC in self.config.feed.sources
         self.every(self.feed.step_ns / 1e9, self.publish_due)
+        self.sources = VenueSources(
+            {
+                name: self.config.venue(name)
+                for name in self.config.feed.sources
+                if name != SYNTHETIC
+            },
+            self.config.keys_dir(self.home),
+            self.hand_over,
+            self._publish_events,
+            self._source_alert,
+            self.catalog,
+            self.clock,
+        )
         self.every(RECORD_EVERY_S, self.record)
         self.every(0.05, self.replay_due)
         self.tasks.update(feed_stats=self.feed_stats, import_inbox=self.inbox.sweep)
@@ -154,30 +171,46 @@ class DataDaemon(Daemon):
     # -- live feed ----------------------------------------------------------------------
 
     def publish_due(self) -> None:
-        """Publish what the feed owes by now; queue it for recording; close due bars."""
-        assert self.publisher is not None
+        """Publish what the synthetic feed owes by now; queue it for recording; close due
+        bars."""
         now = self.clock.now_ns()
-        for event in self.feed.advance(now):
-            body = event.to_body()
-            if isinstance(event, Quote):
-                self.publisher.publish(topics.quote(event.symbol), "quote", body)
-                self.pending["quotes"].append(body)
-                continue
-            if isinstance(event, BookDelta):
-                self._publish_book(event, body)
-                continue
-            self.publisher.publish(topics.trade(event.symbol), "trade", body)
-            self.pending["trades"].append(body)
-            for builder in self.bar_builders:
-                closed = builder.add_trade(event.symbol, event.ts, event.price, event.size)
-                if closed is not None:
-                    self._finish_bar(closed)
+        if self.synthetic:
+            self._publish_events(self.feed.advance(now))
         for builder in self.bar_builders:
             for bar in builder.close_due(now):
                 self._finish_bar(bar)
 
+    def _publish_events(self, events: list[Quote | Trade | BookDelta | BookSnapshot]) -> None:
+        """Publish live events (from the feed or a venue) and queue them for recording;
+        trades go into the live bars."""
+        assert self.publisher is not None
+        for event in events:
+            body = event.to_body()
+            if isinstance(event, Quote):
+                self.publisher.publish(topics.quote(event.symbol), "quote", body)
+                self.pending["quotes"].append(body)
+            elif isinstance(event, BookDelta):
+                self._publish_book(event, body)
+            elif isinstance(event, BookSnapshot):
+                topic = topics.book(event.symbol)
+                self.publisher.publish(topic, "book", body)
+                self.publisher.set_state(topic, "book", body)
+            else:
+                self.publisher.publish(topics.trade(event.symbol), "trade", body)
+                self.pending["trades"].append(body)
+                for builder in self.bar_builders:
+                    closed = builder.add_trade(event.symbol, event.ts, event.price, event.size)
+                    if closed is not None:
+                        self._finish_bar(closed)
+
+    def _source_alert(self, body: dict[str, Any]) -> None:
+        """A live source stopped or came back: say it on `alert.data` and log it."""
+        assert self.publisher is not None
+        self.publisher.publish(topics.alert("data"), "source_state", body)
+        self.log.warning("data.source", **body)
+
     def _publish_book(self, delta: BookDelta, body: dict[str, Any]) -> None:
-        """Publish a book delta; the topic's snapshot value becomes the whole book."""
+        """Publish a synthetic book delta; the topic's snapshot value becomes the whole book."""
         assert self.publisher is not None
         topic = topics.book(delta.symbol)
         self.publisher.publish(topic, "book_delta", body)
@@ -330,8 +363,10 @@ class DataDaemon(Daemon):
             "trades": self.feed.trades,
             "recorded": dict(self.recorded),
             "replays": len(self.replays),
+            "sources": self.sources.describe(),
         }
 
     def on_stop(self) -> None:
-        """Write what is queued, before the store is closed."""
+        """Stop the venue streams, then write what is queued, before the store is closed."""
+        self.sources.close()
         self.record()

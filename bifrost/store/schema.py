@@ -78,6 +78,19 @@ DATA: Migrations = (
         ALTER TABLE instruments ADD COLUMN min_notional DOUBLE NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        3,
+        "gaps in live data: a venue's stream was down and nothing was made up for it",
+        """
+        CREATE TABLE gaps (
+            source   VARCHAR NOT NULL,
+            symbol   VARCHAR NOT NULL,
+            start_ns BIGINT  NOT NULL,
+            end_ns   BIGINT  NOT NULL,
+            reason   VARCHAR NOT NULL
+        );
+        """,
+    ),
 )
 
 SCHEMA_VERSION_DDL = """

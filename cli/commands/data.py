@@ -1,4 +1,5 @@
-"""`bifrost data import|list|bars|chart|validate|replay|sample|quarantine`: the bar store."""
+"""`bifrost data import|fetch|list|bars|chart|validate|replay|sample|quarantine`: the bar
+store."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli.commands.data_fetch import fetch
 from cli.commands.data_quarantine import app as quarantine_app
 from cli.output import JSON_HELP, emit_json, literal, print_table, say
 from cli.state import CliState, state_of
@@ -18,6 +20,7 @@ app = typer.Typer(
     help="Market data: import, query, validate, chart and replay bars.", no_args_is_help=True
 )
 app.add_typer(quarantine_app, name="quarantine")
+app.command("fetch")(fetch)
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 TimeframeOption = Annotated[str, typer.Option("--timeframe", "-t", help="1m, 5m, 1h, 1d, ...")]
 StartOption = Annotated[str | None, typer.Option(help="First date/time (ISO, UTC), inclusive.")]
