@@ -130,36 +130,54 @@ class AlpacaVenue:
     kind = "alpaca"
 
     def __init__(self, config: VenueConfig, credentials: Credentials | None) -> None:
-        if credentials is None:
-            raise VenueUnavailable(
-                config.name, f"no API key: store one with `bifrost venues login {config.name}`"
-            )
         self.name = config.name
         self.config = config
         self._credentials = credentials
         self._feed = DataFeed(config.options.get("feed", "iex"))
-        timeout = config.timeout_seconds
-        self._trading = _bounded(
-            TradingClient(
-                credentials.api_key,
-                credentials.secret,
-                paper=config.sandbox,
-                raw_data=True,
-                url_override=config.urls.get("trading"),
-            ),
-            timeout,
-        )
-        self._data = _bounded(
-            StockHistoricalDataClient(
-                credentials.api_key,
-                credentials.secret,
-                raw_data=True,
-                url_override=config.urls.get("data"),
-            ),
-            timeout,
-        )
         self._client_ids: dict[str, str] = {}
         """Alpaca order id -> client order id, for fill activities (which carry no client id)."""
+        self._trading_client: Any = None
+        self._data_client: Any = None
+        if credentials is not None:
+            self._trading_client = _bounded(
+                TradingClient(
+                    credentials.api_key,
+                    credentials.secret,
+                    paper=config.sandbox,
+                    raw_data=True,
+                    url_override=config.urls.get("trading"),
+                ),
+                config.timeout_seconds,
+            )
+            self._data_client = _bounded(
+                StockHistoricalDataClient(
+                    credentials.api_key,
+                    credentials.secret,
+                    raw_data=True,
+                    url_override=config.urls.get("data"),
+                ),
+                config.timeout_seconds,
+            )
+
+    def _keys(self) -> Credentials:
+        """The stored API key; Alpaca wants one for market data too."""
+        if self._credentials is None:
+            raise VenueUnavailable(
+                self.name,
+                f"no API key (Alpaca needs one for data too): "
+                f"store one with `bifrost venues login {self.name}`",
+            )
+        return self._credentials
+
+    @property
+    def _trading(self) -> Any:
+        self._keys()
+        return self._trading_client
+
+    @property
+    def _data(self) -> Any:
+        self._keys()
+        return self._data_client
 
     def __repr__(self) -> str:
         return f"AlpacaVenue(name={self.name!r}, sandbox={self.config.sandbox})"
@@ -183,7 +201,7 @@ class AlpacaVenue:
 
     def _host(self, exc: requests.RequestException) -> str:
         url = exc.request.url if exc.request is not None else ""
-        return urlsplit(url).netloc or "the venue"
+        return urlsplit(str(url)).netloc or "the venue"
 
     def _api_error(self, exc: APIError, what: str, client_order_id: str) -> Exception:
         status = exc.status_code or 0
@@ -256,8 +274,8 @@ class AlpacaVenue:
     ) -> None:
         """Quotes and trades (Alpaca has no L2 book for stocks) until `stop` is set."""
         stream = StockDataStream(
-            self._credentials.api_key,
-            self._credentials.secret,
+            self._keys().api_key,
+            self._keys().secret,
             raw_data=True,
             feed=self._feed,
             url_override=self.config.urls.get("data_stream"),
@@ -265,10 +283,10 @@ class AlpacaVenue:
         )
         records = MarketRecords()
 
-        async def on_quote(raw: dict[str, Any]) -> None:
+        async def on_quote(raw: Any) -> None:
             emit(records.quote(raw))
 
-        async def on_trade(raw: dict[str, Any]) -> None:
+        async def on_trade(raw: Any) -> None:
             emit(records.trade(raw))
 
         stream.subscribe_quotes(on_quote, *symbols)
@@ -296,11 +314,12 @@ class AlpacaVenue:
         trade id once.
         """
         stream = TradingStream(
-            self._credentials.api_key,
-            self._credentials.secret,
+            self._keys().api_key,
+            self._keys().secret,
             paper=self.config.sandbox,
             raw_data=True,
-            url_override=self.config.urls.get("trading_stream"),
+            # Annotated str, defaults to None: None picks the paper or live endpoint.
+            url_override=self.config.urls.get("trading_stream"),  # type: ignore[arg-type]
             websocket_params=websocket_params(self.config.timeout_seconds),
         )
 
@@ -441,8 +460,9 @@ class AlpacaVenue:
 
     def close(self) -> None:
         """Close the HTTP sessions (streams close when their `stop` is set)."""
-        self._trading._session.close()
-        self._data._session.close()
+        for client in (self._trading_client, self._data_client):
+            if client is not None:
+                client._session.close()
 
 
 def _message(exc: APIError) -> str:
