@@ -376,8 +376,19 @@ class CcxtVenue:
         """Run `watchers` on a fresh ccxt.pro exchange until `stop` is set or one fails."""
         try:
             asyncio.run(self._watch(watchers, stop))
-        except self._ccxt.BaseError as exc:
-            raise translate(exc, self.name, self.config.exchange) from None
+        except Exception as exc:
+            cause = self._ccxt_error_in(exc)
+            if cause is None:
+                raise
+            raise translate(cause, self.name, self.config.exchange) from None
+
+    def _ccxt_error_in(self, exc: BaseException | None) -> BaseException | None:
+        """The ccxt error `exc` is or was raised while handling: ccxt.pro binance 4.5.90
+        raises a KeyError while it handles a refused user-stream subscription, and the
+        refusal is that KeyError's context."""
+        while exc is not None and not isinstance(exc, self._ccxt.BaseError):
+            exc = exc.__context__
+        return exc
 
     async def _watch(
         self, watchers: list[Callable[[Any], Awaitable[None]]], stop: threading.Event
