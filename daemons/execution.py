@@ -13,6 +13,7 @@ events published. The journal feeds DuckDB on a timer and before any read.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from bifrost.bus import methods, topics
@@ -34,6 +35,7 @@ from bifrost.model.commands import (
 )
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import Quote
+from bifrost.model.orders import OrderStatus, OrderType
 from bifrost.store.orders import OrderJournal
 from bifrost.store.schema import EXECUTION
 
@@ -41,6 +43,9 @@ ONE_ORDER = Schema("order.get params", {"client_order_id": str})
 LIST = Schema("orders.list params", {"open_only": Optional(bool), "limit": Optional(int)})
 FILLS = Schema("fills.list params", {"limit": Optional(int), "since_ns": Optional(int)})
 EVENTS = Schema("order.events params", {"client_order_id": Optional(str), "cid": Optional(str)})
+VENUE_ANSWER_WAIT_S = 2.0
+"""How long a submit to a real venue waits for the venue's first answer (risk gives
+execution 3 s)."""
 APPLY_EVERY_S = 1.0
 """How often the journal's durable rows are fed to DuckDB (reads feed it first too)."""
 
@@ -78,11 +83,13 @@ class ExecutionDaemon(Daemon):
         self.every(APPLY_EVERY_S, self.journal.apply_soon)
         recovered = self.engine.recover()
         self.log.info("execution.recovered", open_orders=recovered)
+        self.awaiting_venue: dict[str, tuple[Deferred, float]] = {}
         self.venues.start()
         for name, reconciler in self.venues.reconcilers.items():
             self.every(self.config.venues[name].reconcile_seconds, reconciler.run)
         if self.venues.remote:
             self.every(1.0, self.venues.catch_up_due)
+            self.every(0.1, self._venue_silent)
         self.subscribe("data", [topics.prefix(topics.QUOTE)], self._quote)
         # Orders change only on risk's word (DESIGN, second stage): these four accept
         # risk's identity alone (bifrost.bus.service_auth); everyone else is FORBIDDEN.
@@ -135,6 +142,8 @@ class ExecutionDaemon(Daemon):
         venue = self.venues.venue_of(body["symbol"])
         topic = topics.order(venue) if kind == "order" else topics.fill(venue)
         self.publisher.publish(topic, kind, body, cid)
+        if kind == "order" and self.awaiting_venue:
+            self._venue_answered(body)
         self.log.info(
             f"{kind}.{body.get('status', 'filled').lower()}",
             cid,
@@ -156,8 +165,44 @@ class ExecutionDaemon(Daemon):
         )
 
     def submit(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
-        """`order.submit`: enter an order (idempotent by client_order_id)."""
-        return self._after_commit(ctx, self.engine.submit, SubmitOrder.from_wire(params))
+        """`order.submit`: enter an order (idempotent by client_order_id). An order for a
+        real venue is answered when the venue first answers (accepted, filled or
+        rejected with its reason), or as SUBMITTED after VENUE_ANSWER_WAIT_S."""
+        command = SubmitOrder.from_wire(params)
+        if self.venues.venue_of(command.symbol) not in self.venues.remote:
+            return self._after_commit(ctx, self.engine.submit, command)
+        try:
+            result = self.engine.submit(command, ctx.cid)
+        except BifrostError as exc:
+            return self.commits.refuse(ctx, exc)
+        if result["status"] != OrderStatus.SUBMITTED:
+            return self.commits.reply(ctx, result)
+        deferred = ctx.defer()
+        deadline = time.monotonic() + VENUE_ANSWER_WAIT_S
+        self.awaiting_venue[command.client_order_id] = (deferred, deadline)
+        return deferred
+
+    def _venue_answered(self, body: dict[str, Any]) -> None:
+        """An order event: answer the submit that waits for the venue's word on it."""
+        waiting = self.awaiting_venue.get(body["client_order_id"])
+        if waiting is None or body["status"] == OrderStatus.SUBMITTED:
+            return
+        if body["type"] == OrderType.MARKET and body["status"] in (
+            OrderStatus.ACCEPTED,
+            OrderStatus.PARTIALLY_FILLED,
+        ):
+            return  # a market order is answered filled, as at the paper venue
+        del self.awaiting_venue[body["client_order_id"]]
+        waiting[0].resolve(body)
+
+    def _venue_silent(self) -> None:
+        """Timer: answer submits whose venue said nothing in time with the order as it
+        stands (SUBMITTED, durable; its later changes come as events)."""
+        now = time.monotonic()
+        for client_order_id, (deferred, deadline) in list(self.awaiting_venue.items()):
+            if now >= deadline:
+                del self.awaiting_venue[client_order_id]
+                deferred.resolve(self.engine.live_order(client_order_id).to_dict())
 
     def cancel(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
         """`order.cancel`."""
@@ -236,7 +281,7 @@ class ExecutionDaemon(Daemon):
         """Open orders, fills and venues, shown by `health`."""
         return {
             "venues": {
-                name: {"state": v["state"], "reason": v.get("reason", "")}
+                name: {"state": v["state"], "reason": v.get("reason", ""), "kind": v["kind"]}
                 for name, v in self.venues.describe().items()
             },
             "open_orders": len(self.broker.open_orders()),

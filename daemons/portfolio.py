@@ -49,6 +49,8 @@ class PortfolioDaemon(Daemon):
         self.instruments = self._instruments()
         self._defaults: dict[str, Instrument] = {}
         self.ledger = Ledger(settings.base_currency, self.instrument)
+        for currency, rate in settings.rates.items():
+            self.ledger.set_rate(currency, Decimal(str(rate)))
         stored = load_entries(self.db)
         for entry in stored:
             self.ledger.post(entry)

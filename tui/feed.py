@@ -53,17 +53,28 @@ def follow(config: BifrostConfig, desk: Desk, stop: threading.Event) -> None:
                 subscriber.close()
 
 
+VENUE_HEALTH = {"up": "ready", "down": "down"}
+"""A real venue's state as a cell of the health strip (connecting shows degraded)."""
+
+
 def check_health(
     client: BifrostClient, config: BifrostConfig, desk: Desk, was_up: set[str]
 ) -> set[str]:
     """Ask each service; reload open orders and P&L when one comes (back) up."""
     health: dict[str, str] = {}
+    venues: dict[str, str] = {}
     for name in config.services:
         try:
-            health[name] = client.health(name, timeout_ms=300).get("state", "unknown")
+            reply = client.health(name, timeout_ms=300)
         except BifrostError:
             health[name] = "down"
-    desk.set_health(health)
+            continue
+        health[name] = reply.get("state", "unknown")
+        if name == "execution":
+            for venue, seen in reply.get("details", {}).get("venues", {}).items():
+                if seen.get("kind", "") != "paper":
+                    venues[f"venue:{venue}"] = VENUE_HEALTH.get(seen.get("state"), "degraded")
+    desk.set_health({**health, **venues})
     up = {name for name, state in health.items() if state == "ready"}
     for name in up - was_up:
         reload_state(client, desk, name)

@@ -60,9 +60,7 @@ class VenueLinks:
         self.router = BrokerRouter(brokers, self.venue_of)
 
     @staticmethod
-    def _reporter(
-        venue: str, report: Callable[[str, str, str, dict[str, Any]], None]
-    ) -> Report:
+    def _reporter(venue: str, report: Callable[[str, str, str, dict[str, Any]], None]) -> Report:
         return lambda kind, subject, details: report(venue, kind, subject, details)
 
     def venue_of(self, symbol: str) -> str:

@@ -136,8 +136,9 @@ class VenueSession:
 
     # -- streams ----------------------------------------------------------------------------
 
-    def stream_orders(self, on_events: Callable[[list[OrderEvent]], None],
-                      on_reconnect: Callable[[], None]) -> None:
+    def stream_orders(
+        self, on_events: Callable[[list[OrderEvent]], None], on_reconnect: Callable[[], None]
+    ) -> None:
         """Read the account's order updates and fills; batches of them reach `on_events` on
         the loop, and `on_reconnect` runs there after the stream came back from a drop."""
         self._start_stream(
@@ -149,8 +150,12 @@ class VenueSession:
             on_reconnect,
         )
 
-    def stream_market(self, symbols: list[str], on_events: Callable[[list[MarketEvent]], None],
-                      on_reconnect: Callable[[], None]) -> None:
+    def stream_market(
+        self,
+        symbols: list[str],
+        on_events: Callable[[list[MarketEvent]], None],
+        on_reconnect: Callable[[], None],
+    ) -> None:
         """Read quotes, trades and books of `symbols`; batches reach `on_events` on the loop."""
         self._start_stream(
             "market",

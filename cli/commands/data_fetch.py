@@ -20,7 +20,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 def fetch(
     ctx: typer.Context,
     symbols: Annotated[list[str], typer.Argument(help="Bifrost symbols (BTC-USDT, AAPL).")],
-    venue: Annotated[str, typer.Option("--venue", help="A venue of the config (its venues.NAME table) to fetch from.")],
+    venue: Annotated[
+        str, typer.Option("--venue", help="The venue to fetch from (a venues.NAME table).")
+    ],
     since: Annotated[str, typer.Option("--since", help="First date/time (ISO, UTC).")],
     until: Annotated[
         str | None, typer.Option("--until", help="End date/time (ISO, UTC), exclusive; now.")

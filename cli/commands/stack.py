@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,8 +12,11 @@ from cli.commands.compliance import show_compliance
 from cli.commands.micro import show_micro
 from cli.commands.ml import show_ml
 from cli.commands.news import show_news
-from cli.output import JSON_HELP, emit_json, print_table, say, say_error
+from cli.output import JSON_HELP, emit_json, literal, print_table, say, say_error
 from cli.state import CliState, state_of
+
+if TYPE_CHECKING:
+    from bifrost.client import BifrostClient
 
 HostOption = Annotated[
     str | None, typer.Option("--host", help="Host of the config to act for (default: site.host).")
@@ -78,12 +81,25 @@ def stack_status(state: CliState, host: str | None) -> dict[str, Any]:
     paths = StackPaths(state.home)
     with state.host_client(host, timeout_ms=500, retries=0) as client:
         rows = service_rows(config, client, paths, host, DAEMONS)
+        venues = venue_states(client) if len(config.venues) > 1 else {}
     return {
         "host": host,
         "home": str(state.home),
         "supervisor_pid": read_pid(paths.supervisor_pid),
         "services": rows,
+        "venues": venues,
     }
+
+
+def venue_states(client: BifrostClient) -> dict[str, Any]:
+    """Each venue's state as execution sees it (empty when execution does not answer)."""
+    from bifrost.errors import BifrostError
+
+    try:
+        health = client.health("execution", timeout_ms=500)
+    except BifrostError:
+        return {}
+    return dict(health.get("details", {}).get("venues", {}))
 
 
 def all_hosts_status(state: CliState) -> dict[str, Any]:
@@ -112,6 +128,21 @@ def show_status(document: dict[str, Any]) -> None:
     ]
     title = f"host {document['host']}  ·  home {document['home']}"
     print_table(title, ["service", "pid", "state", "uptime", "restarts", "endpoint"], rows)
+    venues = document.get("venues") or {}
+    if venues:
+        venue_colours = {"up": "green", "down": "red"}
+        print_table(
+            "venues",
+            ["venue", "state", "reason"],
+            [
+                [
+                    name,
+                    f"[{venue_colours.get(v['state'], 'yellow')}]{v['state']}[/]",
+                    literal(v.get("reason") or "-"),
+                ]
+                for name, v in venues.items()
+            ],
+        )
 
 
 def up(
