@@ -289,7 +289,10 @@ class RiskDaemon(Daemon):
                 )
             elif entering is not None:
                 self.engine.release(entering)
-            if isinstance(error, Unavailable):
+            if isinstance(error, Unavailable) and "venue" in error.details:
+                # Execution answered: the order's venue is down (its words name it).
+                error.details["hop"] = "execution"
+            elif isinstance(error, Unavailable):
                 error = Unavailable(
                     f"execution is not answering, so {method} cannot go through; "
                     "start it with `bifrost up`",

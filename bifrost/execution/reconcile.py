@@ -91,6 +91,9 @@ class Reconciler:
         self.report = report
         self.stats = ReconcileStats()
         self.running = False
+        self.reported: set[tuple[str, str, str]] = set()
+        """Differences already reported (kind, subject, state): a standing difference is
+        reported once, not at every reconciliation."""
 
     def symbols(self) -> list[str]:
         """The venue's symbols: configured ones and those of the orders it holds."""
@@ -173,7 +176,7 @@ class Reconciler:
             if fill.client_order_id in self.broker.orders:
                 self._difference("missing_fill_booked", fill.trade_id, fill)
                 self.broker.apply_fill(fill)
-            else:
+            elif self._first_time("fill_of_unknown_order", fill.trade_id, ""):
                 self._difference("fill_of_unknown_order", fill.trade_id, fill)
 
     def _closed_elsewhere(self, open_at_venue: set[str]) -> None:
@@ -201,7 +204,10 @@ class Reconciler:
         theirs = {p.symbol: p.quantity for p in positions if p.symbol in ours}
         for symbol in symbols:
             venue_quantity = theirs.get(symbol, Decimal(0))
-            if venue_quantity != ours[symbol]:
+            state = f"{venue_quantity}/{ours[symbol]}"
+            if venue_quantity != ours[symbol] and self._first_time(
+                "position_differs", symbol, state
+            ):
                 self._difference(
                     "position_differs",
                     symbol,
@@ -209,6 +215,14 @@ class Reconciler:
                     venue=str(venue_quantity),
                     journal=str(ours[symbol]),
                 )
+
+    def _first_time(self, kind: str, subject: str, state: str) -> bool:
+        """True the first time this difference (in this state) is seen."""
+        key = (kind, subject, state)
+        if key in self.reported:
+            return False
+        self.reported.add(key)
+        return True
 
     def _difference(
         self, kind: str, subject: str, item: VenueOrder | VenueFill | None, **details: Any
