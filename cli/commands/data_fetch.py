@@ -7,13 +7,15 @@ validation and quarantine as `bifrost data import` either way.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from cli.output import JSON_HELP, emit_json, print_table, say
 from cli.state import state_of
 
+T = TypeVar("T")
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
 
@@ -35,11 +37,11 @@ def fetch(
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
     from bifrost.clock import LiveClock, parse_instant
-    from bifrost.errors import BadRequest
     from bifrost.market.gateway import DataGateway
     from bifrost.market.timeframes import timeframe_ns
     from bifrost.market.venue_history import fetch_history
     from bifrost.model.instrument import check_symbol
+    from bifrost.venues.errors import VenueRejected
     from bifrost.venues.registry import open_venue
 
     state = state_of(ctx)
@@ -49,14 +51,11 @@ def fetch(
             f"{venue} is the paper venue: it has no history (use `bifrost data import`)",
             param_hint="--venue",
         )
-    try:
-        timeframe_ns(timeframe)
-        for symbol in symbols:
-            check_symbol(symbol)
-        since_ns = parse_instant(since)
-        until_ns = parse_instant(until) if until else LiveClock().now_ns()
-    except (BadRequest, ValueError) as exc:
-        raise typer.BadParameter(getattr(exc, "message", str(exc))) from None
+    _checked("--timeframe", timeframe_ns, timeframe)
+    for symbol in symbols:
+        _checked("SYMBOLS", check_symbol, symbol)
+    since_ns = _checked("--since", parse_instant, since)
+    until_ns = _checked("--until", parse_instant, until) if until else LiveClock().now_ns()
     if since_ns >= until_ns:
         raise typer.BadParameter("--since must be before --until", param_hint="--since")
     data = DataGateway(state.client(timeout_ms=3000), state.home)
@@ -78,17 +77,22 @@ def fetch(
                 progress.update(tasks[symbol], completed=done, total=total)
 
             for symbol in symbols:
-                report = fetch_history(
-                    source,
-                    symbol,
-                    timeframe,
-                    since_ns,
-                    until_ns,
-                    stored.get(symbol),
-                    lambda page, sym, tf: data.import_files([page], symbol=sym, timeframe=tf),
-                    state.home / "fetch",
-                    advance,
-                )
+                try:
+                    report = fetch_history(
+                        source,
+                        symbol,
+                        timeframe,
+                        since_ns,
+                        until_ns,
+                        stored.get(symbol),
+                        lambda page, sym, tf: data.import_files([page], symbol=sym, timeframe=tf),
+                        state.home / "fetch",
+                        advance,
+                    )
+                except VenueRejected as exc:
+                    raise typer.BadParameter(
+                        f"{venue} gives no bars of {symbol}: {exc.reason}", param_hint="SYMBOLS"
+                    ) from None
                 reports.append(report.to_dict())
     finally:
         source.close()
@@ -114,3 +118,14 @@ def fetch(
     )
     if not any(r["ranges"] for r in reports):
         say("the store already holds that range: nothing to fetch")
+
+
+def _checked(option: str, check: Callable[[str], T], value: str) -> T:
+    """`check(value)`, or a usage error that names `option` and what is wrong with it."""
+    from bifrost.errors import BadRequest
+
+    try:
+        return check(value)
+    except (BadRequest, ValueError) as exc:
+        message = getattr(exc, "message", str(exc))
+        raise typer.BadParameter(message, param_hint=option) from None

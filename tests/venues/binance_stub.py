@@ -11,7 +11,7 @@ userDataStream.subscribe.signature, then executionReport events wrapped in
 {"subscriptionId", "event"}, the way ccxt 4.5 follows a spot account.
 
 Tests drive it through `BinanceStub` (fill, reject_next, rate_limit_next, drop_streams,
-duplicate_next_fill, clock_skew_s, set_balance, delist); as a process:
+duplicate_next_fill, clock_skew_s, set_balance, delist, invert_kline); as a process:
 `python -m tests.venues.binance_stub --port 0 --ready-file PATH [--symbols A,B] [--auto-fill]`.
 """
 
@@ -114,6 +114,8 @@ class Controls:
     reject_reason: str = ""
     rate_limit: tuple[int, float] | None = None
     duplicate_fill: bool = False
+    inverted_klines: set[int] = field(default_factory=set)
+    """Open times (ms) of the klines served with high and low swapped."""
 
 
 class ApiError(Exception):
@@ -246,6 +248,11 @@ class BinanceStub:
     def delist(self, symbol: str) -> None:
         """Stop trading a Bifrost symbol: new orders meet -1121 Invalid symbol."""
         self.markets[symbol.replace("-", "")].trading = False
+
+    def invert_kline(self, open_ms: int) -> None:
+        """Serve the kline opening at `open_ms` with its high below its low: a provably
+        invalid bar."""
+        self.controls.inverted_klines.add(open_ms)
 
     def order_status(self, client_order_id: str) -> str:
         """The stub's status of an order."""
@@ -392,7 +399,10 @@ class BinanceStub:
         for open_ms in range(first, end + 1, interval):
             if len(rows) == limit or open_ms > now:
                 break
-            rows.append(self._kline(market, open_ms, interval))
+            row = self._kline(market, open_ms, interval)
+            if open_ms in self.controls.inverted_klines:
+                row[2], row[3] = row[3], row[2]
+            rows.append(row)
         return rows
 
     @staticmethod
