@@ -41,7 +41,8 @@ def exchange_answer(exc: Exception) -> tuple[str, str]:
         return "", ""
     if not isinstance(body, dict):
         return "", ""
-    error = body.get("error") if isinstance(body.get("error"), dict) else body
+    nested = body.get("error")
+    error: dict[str, Any] = nested if isinstance(nested, dict) else body
     message = error.get("msg") or error.get("message") or ""
     code = error.get("code")
     return ("" if code is None else str(code)), str(message)
@@ -78,7 +79,7 @@ def translate(
     headers: Mapping[str, Any] | None = None,
 ) -> BifrostError:
     """The Bifrost error for a ccxt exception raised by a call to venue `venue`."""
-    import ccxt
+    import ccxt  # type: ignore[import-untyped]
 
     code, message = exchange_answer(exc)
     reason = message or _plain_reason(exc, exchange_id) or type(exc).__name__

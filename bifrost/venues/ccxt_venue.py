@@ -7,9 +7,10 @@ ccxt is imported when a CcxtVenue is built, so a daemon without one never pays f
 
 `config.urls` moves every REST (`rest`) and websocket (`ws`) URL of the exchange to that
 origin, keeping each URL's path: {"rest": "http://127.0.0.1:P", "ws": "ws://127.0.0.1:P"}
-sends /api/v3/... and /ws, /ws-api/v3 to a local stub or a proxy. Fills in a stream are
-emitted as the exchange sent them: a fill the exchange sends twice is emitted twice with
-the same trade id, and the caller books a trade id once.
+sends /api/v3/... and /ws, /ws-api/v3 to a local stub or a proxy. A stream emits each
+trade id once per connection (a fill the exchange sends twice is emitted once); across
+reconnects `fills_since` returns fills the stream may have shown, so the caller still
+books a trade id once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,7 @@ FINAL_STATES = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
 STOP_POLL_S = 0.1
+CACHE_POLL_S = 0.2
 FILLS_PAGE = 1000
 SPOT_OPTIONS: dict[str, Any] = {
     "defaultType": "spot",
@@ -77,7 +79,7 @@ class CcxtVenue:
     kind = "ccxt"
 
     def __init__(self, config: VenueConfig, credentials: Credentials | None) -> None:
-        import ccxt
+        import ccxt  # type: ignore[import-untyped]
 
         self.name = config.name
         self.config = config
@@ -116,7 +118,7 @@ class CcxtVenue:
     def _pro_exchange(self) -> Any:
         """A ccxt.pro twin of the REST exchange (built on the stream's loop) that shares its
         markets and its measured clock difference."""
-        import ccxt.pro
+        import ccxt.pro  # type: ignore[import-untyped]
 
         self._markets()
         exchange = self._configure(getattr(ccxt.pro, self.config.exchange)(self._settings()))
@@ -223,19 +225,32 @@ class CcxtVenue:
 
     def stream_orders(self, emit: Callable[[OrderEvent], None], stop: threading.Event) -> None:
         """This account's order updates and fills until `stop`; a dropped connection
-        raises VenueUnavailable."""
+        raises VenueUnavailable.
+
+        ccxt.pro keeps what arrives in caches (orders by id, trades by id) and wakes a
+        watcher with the first message only, so both caches are read after every wake and
+        every CACHE_POLL_S: an order is emitted when its state changed, a trade when its id
+        is new. A fill the exchange sends twice is emitted once per stream connection."""
+        emitted_orders: dict[str, tuple[Any, ...]] = {}
+        emitted_trades: set[str] = set()
 
         async def orders(exchange: Any) -> None:
-            while True:
-                for order in await exchange.watch_orders():
+            async for _ in _wakes(exchange.watch_orders):
+                for order in list(exchange.orders or []):
                     update = model.venue_order(order)
-                    self._client_ids[update.venue_order_id] = update.client_order_id
-                    emit(update)
+                    key = (update.status, update.filled, update.ts)
+                    if emitted_orders.get(update.venue_order_id) != key:
+                        emitted_orders[update.venue_order_id] = key
+                        self._client_ids[update.venue_order_id] = update.client_order_id
+                        emit(update)
 
         async def fills(exchange: Any) -> None:
             loop = asyncio.get_running_loop()
-            while True:
-                for trade in await exchange.watch_my_trades():
+            async for _ in _wakes(exchange.watch_my_trades):
+                for trade in list(exchange.myTrades or []):
+                    if str(trade["id"]) in emitted_trades:
+                        continue
+                    emitted_trades.add(str(trade["id"]))
                     client_id = await loop.run_in_executor(None, self._client_id_of, trade)
                     emit(model.venue_fill(trade, client_id))
 
@@ -382,13 +397,15 @@ class CcxtVenue:
                 raise
             raise translate(cause, self.name, self.config.exchange) from None
 
-    def _ccxt_error_in(self, exc: BaseException | None) -> BaseException | None:
+    def _ccxt_error_in(self, exc: BaseException | None) -> Exception | None:
         """The ccxt error `exc` is or was raised while handling: ccxt.pro binance 4.5.90
         raises a KeyError while it handles a refused user-stream subscription, and the
         refusal is that KeyError's context."""
-        while exc is not None and not isinstance(exc, self._ccxt.BaseError):
+        while exc is not None:
+            if isinstance(exc, self._ccxt.BaseError):
+                return exc
             exc = exc.__context__
-        return exc
+        return None
 
     async def _watch(
         self, watchers: list[Callable[[Any], Awaitable[None]]], stop: threading.Event
@@ -410,6 +427,20 @@ class CcxtVenue:
                 await exchange.close()
         if not stop.is_set():
             raise VenueUnavailable(self.name, "stream ended")
+
+
+async def _wakes(watch: Callable[[], Awaitable[Any]]) -> AsyncIterator[None]:
+    """Yield after each answer of `watch` and at least every CACHE_POLL_S, keeping one
+    watch call pending (it is never cancelled half-way, ccxt's futures stay intact)."""
+    pending: asyncio.Future[Any] | None = None
+    while True:
+        if pending is None:
+            pending = asyncio.ensure_future(watch())
+        done, _ = await asyncio.wait([pending], timeout=CACHE_POLL_S)
+        if pending in done:
+            pending.result()
+            pending = None
+        yield
 
 
 async def _stopped(stop: threading.Event) -> None:
