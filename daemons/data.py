@@ -4,6 +4,7 @@ bar store over RPC."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,7 @@ class DataDaemon(Daemon):
             for bar in builder.close_due(now):
                 self._finish_bar(bar)
 
-    def _publish_events(self, events: list[Quote | Trade | BookDelta | BookSnapshot]) -> None:
+    def _publish_events(self, events: Sequence[Quote | Trade | BookDelta | BookSnapshot]) -> None:
         """Publish live events (from the feed or a venue) and queue them for recording;
         trades go into the live bars."""
         assert self.publisher is not None

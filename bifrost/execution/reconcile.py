@@ -20,6 +20,7 @@ execution service turns into an `alert.reconcile` event and a `venue_audit` row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -139,8 +140,7 @@ class Reconciler:
             if self.config.unknown_orders == "cancel":
                 self._difference("unknown_order_cancelled", update.client_order_id, update)
                 self.broker.session.request(
-                    lambda venue, u=update: venue.cancel(u.client_order_id, u.symbol),
-                    lambda _result, _error: None,
+                    functools.partial(_cancel_at, update), lambda _result, _error: None
                 )
                 continue
             adopted = self._adopt(update)
@@ -231,6 +231,11 @@ class Reconciler:
         if item is not None:
             details = {**_plain(item), **details}
         self.report(kind, subject, details)
+
+
+def _cancel_at(update: VenueOrder, venue: Venue) -> VenueOrder:
+    """Cancel an order at the venue (on its request thread)."""
+    return venue.cancel(update.client_order_id, update.symbol)
 
 
 def _plain(item: VenueOrder | VenueFill) -> dict[str, Any]:

@@ -8,6 +8,7 @@ open orders are back, and each reconnect of the stream is followed by a reconcil
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ class VenueLinks:
             session = VenueSession(
                 open_venue(config, keys_dir),
                 deliver,
-                lambda state, reason, venue=name: on_state(venue, state, reason),
+                functools.partial(on_state, name),
             )
             broker = VenueBroker(session, journal.has_fill, self._quote_currency)
             brokers[name] = self.remote[name] = broker

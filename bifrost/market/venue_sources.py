@@ -14,7 +14,8 @@ and a second `alert.data` event says the source is back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ class VenueSources:
         venues: dict[str, VenueConfig],
         keys_dir: Path,
         deliver: Deliver,
-        publish: Callable[[list[MarketEvent]], None],
+        publish: Callable[[Sequence[MarketEvent]], None],
         alert: Callable[[dict[str, Any]], None],
         catalog: MarketCatalog,
         clock: Clock,
@@ -54,16 +55,16 @@ class VenueSources:
             session = VenueSession(
                 open_venue(config, keys_dir),
                 deliver,
-                lambda state, reason, source=name: self._state(source, state, reason),
+                functools.partial(self._state, name),
             )
             self.sessions[name] = session
             session.request(
                 lambda venue: venue.instruments(),
-                lambda found, error, source=name: self._instruments(source, found, error),
+                functools.partial(self._instruments, name),
             )
             session.stream_market(
                 list(config.symbols),
-                lambda events, source=name: self._events(source, events),
+                functools.partial(self._events, name),
                 lambda: None,
             )
 

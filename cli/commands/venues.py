@@ -23,7 +23,7 @@ def list_(ctx: typer.Context, json: JsonOption = False) -> None:
     state = state_of(ctx)
     config = state.config
     store = CredentialStore(config.keys_dir(state.home))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "venue": name,
             "kind": venue.kind,
