@@ -1,6 +1,7 @@
 """The `bifrost` command: global options, the mounted command groups and exit codes.
 
-Heavy modules are imported inside command bodies so `bifrost --help` stays instant.
+Each command module is imported only when its command runs (cli.lazy_group), and heavy
+modules inside command bodies, so `bifrost --help` stays instant.
 """
 
 from __future__ import annotations
@@ -11,28 +12,108 @@ from typing import Annotated
 
 import typer
 
-from cli.commands import analytics as analytics_cmd
-from cli.commands import backtest as backtest_cmd
-from cli.commands import compliance as compliance_cmd
-from cli.commands import config as config_cmd
-from cli.commands import daemon as daemon_cmd
-from cli.commands import data as data_cmd
-from cli.commands import instruments as instruments_cmd
-from cli.commands import jobs as jobs_cmd
-from cli.commands import keys as keys_cmd
-from cli.commands import micro as micro_cmd
-from cli.commands import ml as ml_cmd
-from cli.commands import news as news_cmd
-from cli.commands import risk as risk_cmd
-from cli.commands import sql as sql_cmd
-from cli.commands import stack as stack_cmd
-from cli.commands import strategy as strategy_cmd
-from cli.commands import systemd as systemd_cmd
-from cli.commands import trading as trading_cmd
-from cli.commands import tui as tui_cmd
-from cli.commands import venues as venues_cmd
-from cli.commands import watch as watch_cmd
+from cli.lazy_group import LazyCommand, LazyGroup
 from cli.state import CliState
+
+COMMANDS = {
+    "up": LazyCommand(
+        "cli.commands.stack",
+        "Start this host's services (supervised) and wait until each is ready.",
+    ),
+    "down": LazyCommand(
+        "cli.commands.stack",
+        "Stop this host's services (SIGTERM, wait) and the supervisor.",
+    ),
+    "status": LazyCommand(
+        "cli.commands.stack",
+        "Show each service of this host: pid, state, uptime, restarts, endpoint.",
+    ),
+    "demo": LazyCommand(
+        "cli.commands.stack",
+        "Start the stack, show its status and a burst of live quotes, and leave it running.",
+    ),
+    "watch": LazyCommand("cli.commands.watch", "Stream live quotes from the data service."),
+    "orders": LazyCommand(
+        "cli.commands.trading",
+        "Orders, newest first (prices as exact decimal text in JSON).",
+    ),
+    "fills": LazyCommand(
+        "cli.commands.trading",
+        "Fills, newest first (price and commission as exact decimal text in JSON).",
+    ),
+    "positions": LazyCommand(
+        "cli.commands.trading",
+        "Positions with average cost, mark and P&L (money as exact decimal text in JSON).",
+    ),
+    "pnl": LazyCommand(
+        "cli.commands.trading",
+        "Account equity, cash, realized, unrealized and day P&L (exact decimals).",
+    ),
+    "trace": LazyCommand(
+        "cli.commands.trading",
+        "Every hop of an order across services (journal and logs), in time order.",
+    ),
+    "tui": LazyCommand(
+        "cli.commands.tui",
+        "Open the TUI (dashboard, order ticket, chart, risk; ctrl+p for every command).",
+    ),
+    "sql": LazyCommand(
+        "cli.commands.sql",
+        "Query the stores (data, portfolio, execution, ...) read-only; joins across services.",
+    ),
+    "order": LazyCommand(
+        "cli.commands.trading",
+        "Enter, cancel and replace orders (paper broker).",
+    ),
+    "daemon": LazyCommand("cli.commands.daemon", "Run daemons in the foreground."),
+    "data": LazyCommand(
+        "cli.commands.data",
+        "Market data: import, query, validate, chart and replay bars.",
+    ),
+    "risk": LazyCommand("cli.commands.risk", "Risk limits, trading state, kill switch and VaR."),
+    "analytics": LazyCommand(
+        "cli.commands.analytics",
+        "Tearsheets of backtest runs and of the live account.",
+    ),
+    "compliance": LazyCommand(
+        "cli.commands.compliance",
+        "Compliance rules, the audit trail and its verification.",
+    ),
+    "strategy": LazyCommand(
+        "cli.commands.strategy",
+        "Run strategies live (orders go through risk).",
+    ),
+    "systemd": LazyCommand("cli.commands.systemd", "systemd units for a host's services."),
+    "backtest": LazyCommand(
+        "cli.commands.backtest",
+        "Backtests: run, sweep, walk forward, list, show, compare.",
+    ),
+    "instruments": LazyCommand(
+        "cli.commands.instruments",
+        "Instruments: venue, asset class, increments, calendar.",
+    ),
+    "venues": LazyCommand("cli.commands.venues", "Venues: paper, ccxt exchanges, Alpaca."),
+    "config": LazyCommand("cli.commands.config", "Show or check the configuration."),
+    "jobs": LazyCommand("cli.commands.jobs", "Scheduled jobs (declared in the config)."),
+    "keys": LazyCommand(
+        "cli.commands.keys",
+        "CURVE keys for hosts and clients, and the allow-list.",
+    ),
+    "micro": LazyCommand("cli.commands.micro", "L2 book ladder and microstructure metrics."),
+    "news": LazyCommand("cli.commands.news", "News headlines and sentiment."),
+    "ml": LazyCommand(
+        "cli.commands.ml",
+        "Machine learning: train models walk-forward, list, show, predict; patterns.",
+    ),
+}
+"""Every top-level command: its module (imported when it runs) and its line in `--help`."""
+
+
+class BifrostGroup(LazyGroup):
+    """The `bifrost` command group: each subcommand is imported when it runs."""
+
+    lazy = COMMANDS
+
 
 app = typer.Typer(
     name="bifrost",
@@ -40,6 +121,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=BifrostGroup,
 )
 
 
@@ -58,29 +140,6 @@ def main(
     if home:  # the TUI's clients find the key store under the same data dir
         os.environ["BIFROST_HOME"] = home
     ctx.obj = CliState(home_option=home, config_option=config)
-
-
-stack_cmd.register(app)
-watch_cmd.register(app)
-trading_cmd.register(app)
-tui_cmd.register(app)
-sql_cmd.register(app)
-app.add_typer(daemon_cmd.app, name="daemon")
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(risk_cmd.app, name="risk")
-app.add_typer(analytics_cmd.app, name="analytics")
-app.add_typer(compliance_cmd.app, name="compliance")
-app.add_typer(strategy_cmd.app, name="strategy")
-app.add_typer(systemd_cmd.app, name="systemd")
-app.add_typer(backtest_cmd.app, name="backtest")
-app.add_typer(instruments_cmd.app, name="instruments")
-app.add_typer(venues_cmd.app, name="venues")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(jobs_cmd.app, name="jobs")
-app.add_typer(keys_cmd.app, name="keys")
-app.add_typer(micro_cmd.app, name="micro")
-app.add_typer(news_cmd.app, name="news")
-app.add_typer(ml_cmd.app, name="ml")
 
 
 def run() -> None:
