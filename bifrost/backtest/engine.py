@@ -62,29 +62,42 @@ class BacktestConfig:
 
 @dataclass
 class BacktestResult:
-    """What a backtest produced: the marked equity curve, trades, fills, orders, stats."""
+    """What a backtest produced: the marked equity curve, trades, fills, orders, stats.
+
+    The round trips are kept as columns (`trade_columns`), which is what statistics and
+    storage read; `trades` builds the TradeRecord objects on first use only, since a long
+    run can make tens of thousands of them.
+    """
 
     symbols: list[str]
     ts: np.ndarray
     equity: np.ndarray
     exposure: np.ndarray
-    trades: list[TradeRecord]
+    trade_columns: TradeArrays
     fills: list[Fill]
     orders: list[Order]
     positions: dict[str, float]
     benchmark_close: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
+    _records: list[TradeRecord] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def trades(self) -> list[TradeRecord]:
+        """The round trips as objects (built from the columns on first use)."""
+        if self._records is None:
+            self._records = trade_records(self.trade_columns)
+        return self._records
 
     def trade_arrays(self) -> TradeArrays:
         """The round trips as columns (for statistics and storage)."""
-        return trade_arrays(self.trades)
+        return self.trade_columns
 
     def compute_stats(self, periods_per_year: float | None = None) -> dict[str, Any]:
         """Fill in and return the statistics (annualised with `periods_per_year` bars)."""
         self.stats = compute_stats(
             self.ts,
             self.equity,
-            self.trade_arrays(),
+            self.trade_columns,
             self.exposure,
             self.benchmark_close,
             periods_per_year,
@@ -105,7 +118,28 @@ def trade_arrays(trades: list[TradeRecord]) -> TradeArrays:
         np.array([t.entry_price for t in trades]),
         np.array([t.exit_price for t in trades]),
         np.array([t.symbol for t in trades], dtype=object),
+        np.array([t.commission for t in trades], dtype=np.float64),
     )
+
+
+def trade_records(columns: TradeArrays) -> list[TradeRecord]:
+    """The columns as TradeRecord objects (tolist gives the same Python numbers as int()
+    and float() of each element, in bulk)."""
+    sizes = columns.size.tolist()
+    return [
+        TradeRecord(symbol, entry, exit_, size, 1 if size > 0 else -1, ep, xp, pnl, fee)
+        for symbol, entry, exit_, size, ep, xp, pnl, fee in zip(
+            columns.symbol.tolist(),
+            columns.entry_ts.tolist(),
+            columns.exit_ts.tolist(),
+            sizes,
+            columns.entry_price.tolist(),
+            columns.exit_price.tolist(),
+            columns.pnl.tolist(),
+            columns.commission.tolist(),
+            strict=True,
+        )
+    ]
 
 
 class EventEngine:
@@ -174,16 +208,18 @@ class EventEngine:
         self._finish(times)
         equity[-1] = self.account.equity(self._marks)
         first = next(iter(self.data.values()))
+        records = list(self.account.trades)
         result = BacktestResult(
             list(self.data),
             times,
             equity,
             exposure,
-            list(self.account.trades),
+            trade_arrays(records),
             list(self.account.fills),
             list(self.exchange.orders.values()),
             {s: q for s, q in self.account.positions.items() if q},
             first.close,
+            _records=records,
         )
         result.compute_stats(self.config.periods_per_year)
         return result

@@ -127,6 +127,9 @@ Stats = dict[str, float | int | str]
 class TradeArrays:
     """Closed round trips as equal-length columns; `return_pct` is pnl / entry cost (a fraction).
 
+    How a backtest keeps its trades: statistics and storage read the columns, and trade
+    objects are built only when someone asks for them (`BacktestResult.trades`).
+
     Equality is identity (eq=False): comparing numpy arrays element-wise has no single truth.
     """
 
@@ -138,6 +141,7 @@ class TradeArrays:
     entry_price: np.ndarray
     exit_price: np.ndarray
     symbol: np.ndarray
+    commission: np.ndarray
 
     def __post_init__(self) -> None:
         lengths = {len(getattr(self, name)) for name in self.__slots__}
@@ -152,7 +156,7 @@ class TradeArrays:
         """No trades: zero-length columns of the right dtypes."""
         ts = np.empty(0, dtype=np.int64)
         num = np.empty(0, dtype=np.float64)
-        return cls(ts, ts, num, num, num, num, num, np.empty(0, dtype=object))
+        return cls(ts, ts, num, num, num, num, num, np.empty(0, dtype=object), num)
 
 
 def drawdown_series(equity: np.ndarray) -> np.ndarray:
@@ -168,13 +172,27 @@ def infer_periods_per_year(ts: np.ndarray) -> float:
     """Bars per year from the median spacing of `ts` (rule in the module docstring)."""
     if len(ts) < 2:
         return float(TRADING_DAYS_PER_YEAR)
-    spacing = int(np.median(np.diff(np.asarray(ts, dtype=np.int64))))
+    spacing = median_spacing(np.ascontiguousarray(ts, dtype=np.int64))
     if spacing <= 0:
         return float(TRADING_DAYS_PER_YEAR)
     if spacing < 2 * NS_PER_DAY:
         bars_per_session = -(-SESSION_NS // spacing)  # ceil: a short last bar still counts
         return float(TRADING_DAYS_PER_YEAR * bars_per_session)
     return DAYS_PER_YEAR * NS_PER_DAY / spacing
+
+
+def median_spacing(ts: np.ndarray) -> int:
+    """The median of ts[i] - ts[i - 1] (as int), without sorting a long series when the
+    median of its first spacings is also the median of all (regular bars): one counting
+    pass shows whether both middle spacings equal that candidate."""
+    from bifrost.backtest.stats_kernels import spacing_counts
+
+    middle_low, middle_high = (len(ts) - 2) // 2, (len(ts) - 1) // 2
+    candidate = int(np.median(np.diff(ts[:1025])))
+    below, equal = spacing_counts(ts, candidate)
+    if below <= middle_low and below + equal > middle_high:
+        return candidate
+    return int(np.median(np.diff(ts)))
 
 
 def compute_stats(
@@ -191,7 +209,7 @@ def compute_stats(
     `ts` (int ns UTC, increasing), `equity` and `exposure` have one entry per bar and
     at least one bar; `benchmark_close` may be None.
     """
-    equity = np.asarray(equity, dtype=np.float64)
+    equity = np.ascontiguousarray(equity, dtype=np.float64)
     if len(equity) == 0:
         raise ValueError("compute_stats needs at least one bar")
     if not len(ts) == len(equity) == len(exposure):
@@ -246,7 +264,7 @@ def _period_stats(ts: np.ndarray, equity: np.ndarray, exposure: np.ndarray) -> S
         "end": _iso_utc(ts[-1]),
         "duration_days": _duration_days(ts),
         "bars": len(equity),
-        "exposure_pct": 100.0 * float(np.mean(np.asarray(exposure, dtype=bool))),
+        "exposure_pct": 100.0 * np.count_nonzero(exposure) / len(exposure),
         "equity_final": float(equity[-1]),
         "equity_peak": float(np.max(equity)),
         "total_return_pct": _ratio_pct(float(equity[-1]), float(equity[0])),
@@ -273,52 +291,38 @@ def _risk_stats(equity: np.ndarray, ppy: float, risk_free: float) -> Stats:
     }
     if len(equity) < 2:
         return stats
-    with np.errstate(divide="ignore", invalid="ignore"):
-        returns = equity[1:] / equity[:-1] - 1.0
-    excess = returns - risk_free / ppy
+    from bifrost.backtest.stats_kernels import return_moments
+
     scale = math.sqrt(ppy)
-    mean = float(np.mean(excess))
-    downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean, std, downside = return_moments(equity, risk_free / ppy)
     if downside >= STD_EPSILON:
         stats["sortino"] = mean / downside * scale
-    if len(returns) >= 2:
-        std = float(np.std(returns, ddof=1))
+    if len(equity) >= 3:
         stats["annual_volatility_pct"] = 100.0 * std * scale
         if std >= STD_EPSILON:
             stats["sharpe"] = mean / std * scale
     return stats
 
 
-def _drawdown_periods(drawdown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, last) bar indices of each run of bars strictly below the running peak."""
-    underwater = np.concatenate(([False], drawdown < 0, [False]))
-    edges = np.diff(underwater.astype(np.int8))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-
-
 def _drawdown_stats(ts: np.ndarray, equity: np.ndarray, annual_return_pct: float) -> Stats:
     """Max and average drawdown, the longest peak-to-recovery time and the Calmar ratio."""
-    drawdown = drawdown_series(equity)
-    first, last = _drawdown_periods(drawdown)
-    if len(first) == 0:
+    from bifrost.backtest.stats_kernels import drawdown_periods
+
+    deepest, mean, longest, periods = drawdown_periods(np.asarray(ts, dtype=np.int64), equity)
+    if periods == 0:
         return {
             "calmar": NAN,
             "max_drawdown_pct": 0.0,
             "max_drawdown_duration_days": 0.0,
             "avg_drawdown_pct": 0.0,
         }
-    ts = np.asarray(ts, dtype=np.int64)
-    peak_ts = ts[first - 1]  # bar 0 is never below its own peak, so first >= 1
-    end_ts = ts[np.minimum(last + 1, len(ts) - 1)]  # recovery bar, or the last bar
-    # Each slice runs from one period's start to the next's; the bars between periods are
-    # at their peak (0), so the slice minimum is that period's deepest point.
-    depths = np.minimum.reduceat(drawdown, first)
-    max_drawdown_pct = 100.0 * float(depths.min())
+    max_drawdown_pct = 100.0 * deepest
     return {
         "calmar": annual_return_pct / abs(max_drawdown_pct),
         "max_drawdown_pct": max_drawdown_pct,
-        "max_drawdown_duration_days": float((end_ts - peak_ts).max()) / NS_PER_DAY,
-        "avg_drawdown_pct": 100.0 * float(depths.mean()),
+        "max_drawdown_duration_days": float(longest) / NS_PER_DAY,
+        "avg_drawdown_pct": 100.0 * mean,
     }
 
 
@@ -330,42 +334,39 @@ def _trade_stats(trades: TradeArrays) -> Stats:
         rest = ("profit_factor", "expectancy", "sqn", "avg_trade_duration_days")
         undefined: Stats = dict.fromkeys(keys + rest, NAN)
         return {"trades": 0, **undefined}
-    pnl = np.asarray(trades.pnl, dtype=np.float64)
-    returns = np.asarray(trades.return_pct, dtype=np.float64)
-    durations = np.asarray(trades.exit_ts, dtype=np.int64) - np.asarray(trades.entry_ts, np.int64)
+    from bifrost.backtest.stats_kernels import trade_moments
+
+    win, best, worst, mean_return, gross_win, gross_loss, expectancy, std, duration = (
+        trade_moments(
+            np.ascontiguousarray(trades.pnl, dtype=np.float64),
+            np.ascontiguousarray(trades.return_pct, dtype=np.float64),
+            np.ascontiguousarray(trades.entry_ts, dtype=np.int64),
+            np.ascontiguousarray(trades.exit_ts, dtype=np.int64),
+        )
+    )
     return {
         "trades": count,
-        "win_rate_pct": 100.0 * float(np.mean(pnl > 0)),
-        "best_trade_pct": 100.0 * float(returns.max()),
-        "worst_trade_pct": 100.0 * float(returns.min()),
-        "avg_trade_pct": 100.0 * float(returns.mean()),
-        "profit_factor": _profit_factor(pnl),
-        "expectancy": float(pnl.mean()),
-        "sqn": _sqn(pnl),
-        "avg_trade_duration_days": float(durations.mean()) / NS_PER_DAY,
+        "win_rate_pct": 100.0 * win,
+        "best_trade_pct": 100.0 * best,
+        "worst_trade_pct": 100.0 * worst,
+        "avg_trade_pct": 100.0 * mean_return,
+        "profit_factor": gross_win / gross_loss if gross_loss > 0 else NAN,
+        "expectancy": expectancy,
+        # Van Tharp's system quality number; NaN for fewer than two trades or identical pnl
+        "sqn": math.sqrt(count) * expectancy / std if std > 0 else NAN,
+        "avg_trade_duration_days": duration / NS_PER_DAY,
     }
-
-
-def _profit_factor(pnl: np.ndarray) -> float:
-    """Gross wins over gross losses; NaN when nothing lost."""
-    losses = -float(pnl[pnl < 0].sum())
-    return float(pnl[pnl > 0].sum()) / losses if losses > 0 else NAN
-
-
-def _sqn(pnl: np.ndarray) -> float:
-    """Van Tharp's system quality number; NaN for fewer than two trades or identical pnl."""
-    if len(pnl) < 2:
-        return NAN
-    std = float(np.std(pnl, ddof=1))
-    return math.sqrt(len(pnl)) * float(pnl.mean()) / std if std > 0 else NAN
 
 
 def _benchmark_stats(close: np.ndarray | None) -> Stats:
     """Buy & hold return and max drawdown of the benchmark closes."""
     if close is None or len(close) == 0:
         return {"buy_hold_return_pct": NAN, "buy_hold_max_drawdown_pct": NAN}
-    close = np.asarray(close, dtype=np.float64)
+    from bifrost.backtest.stats_kernels import drawdown_periods
+
+    close = np.ascontiguousarray(close, dtype=np.float64)
+    deepest, _, _, _ = drawdown_periods(np.zeros(len(close), dtype=np.int64), close)
     return {
         "buy_hold_return_pct": _ratio_pct(float(close[-1]), float(close[0])),
-        "buy_hold_max_drawdown_pct": 100.0 * float(np.min(drawdown_series(close))),
+        "buy_hold_max_drawdown_pct": 100.0 * deepest,
     }

@@ -21,8 +21,8 @@ import numpy as np
 from numba import njit
 
 from bifrost.backtest.engine import BacktestConfig, BacktestResult
+from bifrost.backtest.stats import TradeArrays
 from bifrost.errors import BadRequest
-from bifrost.sim.account import TradeRecord
 from bifrost.sim.costs import (
     CommissionModel,
     FixedCommission,
@@ -76,6 +76,11 @@ def _affordable(
     return max(quantity, 0.0)
 
 
+TRADE_COLUMNS = 8
+"""Trade rows of the kernel: entry bar, exit bar, signed size, entry price, exit price,
+pnl, commission, return (pnl over the entry's cost, 0 when that is 0)."""
+
+
 @njit(cache=True)
 def _record(
     trades: np.ndarray,
@@ -90,10 +95,45 @@ def _record(
     entry_bar, entry_price, entry_fee = entry
     direction = 1.0 if held > 0 else -1.0
     quantity = abs(held)
+    pnl = direction * (quantity * price - entry_price * quantity) - (entry_fee + fee)
+    cost = quantity * entry_price
     trades[count, 0], trades[count, 1], trades[count, 2] = entry_bar, bar, held
     trades[count, 3], trades[count, 4] = entry_price, price
-    trades[count, 5] = direction * (quantity * price - entry_price * quantity) - (entry_fee + fee)
-    trades[count, 6] = entry_fee + fee
+    trades[count, 5], trades[count, 6] = pnl, entry_fee + fee
+    trades[count, 7] = pnl / cost if cost else 0.0
+
+
+@njit(cache=True)
+def _act(
+    state: tuple[float, float, tuple[int, float, float], int],
+    trades: np.ndarray,
+    bar: int,
+    reference: float,
+    target: float,
+    costs: np.ndarray,
+    kind: int,
+) -> tuple[float, float, tuple[int, float, float], int]:
+    """Close what is held at `reference` (slipped), then open `target`'s side with
+    `fraction` of the cash; state is (cash, held, entry, trade count)."""
+    cash, held, entry, count = state
+    fraction, lot, rate, extra, bps = costs[1], costs[2], costs[3], costs[4], costs[5]
+    up, down = 1 + bps / 10_000, 1 + -bps / 10_000
+    if held != 0.0:
+        price = reference * (down if held > 0 else up)
+        fee = _commission(kind, rate, extra, abs(held), price)
+        cash = cash - (-held * price + fee)
+        _record(trades, count, entry, bar, held, price, fee)
+        count += 1
+        held = 0.0
+    if target != 0.0:
+        price = reference * (up if target > 0 else down)
+        quantity = _affordable(cash, price, fraction, lot, kind, rate, extra)
+        if quantity > 0:
+            fee = _commission(kind, rate, extra, quantity, price)
+            signed = quantity * target
+            cash = cash - (signed * price + fee)
+            held, entry = signed, (bar, price, fee)
+    return cash, held, entry, count
 
 
 @njit(cache=True)
@@ -105,69 +145,58 @@ def simulate_targets(
     kind: int,
     fill_at_close: bool,
     close_at_end: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Run target positions (+1 long, -1 short, 0 flat, NaN keep); `costs` = (cash,
     fraction, lot, rate, extra, slippage_bps).
 
     A target that differs from the side held closes the position, then opens the new
     side with `fraction` of the cash (as the event engine does with a sizeless order
-    that closes, then one that opens). Returns equity and exposure per bar and the
-    trades as rows of (entry bar, exit bar, signed size, entry price, exit price, pnl,
-    commission).
+    that closes, then one that opens). Returns equity and exposure per bar, the trades
+    as rows of `TRADE_COLUMNS`, and the first bar whose target is none of +1, -1, 0 or
+    NaN (-1 when every target is valid; the run stops there).
     """
-    cash, fraction, lot, rate, extra, bps = (
-        costs[0],
-        costs[1],
-        costs[2],
-        costs[3],
-        costs[4],
-        costs[5],
-    )
     n = len(close)
     equity = np.empty(n)
     exposure = np.zeros(n, dtype=np.bool_)
-    trades = np.empty((n + 1, 7))
-    count = 0
-    held = 0.0  # signed: negative while short
+    trades = np.empty((n + 1, TRADE_COLUMNS))
+    state = (costs[0], 0.0, (0, 0.0, 0.0), 0)  # cash, held (signed), entry, trades
     pending, has_pending = 0.0, False
-    entry = (0, 0.0, 0.0)  # bar, price, commission of the open position's entry
-    up, down = 1 + bps / 10_000, 1 + -bps / 10_000
-    for t in range(2 * n):
-        bar = t // 2
-        at_close = t % 2 == 1  # each bar has an open step and a close step
-        if at_close and not math.isnan(targets[bar]):
-            side = 1.0 if held > 0 else (-1.0 if held < 0 else 0.0)
-            if targets[bar] != side:
-                pending, has_pending = targets[bar], True
-        if has_pending and at_close == fill_at_close:
-            reference = close[bar] if at_close else open_[bar]
-            if held != 0.0:
-                price = reference * (down if held > 0 else up)
-                fee = _commission(kind, rate, extra, abs(held), price)
-                cash = cash - (-held * price + fee)
-                _record(trades, count, entry, bar, held, price, fee)
-                count += 1
-                held = 0.0
-            if pending != 0.0:
-                price = reference * (up if pending > 0 else down)
-                quantity = _affordable(cash, price, fraction, lot, kind, rate, extra)
-                if quantity > 0:
-                    fee = _commission(kind, rate, extra, quantity, price)
-                    signed = quantity * pending
-                    cash = cash - (signed * price + fee)
-                    held, entry = signed, (bar, price, fee)
+    for bar in range(n):
+        if has_pending and not fill_at_close:  # the order of the bar before, at this open
+            state = _act(state, trades, bar, open_[bar], pending, costs, kind)
             has_pending = False
-        if at_close:
-            equity[bar] = cash + held * close[bar]
-            exposure[bar] = held != 0.0
+        target = targets[bar]
+        if target == target:  # not NaN: the signal of this bar's close
+            if target != 1.0 and target != 0.0 and target != -1.0:
+                return equity, exposure, trades[:0], bar
+            held = state[1]
+            side = 1.0 if held > 0 else (-1.0 if held < 0 else 0.0)
+            if target != side:
+                pending, has_pending = target, True
+        if has_pending and fill_at_close:
+            state = _act(state, trades, bar, close[bar], pending, costs, kind)
+            has_pending = False
+        cash, held = state[0], state[1]
+        equity[bar] = cash + held * close[bar]
+        exposure[bar] = held != 0.0
+    cash, held, entry, count = state
     if close_at_end and held != 0.0:
-        price = close[n - 1] * (down if held > 0 else up)
-        fee = _commission(kind, rate, extra, abs(held), price)
+        bps = costs[5]
+        price = close[n - 1] * ((1 + -bps / 10_000) if held > 0 else (1 + bps / 10_000))
+        fee = _commission(kind, costs[3], costs[4], abs(held), price)
         cash = cash - (-held * price + fee)
         _record(trades, count, entry, n - 1, held, price, fee)
         count += 1
         equity[n - 1] = cash
-    return equity, exposure, trades[:count]
+    return equity, exposure, trades[:count], -1
+
+
+@njit(cache=True)
+def _targets_of(entries: np.ndarray, exits: np.ndarray) -> np.ndarray:
+    out = np.empty(entries.shape[0])
+    for i in range(entries.shape[0]):
+        out[i] = 1.0 if entries[i] else (0.0 if exits[i] else math.nan)
+    return out
 
 
 def targets_of(entries: np.ndarray, exits: np.ndarray) -> np.ndarray:
@@ -176,8 +205,9 @@ def targets_of(entries: np.ndarray, exits: np.ndarray) -> np.ndarray:
     A bar with both is ambiguous; the entry wins (built-in strategies' constraints make
     their signals exclusive).
     """
-    entries, exits = np.asarray(entries, dtype=np.bool_), np.asarray(exits, dtype=np.bool_)
-    return np.where(entries, 1.0, np.where(exits, 0.0, np.nan))
+    return _targets_of(
+        np.ascontiguousarray(entries, dtype=np.bool_), np.ascontiguousarray(exits, dtype=np.bool_)
+    )
 
 
 def run_vector_backtest(
@@ -207,48 +237,55 @@ def run_vector_targets(
     lot: float = 1.0,
 ) -> BacktestResult:
     """Run target positions (+1, -1, 0, NaN keep) for one symbol with the event engine's
-    conventions."""
+    conventions. The trades stay columns; `result.trades` builds objects when asked."""
     if config.max_participation is not None:
         raise BadRequest("the vectorized engine has no volume-participation cap")
-    targets = np.asarray(targets, dtype=np.float64)
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
     if len(targets) != len(bars):
         raise BadRequest("targets and bars must have the same length")
-    known = targets[~np.isnan(targets)]
-    if not np.isin(known, (-1.0, 0.0, 1.0)).all():
-        raise BadRequest("targets must be +1 (long), -1 (short), 0 (flat) or NaN (keep)")
     kind, rate, extra = commission_terms(config.commission)
     costs = np.array([config.cash, fraction, lot, rate, extra, config.slippage_bps])
-    equity, exposure, rows = simulate_targets(
+    equity, exposure, rows, invalid = simulate_targets(
         np.ascontiguousarray(bars.open, dtype=np.float64),
         np.ascontiguousarray(bars.close, dtype=np.float64),
-        np.ascontiguousarray(targets),
+        targets,
         costs,
         kind,
         config.fill == "close",
         config.close_at_end,
     )
-    # Converted in bulk: tolist gives the same Python ints and floats as int() and float()
-    # of each element, and a long series can make tens of thousands of trades.
-    entry_ts = bars.ts[rows[:, 0].astype(np.int64)].tolist()
-    exit_ts = bars.ts[rows[:, 1].astype(np.int64)].tolist()
-    trades = [
-        TradeRecord(
-            symbol,
-            entry,
-            exit_,
-            size,
-            1 if size > 0 else -1,
-            entry_price,
-            exit_price,
-            pnl,
-            commission,
+    if invalid >= 0:
+        raise BadRequest(
+            f"targets must be +1 (long), -1 (short), 0 (flat) or NaN (keep); bar {invalid} "
+            f"has {targets[invalid]!r}"
         )
-        for entry, exit_, (_, _, size, entry_price, exit_price, pnl, commission) in zip(
-            entry_ts, exit_ts, rows.tolist(), strict=True
-        )
-    ]
     result = BacktestResult(
-        [symbol], bars.ts.copy(), equity, exposure, trades, [], [], {}, bars.close
+        [symbol],
+        bars.ts.copy(),
+        equity,
+        exposure,
+        trade_columns(symbol, bars.ts, rows),
+        [],
+        [],
+        {},
+        bars.close,
     )
     result.compute_stats(config.periods_per_year)
     return result
+
+
+def trade_columns(symbol: str, ts: np.ndarray, rows: np.ndarray) -> TradeArrays:
+    """The kernel's trade rows as TradeArrays, bar numbers as their times."""
+    columns = np.ascontiguousarray(rows.T)
+    entry_bar, exit_bar, size, entry_price, exit_price, pnl, commission, returns = columns
+    return TradeArrays(
+        ts[entry_bar.astype(np.int64)],
+        ts[exit_bar.astype(np.int64)],
+        pnl,
+        returns,
+        size,
+        entry_price,
+        exit_price,
+        np.full(len(rows), symbol, dtype=object),
+        commission,
+    )

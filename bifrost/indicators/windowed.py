@@ -16,7 +16,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from bifrost.indicators.arguments import as_series, check_ddof, check_multiplier, check_window
 from bifrost.indicators.incremental import Incremental
-from bifrost.indicators.moments import WindowMoments, moments_kernel, std_from_m2, std_from_m2_jit
+from bifrost.indicators.moments import (
+    WindowMoments,
+    means_kernel,
+    moments_kernel,
+    std_from_m2,
+    std_from_m2_jit,
+)
 
 
 def zscore_value(x: float, mean: float, std: float) -> float:
@@ -32,8 +38,7 @@ _zscore_value_jit = njit(cache=True)(zscore_value)
 @njit(cache=True)
 def _sma_kernel(x, n):
     """Rolling mean of width n."""
-    mean, _ = moments_kernel(x, n)
-    return mean
+    return means_kernel(x, n)
 
 
 @njit(cache=True)

@@ -42,7 +42,15 @@ def trades_of(pnl: list[float], returns: list[float], days: list[float]) -> Trad
     ones = np.ones(n)
     symbols = np.array(["AAPL"] * n, dtype=object)
     return TradeArrays(
-        entry, exit_, np.asarray(pnl, float), np.asarray(returns, float), ones, ones, ones, symbols
+        entry,
+        exit_,
+        np.asarray(pnl, float),
+        np.asarray(returns, float),
+        ones,
+        ones,
+        ones,
+        symbols,
+        np.zeros(n),
     )
 
 
@@ -235,7 +243,7 @@ def test_trade_arrays_columns_of_different_length_raise() -> None:
     good = trades_of([1.0, 2.0], [0.1, 0.2], [1.0, 1.0])
     with pytest.raises(ValueError, match="differ in length"):
         TradeArrays(good.entry_ts, good.exit_ts, good.pnl[:1], good.return_pct, good.size,
-                    good.entry_price, good.exit_price, good.symbol)  # fmt: skip
+                    good.entry_price, good.exit_price, good.symbol, good.commission)  # fmt: skip
 
 
 # --- flat, one bar, benchmark, errors -----------------------------------------------------
