@@ -9,15 +9,16 @@ and import code in-process, so both routes give the same answers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from bifrost.bus import methods
 from bifrost.bus.arrow import ipc_to_frame
 from bifrost.client import BifrostClient
 from bifrost.errors import NotFound
 from bifrost.model.instrument import Instrument
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SERVICE = "data"
 IMPORT_TIMEOUT_MS = 600_000

@@ -1,8 +1,11 @@
-"""Many rows into DuckDB in one statement, the rows travelling as one Arrow table.
+"""Many rows into DuckDB in one statement, the rows travelling as one list per column.
 
 A statement per row costs far more than its row, and so does a parameter per value:
 1,200 journal rows take about 200 ms as one multi-row INSERT with parameters and about
-6 ms as one Arrow table (bench/journal.py's neighbour measurements, docs/ARCHITECTURE.md).
+3 ms as one list parameter per column, unnested side by side (bench/journal.py's
+neighbour measurements, docs/ARCHITECTURE.md). Arrow tables were as fast, but handing
+DuckDB an Arrow table makes it import pyarrow and pandas, about 90 MB in every daemon
+that writes a row; lists are converted by DuckDB itself.
 """
 
 from __future__ import annotations
@@ -14,6 +17,21 @@ from typing import Any
 import duckdb
 
 
+def unnested(columns: Sequence[str]) -> str:
+    """The select list that turns parameters $1..$n (one list each) into rows of `columns`."""
+    return ", ".join(f'unnest(${i}) AS "{column}"' for i, column in enumerate(columns, 1))
+
+
+def column_lists(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """`rows` turned into one list of values per column."""
+    if not rows:
+        return [[] for _ in columns]
+    lists = [list(values) for values in zip(*rows, strict=True)]
+    if len(lists) != len(columns):
+        raise ValueError(f"rows have {len(lists)} values, columns name {len(columns)}")
+    return lists
+
+
 @contextlib.contextmanager
 def rows_as_table(
     connection: duckdb.DuckDBPyConnection,
@@ -21,18 +39,16 @@ def rows_as_table(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
 ) -> Iterator[None]:
-    """`rows` (values in `columns` order) readable as the view `name` inside the block."""
-    import pyarrow as pa
-
-    transposed = zip(*rows, strict=True)
-    table = pa.table(
-        {column: list(values) for column, values in zip(columns, transposed, strict=True)}
+    """`rows` (values in `columns` order) readable as the temporary table `name` inside
+    the block."""
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {unnested(columns)}",
+        column_lists(columns, rows),
     )
-    connection.register(name, table)
     try:
         yield
     finally:
-        connection.unregister(name)
+        connection.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def insert_rows(
@@ -45,5 +61,7 @@ def insert_rows(
     if not rows:
         return
     names = ", ".join(columns)
-    with rows_as_table(connection, "incoming_rows", columns, rows):
-        connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_rows")
+    connection.execute(
+        f"INSERT INTO {table} ({names}) SELECT {unnested(columns)}",
+        column_lists(columns, rows),
+    )
