@@ -17,7 +17,15 @@ small gap from the previous close, high and low around both):
 - `run_sweep` of 100 points (`fast=5:50:5` x `slow=20:200:20`, vector engine) over 2,520
   daily bars (ten years) with `jobs=2`, which starts two worker processes each time,
   beside the same points with `jobs=1` in this process; and the same on a pool already
-  started. No goal: shown for context.
+  started. No goal: shown for context;
+- anchors, each as base seconds / our seconds per repeat, our run and the baseline's back
+  to back, printed as median [min-max] of `--repeat` pairs: the vector run against the
+  hand loop (`vector_vs_loop`, goal >= 0.5), against vectorbt's `Portfolio.from_signals`
+  on the same bars and signals with its return, Sharpe, drawdown and trade count
+  (`vector_vs_vectorbt`), and the event engine's SmaCross against backtesting.py's
+  `Backtest.run` with the same rule and indicators on the first `--event-bars` (100,000)
+  bars (`event_vs_backtesting_py`, goal >= 3). vectorbt and backtesting.py come with the
+  optional `bench` extra (`pip install -e .[bench]`); a missing one prints null.
 
 The ratio column is ours / base: above 1 is better for rates, worse for seconds. Then two
 sanity lines: the event and vector engines made the same trades and final equity on the
@@ -91,6 +99,10 @@ SWEEP_GRID = ["fast=5:50:5", "slow=20:200:20"]
 SWEEP_JOBS = 2
 VECTOR_GOAL = 0.50
 EVENT_GOAL = 550_000.0
+EVENT_VS_BT_GOAL = 3.0
+EVENT_BARS = 100_000
+"""backtesting.py slows down as a run grows (about 38k bars/s at 20k bars, 20k at 100k):
+the event engines are compared on the first 100,000 bars of the series."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,25 @@ class NullStrategy(Strategy):
 def log(message: str) -> None:
     """Progress on stderr, so stdout holds only the report."""
     print(message, file=sys.stderr, flush=True)
+
+
+def paired(repeat: int, ours: Callable[[], Any], base: Callable[[], Any]) -> list[float]:
+    """base seconds / our seconds, one ratio per repeat, the two run back to back each time
+    (a load spike on this shared machine then hits one repeat, not one side)."""
+    ratios = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        ours()
+        mine = time.perf_counter() - start
+        start = time.perf_counter()
+        base()
+        ratios.append((time.perf_counter() - start) / mine)
+    return ratios
+
+
+def spread(values: list[float]) -> str:
+    """median [min-max] of repeated ratios."""
+    return f"{float(np.median(values)):.3f} [{min(values):.3f}-{max(values):.3f}]"
 
 
 def best_of(repeat: int, call: Callable[[], T]) -> tuple[float, T]:
@@ -344,6 +375,142 @@ def bench_sweep(repeat: int) -> tuple[list[Result], bool, int]:
     return rows, same, points
 
 
+# -- external anchors (the optional `bench` extra) -----------------------------------------
+
+
+def vectorbt_run(bars: BarArrays) -> tuple[float, ...]:
+    """vectorbt on the same bars: our signals shifted one bar, filled at the open (next-open
+    as ours), the same commission; then its total return, Sharpe, max drawdown, trades."""
+    import vectorbt as vbt
+
+    entries, exits = SmaCross.signals(bars, FAST, SLOW)
+    later = np.zeros(1, dtype=bool)
+    portfolio = vbt.Portfolio.from_signals(
+        bars.close,
+        np.concatenate([later, entries[:-1]]),
+        np.concatenate([later, exits[:-1]]),
+        price=bars.open,
+        fees=RATE,
+        init_cash=CASH,
+        freq="1min",
+    )
+    return (
+        float(portfolio.total_return()),
+        float(portfolio.sharpe_ratio()),
+        float(portfolio.max_drawdown()),
+        float(portfolio.trades.count()),
+    )
+
+
+def backtesting_py(bars: BarArrays) -> Callable[[], Any]:
+    """A call running backtesting.py's Backtest over `bars` with the SMA cross written as
+    its users write it (same indicators, same rule, next-open fills, same commission)."""
+    import os
+    import warnings
+
+    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bar: its cost is not the engine's
+    import pandas as pd
+    from backtesting import Backtest
+    from backtesting import Strategy as BtStrategy
+
+    from bifrost.indicators import sma
+
+    class BtSmaCross(BtStrategy):  # type: ignore[misc]
+        def init(self) -> None:
+            self.fast = self.I(sma, self.data.Close, FAST)
+            self.slow = self.I(sma, self.data.Close, SLOW)
+
+        def next(self) -> None:
+            fast, slow = self.fast, self.slow
+            if not self.position and fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
+                self.buy()
+            elif self.position and fast[-2] >= slow[-2] and fast[-1] < slow[-1]:
+                self.position.close()
+
+    frame = pd.DataFrame(
+        {
+            "Open": bars.open,
+            "High": bars.high,
+            "Low": bars.low,
+            "Close": bars.close,
+            "Volume": bars.volume,
+        },
+        index=pd.to_datetime(bars.ts),
+    )
+    warnings.simplefilter("ignore")
+    backtest = Backtest(frame, BtSmaCross, cash=CASH, commission=RATE, finalize_trades=True)
+    return backtest.run
+
+
+def installed(module: str) -> bool:
+    """Whether an optional anchor can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """One ratio against a baseline, repeated: base seconds / our seconds per repeat."""
+
+    measure: str
+    baseline: str
+    bars: int
+    ratios: list[float] | None
+    """None when the baseline is not installed."""
+    goal: float | None
+
+    @property
+    def median(self) -> float | None:
+        return None if self.ratios is None else float(np.median(self.ratios))
+
+
+def bench_anchors(bars: BarArrays, event_bars: int, repeat: int) -> list[Anchor]:
+    """Ours against the hand loop, vectorbt and backtesting.py, `repeat` pairs each."""
+    hand = lambda: hand_sma_cross(bars.open, bars.close, FAST, SLOW, CASH, RATE)  # noqa: E731
+    log(f"anchors: vector vs hand loop, {len(bars):,} bars x {repeat} ...")
+    loop = paired(repeat, lambda: vector_run(bars), hand)
+    anchors = [Anchor("vector vs hand loop", "numba loop", len(bars), loop, VECTOR_GOAL)]
+    vbt_ratios = None
+    if installed("vectorbt"):
+        log(f"anchors: vector vs vectorbt, {len(bars):,} bars x {repeat} ...")
+        vectorbt_run(bars)  # compiles vectorbt's kernels
+        vbt_ratios = paired(repeat, lambda: vector_run(bars), lambda: vectorbt_run(bars))
+    anchors.append(Anchor("vector vs vectorbt", "from_signals", len(bars), vbt_ratios, None))
+    bt_ratios = None
+    head = slice_head(bars, event_bars)
+    if installed("backtesting"):
+        log(f"anchors: event vs backtesting.py, {len(head):,} bars x {repeat} ...")
+        run_bt = backtesting_py(head)
+        bt_ratios = paired(
+            repeat,
+            lambda: run_backtest(SmaCross(fast=FAST, slow=SLOW), {SYMBOL: head}, config()),
+            run_bt,
+        )
+    anchors.append(
+        Anchor("event vs backtesting.py", "Backtest.run", len(head), bt_ratios, EVENT_VS_BT_GOAL)
+    )
+    return anchors
+
+
+def slice_head(bars: BarArrays, n: int) -> BarArrays:
+    """The first `n` bars."""
+    return BarArrays(*(getattr(bars, f)[:n] for f in BarArrays.__slots__))
+
+
+def print_anchors(anchors: list[Anchor]) -> None:
+    """Speed ratios (baseline seconds / ours): median [min-max] of the repeats."""
+    line = "{:26} {:14} {:>10}  {:28} {:10} {}"
+    print(line.format("anchor", "baseline", "bars", "speed ratio median [range]", "goal", ""))
+    for a in anchors:
+        ratio = "not installed" if a.ratios is None else spread(a.ratios)
+        goal = "-" if a.goal is None else f">= {a.goal:g}"
+        verdict = "-" if a.goal is None or a.median is None else (
+            "met" if a.median >= a.goal else "MISSED"
+        )
+        print(line.format(a.measure, a.baseline, f"{a.bars:,}", ratio, goal, verdict))
+
+
 # -- report -------------------------------------------------------------------------------
 
 
@@ -440,12 +607,30 @@ def summary(
     }
 
 
+def anchor_figures(anchors: list[Anchor]) -> dict[str, Any]:
+    """The anchors' JSON keys: the median ratio and its range (null when not installed)."""
+    out: dict[str, Any] = {}
+    for key, anchor in zip(
+        ("vector_vs_loop", "vector_vs_vectorbt", "event_vs_backtesting_py"), anchors, strict=True
+    ):
+        ratios = anchor.ratios
+        out[key] = None if ratios is None else round(float(np.median(ratios)), 4)
+        low_high = None if ratios is None else [round(min(ratios), 4), round(max(ratios), 4)]
+        out[f"{key}_range"] = low_high
+    out["event_vs_backtesting_py_bars"] = anchors[2].bars
+    out["repeats"] = len(anchors[0].ratios or [])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000, help="Bars of the big series")
     parser.add_argument("--quick", action="store_true", help="Use 200,000 bars")
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs per figure (best)")
     parser.add_argument("--check", action="store_true", help="Exit 1 on a missed goal")
+    parser.add_argument(
+        "--event-bars", type=int, default=EVENT_BARS, help="Bars of the event vs backtesting.py run"
+    )
     args = parser.parse_args()
     n = 200_000 if args.quick else args.bars
     if n < 2 * SLOW or args.repeat < 1:
@@ -455,11 +640,17 @@ def main() -> None:
     vector_rows, vector, hand = bench_vector(bars, args.repeat)
     event_rows, event = bench_event(bars, args.repeat)
     sweep_rows, sweep_same, points = bench_sweep(args.repeat)
+    anchors = bench_anchors(bars, min(args.event_bars, n), args.repeat)
     results = vector_rows + event_rows + sweep_rows
     print_table(results)
+    print()
+    print_anchors(anchors)
     check = same_run(event, vector, hand)
     agreed = print_sanity(check, sweep_same)
-    document = summary(n, results, check, points, agreed)
+    document = summary(n, results, check, points, agreed) | anchor_figures(anchors)
+    document["pass"] = document["pass"] and all(
+        a.median is None or a.goal is None or a.median >= a.goal for a in anchors
+    )
     print(json.dumps(document))
     if args.check and not (document["pass"] and all(agreed)):
         sys.exit(1)
