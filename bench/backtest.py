@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -59,6 +60,8 @@ from typing import Any, TypeVar
 import numpy as np
 from numba import njit
 
+# backtesting.py's progress bar (tqdm, read at import) is not the engine's cost: off.
+os.environ.setdefault("TQDM_DISABLE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -405,10 +408,8 @@ def vectorbt_run(bars: BarArrays) -> tuple[float, ...]:
 def backtesting_py(bars: BarArrays) -> Callable[[], Any]:
     """A call running backtesting.py's Backtest over `bars` with the SMA cross written as
     its users write it (same indicators, same rule, next-open fills, same commission)."""
-    import os
     import warnings
 
-    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bar: its cost is not the engine's
     import pandas as pd
     from backtesting import Backtest
     from backtesting import Strategy as BtStrategy
