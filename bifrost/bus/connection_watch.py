@@ -30,6 +30,7 @@ class ConnectionWatch:
     def __init__(self, ctx: zmq.SyncContext, socket: zmq.SyncSocket, secured: bool) -> None:
         endpoint = f"inproc://bifrost-client-monitor-{next(_monitor_ids)}"
         socket.monitor(endpoint, self.EVENTS)
+        self.socket = socket
         self.pipe = ctx.socket(zmq.PAIR)
         """Readable when the monitor has news; poll it beside the socket."""
         self.pipe.setsockopt(zmq.LINGER, 0)
@@ -69,5 +70,10 @@ class ConnectionWatch:
         return None
 
     def close(self) -> None:
-        """Close the monitor pipe; idempotent."""
+        """Stop the monitor and close its pipe; idempotent. Call it before closing the
+        socket: a socket closed while monitored leaks libzmq's monitor socket, and a
+        client that reconnects often (a caller polling a restarting service) ran out of
+        sockets ("Too many open files")."""
+        if not self.socket.closed:
+            self.socket.disable_monitor()
         self.pipe.close(linger=0)
