@@ -1,32 +1,35 @@
 """Bus benchmark: our PUB/SUB and RPC against raw pyzmq + msgpack, on loopback TCP.
 
 Measures in one run, each side in its own process (multiprocessing, spawn) so both
-cores work:
+cores work, every figure `--repeat` times (3 by default) with ours and the baselines
+taking turns, and prints the median ratio with its range:
 
-- events/s of `Publisher.publish` -> `Subscriber.poll` (envelope, per-topic seq,
-  validation on receive) against a raw PUB/SUB socket pair sending one msgpack frame
-  per message; goal: ours >= 60% of raw;
-- events/s delivered by `Publisher.publish_batch` (1000 events per frame); goal:
-  >= 1M events/s (the raw figure, one msgpack list per frame, is shown for scale);
+- events/s of `Publisher.publish` -> `Subscriber.poll` (one event per frame: topic,
+  envelope, per-topic seq, checks on receive) against a raw PUB/SUB pair sending one
+  msgpack frame of the bare body per message (`pubsub_vs_raw`, goal >= 0.6), and
+  against a raw pair sending the very same frames and bytes as ours (context);
+- events/s of `Publisher.publish_columns` -> `Subscriber.poll_columns` (1000 events
+  per columnar frame) against a raw pair sending and unpacking the same frames and
+  bytes (`batched_per_s` goal >= 1M/s, `batched_vs_raw` goal >= 0.6);
 - RPC round-trip p50/p99 of `RpcClient` -> `RpcServer` (driven the way `Daemon`
-  drives it: a poller, then `serve_pending`) against raw REQ/REP; goal: our p50 <=
-  1.5x raw p50.
+  drives it: a poller, then `serve_pending`) against raw REQ/REP
+  (`rpc_p50_vs_raw`, goal <= 1.3).
 
 Throughput is end to end: events received by the subscriber divided by the time from
 the publisher's first send to the subscriber's last receive (both on CLOCK_MONOTONIC,
 which all processes share). High-water marks are set above the message count so
-nothing is dropped; drops would show as received < sent. Each throughput figure is
-the median of `--repeat` runs.
+nothing is dropped; drops would show as received < sent.
 
-    .venv/bin/python bench/bus.py            # full run (~30-40 s)
-    .venv/bin/python bench/bus.py --quick    # short run (~5 s)
-    .venv/bin/python bench/bus.py --check    # exit 1 when a goal is missed
+    .venv/bin/python bench/bus.py                  # 1M messages per run (several minutes)
+    .venv/bin/python bench/bus.py --count 100000   # a quick look
+    .venv/bin/python bench/bus.py --check          # exit 1 when a goal is missed
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import multiprocessing as mp
 import socket
@@ -44,18 +47,23 @@ import zmq
 WARM_INTERVAL_S = 0.01
 IDLE_TIMEOUT_MS = 2000
 """A subscriber that hears nothing this long after the start gives up (messages dropped)."""
-CHILD_TIMEOUT_S = 120.0
+CHILD_TIMEOUT_S = 600.0
 TOPIC = "quote.AAPL"
 WARM_TOPIC = "bench.warm"
+SRC = "bench@local"
 BATCH_SIZE = 1000
 POLL_EVENTS = 10_000
 """Events a subscriber takes per poll (`max_events`)."""
 PUBSUB_GOAL = 0.60
 BATCH_GOAL = 1_000_000
-RPC_GOAL = 1.5
+BATCH_RATIO_GOAL = 0.60
+RPC_GOAL = 1.3
 RPC_BLOCK = 250
 """RPC calls per turn; ours and raw take turns so machine noise hits both alike."""
-MODES = ("ours", "raw")
+SINGLE_MODES = ("ours", "raw", "raw_same")
+"""raw: one msgpack frame of the bare body; raw_same: the same frames and bytes as ours."""
+BATCH_MODES = ("ours", "raw_same")
+RPC_MODES = ("ours", "raw")
 
 
 def quote_body(i: int) -> dict[str, Any]:
@@ -70,6 +78,12 @@ def quote_body(i: int) -> dict[str, Any]:
     }
 
 
+def quote_columns(count: int) -> dict[str, list[Any]]:
+    """`count` quotes as columns, the way a feed that holds arrays has them."""
+    bodies = [quote_body(i) for i in range(count)]
+    return {name: [body[name] for body in bodies] for name in bodies[0]}
+
+
 def free_port() -> int:
     """A port free on 127.0.0.1 right now."""
     with socket.socket() as s:
@@ -80,35 +94,62 @@ def free_port() -> int:
 # -- PUB/SUB: child processes ---------------------------------------------------------
 
 
+def ours_sender(
+    ctx: zmq.Context, endpoint: str, count: int, batch: int, warmed: Any
+) -> Callable[[], Any]:
+    """Bind our Publisher, warm up, and return the call that sends one message."""
+    from bifrost.bus.pubsub import Publisher
+
+    pub = Publisher(ctx, endpoint, SRC, sndhwm=count + 100_000)
+    while not warmed.wait(WARM_INTERVAL_S):
+        pub.publish(WARM_TOPIC, "warm", {})
+    if batch == 1:
+        body = quote_body(0)
+        return lambda: pub.publish(TOPIC, "quote", body)
+    columns = quote_columns(batch)
+    return lambda: pub.publish_columns(TOPIC, "quote", columns)
+
+
+def raw_sender(
+    ctx: zmq.Context, endpoint: str, count: int, batch: int, warmed: Any, same: bool
+) -> Callable[[], Any]:
+    """Bind a bare PUB socket, warm up, and return the call that sends one message.
+
+    `same`: the frame ours sends (topic, NUL, envelope with a seq and a time, columnar
+    body for a batch), packed the same way; else the bare msgpack body.
+    """
+    from bifrost.bus import codec
+
+    sock = ctx.socket(zmq.PUB)
+    sock.setsockopt(zmq.SNDHWM, count + 100_000)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.bind(endpoint)
+    send, packb = sock.send, msgpack.Packer().pack
+    while not warmed.wait(WARM_INTERVAL_S):
+        send(b"bench.warm\x00" + packb(0))
+    if not same:
+        body: Any = quote_body(0)
+        return lambda: send(packb(body))
+    prefix, version, now = TOPIC.encode() + b"\x00", codec.PROTOCOL_VERSION, time.time_ns
+    type_ = "quote"
+    if batch > 1:
+        type_, body = "batch", {"type": "quote", "n": batch, "columns": quote_columns(batch)}
+    else:
+        body = quote_body(0)
+    seq = itertools.count(1, batch)
+    return lambda: send(prefix + packb((version, type_, next(seq), now(), SRC, "", body)))
+
+
 def run_publisher(
     mode: str, endpoint: str, count: int, batch: int, warmed: Any, done: Any, results: Any
 ) -> None:
-    """Child: bind, send warm-up events until the subscriber hears one, then `count` events."""
-    from bifrost.bus.pubsub import Publisher
-
+    """Child: bind, send warm-up messages until the subscriber hears one, then `count` events."""
     ctx = zmq.Context()
-    bodies = [quote_body(i) for i in range(batch)]
     try:
         if mode == "ours":
-            pub = Publisher(ctx, endpoint, "bench@local", sndhwm=count + 100_000)
-            while not warmed.wait(WARM_INTERVAL_S):
-                pub.publish(WARM_TOPIC, "warm", {})
-            send_one: Callable[[], Any] = (
-                (lambda: pub.publish(TOPIC, "quote", bodies[0]))
-                if batch == 1
-                else (lambda: pub.publish_batch(TOPIC, "quote", bodies))
-            )
+            send_one = ours_sender(ctx, endpoint, count, batch, warmed)
         else:
-            sock = ctx.socket(zmq.PUB)
-            sock.setsockopt(zmq.SNDHWM, count + 100_000)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.bind(endpoint)
-            while not warmed.wait(WARM_INTERVAL_S):
-                sock.send(msgpack.packb(0))
-            send = sock.send
-            packb = msgpack.packb
-            body = bodies[0] if batch == 1 else bodies
-            send_one = lambda: send(packb(body))  # noqa: E731
+            send_one = raw_sender(ctx, endpoint, count, batch, warmed, mode == "raw_same")
         frames = count // batch
         start = time.monotonic()
         for _ in range(frames):
@@ -127,32 +168,32 @@ def run_subscriber(
     ctx = zmq.Context()
     try:
         if mode == "ours":
-            received, last = _receive_ours(ctx, endpoint, count, batch, warmed)
+            received, last = _receive_ours(ctx, endpoint, count, warmed)
         else:
-            received, last = _receive_raw(ctx, endpoint, count, warmed)
+            received, last = _receive_raw(ctx, endpoint, count, warmed, mode == "raw_same")
         results.put(("sub", last, received))
     finally:
         ctx.destroy(linger=0)
 
 
-def _receive_ours(
-    ctx: zmq.Context, endpoint: str, count: int, batch: int, warmed: Any
-) -> tuple[int, float]:
-    from bifrost.bus.pubsub import Subscriber
+def _receive_ours(ctx: zmq.Context, endpoint: str, count: int, warmed: Any) -> tuple[int, float]:
+    from bifrost.bus.pubsub import EventBatch, Subscriber
 
     sub = Subscriber(ctx, [endpoint], ["bench.", "quote."], rcvhwm=count + 100_000)
     received, last = 0, 0.0
     while received < count:
-        events = sub.poll(IDLE_TIMEOUT_MS, max_events=POLL_EVENTS)
-        if not events:
+        items = sub.poll_columns(IDLE_TIMEOUT_MS, max_events=POLL_EVENTS)
+        if not items:
             if warmed.is_set():
                 break
             continue
-        for event in events:
-            if event.topic == TOPIC:
-                received += 1
-            else:
+        for item in items:
+            if item.topic != TOPIC:
                 warmed.set()
+            elif type(item) is EventBatch:
+                received += item.count
+            else:
+                received += 1
         last = time.monotonic()
     if sub.bad_frames or sub.gaps:
         print(
@@ -162,7 +203,9 @@ def _receive_ours(
     return received, last
 
 
-def _receive_raw(ctx: zmq.Context, endpoint: str, count: int, warmed: Any) -> tuple[int, float]:
+def _receive_raw(
+    ctx: zmq.Context, endpoint: str, count: int, warmed: Any, same: bool
+) -> tuple[int, float]:
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.RCVHWM, count + 100_000)
     sock.setsockopt(zmq.LINGER, 0)
@@ -177,16 +220,17 @@ def _receive_raw(ctx: zmq.Context, endpoint: str, count: int, warmed: Any) -> tu
             continue
         for _ in range(10_000):  # drain like Subscriber.poll does
             try:
-                body = unpackb(recv(zmq.NOBLOCK))
+                frame = recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            kind = type(body)
-            if kind is dict:
-                received += 1
-            elif kind is list:
-                received += len(body)
-            else:
+            if frame.startswith(b"bench.warm"):
                 warmed.set()
+            elif not same:
+                unpackb(frame)
+                received += 1
+            else:
+                envelope = unpackb(frame.partition(b"\x00")[2])
+                received += envelope[6]["n"] if envelope[1] == "batch" else 1
         last = time.monotonic()
     return received, last
 
@@ -312,24 +356,26 @@ def pubsub_run(ctx: SpawnContext, mode: str, count: int, batch: int) -> dict[str
     return {"sent": sent, "received": received, "rate": received / seconds}
 
 
-def pubsub_compare(ctx: SpawnContext, count: int, batch: int, repeat: int) -> dict:
-    """Ours and raw in turns, `repeat` runs each; for each mode the run with the median rate."""
-    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
-    for _ in range(repeat):
-        for mode in MODES:
-            runs[mode].append(pubsub_run(ctx, mode, count, batch))
-    out = {}
-    for mode, done in runs.items():
-        out[mode] = dict(sorted(done, key=lambda x: x["rate"])[len(done) // 2])
-        out[mode]["dropped_all_runs"] = sum(r["sent"] - r["received"] for r in done)
-    return out
+def pubsub_compare(
+    ctx: SpawnContext, count: int, batch: int, repeat: int, modes: tuple[str, ...]
+) -> dict[str, list[dict[str, float]]]:
+    """`repeat` rounds in which every mode runs once, in turns: runs per mode."""
+    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    for round_ in range(repeat):
+        for mode in modes:
+            run = pubsub_run(ctx, mode, count, batch)
+            runs[mode].append(run)
+            log(f"pub/sub batch={batch} {mode} {round_ + 1}/{repeat}: {run['rate']:,.0f}/s")
+    return runs
 
 
-def rpc_compare(ctx: SpawnContext, calls: int) -> dict[str, dict[str, float]]:
-    """Echo round trips against our server and a raw REP server, each in a child process."""
-    endpoints = {mode: f"tcp://127.0.0.1:{free_port()}" for mode in MODES}
+def rpc_compare(ctx: SpawnContext, calls: int, repeat: int) -> dict[str, list[dict[str, float]]]:
+    """Echo round trips against our server and a raw REP server, each in a child process;
+    `repeat` rounds of `calls` calls per mode."""
+    endpoints = {mode: f"tcp://127.0.0.1:{free_port()}" for mode in RPC_MODES}
     stop = ctx.Event()
     zctx = zmq.Context()
+    rounds: dict[str, list[dict[str, float]]] = {mode: [] for mode in RPC_MODES}
     with children(ctx) as procs:
         for mode, endpoint in endpoints.items():
             procs.append(
@@ -338,20 +384,23 @@ def rpc_compare(ctx: SpawnContext, calls: int) -> dict[str, dict[str, float]]:
             procs[-1].start()
         try:
             callers = {mode: rpc_caller(zctx, mode, ep) for mode, ep in endpoints.items()}
-            times = measure_rpc(callers, calls)
+            for round_ in range(repeat):
+                times = measure_rpc(callers, calls)
+                for mode, values in times.items():
+                    values.sort()
+                    rounds[mode].append(
+                        {
+                            "calls": len(values),
+                            "p50_us": percentile(values, 50),
+                            "p99_us": percentile(values, 99),
+                            "mean_us": statistics.fmean(values),
+                        }
+                    )
+                log(f"rpc {round_ + 1}/{repeat}: p50 ours {rounds['ours'][-1]['p50_us']:.1f} us")
         finally:
             stop.set()
             zctx.destroy(linger=0)
-    out = {}
-    for mode, values in times.items():
-        values.sort()
-        out[mode] = {
-            "calls": len(values),
-            "p50_us": percentile(values, 50),
-            "p99_us": percentile(values, 99),
-            "mean_us": statistics.fmean(values),
-        }
-    return out
+    return rounds
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:
@@ -360,115 +409,136 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[rank]
 
 
+def log(message: str) -> None:
+    """Progress on stderr, so stdout holds only the table and the JSON line."""
+    print(message, file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One row of the result table."""
+    """One row of the result table: medians over the rounds, the ratio's range."""
 
     name: str
-    ours: str
-    raw: str
-    ratio: str
+    ours: float
+    base: float
+    ratios: list[float]
     goal: str
-    ok: bool
+    ok: bool | None
+    """None for a row shown for context only."""
+
+    @property
+    def ratio(self) -> float:
+        """The median ratio over the rounds."""
+        return statistics.median(self.ratios)
+
+
+def ratio_line(
+    name: str,
+    runs: dict[str, list[dict[str, float]]],
+    key: str,
+    base: str,
+    goal: str,
+    passes: Callable[[float, float], bool] | None,
+) -> Line:
+    """A row from per-round runs: ratio of ours to `base` in each round."""
+    ours = [run[key] for run in runs["ours"]]
+    other = [run[key] for run in runs[base]]
+    ratios = [a / b for a, b in zip(ours, other, strict=True)]
+    line = Line(name, statistics.median(ours), statistics.median(other), ratios, goal, None)
+    if passes is None:
+        return line
+    return Line(line.name, line.ours, line.base, ratios, goal, passes(line.ours, line.ratio))
 
 
 def build_lines(fig: dict[str, Any]) -> list[Line]:
-    """Turn the figures into table rows with pass/fail against the goals."""
-    ps, batch, rpc = fig["pubsub"], fig["batch"], fig["rpc"]
-    ps_ratio = ps["ours"]["rate"] / ps["raw"]["rate"]
-    b_ratio = batch["ours"]["rate"] / batch["raw"]["rate"]
-    rpc_ratio = rpc["ours"]["p50_us"] / rpc["raw"]["p50_us"]
-    p99_ratio = rpc["ours"]["p99_us"] / rpc["raw"]["p99_us"]
-    fig["ratios"] = {
-        "pubsub": ps_ratio,
-        "batch": b_ratio,
-        "rpc_p50": rpc_ratio,
-        "rpc_p99": p99_ratio,
-    }
-    drops = sum(r["dropped_all_runs"] for part in (ps, batch) for r in part.values())
+    """The table rows, with pass/fail against the goals."""
+    single, batch, rpc = fig["pubsub"], fig["batch"], fig["rpc"]
     return [
-        Line(
-            "pub/sub msgs/s",
-            f"{ps['ours']['rate']:,.0f}",
-            f"{ps['raw']['rate']:,.0f}",
-            f"{ps_ratio:.0%}",
-            f">= {PUBSUB_GOAL:.0%} of raw",
-            ps_ratio >= PUBSUB_GOAL,
+        ratio_line(
+            "pub/sub msgs/s vs raw single frame",
+            single,
+            "rate",
+            "raw",
+            f">= {PUBSUB_GOAL:.0%}",
+            lambda _, r: r >= PUBSUB_GOAL,
         ),
-        Line(
+        ratio_line(
+            "pub/sub msgs/s vs raw, same bytes", single, "rate", "raw_same", "context", None
+        ),
+        ratio_line(
             f"batched events/s ({BATCH_SIZE}/frame)",
-            f"{batch['ours']['rate']:,.0f}",
-            f"{batch['raw']['rate']:,.0f}",
-            f"{b_ratio:.0%}",
-            f">= {BATCH_GOAL:,}",
-            batch["ours"]["rate"] >= BATCH_GOAL,
+            batch,
+            "rate",
+            "raw_same",
+            f">= {BATCH_RATIO_GOAL:.0%}, >= {BATCH_GOAL / 1e6:g}M/s",
+            lambda rate, r: r >= BATCH_RATIO_GOAL and rate >= BATCH_GOAL,
         ),
-        Line(
-            "rpc p50 us",
-            f"{rpc['ours']['p50_us']:.1f}",
-            f"{rpc['raw']['p50_us']:.1f}",
-            f"{rpc_ratio:.2f}x",
-            f"<= {RPC_GOAL}x raw",
-            rpc_ratio <= RPC_GOAL,
+        ratio_line(
+            "rpc p50 us vs raw REQ/REP",
+            rpc,
+            "p50_us",
+            "raw",
+            f"<= {RPC_GOAL}x",
+            lambda _, r: r <= RPC_GOAL,
         ),
-        Line(
-            "rpc p99 us",
-            f"{rpc['ours']['p99_us']:.1f}",
-            f"{rpc['raw']['p99_us']:.1f}",
-            f"{p99_ratio:.2f}x",
-            "(info)",
-            True,
-        ),
-        Line("events dropped (all runs)", str(drops), "", "", "0", drops == 0),
+        ratio_line("rpc p99 us vs raw REQ/REP", rpc, "p99_us", "raw", "context", None),
     ]
 
 
-def print_table(lines: list[Line]) -> None:
-    """A rich table when rich is available, else plain columns."""
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:
-        for ln in lines:
-            print(
-                f"{ln.name:34} {ln.ours:>14} {ln.raw:>14} {ln.ratio:>7} {ln.goal:>16} "
-                f"{'pass' if ln.ok else 'FAIL'}"
-            )
-        return
-    table = Table(title="Bifrost bus vs raw pyzmq + msgpack (loopback TCP, 2 processes)")
-    for col in ("measure", "ours", "raw", "ratio", "goal", "result"):
-        table.add_column(col, justify="left" if col == "measure" else "right")
+def print_table(lines: list[Line], drops: int) -> None:
+    """Plain columns: medians, median ratio and its range over the rounds."""
+    print(f"{'measure':38} {'ours':>12} {'baseline':>12} {'ratio':>6} {'range':>13}  goal")
     for ln in lines:
-        verdict = "[green]pass[/]" if ln.ok else "[red]FAIL[/]"
-        table.add_row(ln.name, ln.ours, ln.raw, ln.ratio, ln.goal, verdict)
-    console = Console()
-    console.width = max(console.width, 100)  # no wrapped rows when piped (80 columns)
-    console.print(table)
+        verdict = "-" if ln.ok is None else "met" if ln.ok else "MISSED"
+        spread = f"{min(ln.ratios):.2f}-{max(ln.ratios):.2f}"
+        print(
+            f"{ln.name:38} {ln.ours:12,.1f} {ln.base:12,.1f} {ln.ratio:6.2f} {spread:>13}  "
+            f"{ln.goal} {verdict}"
+        )
+    print(f"events dropped (all runs): {drops}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement, print the table and one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run (fewer messages)")
-    parser.add_argument("--repeat", type=int, default=None, help="runs per throughput figure")
+    parser.add_argument("--count", type=int, default=1_000_000, help="messages per pub/sub run")
+    parser.add_argument(
+        "--batch-events", type=int, default=None, help="events per batched run (10x --count)"
+    )
+    parser.add_argument("--calls", type=int, default=20_000, help="RPC calls per round")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of every figure")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)
-    count = 100_000 if args.quick else 400_000
-    batch_events = 1_000_000 if args.quick else 3_000_000
-    calls = 3_000 if args.quick else 20_000
-    repeat = args.repeat or (1 if args.quick else 3)
+    batch_events = args.batch_events or 10 * args.count
     ctx = mp.get_context("spawn")
-    fig: dict[str, Any] = {"quick": args.quick, "repeat": repeat, "batch_size": BATCH_SIZE}
+    fig: dict[str, Any] = {"count": args.count, "repeat": args.repeat, "batch_size": BATCH_SIZE}
     started = time.monotonic()
-    fig["pubsub"] = pubsub_compare(ctx, count, 1, repeat)
-    fig["batch"] = pubsub_compare(ctx, batch_events, BATCH_SIZE, repeat)
-    fig["rpc"] = rpc_compare(ctx, calls)
+    fig["pubsub"] = pubsub_compare(ctx, args.count, 1, args.repeat, SINGLE_MODES)
+    fig["batch"] = pubsub_compare(ctx, batch_events, BATCH_SIZE, args.repeat, BATCH_MODES)
+    fig["rpc"] = rpc_compare(ctx, args.calls, args.repeat)
     fig["seconds"] = round(time.monotonic() - started, 1)
     lines = build_lines(fig)
-    fig["pass"] = all(ln.ok for ln in lines)
-    print_table(lines)
+    drops = sum(
+        int(run["sent"] - run["received"])
+        for part in ("pubsub", "batch")
+        for runs in fig[part].values()
+        for run in runs
+    )
+    print_table(lines, drops)
+    pubsub, _, batched, rpc_p50, _ = lines
+    fig.update(
+        pubsub_vs_raw=round(pubsub.ratio, 3),
+        pubsub_vs_raw_range=[round(min(pubsub.ratios), 3), round(max(pubsub.ratios), 3)],
+        batched_per_s=round(batched.ours),
+        batched_vs_raw=round(batched.ratio, 3),
+        batched_vs_raw_range=[round(min(batched.ratios), 3), round(max(batched.ratios), 3)],
+        rpc_p50_vs_raw=round(rpc_p50.ratio, 3),
+        rpc_p50_vs_raw_range=[round(min(rpc_p50.ratios), 3), round(max(rpc_p50.ratios), 3)],
+        dropped=drops,
+        goals_met=all(ln.ok for ln in lines if ln.ok is not None) and drops == 0,
+    )
     print(json.dumps(fig, sort_keys=True))
-    return 1 if args.check and not fig["pass"] else 0
+    return 1 if args.check and not fig["goals_met"] else 0
 
 
 if __name__ == "__main__":

@@ -394,12 +394,12 @@ class Daemon:
 
     def _sql_export(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`sql.export`: one whole table as Arrow IPC, read-only (for the SQL console)."""
-        from bifrost.bus.arrow import frame_to_ipc
+        from bifrost.bus.arrow import frame_to_bulk
         from bifrost.store.export import export_table
 
         with self._store_cursor() as cursor:
             frame = export_table(cursor, params["table"])
-        return {"table": params["table"], "rows": frame.height, "arrow": frame_to_ipc(frame)}
+        return {"table": params["table"], "rows": frame.height, "arrow": frame_to_bulk(frame)}
 
     def _run_job_now(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         name = params["name"]

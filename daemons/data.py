@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bifrost.bus import methods, topics
-from bifrost.bus.arrow import frame_to_ipc
+from bifrost.bus.arrow import frame_to_bulk
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.daemon import Daemon
@@ -231,33 +231,33 @@ class DataDaemon(Daemon):
     # -- RPC methods ----------------------------------------------------------------------
 
     def bars(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`data.bars`: one series as Arrow IPC bytes."""
+        """`data.bars`: one series as Arrow IPC (a bulk frame)."""
         frame = self.catalog.bars(
             params["symbol"],
             params.get("timeframe") or "1d",
             params.get("start"),
             params.get("end"),
         )
-        return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
+        return {"rows": frame.height, "arrow": frame_to_bulk(frame)}
 
     def quotes(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`data.quotes`: recorded quotes of one symbol as Arrow IPC bytes."""
+        """`data.quotes`: recorded quotes of one symbol as Arrow IPC (a bulk frame)."""
         self.record()  # what is still queued belongs to the answer
         frame = self.catalog.quotes(params["symbol"], params.get("start"), params.get("end"))
-        return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
+        return {"rows": frame.height, "arrow": frame_to_bulk(frame)}
 
     def trades(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`data.trades`: recorded trades of one symbol as Arrow IPC bytes (maybe none)."""
+        """`data.trades`: recorded trades of one symbol in a bulk Arrow IPC frame (maybe empty)."""
         self.record()
         frame = self.catalog.trades(params["symbol"], params.get("start"), params.get("end"))
-        return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
+        return {"rows": frame.height, "arrow": frame_to_bulk(frame)}
 
     def latest_ticks(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`data.latest_ticks`: recorded quotes or trades of one symbol in the `window_ns`
-        before its latest one, as Arrow IPC bytes (maybe none)."""
+        before its latest one, in a bulk Arrow IPC frame (maybe empty)."""
         self.record()
         frame = self.catalog.latest_ticks(params["table"], params["symbol"], params["window_ns"])
-        return {"rows": frame.height, "arrow": frame_to_ipc(frame)}
+        return {"rows": frame.height, "arrow": frame_to_bulk(frame)}
 
     def import_paths(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`data.import`: load files readable by this daemon; one transaction per call."""

@@ -1,44 +1,64 @@
-"""The one place that turns messages into bytes and back (MessagePack).
+"""The one place that turns messages into bytes and back (MessagePack), wire contract v2.
 
 Unpacking treats every frame as untrusted: the frame size is capped before it is
-read, msgpack's own length limits are set, map keys must be strings, ext types are
-refused, and the result is checked against its message schema (envelope, request or
-reply) before it is handed on. Any failure is a `BadRequest` that says what is wrong.
+read, msgpack's length limits are the frame's own size (msgpack derives them from the
+buffer), map keys must be strings, ext types are refused (so everything decoded is
+plain data: maps, lists, str, bytes, numbers, bool, nil), and the result is checked
+against its message's shape (event, request or reply) before it is handed on. Any
+failure is a `BadRequest` that says what is wrong.
 
-Wire shapes (DESIGN section 3):
-- event envelope: a 7-item array `[v, type, seq, ts, src, cid, body]`; an array
-  rather than a map because it is on the hottest path and its order is fixed.
-- batch envelope: the same array with `type` = "batch" and body
-  `{"type": T, "items": [body, ...]}`; item i has seq `seq + i`.
+Wire shapes (v2; docs/ARCHITECTURE.md "Wire contract v2"):
+- event: ONE frame, `topic UTF-8 | 0x00 | envelope`, so a SUB socket's prefix filter
+  still works on the frame's start. The envelope is a 7-item array
+  `[v, type, seq, ts, src, cid, body]`: an array rather than a map because it is on the
+  hottest path and its order is fixed.
+- batch: the same envelope with `type` = "batch" and a columnar body
+  `{"type": T, "n": N, "columns": {field: [N values], ...}}`; event i has seq `seq + i`.
 - RPC request: a map `{v, id, method, params, cid, deadline_ms}`, plus `auth` (bytes)
-  when a service signs it for a method only that service may call.
-- RPC reply: a map `{v, id, ok, result}` or `{v, id, ok: false, error}`.
+  when a service signs it and `bulk` (a list of names) when bulk frames follow it.
+- RPC reply: a map `{v, id, ok, result}` (plus `bulk`) or `{v, id, ok: false, error}`.
+- bulk payloads (Arrow IPC) travel as frames of their own after the request or reply
+  map: name i of `bulk` is a top-level key of params/result whose value is frame i,
+  sent and received without a copy and never packed into msgpack.
+
+A peer that speaks another version gets an error naming both versions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any, NamedTuple
 
 import msgpack
 
-from bifrost.bus.schema import _SCALARS, ListOf, Optional, Schema, check_plain
+from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.errors import BadRequest, BifrostError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 BATCH_TYPE = "batch"
+TOPIC_END = b"\x00"
+"""Ends the topic at the start of an event frame (a topic never holds a NUL)."""
 MAX_REQUEST_BYTES = 1 << 20
-"""Largest RPC request a service reads (1 MiB)."""
+"""Largest RPC request map a service reads (1 MiB); bulk frames are counted apart."""
 MAX_REPLY_BYTES = 256 << 20
-"""Largest RPC reply a client reads (Arrow IPC results can be big)."""
+"""Largest RPC reply map a client reads."""
+MAX_BULK_BYTES = 1 << 30
+"""Largest bulk frame either side accepts (1 GiB of Arrow IPC)."""
 MAX_EVENT_BYTES = 16 << 20
 """Largest event frame a subscriber reads."""
+MAX_BATCH_EVENTS = 1_000_000
+"""Most events one batch frame may carry."""
 
-
-def _refuse_ext(code: int, data: bytes) -> Any:
-    raise BadRequest(f"msgpack ext type {code} is not allowed")
+_DECODE_ERRORS = (
+    ValueError,
+    TypeError,
+    msgpack.ExtraData,
+    msgpack.FormatError,
+    msgpack.StackError,
+    UnicodeDecodeError,
+)
+_unpackb = msgpack.unpackb
 
 
 def pack(value: Any) -> bytes:
@@ -53,29 +73,14 @@ def unpack(data: bytes, max_bytes: int) -> Any:
     if size > max_bytes:
         raise BadRequest(f"frame of {size} bytes exceeds the limit of {max_bytes}")
     try:
-        return msgpack.unpackb(
-            data,
-            raw=False,
-            strict_map_key=True,
-            ext_hook=_refuse_ext,
-            timestamp=0,
-            max_str_len=size,
-            max_bin_len=size,
-            max_array_len=size,
-            max_map_len=size // 2,
-            max_ext_len=0,
-        )
-    except BifrostError:
-        raise
-    except (
-        ValueError,
-        TypeError,
-        msgpack.ExtraData,
-        msgpack.FormatError,
-        msgpack.StackError,
-        UnicodeDecodeError,
-    ) as exc:
+        # msgpack >= 1.0 decodes str as str, refuses non-str map keys and caps every
+        # length at the buffer's size; max_ext_len=0 refuses ext types and timestamps.
+        return _unpackb(data, max_ext_len=0)
+    except _DECODE_ERRORS as exc:
         raise BadRequest(f"not a valid msgpack frame: {type(exc).__name__}: {exc}") from None
+
+
+# -- events ---------------------------------------------------------------------------------
 
 
 class Envelope(NamedTuple):
@@ -91,73 +96,178 @@ class Envelope(NamedTuple):
 
 
 def encode_envelope(type_: str, seq: int, ts: int, src: str, cid: str, body: Any) -> bytes:
-    """Pack one event envelope."""
+    """Pack one event envelope (the part of an event frame after the topic)."""
     packed: bytes = msgpack.packb(
         (PROTOCOL_VERSION, type_, seq, ts, src, cid, body), use_bin_type=True
     )
     return packed
 
 
-EnvelopeEncoder = Callable[[str, int, int, str, str, Any], bytes]
+def topic_prefix(topic: str) -> bytes:
+    """The bytes an event frame of `topic` starts with; ValueError for a topic with a NUL."""
+    if "\x00" in topic:
+        raise ValueError(f"a topic cannot hold a NUL character: {topic!r}")
+    return topic.encode() + TOPIC_END
 
 
-def envelope_encoder() -> EnvelopeEncoder:
-    """An `encode_envelope` with its own reusable Packer, for one thread only.
+def encode_event(topic: str, type_: str, seq: int, ts: int, src: str, cid: str, body: Any) -> bytes:
+    """One whole event frame: topic, NUL, envelope."""
+    return topic_prefix(topic) + encode_envelope(type_, seq, ts, src, cid, body)
 
-    Same bytes as `encode_envelope`, but `packb` builds a Packer on every call, which
-    costs about as much as packing a quote; a publisher packs on one thread, so it
-    keeps one. (A Packer is not thread-safe, hence not a module-level one.)
+
+EventEncoder = Callable[[bytes, str, int, int, str, str, Any], bytes]
+
+
+def event_encoder() -> EventEncoder:
+    """`encode(prefix, type, seq, ts, src, cid, body)` with its own Packer, for one thread.
+
+    `prefix` is `topic_prefix(topic)`, which a publisher keeps per topic. Same bytes as
+    `encode_event`, but `packb` builds a Packer on every call, which costs about as much
+    as packing a quote; a publisher packs on one thread, so it keeps one. (A Packer is
+    not thread-safe, hence not a module-level one.)
     """
-    pack: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True).pack
+    pack_: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True).pack
+    version = PROTOCOL_VERSION
 
-    def encode(type_: str, seq: int, ts: int, src: str, cid: str, body: Any) -> bytes:
-        return pack((PROTOCOL_VERSION, type_, seq, ts, src, cid, body))
+    def encode(
+        prefix: bytes, type_: str, seq: int, ts: int, src: str, cid: str, body: Any
+    ) -> bytes:
+        return prefix + pack_((version, type_, seq, ts, src, cid, body))
 
     return encode
 
 
-def decode_envelope(data: bytes) -> Envelope:
-    """Unpack and check an envelope; the body must be plain data."""
-    raw = unpack(data, MAX_EVENT_BYTES)
+def columns_of(bodies: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The bodies of a batch as one list per field; every body must have the same fields."""
+    names = list(bodies[0])
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for body in bodies:
+        if len(body) != len(names):
+            raise ValueError(f"every body of a batch needs the fields {names}; got {list(body)}")
+        try:
+            for name in names:
+                columns[name].append(body[name])
+        except KeyError:
+            raise ValueError(
+                f"every body of a batch needs the fields {names}; got {list(body)}"
+            ) from None
+    return columns
+
+
+def batch_body(type_: str, count: int, columns: dict[str, list[Any]]) -> dict[str, Any]:
+    """The body of a batch envelope: `count` events of `type_`, one list per field."""
+    return {"type": type_, "n": count, "columns": columns}
+
+
+_ENVELOPE_TYPES = (int, str, int, int, str, str)
+"""Types of v, type, seq, ts, src, cid: one tuple compare checks them all."""
+
+
+def decode_event(frame: bytes) -> tuple[str, list[Any]]:
+    """Split and check one event frame: (topic, [v, type, seq, ts, src, cid, body]).
+
+    The envelope comes back as the decoded list (not an Envelope) because this runs
+    once per event and the subscriber builds its own object from it. A batch body has
+    been checked to be columnar with `n` events.
+    """
+    if len(frame) > MAX_EVENT_BYTES:
+        raise BadRequest(f"frame of {len(frame)} bytes exceeds the limit of {MAX_EVENT_BYTES}")
+    topic, sep, envelope = frame.partition(TOPIC_END)
+    if not sep:
+        raise BadRequest(
+            "event frame has no topic end: a wire v1 event (topic and envelope in two "
+            f"frames)? this subscriber speaks wire v{PROTOCOL_VERSION}"
+        )
+    try:
+        raw = _unpackb(envelope, max_ext_len=0)
+        name = topic.decode()
+    except _DECODE_ERRORS as exc:
+        raise BadRequest(f"not a valid event frame: {type(exc).__name__}: {exc}") from None
     if type(raw) is not list or len(raw) != 7:
         raise BadRequest("envelope: expected a 7-item array [v,type,seq,ts,src,cid,body]")
-    v, type_, seq, ts, src, cid, body = raw
-    if type(v) is not int or type(type_) is not str or type(seq) is not int:
-        raise BadRequest("envelope: v and seq must be integers, type a string")
-    if type(ts) is not int or type(src) is not str or type(cid) is not str:
-        raise BadRequest("envelope: ts must be an integer, src and cid strings")
-    if v != PROTOCOL_VERSION:
-        raise BadRequest(f"envelope: protocol version {v} is not {PROTOCOL_VERSION}")
-    # The fast checks accept only what the schema accepts; anything else (nested
-    # values, errors) takes the full check, which also words the error.
-    if type_ == BATCH_TYPE:
-        if not _is_flat_batch(body):
-            BATCH_BODY.check(body, "batch")
-    elif type(body) is not dict or not _SCALAR_TYPES.issuperset(map(type, body.values())):
-        check_plain(body, "envelope.body")
-    return Envelope(v, type_, seq, ts, src, cid, body)
+    if tuple(map(type, raw[:6])) != _ENVELOPE_TYPES:
+        if type(raw[0]) is int and raw[0] != PROTOCOL_VERSION:
+            raise _wrong_version("envelope", raw[0])
+        raise BadRequest("envelope: v, seq and ts must be integers, type, src and cid strings")
+    if raw[0] != PROTOCOL_VERSION:
+        raise _wrong_version("envelope", raw[0])
+    if raw[1] == BATCH_TYPE:
+        _check_batch(raw[6])
+    return name, raw
 
 
-BATCH_ITEMS = ListOf(dict)
-BATCH_BODY = Schema("batch", {"type": str, "items": BATCH_ITEMS})
-_SCALAR_TYPES = frozenset(_SCALARS)
-_DICT_TYPE = frozenset((dict,))
+def decode_envelope(data: bytes) -> Envelope:
+    """Unpack and check an envelope alone (the bytes `encode_envelope` made)."""
+    _, raw = decode_event(TOPIC_END + data)
+    return Envelope(*raw)
 
 
-def _is_flat_batch(body: Any) -> bool:
-    """True if `body` is a batch body whose items are maps of scalars (the common case).
+def _check_batch(body: Any) -> None:
+    if type(body) is not dict or type(body.get("type")) is not str:
+        raise BadRequest("batch: expected a map {type, n, columns}")
+    count, columns = body.get("n"), body.get("columns")
+    if len(body) != 3 or type(count) is not int or type(columns) is not dict:
+        raise BadRequest("batch: expected a map {type, n, columns}")
+    if not 0 < count <= MAX_BATCH_EVENTS:
+        raise BadRequest(f"batch: n must be 1 to {MAX_BATCH_EVENTS}, not {count}")
+    for name, column in columns.items():
+        if type(column) is not list or len(column) != count:
+            raise BadRequest(f"batch: column '{name}' must be a list of {count} values")
 
-    A fast path for `BATCH_BODY.check`, which walks every value in Python and formats
-    a field path for every item even when nothing is wrong.
+
+def _wrong_version(what: str, version: Any) -> BadRequest:
+    return BadRequest(
+        f"{what}: protocol version {version} is not {PROTOCOL_VERSION} "
+        f"(this peer speaks wire v{PROTOCOL_VERSION}; upgrade the other side)",
+        {"version": version, "expected": PROTOCOL_VERSION},
+    )
+
+
+# -- bulk frames ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bulk:
+    """A payload that travels as its own frame after an RPC request or reply, uncopied.
+
+    Put one as a top-level value of params or of a result map; the other side finds the
+    frame's bytes (a memoryview on the client, bytes on the server) under the same key.
     """
-    if type(body) is not dict or len(body) != 2 or type(body.get("type")) is not str:
-        return False
-    items = body.get("items")
-    if type(items) is not list or len(items) > BATCH_ITEMS.max_items:
-        return False
-    if not _DICT_TYPE.issuperset(map(type, items)):
-        return False
-    return _SCALAR_TYPES.issuperset(map(type, chain.from_iterable(map(dict.values, items))))
+
+    data: Any
+    """Any buffer: bytes, bytearray, memoryview."""
+
+
+def split_bulk(values: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Any]]:
+    """(values without Bulk items, their names, their buffers) for a request or reply map."""
+    names = [name for name, value in values.items() if type(value) is Bulk]
+    if not names:
+        return values, names, []
+    plain = {name: value for name, value in values.items() if type(value) is not Bulk}
+    return plain, names, [values[name].data for name in names]
+
+
+def _join_bulk(what: str, names: Any, values: Any, frames: Sequence[Any]) -> None:
+    """Put bulk frame i under `names[i]` of `values`; BadRequest if they do not match."""
+    if names is None:
+        if frames:
+            raise BadRequest(f"{what} has {len(frames) + 1} frames, expected 1")
+        return
+    if type(names) is not list or not all(type(name) is str for name in names):
+        raise BadRequest(f"{what}: 'bulk' must be a list of names")
+    if len(names) != len(frames) or len(set(names)) != len(names):
+        raise BadRequest(f"{what} names {len(names)} bulk frames but carries {len(frames)}")
+    if type(values) is not dict:
+        raise BadRequest(f"{what}: bulk frames need a map to go into")
+    for name, data in zip(names, frames, strict=True):
+        if len(data) > MAX_BULK_BYTES:
+            raise BadRequest(f"{what}: bulk frame of {len(data)} bytes exceeds {MAX_BULK_BYTES}")
+        if name in values:
+            raise BadRequest(f"{what}: bulk frame '{name}' would replace a value")
+        values[name] = data
+
+
+# -- RPC ------------------------------------------------------------------------------------
 
 
 REQUEST = Schema(
@@ -170,6 +280,7 @@ REQUEST = Schema(
         "cid": Optional(str),
         "deadline_ms": Optional(int),
         "auth": Optional(bytes),
+        "bulk": Optional(ListOf(str)),
     },
 )
 
@@ -194,8 +305,10 @@ def encode_request(
     cid: str,
     deadline_ms: int | None,
     auth: bytes | None = None,
+    bulk: Sequence[str] = (),
 ) -> bytes:
-    """Pack one RPC request (`auth` only when a service signs it)."""
+    """Pack one RPC request map (`auth` only when a service signs it; `bulk` names the
+    frames that follow it, see `split_bulk`)."""
     request = {
         "v": PROTOCOL_VERSION,
         "id": id_,
@@ -206,24 +319,41 @@ def encode_request(
     }
     if auth is not None:
         request["auth"] = auth
+    if bulk:
+        request["bulk"] = list(bulk)
     return pack(request)
 
 
-def decode_request(data: bytes) -> Request:
-    """Unpack and check an RPC request; raises BadRequest naming the problem."""
-    raw = REQUEST.check(unpack(data, MAX_REQUEST_BYTES))
-    if raw["v"] != PROTOCOL_VERSION:
-        raise BadRequest(f"request: protocol version {raw['v']} is not {PROTOCOL_VERSION}")
+def decode_request(data: bytes, bulk: Sequence[bytes] = ()) -> Request:
+    """Unpack and check an RPC request and its bulk frames; BadRequest naming the problem."""
+    raw = unpack(data, MAX_REQUEST_BYTES)
+    if type(raw) is dict and type(raw.get("v")) is int and raw["v"] != PROTOCOL_VERSION:
+        raise _wrong_version("request", raw["v"])
+    if not _is_plain_request(raw):
+        REQUEST.check(raw)  # the full check, which also words the error
     deadline = raw.get("deadline_ms")
     if deadline is not None and deadline <= 0:
         raise BadRequest("request: deadline_ms must be positive")
-    return Request(
-        raw["id"],
-        raw["method"],
-        raw.get("params") or {},
-        raw.get("cid") or "",
-        deadline,
-        raw.get("auth"),
+    params = raw.get("params") or {}
+    _join_bulk("request", raw.get("bulk"), params, bulk)
+    cid = raw.get("cid") or ""
+    return Request(raw["id"], raw["method"], params, cid, deadline, raw.get("auth"))
+
+
+_PLAIN_REQUEST_FIELDS = frozenset(("v", "id", "method", "params", "cid", "deadline_ms"))
+
+
+def _is_plain_request(raw: Any) -> bool:
+    """True if `raw` is a request as RpcClient sends it without auth or bulk (the common
+    case): a fast path for `REQUEST.check`, which walks every field in Python."""
+    return (
+        type(raw) is dict
+        and raw.keys() == _PLAIN_REQUEST_FIELDS
+        and type(raw["id"]) is int
+        and type(raw["method"]) is str
+        and type(raw["params"]) is dict
+        and type(raw["cid"]) is str
+        and (raw["deadline_ms"] is None or type(raw["deadline_ms"]) is int)
     )
 
 
@@ -238,32 +368,40 @@ def request_id_of(data: bytes) -> int | None:
     return value if type(value) is int else None
 
 
-def encode_ok(id_: int | None, result: Any) -> bytes:
-    """Pack a successful reply."""
-    return pack({"v": PROTOCOL_VERSION, "id": id_, "ok": True, "result": result})
+def encode_ok(id_: int | None, result: Any) -> list[Any]:
+    """A successful reply's frames: the reply map, then one frame per Bulk in `result`."""
+    reply: dict[str, Any] = {"v": PROTOCOL_VERSION, "id": id_, "ok": True, "result": result}
+    if type(result) is not dict:
+        return [pack(reply)]
+    reply["result"], names, frames = split_bulk(result)
+    if names:
+        reply["bulk"] = names
+    return [pack(reply), *frames]
 
 
 def encode_error(id_: int | None, error: BifrostError) -> bytes:
-    """Pack an error reply from a typed error."""
+    """Pack an error reply from a typed error (never with bulk frames)."""
     return pack({"v": PROTOCOL_VERSION, "id": id_, "ok": False, "error": error.to_wire()})
 
 
-def decode_reply(data: bytes) -> dict[str, Any]:
-    """Unpack and check an RPC reply map."""
+def decode_reply(data: bytes, bulk: Sequence[Any] = ()) -> dict[str, Any]:
+    """Unpack and check an RPC reply map; its bulk frames go into its result."""
     raw = unpack(data, MAX_REPLY_BYTES)
     if type(raw) is not dict:
         raise BadRequest("reply: expected a map")
     for key in ("v", "ok"):
         if key not in raw:
             raise BadRequest(f"reply: missing field '{key}'")
+    if raw["v"] != PROTOCOL_VERSION:
+        raise _wrong_version("reply", raw["v"])
     if type(raw["ok"]) is not bool:
         raise BadRequest("reply: 'ok' must be a boolean")
     if not raw["ok"] and type(raw.get("error")) is not dict:
         raise BadRequest("reply: an error reply needs an 'error' map")
-    check_plain(raw.get("result"), "reply.result")
+    _join_bulk("reply", raw.get("bulk"), raw.get("result"), bulk)
     return raw
-
-
+WORK_VERSION = 1
+"""The work messages' own version: wire v2 changed events and RPC, not these."""
 MAX_WORK_BYTES = 64 << 20
 """Largest work message (a job, or a worker's result: a run with its equity curve)."""
 WORK_KINDS = frozenset({"ready", "heartbeat", "result", "job"})
@@ -283,14 +421,14 @@ class WorkMessage(NamedTuple):
 
 def encode_work(kind: str, job: str | None = None, body: dict[str, Any] | None = None) -> bytes:
     """Pack one work message: `{v, kind, job, body}`."""
-    return pack({"v": PROTOCOL_VERSION, "kind": kind, "job": job, "body": body})
+    return pack({"v": WORK_VERSION, "kind": kind, "job": job, "body": body})
 
 
 def decode_work(data: bytes, max_bytes: int = MAX_WORK_BYTES) -> WorkMessage:
     """Unpack and check a work message; raises BadRequest naming the problem."""
     raw = WORK_MESSAGE.check(unpack(data, max_bytes))
-    if raw["v"] != PROTOCOL_VERSION:
-        raise BadRequest(f"work message: protocol version {raw['v']} is not {PROTOCOL_VERSION}")
+    if raw["v"] != WORK_VERSION:
+        raise BadRequest(f"work message: protocol version {raw['v']} is not {WORK_VERSION}")
     if raw["kind"] not in WORK_KINDS:
         raise BadRequest(f"work message: unknown kind '{raw['kind']}'")
     if raw["kind"] in ("job", "result") and not raw.get("job"):

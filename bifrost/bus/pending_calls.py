@@ -25,6 +25,7 @@ import zmq
 
 from bifrost.bus import codec
 from bifrost.bus.curve import ClientCurve
+from bifrost.bus.rpc import receive_reply
 from bifrost.bus.service_auth import request_proof
 from bifrost.errors import BifrostError, Timeout, Unavailable, error_from_wire
 
@@ -114,7 +115,7 @@ class PendingCalls:
         # ZMQ_EVENTS is an int option; pyzmq types every option as int | bytes.
         while cast(int, socket.get(zmq.EVENTS)) & zmq.POLLIN:
             try:
-                reply = codec.decode_reply(socket.recv(zmq.NOBLOCK))
+                reply = receive_reply(socket)
             except BifrostError:
                 continue  # a garbage reply cannot be matched to a request; its deadline will
             entry = self._waiting.pop(reply.get("id"), None)  # type: ignore[arg-type]

@@ -58,6 +58,9 @@ from bifrost.errors import (
 from bifrost.ratelimit import TokenBucket
 
 NO_PARAMS = Schema("params", {})
+_EVENTS, _POLLIN, _RCVMORE = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE)
+_NOBLOCK, _SNDMORE_NOBLOCK = int(zmq.NOBLOCK), int(zmq.SNDMORE | zmq.NOBLOCK)
+"""Socket options and flags as plain ints: the enums cost more than the calls they pass."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +84,16 @@ def _cannot_defer() -> Deferred:
     raise RuntimeError("this call cannot be answered later")
 
 
+Answer = Callable[[list[Any], str], None]
+"""Sends a reply's frames (the reply map, then its bulk frames) with its code."""
+
+
 class Deferred:
     """A reply promised by a handler and given later, on the loop thread: once, either way."""
 
     __slots__ = ("_answer", "done")
 
-    def __init__(self, answer: Callable[[bytes, str], None], request_id: int) -> None:
+    def __init__(self, answer: Answer, request_id: int) -> None:
         self._answer = (answer, request_id)
         self.done = False
 
@@ -102,7 +109,7 @@ class Deferred:
         if not self.done:
             self.done = True
             answer, request_id = self._answer
-            answer(codec.encode_error(request_id, error), error.code.value)
+            answer([codec.encode_error(request_id, error)], error.code.value)
 
 
 Handler = Callable[[dict[str, Any], CallContext], Any]
@@ -186,15 +193,15 @@ class RpcServer:
         for count in range(max_requests):
             # Asking the socket is cheaper than the zmq.Again a recv on empty would raise.
             # ZMQ_EVENTS is an int option; pyzmq types every option as int | bytes.
-            if not cast(int, socket.get(zmq.EVENTS)) & zmq.POLLIN:
+            if not cast(int, socket.get(_EVENTS)) & _POLLIN:
                 return count
             self.received += 1
             if secured:
-                parts = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                parts = socket.recv_multipart(_NOBLOCK, copy=False)
                 user = str(parts[-1].get("User-Id") or "")
                 self._serve([part.bytes for part in parts], user)
             else:
-                self._serve(socket.recv_multipart(zmq.NOBLOCK), "local")
+                self._serve(socket.recv_multipart(_NOBLOCK), "local")
         return max_requests
 
     def _serve(self, frames: list[bytes], user: str) -> None:
@@ -203,26 +210,22 @@ class RpcServer:
         client = user.encode() if self.roles is not None else frames[0]
         if not self._allowed(client, frames[0], received / 1e9):
             return
-        if len(frames) == 2:
-            route, payload = [frames[0]], frames[1]
-        elif len(frames) == 3 and frames[1] == b"":
-            route, payload = frames[:2], frames[2]
-        else:
+        # [identity, request, bulk...] from a DEALER, [identity, "", request, bulk...] from REQ.
+        split = 2 if len(frames) >= 3 and frames[1] == b"" else 1
+        route, payload, bulk = frames[:split], frames[split : split + 1], frames[split + 1 :]
+        if not payload:
             self.observer.bad_frame("frame_count")
-            if len(frames) >= 2:  # addressable: tell the peer what was wrong
-                error = BadRequest(f"request has {len(frames) - 1} frames, expected 1")
-                self._send(route=[frames[0]], reply=codec.encode_error(None, error))
-            return
+            return  # nothing to answer: an identity alone, or a REQ envelope with no request
         try:
-            request = codec.decode_request(payload)
+            request = codec.decode_request(payload[0], bulk)
         except BadRequest as exc:
             self.observer.bad_frame("decode")
-            self._send(route, codec.encode_error(codec.request_id_of(payload), exc))
+            self._send(route, [codec.encode_error(codec.request_id_of(payload[0]), exc)])
             return
         # Unknown names are one label value, so a caller cannot mint unlimited metric series.
         label = request.method if request.method in self.methods else "(unknown)"
 
-        def answer(reply: bytes, code: str) -> None:
+        def answer(reply: list[Any], code: str) -> None:
             # Counted before the reply leaves, so a caller that sees the reply sees the count.
             self.observer.request_served(label, code, (time.monotonic_ns() - received) / 1e9)
             self._send(route, reply)
@@ -248,7 +251,7 @@ class RpcServer:
             f"retry in {retry * 1000:.0f} ms",
             {"retry_after_ms": round(retry * 1000, 1)},
         )
-        self._send([peer], codec.encode_error(None, error))
+        self._send([peer], [codec.encode_error(None, error)])
         return False
 
     def _dispatch(
@@ -257,8 +260,8 @@ class RpcServer:
         peer: bytes,
         received: int,
         user: str,
-        answer: Callable[[bytes, str], None],
-    ) -> tuple[bytes, str] | None:
+        answer: Answer,
+    ) -> tuple[list[Any], str] | None:
         """The reply and its code, or None when the handler deferred it."""
         method = self.methods.get(request.method)
         role = "admin" if self.roles is None else self.roles.get(user, "")
@@ -298,20 +301,27 @@ class RpcServer:
                 return None
             return codec.encode_ok(request.id, result), "OK"
         except BifrostError as exc:
-            return codec.encode_error(request.id, exc), exc.code.value
+            return [codec.encode_error(request.id, exc)], exc.code.value
         except Exception as exc:
             self.observer.handler_failed(request.method)
             self.log_error(request.method, request.cid, exc)
             error = Internal(f"{request.method} failed: {type(exc).__name__}: {exc}")
-            return codec.encode_error(request.id, error), error.code.value
+            return [codec.encode_error(request.id, error)], error.code.value
 
     def _from_service(self, service: str, request: codec.Request, user: str) -> bool:
         secured = self.roles is not None
         return self.callers is not None and self.callers.admits(service, request, user, secured)
 
-    def _send(self, route: list[bytes], reply: bytes) -> None:
+    def _send(self, route: list[bytes], reply: list[Any]) -> None:
+        # Part by part with int flags: send_multipart's enum arithmetic costs more than a send.
+        send = self.socket.send
         try:
-            self.socket.send_multipart([*route, reply], zmq.NOBLOCK)
+            for part in route:
+                send(part, _SNDMORE_NOBLOCK)
+            for part in reply[:-1]:
+                send(part, _SNDMORE_NOBLOCK)
+            # A bulk frame goes uncopied (pyzmq copies small ones anyway).
+            send(reply[-1], _NOBLOCK, copy=len(reply) == 1)
         except zmq.Again:
             self.observer.bad_frame("reply_dropped")
 
@@ -404,13 +414,16 @@ class RpcClient:
         timeout = self.timeout_ms if timeout_ms is None else timeout_ms
         cid = cid or f"{self._cid_prefix}{next(self._cids):x}"
         attempts = 1 + (self.retries if idempotent else 0)
+        plain, names, bulk = codec.split_bulk(params or {})
         auth = None
         if self.service_token is not None:
-            auth = request_proof(self.service_token, method, cid, params or {})
+            if names:
+                raise ValueError("a signed request cannot carry bulk frames")
+            auth = request_proof(self.service_token, method, cid, plain)
         for _ in range(attempts):
             request_id = next(self._ids)
-            frame = codec.encode_request(request_id, method, params or {}, cid, timeout, auth)
-            reply = self._exchange(frame, request_id, timeout, fail_fast)
+            frame = codec.encode_request(request_id, method, plain, cid, timeout, auth, names)
+            reply = self._exchange([frame, *bulk], request_id, timeout, fail_fast)
             if reply is not None:
                 if reply["ok"]:
                     return reply.get("result")
@@ -429,15 +442,18 @@ class RpcClient:
         )
 
     def _exchange(
-        self, frame: bytes, request_id: int, timeout_ms: int, fail_fast: bool = False
+        self, frames: list[Any], request_id: int, timeout_ms: int, fail_fast: bool = False
     ) -> dict[str, Any] | None:
         socket = self._connect()
-        socket.send(frame)
+        if len(frames) == 1:
+            socket.send(frames[0])
+        else:  # bulk frames go uncopied
+            socket.send_multipart(frames, copy=False)
         deadline = time.monotonic() + timeout_ms / 1000
         while (left := deadline - time.monotonic()) > 0:
             if not self._wait(socket, max(1, int(left * 1000)), fail_fast):
                 return None
-            reply = codec.decode_reply(socket.recv())
+            reply = receive_reply(socket)
             if reply.get("id") == request_id:
                 return reply
             if reply.get("id") is None and not reply["ok"]:
@@ -478,3 +494,16 @@ class RpcClient:
     def close(self) -> None:
         """Close the connection; idempotent."""
         self.reset()
+
+
+def receive_reply(socket: zmq.SyncSocket) -> dict[str, Any]:
+    """Read one reply (its map, then its bulk frames) from a readable socket and check it.
+
+    The map is copied (it is small); bulk frames are not: their bytes stay in ZeroMQ's
+    message and the result holds memoryviews of them.
+    """
+    header = socket.recv()
+    bulk = []
+    while socket.getsockopt(_RCVMORE):
+        bulk.append(socket.recv(copy=False).buffer)
+    return codec.decode_reply(header, bulk)

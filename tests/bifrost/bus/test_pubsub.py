@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import zmq
 
 from bifrost.bus import codec
-from bifrost.bus.pubsub import Event, Publisher, Subscriber
+from bifrost.bus.pubsub import Event, EventBatch, Publisher, Subscriber
 from bifrost.errors import Unavailable
 
 _endpoints = itertools.count()
@@ -85,8 +86,7 @@ def send_envelope(
     type_: str = "quote",
     src: str = "data@local",
 ) -> None:
-    frame = codec.encode_envelope(type_, seq, seq * 10, src, "", body or {"n": seq})
-    socket.send_multipart([topic.encode(), frame])
+    socket.send(codec.encode_event(topic, type_, seq, seq * 10, src, "", body or {"n": seq}))
 
 
 def connect_raw(raw_pub: tuple[zmq.Socket, str], sub: Subscriber, kind: str = "quote") -> None:
@@ -132,7 +132,8 @@ def test_publisher_snapshot_prefix_filters_topics(pub: Publisher) -> None:
 
 def test_publisher_snapshot_is_plain_data_the_codec_accepts(pub: Publisher) -> None:
     pub.publish("quote.A", "quote", {"bid": 1.0})
-    assert codec.decode_reply(codec.encode_ok(1, pub.snapshot()))["result"] == pub.snapshot()
+    [frame] = codec.encode_ok(1, pub.snapshot())
+    assert codec.decode_reply(frame)["result"] == pub.snapshot()
 
 
 def test_subscriber_receives_events_in_order_with_envelope_fields(
@@ -262,11 +263,8 @@ def test_subscriber_gap_in_batch_delivers_only_items_newer_than_snapshot(
     sub = Subscriber(zmq_ctx, [address], ["bar."], lambda src, prefix: snapshot)
     connect_raw(raw_pub, sub, "bar")
     send_envelope(socket, "bar.1m.A", 1, type_="bar")
-    items = [{"n": n} for n in range(5, 9)]  # seqs 5..8 after 1: a gap
-    frame = codec.encode_envelope(
-        codec.BATCH_TYPE, 5, 50, "data@local", "", {"type": "bar", "items": items}
-    )
-    socket.send_multipart([b"bar.1m.A", frame])
+    body = codec.batch_body("bar", 4, {"n": [5, 6, 7, 8]})  # seqs 5..8 after 1: a gap
+    socket.send(codec.encode_event("bar.1m.A", codec.BATCH_TYPE, 5, 50, "data@local", "", body))
     events = sub.poll(100)
     assert [(e.topic, e.seq, e.recovered) for e in events] == [
         ("bar.1m.A", 1, False),
@@ -328,23 +326,23 @@ def test_subscriber_bad_frames_are_counted_not_raised(
     socket, address = raw_pub
     sub = Subscriber(zmq_ctx, [address], ["quote."])
     connect_raw(raw_pub, sub)
-    good = codec.encode_envelope("quote", 1, 1, "data@local", "", {"n": 1})
+    envelope = codec.encode_envelope("quote", 1, 1, "data@local", "", {"n": 1})
     bad = [
-        [b"quote.A"],  # one frame
-        [b"quote.A", good, b"extra"],  # three frames
-        [b"quote.\xff", good],  # topic is not UTF-8
-        [b"quote.A", b"\xc1not msgpack"],
-        [b"quote.A", codec.pack([1, "quote", 1])],  # short envelope
-        [b"quote.A", codec.pack([1, "quote", 1, 1, "s", "", {"t": 1}]) + b"\x00"],
-        [b"quote.A", codec.encode_envelope(codec.BATCH_TYPE, 1, 1, "s", "", {"items": []})],
+        [b"quote.A"],  # no topic end
+        [b"quote.A", envelope],  # a wire v1 event (two frames): one bad frame
+        [b"quote.\xff\x00" + envelope],  # topic is not UTF-8
+        [b"quote.A\x00\xc1not msgpack"],
+        [b"quote.A\x00" + codec.pack([2, "quote", 1])],  # short envelope
+        [b"quote.A\x00" + codec.pack([2, "quote", 1, 1, "s", "", {"t": 1}]) + b"\x00"],
+        [b"quote.A\x00" + codec.encode_envelope(codec.BATCH_TYPE, 1, 1, "s", "", {"items": []})],
     ]
     for frames in bad:
         socket.send_multipart(frames)
-    socket.send_multipart([b"quote.A", good])
+    socket.send(b"quote.A\x00" + envelope)
     events = sub.poll(100)
     assert [(e.topic, e.body) for e in events] == [("quote.A", {"n": 1})]
     assert sub.bad_frames == len(bad)
-    assert "batch: missing field 'type'" in sub.last_error
+    assert "batch: expected a map {type, n, columns}" in sub.last_error
     sub.close()
 
 
@@ -354,3 +352,64 @@ def test_subscriber_close_is_idempotent(zmq_ctx: zmq.Context) -> None:
     sub.close()
     sub.close()
     assert sub.socket.closed
+
+
+def test_subscriber_poll_columns_keeps_a_batch_as_columns(
+    zmq_ctx: zmq.Context, pub: Publisher, pub_address: str
+) -> None:
+    sub = Subscriber(zmq_ctx, [pub_address], ["quote."])
+    first = until_connected(lambda: pub.publish("quote.A", "quote", {"bid": 0.0}), sub)[0]
+    pub.publish_columns("quote.A", "quote", {"bid": np.array([1.0, 2.0]), "sym": ["A", "A"]})
+    [batch] = sub.poll_columns(100)
+    assert isinstance(batch, EventBatch)
+    assert (batch.topic, batch.type, batch.count) == ("quote.A", "quote", 2)
+    assert batch.seq == first.seq + 1
+    assert batch.columns == {"bid": [1.0, 2.0], "sym": ["A", "A"]}
+    assert [(e.seq, e.body) for e in batch.events()] == [
+        (first.seq + 1, {"bid": 1.0, "sym": "A"}),
+        (first.seq + 2, {"bid": 2.0, "sym": "A"}),
+    ]
+    assert sub.received == 3
+    sub.close()
+
+
+def test_subscriber_poll_columns_gives_single_events_as_events(
+    zmq_ctx: zmq.Context, pub: Publisher, pub_address: str
+) -> None:
+    sub = Subscriber(zmq_ctx, [pub_address], ["quote."])
+    until_connected(lambda: pub.publish("quote.A", "quote", {}), sub)
+    pub.publish("quote.A", "quote", {"n": 1})
+    [event] = sub.poll_columns(100)
+    assert isinstance(event, Event) and event.body == {"n": 1}
+    sub.close()
+
+
+def test_publisher_batch_of_bodies_with_other_fields_is_value_error(pub: Publisher) -> None:
+    with pytest.raises(ValueError, match="needs the fields"):
+        pub.publish_batch("quote.A", "quote", [{"n": 1}, {"m": 2}])
+
+
+def test_publisher_columns_of_unequal_length_are_value_error(pub: Publisher) -> None:
+    with pytest.raises(ValueError, match="one length"):
+        pub.publish_columns("quote.A", "quote", {"a": [1, 2], "b": [1]})
+
+
+def test_publisher_columns_snapshot_holds_the_last_row(pub: Publisher) -> None:
+    pub.publish_columns("quote.A", "quote", {"bid": [1.0, 2.0], "ask": [3.0, 4.0]})
+    assert pub.snapshot()["topics"]["quote.A"]["body"] == {"bid": 2.0, "ask": 4.0}
+    assert pub.snapshot()["topics"]["quote.A"]["seq"] == 2
+
+
+def test_subscriber_wire_v1_event_is_refused_naming_the_version(
+    zmq_ctx: zmq.Context, raw_pub: tuple[zmq.Socket, str]
+) -> None:
+    socket, address = raw_pub
+    sub = Subscriber(zmq_ctx, [address], ["quote."])
+    connect_raw(raw_pub, sub)
+    v1 = codec.pack([1, "quote", 1, 1, "data@local", "", {"n": 1}])
+    socket.send_multipart([b"quote.A", v1])  # how a v1 publisher sends
+    socket.send(b"quote.B\x00" + v1)  # a v1 envelope in a v2 frame
+    assert sub.poll(100) == []
+    assert sub.bad_frames == 2
+    assert "protocol version 1 is not 2" in sub.last_error
+    sub.close()

@@ -52,7 +52,7 @@ def pack(value: Any) -> bytes:
 
 def request(method: str = "health", **fields: Any) -> dict[str, Any]:
     return {
-        "v": 1,
+        "v": codec.PROTOCOL_VERSION,
         "id": 1,
         "method": method,
         "params": {},
@@ -99,7 +99,9 @@ def with_ext_values(draw: st.DrawFn) -> Case:
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 WRONG_TYPES = {
-    "v": st.one_of(INT64.filter(lambda v: v != 1), st.text(), st.floats(), st.none()),
+    "v": st.one_of(
+        INT64.filter(lambda v: v != codec.PROTOCOL_VERSION), st.text(), st.floats(), st.none()
+    ),
     "id": st.one_of(st.text(), st.floats(), st.booleans(), st.none(), st.lists(INT64)),
     "method": st.one_of(INT64, st.binary(), st.none(), st.lists(st.text(), max_size=2)),
     "params": st.one_of(st.lists(PLAIN, max_size=3), INT64, st.text(), st.binary()),
