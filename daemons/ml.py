@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
@@ -16,20 +14,17 @@ from bifrost.daemon import Daemon
 from bifrost.errors import BifrostError, Internal
 from bifrost.jobs import JobTable
 from bifrost.market.gateway import DataGateway
-from bifrost.ml.gateway import (
-    first_ts,
-    news_scores,
-    predict_from,
-    prediction_row,
-    recent_bars,
-    train_from,
-)
 from bifrost.ml.models import FittedModel
 from bifrost.ml.registry import STORE_FILE, ModelRegistry
-from bifrost.ml.training import TrainedModel, TrainRequest
 from bifrost.store.models import insert_predictions, recent_predictions
 from bifrost.store.schema import ML
 from bifrost.worker_clients import WorkerClients
+
+if TYPE_CHECKING:
+    from bifrost.ml.training import TrainedModel, TrainRequest
+
+# Training and scoring (Polars, the feature kernels, scikit-learn) are imported by the
+# handlers that train or score: a service with no model carries none of them.
 
 TRAIN_PARAMS = Schema(
     "ml.train params",
@@ -70,13 +65,20 @@ BAR = Schema(
         "volume": float,
     },
 )
-WINDOW_SCHEMA = {
-    "symbol": pl.String,
-    "timeframe": pl.String,
-    "ts": pl.Int64,
-    **dict.fromkeys(("open", "high", "low", "close", "volume"), pl.Float64),
-}
-"""Columns of a live window (a bar's volume may arrive as an integer)."""
+
+
+def window_schema() -> dict[str, Any]:
+    """Columns of a live window (a bar's volume may arrive as an integer)."""
+    import polars as pl
+
+    return {
+        "symbol": pl.String,
+        "timeframe": pl.String,
+        "ts": pl.Int64,
+        **dict.fromkeys(("open", "high", "low", "close", "volume"), pl.Float64),
+    }
+
+
 WINDOW = 300
 """Live bars kept per symbol and timeframe: the features need 50."""
 WORKERS = 1
@@ -120,6 +122,8 @@ class MLDaemon(Daemon):
     def start_training(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`ml.train`: check the request and queue it; its end is announced on the
         returned `topic` (`ml.job` gives the outcome)."""
+        from bifrost.ml.training import TrainRequest
+
         values = {k: v for k, v in params.items() if v is not None}
         request = TrainRequest(**{**values, "symbols": tuple(values["symbols"])})
         job_id = uuid.uuid4().hex[:12]
@@ -130,6 +134,8 @@ class MLDaemon(Daemon):
 
     def _train(self, job_id: str, request: TrainRequest, cid: str) -> None:
         """On a worker thread: load bars and train; the loop thread stores the model."""
+        from bifrost.ml.gateway import train_from
+
         self.hand_over(lambda: self.jobs.start(job_id, cid))
         try:
             trained = train_from(self._data(), self.home, request)
@@ -179,6 +185,8 @@ class MLDaemon(Daemon):
 
     def predict(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`ml.predict`: score the newest stored bar of a symbol; the prediction is stored."""
+        from bifrost.ml.gateway import predict_from, prediction_row
+
         record, model = self.registry.load(params["name"], params.get("version"))
         body = predict_from(
             DataGateway(self.bus, self.home), self.home, record, model, params["symbol"]
@@ -226,6 +234,8 @@ class MLDaemon(Daemon):
         window = self.windows.get(key)
         if window is None:
             window = self.windows[key] = deque(maxlen=WINDOW)
+            from bifrost.ml.gateway import recent_bars
+
             try:
                 stored = recent_bars(DataGateway(self.bus, self.home), symbol, timeframe, WINDOW)
                 window.extend(stored.select(*BAR.fields).to_dicts())
@@ -241,10 +251,13 @@ class MLDaemon(Daemon):
         models: list[tuple[dict[str, Any], FittedModel]],
         cid: str,
     ) -> None:
+        import polars as pl
+
+        from bifrost.ml.gateway import first_ts, news_scores, prediction_row
         from bifrost.ml.inference import score_bars, signal_body
 
         assert self.publisher is not None
-        bars = pl.DataFrame(list(window), schema=WINDOW_SCHEMA)
+        bars = pl.DataFrame(list(window), schema=window_schema())
         news = news_scores(self.bus, self.home, [symbol], first_ts(bars)).get(symbol)
         rows = []
         for record, model in models:

@@ -6,14 +6,10 @@ import functools
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bifrost.backtest.gateway import load_bars, load_sentiment, with_trading_hours
 from bifrost.backtest.local_workers import LocalWorkers
-from bifrost.backtest.runner import RunRequest, run_record, run_request
-from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep, valid_points
 from bifrost.backtest.sweep_jobs import SweepJobs
-from bifrost.backtest.worker import request_of
 from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
@@ -29,10 +25,14 @@ from bifrost.news.rolling import SentimentHistory
 from bifrost.store.live_strategies import StoredStrategy, add_running, mark_stopped, running
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
-from bifrost.strategy.builtin import BUILTIN
-from bifrost.strategy.loader import strategy_class
 from bifrost.supervisor import python_command
 from bifrost.worker_clients import WorkerClients
+
+if TYPE_CHECKING:
+    from bifrost.backtest.runner import RunRequest
+
+# Backtests and strategies (numba kernels, their indicators) are imported by the handlers
+# that run them: an idle strategy service does not carry them.
 
 RUN_PARAMS = Schema(
     "backtest.run params",
@@ -186,6 +186,8 @@ class StrategyDaemon(Daemon):
 
     def start_live(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`strategy.start`: run a strategy on live bars; its orders go through risk."""
+        from bifrost.strategy.loader import strategy_class
+
         name = params["name"]
         cls = strategy_class(name, params.get("file"))
         strategy = cls(**(params.get("params") or {}))
@@ -240,6 +242,8 @@ class StrategyDaemon(Daemon):
     def _restart_live(self) -> None:
         """Start again the strategies that were running when the service stopped."""
         for stored in running(self.db):
+            from bifrost.strategy.loader import strategy_class  # only when one ran
+
             try:
                 strategy = strategy_class(stored.name, stored.file)(**stored.params)
             except BifrostError as exc:
@@ -300,6 +304,8 @@ class StrategyDaemon(Daemon):
 
     def start_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.run`: check the request, queue it; progress and the end are events."""
+        from bifrost.backtest.worker import request_of
+
         request = request_of(params)
         request.build_strategy()  # parameters that break a constraint: BAD_REQUEST now
         job_id = uuid.uuid4().hex[:12]
@@ -321,6 +327,9 @@ class StrategyDaemon(Daemon):
         self.hand_over(lambda: self.jobs.start(job_id, cid))
 
         def run() -> tuple[Any, ...]:
+            from bifrost.backtest.gateway import load_bars, load_sentiment, with_trading_hours
+            from bifrost.backtest.runner import run_record, run_request
+
             market = self._data()
             resolved = with_trading_hours(market, request)
             data = load_bars(market, resolved)
@@ -360,6 +369,9 @@ class StrategyDaemon(Daemon):
     def start_sweep(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.sweep`: a grid of runs (statistics only), over the workers when there
         are any, else on a thread here; `backtest.job` gives the ranked results."""
+        from bifrost.backtest.sweep import grid_points, parse_grid, rank, valid_points
+        from bifrost.backtest.worker import request_of
+
         request = request_of({k: v for k, v in params.items() if k in RUN_PARAMS.fields})
         points, skipped = valid_points(request, grid_points({}, parse_grid(params["grid"])))
         metric = params.get("metric") or "sharpe"
@@ -393,6 +405,9 @@ class StrategyDaemon(Daemon):
                 self.hand_over(lambda: self.sweeps.progress(job_id, done, total, cid))
 
         def sweep() -> list[dict[str, Any]]:
+            from bifrost.backtest.gateway import load_bars, with_trading_hours
+            from bifrost.backtest.sweep import run_sweep
+
             market = self._data()
             resolved = with_trading_hours(market, request)
             data = load_bars(market, resolved)
@@ -435,6 +450,8 @@ class StrategyDaemon(Daemon):
 
     def list_strategies(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`strategies.list`: built-in strategies and their parameters."""
+        from bifrost.strategy.builtin import BUILTIN
+
         return {
             "strategies": [
                 {

@@ -9,13 +9,14 @@ the best point, on `backtest.done.<id>`; `backtest.job` returns the ranked resul
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bifrost.backtest.runner import RunRequest
-from bifrost.backtest.sweep import chunk_points, rank
 from bifrost.bus.workers import WorkBroker
 from bifrost.errors import BadRequest
 from bifrost.jobs import JobTable
+
+if TYPE_CHECKING:  # runs and sweeps load the engines: imported when a sweep is spread
+    from bifrost.backtest.runner import RunRequest
 
 
 class SweepJobs:
@@ -52,6 +53,8 @@ class SweepJobs:
         cid: str,
     ) -> None:
         """Queue the sweep's chunks on the broker; results come back to `chunk_done`."""
+        from bifrost.backtest.sweep import chunk_points
+
         results: list[Any] = [None] * len(points)
         pieces = chunk_points(points, workers)
         left = {offset for offset, _ in pieces}
@@ -94,6 +97,8 @@ class SweepJobs:
 
     def finished(self, job_id: str, results: list[dict[str, Any]], cid: str) -> None:
         """Every point ran: rank them, keep them for `backtest.job`, announce the best."""
+        from bifrost.backtest.sweep import rank
+
         ranked = rank(results, self.jobs.get(job_id)["metric"])
         best = ranked[0] if ranked else None
         outcome = {"results": ranked, "done": len(ranked)}

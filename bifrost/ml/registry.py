@@ -15,14 +15,16 @@ import pickle
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from bifrost.errors import BifrostError
 from bifrost.ml.models import FittedModel
-from bifrost.ml.training import TrainedModel
 from bifrost.store.models import insert_model, model_row, model_rows, next_version
+
+if TYPE_CHECKING:  # training brings Polars and the feature kernels; the registry needs neither
+    from bifrost.ml.training import TrainedModel
 
 KEY_FILE = "ml.key"
 STORE_FILE = "ml.duckdb"

@@ -19,12 +19,13 @@ import datetime as dt
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from bifrost.errors import BadRequest
 from bifrost.market.timeframes import NS, timeframe_ns
+
+if TYPE_CHECKING:  # Polars is imported where bars are checked, not by every user of ALWAYS_OPEN
+    import polars as pl
 
 ALWAYS_OPEN = "24/7"
 _CALENDAR_SPAN = ("1970-01-01", "2040-12-31")
@@ -48,12 +49,16 @@ def missing_sessions(ts: pl.Series, calendar: str, timeframe: str) -> list[dt.da
 
 def bar_dates(ts: pl.Series, zone: str) -> pl.Series:
     """The local date in `zone` of each bar time (int ns UTC)."""
+    import polars as pl
+
     stamps = pl.from_epoch(ts, time_unit="ns").dt.replace_time_zone("UTC")
     return stamps.dt.convert_time_zone(zone).dt.date().unique().sort()
 
 
 def session_dates(calendar: str, first: dt.date, last: dt.date) -> pl.Series:
     """Every session date of `calendar` from `first` to `last`, both included."""
+    import polars as pl
+
     if calendar == ALWAYS_OPEN:
         return pl.date_range(first, last, interval="1d", eager=True)
     # Bars outside the span the calendar knows cannot be checked: only the overlap is.

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bifrost.bus.schema import ListOf, Optional, Schema
-from bifrost.market.ingest.validate import DEFAULT_OUTLIER_SIGMA
+
+DEFAULT_OUTLIER_SIGMA = 8.0
+"""How many robust standard deviations a return may move before it is an outlier (here,
+not in validate, so the data service can read import options without loading Polars)."""
 
 WIRE_SCHEMA = Schema(
     "data.import params",

@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from bifrost.market.ingest.options import DEFAULT_OUTLIER_SIGMA
+
 HARD_REASONS = (
     "unparseable",
     "non_finite",
@@ -72,7 +74,6 @@ MAD_TO_SIGMA = 1.4826
 MIN_ROWS_FOR_OUTLIERS = 20
 """Fewer rows than this give no trustworthy spread of returns: skip `outlier_jump`
 (a warning only; every hard rule runs whatever the length)."""
-DEFAULT_OUTLIER_SIGMA = 8.0
 
 _ROW = "_row"
 _VALUES = ("open", "high", "low", "close", "volume")
