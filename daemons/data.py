@@ -37,6 +37,15 @@ BARS_PARAMS = Schema(
     "data.bars params",
     {"symbol": str, "timeframe": Optional(str), "start": Optional(int), "end": Optional(int)},
 )
+BARS_MANY_PARAMS = Schema(
+    "data.bars_many params",
+    {
+        "symbols": ListOf(str, max_items=1000),
+        "timeframe": Optional(str),
+        "start": Optional(int),
+        "end": Optional(int),
+    },
+)
 QUOTES_PARAMS = Schema(
     "data.quotes params", {"symbol": str, "start": Optional(int), "end": Optional(int)}
 )
@@ -132,6 +141,7 @@ class DataDaemon(Daemon):
         for method in (
             Method(methods.DATA_LIST, lambda p, c: {"series": self.catalog.series()}),
             Method(methods.DATA_BARS, self.bars, BARS_PARAMS),
+            Method(methods.DATA_BARS_MANY, self.bars_many, BARS_MANY_PARAMS),
             Method(methods.DATA_QUOTES, self.quotes, QUOTES_PARAMS),
             Method(methods.DATA_TRADES, self.trades, TRADES_PARAMS),
             Method(methods.DATA_LATEST_TICKS, self.latest_ticks, LATEST_TICKS_PARAMS),
@@ -240,6 +250,23 @@ class DataDaemon(Daemon):
         )
         return {"rows": frame.height, "arrow": frame_to_bulk(frame)}
 
+    def bars_many(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`data.bars_many`: the bars of several symbols (each as `data.bars` gives it) in
+        one bulk Arrow frame, ordered by symbol, then time: one query per source timeframe
+        instead of one request and one query per symbol."""
+        import polars as pl
+
+        if not params["symbols"]:
+            raise BadRequest("data.bars_many needs at least one symbol")
+        frames = self.catalog.bars_of_symbols(
+            params["symbols"],
+            params.get("timeframe") or "1d",
+            params.get("start"),
+            params.get("end"),
+        )
+        frame = pl.concat(list(frames.values()), how="vertical_relaxed")
+        return {"rows": frame.height, "arrow": frame_to_bulk(frame)}
+
     def quotes(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`data.quotes`: recorded quotes of one symbol as Arrow IPC (a bulk frame)."""
         self.record()  # what is still queued belongs to the answer
@@ -303,12 +330,11 @@ class DataDaemon(Daemon):
 
         timeframe = params.get("timeframe") or "1d"
         speed = parse_speed(params.get("speed") or "max")
-        frames = [
-            self.catalog.bars(s, timeframe, params.get("start"), params.get("end"))
-            for s in params["symbols"]
-        ]
+        frames = self.catalog.bars_of_symbols(
+            params["symbols"], timeframe, params.get("start"), params.get("end")
+        )
         replay_id = uuid.uuid4().hex[:12]
-        replay = Replay(replay_id, pl.concat(frames), speed, self.clock.now_ns())
+        replay = Replay(replay_id, pl.concat(list(frames.values())), speed, self.clock.now_ns())
         if not replay.total:
             raise BadRequest("no stored bars in that range to replay")
         self.replays[replay_id] = replay

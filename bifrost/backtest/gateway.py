@@ -38,9 +38,11 @@ def load_bars(data: DataGateway, request: RunRequest) -> dict[str, Any]:
     """The request's bars (or recorded quotes, for the tick engine) of every symbol."""
     if request.engine == "tick":
         return load_quotes(data, request)
+    frames = data.bars_of_symbols(
+        request.symbols, request.timeframe, request.start_ns, request.end_ns
+    )
     out = {}
-    for symbol in request.symbols:
-        frame = data.bars(symbol, request.timeframe, request.start_ns, request.end_ns)
+    for symbol, frame in frames.items():
         if frame.height == 0:
             raise BadRequest(f"no {request.timeframe} bars for {symbol} in the requested range")
         out[symbol] = bar_arrays(frame)

@@ -54,6 +54,7 @@ PORTFOLIO_DEPOSIT = "portfolio.deposit"
 # -- data -------------------------------------------------------------------------------
 DATA_LIST = "data.list"
 DATA_BARS = "data.bars"
+DATA_BARS_MANY = "data.bars_many"
 DATA_QUOTES = "data.quotes"
 DATA_TRADES = "data.trades"
 DATA_LATEST_TICKS = "data.latest_ticks"

@@ -35,9 +35,11 @@ PREDICT_BARS = 400
 
 def training_bars(data: DataGateway, request: TrainRequest) -> dict[str, pl.DataFrame]:
     """The request's bars of every symbol; BadRequest when a symbol has none in the range."""
+    frames = data.bars_of_symbols(
+        request.symbols, request.timeframe, request.start_ns, request.end_ns
+    )
     out = {}
-    for symbol in request.symbols:
-        frame = data.bars(symbol, request.timeframe, request.start_ns, request.end_ns)
+    for symbol, frame in frames.items():
         if frame.height == 0:
             raise BadRequest(
                 f"no {request.timeframe} bars for {symbol} in {describe_range(request)}"

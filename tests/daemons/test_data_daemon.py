@@ -120,6 +120,30 @@ def test_bars_offline_and_through_daemon_are_equal(
     assert weekly_ns["volume"].sum() == offline_bars["volume"].sum()
 
 
+def test_bars_of_symbols_through_daemon_equal_the_file_in_one_request(
+    config: BifrostConfig, home: Path, tmp_path: Path
+) -> None:
+    sessions = xnys_sessions("2023-01-03", "2023-06-30")
+    paths = [write_daily_csv(tmp_path / "in", s, sessions) for s in ("AAA", "BBB", "CCC")]
+    with BifrostClient(config, timeout_ms=500) as bus:
+        offline = DataGateway(bus, home)
+        offline.import_files(paths)
+        expected = offline.bars_of_symbols(["CCC", "AAA"], "7d")
+    thread = DaemonThread(config, home)
+    thread.start()
+    try:
+        with BifrostClient(config, timeout_ms=5000) as bus:
+            online = DataGateway(bus, home)
+            assert online.via == "daemon"
+            got = online.bars_of_symbols(["CCC", "AAA"], "7d")
+            single = online.bars("AAA", "7d")
+    finally:
+        thread.stop()
+    assert list(got) == ["CCC", "AAA"]
+    assert all(got[s].equals(expected[s]) for s in expected)
+    assert got["AAA"].equals(single)
+
+
 def test_replay_publishes_bars_in_time_then_symbol_order(
     config: BifrostConfig, home: Path, tmp_path: Path, client: BifrostClient
 ) -> None:

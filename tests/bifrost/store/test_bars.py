@@ -11,9 +11,11 @@ import pytest
 from bifrost.errors import BadRequest
 from bifrost.store.bars import (
     bars_between,
+    bars_of_symbols,
     last_closes,
     list_series,
     resample_bars,
+    resample_symbols,
     upsert_bars,
 )
 from bifrost.store.database import StoreError, applied_version, open_store
@@ -114,3 +116,24 @@ def test_last_closes_takes_the_bar_that_ends_last_whatever_its_timeframe(tmp_pat
         assert last_closes(connection, ["AAPL"]) == {"AAPL": 8.5}
     finally:
         connection.close()
+
+
+def test_resample_symbols_in_one_query_equals_one_query_per_symbol(tmp_path: Path) -> None:
+    connection = open_store(tmp_path / "data.duckdb")
+    for i, symbol in enumerate(("AAA", "BBB", "CCC")):
+        upsert_bars(connection, minute_bars(30 + i, symbol))
+    together = resample_symbols(connection, ["CCC", "AAA"], "1m", "5m", MINUTE, 25 * MINUTE)
+    assert together["symbol"].unique(maintain_order=True).to_list() == ["AAA", "CCC"]
+    for symbol in ("AAA", "CCC"):
+        alone = resample_bars(connection, symbol, "1m", "5m", MINUTE, 25 * MINUTE)
+        assert together.filter(pl.col("symbol") == symbol).equals(alone)
+
+
+def test_bars_of_symbols_returns_each_series_in_time_order(tmp_path: Path) -> None:
+    connection = open_store(tmp_path / "data.duckdb")
+    upsert_bars(connection, minute_bars(5, "AAA"))
+    upsert_bars(connection, minute_bars(3, "BBB"))
+    got = bars_of_symbols(connection, ["BBB", "AAA", "NONE"], "1m")
+    assert got["symbol"].to_list() == ["AAA"] * 5 + ["BBB"] * 3
+    assert got.filter(pl.col("symbol") == "BBB").equals(bars_between(connection, "BBB", "1m"))
+
