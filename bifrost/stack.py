@@ -19,6 +19,15 @@ from bifrost.errors import BifrostError, Unavailable
 from bifrost.supervisor import StackPaths, alive, read_pid, read_state
 
 
+def reports_ready(client: BifrostClient, service: str) -> bool:
+    """True when `service` answers `health` at once with the state `ready`."""
+    try:
+        health = client.health(service, timeout_ms=300, fail_fast=True)
+    except BifrostError:
+        return False
+    return bool(health.get("state") == "ready")
+
+
 def service_rows(
     config: BifrostConfig,
     client: BifrostClient,
@@ -97,7 +106,7 @@ def wait_until_ready(
                 f"not ready after {timeout_s:.0f} s: {names}; see the logs: {logs}",
                 {"waiting": [r["service"] for r in waiting]},
             )
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def all_host_rows(

@@ -3,6 +3,7 @@ supervisor process that `bifrost up` launches."""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import typer
@@ -14,7 +15,12 @@ app = typer.Typer(help="Run daemons in the foreground.", no_args_is_help=True)
 
 @app.command("run")
 def run(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Service to run, e.g. data.")]
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Service to run, e.g. data.")],
+    after: Annotated[
+        str | None,
+        typer.Option(hidden=True, help="Set up once this service (started with it) is ready."),
+    ] = None,
 ) -> None:
     """Run one service's daemon in the foreground until SIGTERM."""
     from daemons import build_daemon
@@ -22,6 +28,14 @@ def run(
     state = state_of(ctx)
     state.home.mkdir(parents=True, exist_ok=True)
     daemon = build_daemon(name, state.config, state.home)
+    if after:  # the supervisor's first start: imported alongside, set up in turn
+        from bifrost.stack import reports_ready
+        from bifrost.supervisor import FIRST_START_WAIT_S, StackPaths, await_ready
+
+        host = state.config.service(after).host
+        with state.host_client(host, timeout_ms=300, retries=0) as client:
+            ready = functools.partial(reports_ready, client)
+            await_ready(StackPaths(state.home), after, ready, FIRST_START_WAIT_S)
     raise typer.Exit(daemon.run())
 
 
@@ -41,9 +55,8 @@ def supervise(
     services = [s.name for s in config.services_on(host) if s.name in DAEMONS]
     log = JsonLogger("supervisor", host, config.site.log_level)
     child = python_command(*state.global_args(), "daemon", "run")
-    with state.host_client(host, timeout_ms=300, retries=0) as client:
-        supervisor = Supervisor(services, StackPaths(state.home), child, log, client.answers)
-        raise typer.Exit(supervisor.run())
+    supervisor = Supervisor(services, StackPaths(state.home), child, log)
+    raise typer.Exit(supervisor.run())
 
 
 @app.command("worker")
