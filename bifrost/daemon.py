@@ -286,7 +286,7 @@ class Daemon:
                         self._guarded(on_readable, "socket.failed")
                 self._deliver_events(ready)
                 if self.rpc.socket in ready:
-                    self.rpc.serve_pending()
+                    self.rpc.serve_pending(readable=True)
                 self._end_turn()  # before timers: held replies do not wait on them
             self._run_due_timers()
             self._run_handed_over()

@@ -26,6 +26,7 @@ A peer that speaks another version gets an error naming both versions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -59,11 +60,23 @@ _DECODE_ERRORS = (
     UnicodeDecodeError,
 )
 _unpackb = msgpack.unpackb
+_packers = threading.local()
+"""Each thread's Packer: `packb` builds one (and its buffer) per call, which costs about as
+much as packing a small map; a Packer is not thread-safe, so every thread has its own."""
+_KEEP_PACKER_BYTES = 1 << 20
+"""A Packer keeps its buffer at the largest message it packed: after one larger than
+this, the thread's Packer is dropped so that memory goes back."""
 
 
 def pack(value: Any) -> bytes:
     """Serialize plain data (maps, lists, str, bytes, numbers, bool, nil)."""
-    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    try:
+        pack_: Callable[[Any], bytes] = _packers.pack
+    except AttributeError:
+        pack_ = _packers.pack = msgpack.Packer(use_bin_type=True).pack
+    packed = pack_(value)
+    if len(packed) > _KEEP_PACKER_BYTES:
+        del _packers.pack
     return packed
 
 
@@ -159,8 +172,8 @@ def batch_body(type_: str, count: int, columns: dict[str, list[Any]]) -> dict[st
     return {"type": type_, "n": count, "columns": columns}
 
 
-_ENVELOPE_TYPES = (int, str, int, int, str, str)
-"""Types of v, type, seq, ts, src, cid: one tuple compare checks them all."""
+_ENVELOPE_HEAD = b"\x97" + bytes((PROTOCOL_VERSION,))
+"""How a v2 envelope starts: a msgpack array of 7 (0x97), then the version as a fixint."""
 
 
 def decode_event(frame: bytes) -> tuple[str, list[Any]]:
@@ -169,6 +182,10 @@ def decode_event(frame: bytes) -> tuple[str, list[Any]]:
     The envelope comes back as the decoded list (not an Envelope) because this runs
     once per event and the subscriber builds its own object from it. A batch body has
     been checked to be columnar with `n` events.
+
+    The array's length and version are read from the envelope's first two bytes before
+    it is unpacked, so the decoded list needs only the types of its five header fields
+    checked.
     """
     if len(frame) > MAX_EVENT_BYTES:
         raise BadRequest(f"frame of {len(frame)} bytes exceeds the limit of {MAX_EVENT_BYTES}")
@@ -178,22 +195,40 @@ def decode_event(frame: bytes) -> tuple[str, list[Any]]:
             "event frame has no topic end: a wire v1 event (topic and envelope in two "
             f"frames)? this subscriber speaks wire v{PROTOCOL_VERSION}"
         )
+    if envelope[:2] != _ENVELOPE_HEAD:
+        raise _bad_envelope_head(envelope)
     try:
         raw = _unpackb(envelope, max_ext_len=0)
         name = topic.decode()
     except _DECODE_ERRORS as exc:
         raise BadRequest(f"not a valid event frame: {type(exc).__name__}: {exc}") from None
-    if type(raw) is not list or len(raw) != 7:
-        raise BadRequest("envelope: expected a 7-item array [v,type,seq,ts,src,cid,body]")
-    if tuple(map(type, raw[:6])) != _ENVELOPE_TYPES:
-        if type(raw[0]) is int and raw[0] != PROTOCOL_VERSION:
-            raise _wrong_version("envelope", raw[0])
+    _, type_, seq, ts, src, cid, body = raw
+    if not (
+        type(type_) is str
+        and type(seq) is int
+        and type(ts) is int
+        and type(src) is str
+        and type(cid) is str
+    ):
         raise BadRequest("envelope: v, seq and ts must be integers, type, src and cid strings")
-    if raw[0] != PROTOCOL_VERSION:
-        raise _wrong_version("envelope", raw[0])
-    if raw[1] == BATCH_TYPE:
-        _check_batch(raw[6])
+    if type_ == BATCH_TYPE:
+        _check_batch(body)
     return name, raw
+
+
+def _bad_envelope_head(envelope: bytes) -> BadRequest:
+    """The error for an envelope that does not start as a v2 one: wrong version or shape."""
+    try:
+        raw = _unpackb(envelope, max_ext_len=0)
+    except _DECODE_ERRORS as exc:
+        return BadRequest(f"not a valid event frame: {type(exc).__name__}: {exc}")
+    if type(raw) is list and raw and type(raw[0]) is int and raw[0] != PROTOCOL_VERSION:
+        return _wrong_version("envelope", raw[0])
+    if type(raw) is list and len(raw) == 7 and type(raw[0]) is int:
+        return BadRequest("envelope: not packed as a fixarray of 7 starting with the version")
+    if type(raw) is list and len(raw) == 7:
+        return BadRequest("envelope: v, seq and ts must be integers, type, src and cid strings")
+    return BadRequest("envelope: expected a 7-item array [v,type,seq,ts,src,cid,body]")
 
 
 def decode_envelope(data: bytes) -> Envelope:
@@ -349,6 +384,7 @@ def _is_plain_request(raw: Any) -> bool:
     return (
         type(raw) is dict
         and raw.keys() == _PLAIN_REQUEST_FIELDS
+        and type(raw["v"]) is int  # its value was checked before this
         and type(raw["id"]) is int
         and type(raw["method"]) is str
         and type(raw["params"]) is dict
@@ -387,6 +423,10 @@ def encode_error(id_: int | None, error: BifrostError) -> bytes:
 def decode_reply(data: bytes, bulk: Sequence[Any] = ()) -> dict[str, Any]:
     """Unpack and check an RPC reply map; its bulk frames go into its result."""
     raw = unpack(data, MAX_REPLY_BYTES)
+    plain = type(raw) is dict and raw.get("ok") is True and not bulk and "bulk" not in raw
+    if plain and raw.get("v") == PROTOCOL_VERSION:
+        checked: dict[str, Any] = raw  # the common case: a plain successful reply
+        return checked
     if type(raw) is not dict:
         raise BadRequest("reply: expected a map")
     for key in ("v", "ok"):
@@ -400,6 +440,8 @@ def decode_reply(data: bytes, bulk: Sequence[Any] = ()) -> dict[str, Any]:
         raise BadRequest("reply: an error reply needs an 'error' map")
     _join_bulk("reply", raw.get("bulk"), raw.get("result"), bulk)
     return raw
+
+
 WORK_VERSION = 1
 """The work messages' own version: wire v2 changed events and RPC, not these."""
 MAX_WORK_BYTES = 64 << 20

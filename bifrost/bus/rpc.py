@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import zmq
 
@@ -60,12 +60,20 @@ from bifrost.ratelimit import TokenBucket
 NO_PARAMS = Schema("params", {})
 _EVENTS, _POLLIN, _RCVMORE = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE)
 _NOBLOCK, _SNDMORE_NOBLOCK = int(zmq.NOBLOCK), int(zmq.SNDMORE | zmq.NOBLOCK)
+_RCVTIMEO = int(zmq.RCVTIMEO)
 """Socket options and flags as plain ints: the enums cost more than the calls they pass."""
 
 
-@dataclass(frozen=True, slots=True)
-class CallContext:
-    """What a handler may know about the call besides its params."""
+def _cannot_defer() -> Deferred:
+    raise RuntimeError("this call cannot be answered later")
+
+
+class CallContext(NamedTuple):
+    """What a handler may know about the call besides its params.
+
+    A tuple, built per request in one step (`tuple.__new__`), which costs a fraction of
+    a frozen dataclass's one attribute set per field.
+    """
 
     method: str
     cid: str
@@ -76,12 +84,11 @@ class CallContext:
     """The authenticated client name (CURVE User-Id); "local" on an unsecured loopback socket."""
     role: str = "admin"
     """The caller's role; a loopback socket trusts its own machine's users fully."""
-    defer: Callable[[], Deferred] = field(default=lambda: _cannot_defer(), repr=False)
+    defer: Callable[[], Deferred] = _cannot_defer
     """Answer later: returns a Deferred, which the handler returns in place of a result."""
 
 
-def _cannot_defer() -> Deferred:
-    raise RuntimeError("this call cannot be answered later")
+_new_context = tuple.__new__
 
 
 Answer = Callable[[list[Any], str], None]
@@ -179,6 +186,8 @@ class RpcServer:
             raise
         self.received = 0
         self._buckets: dict[bytes, TokenBucket] = {}
+        self._params_where: dict[str, str] = {}
+        """Method name -> how its params are named in errors (formatted once, not per call)."""
 
     def add(self, method: Method) -> None:
         """Register a method; a name can be registered once."""
@@ -186,22 +195,34 @@ class RpcServer:
             raise ValueError(f"method {method.name} is already registered")
         self.methods[method.name] = method
 
-    def serve_pending(self, max_requests: int = 1000) -> int:
-        """Answer the requests waiting on the socket; returns how many were read."""
+    def serve_pending(self, max_requests: int = 1000, readable: bool = False) -> int:
+        """Answer the requests waiting on the socket; returns how many were read.
+
+        `readable`: the caller's poll has just found the socket readable, so the first
+        request is read without asking the socket first (one state read per wake-up).
+        """
         socket = self.socket
+        recv, get = socket.recv, socket.get
         secured = self.roles is not None
         for count in range(max_requests):
             # Asking the socket is cheaper than the zmq.Again a recv on empty would raise.
             # ZMQ_EVENTS is an int option; pyzmq types every option as int | bytes.
-            if not cast(int, socket.get(_EVENTS)) & _POLLIN:
+            if (count or not readable) and not cast(int, get(_EVENTS)) & _POLLIN:
                 return count
             self.received += 1
             if secured:
                 parts = socket.recv_multipart(_NOBLOCK, copy=False)
                 user = str(parts[-1].get("User-Id") or "")
                 self._serve([part.bytes for part in parts], user)
-            else:
-                self._serve(socket.recv_multipart(_NOBLOCK), "local")
+                continue
+            try:
+                frames = [recv(_NOBLOCK)]
+            except zmq.Again:  # the poll's word was stale: nothing waits after all
+                self.received -= 1
+                return count
+            while get(_RCVMORE):
+                frames.append(recv(_NOBLOCK))
+            self._serve(frames, "local")
         return max_requests
 
     def _serve(self, frames: list[bytes], user: str) -> None:
@@ -224,10 +245,11 @@ class RpcServer:
             return
         # Unknown names are one label value, so a caller cannot mint unlimited metric series.
         label = request.method if request.method in self.methods else "(unknown)"
+        served = self.observer.request_served
 
         def answer(reply: list[Any], code: str) -> None:
             # Counted before the reply leaves, so a caller that sees the reply sees the count.
-            self.observer.request_served(label, code, (time.monotonic_ns() - received) / 1e9)
+            served(label, code, (time.monotonic_ns() - received) / 1e9)
             self._send(route, reply)
 
         outcome = self._dispatch(request, route[0], received, user, answer)
@@ -263,38 +285,47 @@ class RpcServer:
         answer: Answer,
     ) -> tuple[list[Any], str] | None:
         """The reply and its code, or None when the handler deferred it."""
-        method = self.methods.get(request.method)
-        role = "admin" if self.roles is None else self.roles.get(user, "")
+        name = request.method
+        method = self.methods.get(name)
         try:
             if method is None:
-                raise UnknownMethod(
-                    f"no method '{request.method}'", {"methods": sorted(self.methods)}
-                )
-            if not role or role_rank(role) < role_rank(method.role):
-                held = role or "not on the allow-list"
-                reason = f"{request.method} needs the {method.role} role; '{user}' is {held}"
-                self.refused(request.method, request.cid, user, reason)
-                raise Forbidden(reason, {"method": request.method, "needs": method.role})
+                raise UnknownMethod(f"no method '{name}'", {"methods": sorted(self.methods)})
+            if self.roles is None:
+                role = "admin"  # a loopback socket trusts its own machine's users fully
+            else:
+                role = self.roles.get(user, "")
+                if not role or role_rank(role) < role_rank(method.role):
+                    held = role or "not on the allow-list"
+                    reason = f"{name} needs the {method.role} role; '{user}' is {held}"
+                    self.refused(name, request.cid, user, reason)
+                    raise Forbidden(reason, {"method": name, "needs": method.role})
             if method.caller is not None and not self._from_service(method.caller, request, user):
                 reason = (
-                    f"{request.method} is accepted only from the {method.caller} service; "
+                    f"{name} is accepted only from the {method.caller} service; "
                     f"'{user}' did not prove to be it"
                 )
-                self.refused(request.method, request.cid, user, reason)
-                raise Forbidden(reason, {"method": request.method, "caller": method.caller})
+                self.refused(name, request.cid, user, reason)
+                raise Forbidden(reason, {"method": name, "caller": method.caller})
             if request.deadline_ms is not None:
                 waited_ms = (time.monotonic_ns() - received) / 1e6
                 if waited_ms > request.deadline_ms:
                     raise Timeout(f"deadline of {request.deadline_ms} ms passed before handling")
-            params = method.params.check(request.params, f"{request.method} params")
-            context = CallContext(
-                request.method,
-                request.cid,
-                peer,
-                time.time_ns(),
-                user,
-                role,
-                lambda: Deferred(answer, request.id),
+            where = self._params_where.get(name) or self._params_where.setdefault(
+                name, f"{name} params"
+            )
+            params = method.params.check(request.params, where)
+            request_id = request.id
+            context = _new_context(
+                CallContext,
+                (
+                    name,
+                    request.cid,
+                    peer,
+                    time.time_ns(),
+                    user,
+                    role,
+                    lambda: Deferred(answer, request_id),
+                ),
             )
             result = method.handler(params, context)
             if isinstance(result, Deferred):
@@ -357,6 +388,8 @@ class RpcClient:
         self._cid_prefix = os.urandom(6).hex()
         """Correlation ids are this client's random prefix plus a counter: unique, cheap."""
         self._socket: zmq.SyncSocket | None = None
+        self._rcvtimeo = -1
+        """The receive timeout set on `_socket` (ms; -1, libzmq's default, waits forever)."""
         self._watch: ConnectionWatch | None = None
 
     def _connect(self) -> zmq.SyncSocket:
@@ -368,6 +401,7 @@ class RpcClient:
             self._watch = ConnectionWatch(self.ctx, socket, secured=self.curve is not None)
             socket.connect(self.endpoint)
             self._socket = socket
+            self._rcvtimeo = -1
         return self._socket
 
     def _explain_silence(self, method: str, fail_fast: bool) -> None:
@@ -450,22 +484,42 @@ class RpcClient:
         else:  # bulk frames go uncopied
             socket.send_multipart(frames, copy=False)
         deadline = time.monotonic() + timeout_ms / 1000
-        while (left := deadline - time.monotonic()) > 0:
-            if not self._wait(socket, max(1, int(left * 1000)), fail_fast):
+        wait_ms = timeout_ms
+        while wait_ms > 0:
+            if fail_fast:
+                if not self._connected(socket, wait_ms):
+                    return None
+                wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            reply = self._receive(socket, wait_ms)
+            if reply is None:
                 return None
-            reply = receive_reply(socket)
             if reply.get("id") == request_id:
                 return reply
             if reply.get("id") is None and not reply["ok"]:
                 raise error_from_wire(reply["error"])
+            wait_ms = int((deadline - time.monotonic()) * 1000)  # a late reply: wait on
         return None
 
-    def _wait(self, socket: zmq.SyncSocket, timeout_ms: int, fail_fast: bool) -> bool:
-        """Until a reply is readable (True), or the time is up (or, fast, the connection
-        is refused)."""
+    def _receive(self, socket: zmq.SyncSocket, timeout_ms: int) -> dict[str, Any] | None:
+        """The next reply, or None when none comes within `timeout_ms`.
+
+        A blocking receive with the socket's own timeout: one call, where polling first
+        built a poller per call (pyzmq's `Socket.poll`), which cost more than the receive.
+        """
+        if self._rcvtimeo != timeout_ms:
+            socket.setsockopt(_RCVTIMEO, timeout_ms)
+            self._rcvtimeo = timeout_ms
+        try:
+            return receive_reply(socket)
+        except zmq.Again:
+            return None
+
+    def _connected(self, socket: zmq.SyncSocket, timeout_ms: int) -> bool:
+        """False when the connection is refused (nothing listens) before a reply is
+        readable or `timeout_ms` passes; True otherwise. For `fail_fast` calls."""
         watch = self._watch
-        if not fail_fast or watch is None or watch.connected:
-            return bool(socket.poll(timeout_ms))
+        if watch is None or watch.connected:
+            return True
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)
         poller.register(watch.pipe, zmq.POLLIN)
@@ -479,7 +533,7 @@ class RpcClient:
                 if watch.refused:
                     return False
                 if watch.connected:
-                    return bool(socket.poll(max(1, int((deadline - time.monotonic()) * 1000))))
+                    return True
         return False
 
     def reset(self) -> None:

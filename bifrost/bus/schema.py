@@ -16,6 +16,8 @@ from bifrost.errors import BadRequest
 
 MAX_DEPTH = 32
 _SCALARS = (int, float, str, bytes, bool, type(None))
+_SCALAR_SPECS = frozenset((int, float, str, bytes, bool))
+"""Specs a value of exactly that type matches with nothing more to check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +54,18 @@ class Schema:
         missing = self.required.difference(value)
         if missing:
             raise BadRequest(f"{where}: missing field '{sorted(missing)[0]}'")
+        fields, scalars = self.fields, _SCALARS
         for key, item in value.items():
-            spec = self.fields.get(key)
+            spec = fields.get(key)
+            kind = type(item)
+            # The common cases decided here, without a call or formatting where to point:
+            # a scalar in an open schema's free field, a value of exactly the spec's type.
             if spec is None:
                 if not self.open:
                     raise BadRequest(f"{where}: unknown field '{key}'")
-                check_plain(item, f"{where}.{key}")
-            else:
+                if kind not in scalars:
+                    check_plain(item, f"{where}.{key}")
+            elif kind is not spec or spec not in _SCALAR_SPECS:
                 check_value(spec, item, f"{where}.{key}")
         return value
 

@@ -172,6 +172,18 @@ def test_envelope_other_protocol_version_is_refused_naming_both() -> None:
         codec.decode_envelope(codec.pack([1, "quote", 1, 1, "s", "", {}]))
 
 
+def test_envelope_not_packed_as_a_fixarray_is_refused() -> None:
+    # The same 7 items as an array16: the version is read from the first two bytes.
+    items = codec.pack([2, "quote", 1, 1, "s", "", {}])[1:]
+    with pytest.raises(BadRequest, match="fixarray of 7"):
+        codec.decode_envelope(b"\xdc\x00\x07" + items)
+
+
+def test_envelope_version_that_is_not_an_int_is_refused() -> None:
+    with pytest.raises(BadRequest, match="seq and ts must be integers"):
+        codec.decode_envelope(codec.pack([2.0, "quote", 1, 1, "s", "", {}]))
+
+
 def test_envelope_body_with_ext_value_is_refused() -> None:
     frame = msgpack.packb([2, "quote", 1, 1, "s", "", {"t": msgpack.Timestamp(1, 0)}])
     with pytest.raises(BadRequest, match="ext"):
@@ -225,6 +237,14 @@ def test_request_params_with_timestamp_are_refused() -> None:
 def test_request_v1_is_refused_naming_both_versions() -> None:
     with pytest.raises(BadRequest, match="protocol version 1 is not 2"):
         codec.decode_request(codec.pack({"v": 1, "id": 1, "method": "m"}))
+
+
+def test_request_nil_version_is_refused() -> None:
+    frame = codec.pack(
+        {"v": None, "id": 1, "method": "m", "params": {}, "cid": "c", "deadline_ms": 10}
+    )
+    with pytest.raises(BadRequest, match=r"request\.v: expected int"):
+        codec.decode_request(frame)
 
 
 def test_request_other_protocol_version_is_refused() -> None:
