@@ -307,7 +307,8 @@ def report(repeats: list[dict], packages: dict[str, list[str]]) -> None:
         mid, low, high = spread(repeats, lambda r, n=name: r["rss_mb"][n])
         verdict = "met" if mid <= 120 else "MISSED"
         print(f"  {name:16} {mid:7.1f} ({low:.1f}-{high:.1f})  {verdict}")
-        print(f"  {'':16} imports: {' '.join(packages[name])}")
+        outside = [p for p in packages[name] if p not in sys.stdlib_module_names]
+        print(f"  {'':16} packages: {' '.join(outside)}")
     figures = {
         "help_vs_minimal_typer": spread(repeats, "help_vs_minimal_typer"),
         "read_vs_help": spread(repeats, "read_vs_help"),
