@@ -118,69 +118,104 @@ def _mean_weights(n):
     return back, ahead, join
 
 
-@njit(cache=True)
-def _suffix_means(x, start, stop, n, back):
-    """Mean of x[j : end of j's block] for every j in x[start:stop].
+MEAN_TILE = 32
+"""Blocks whose means `means_kernel` works out side by side (a tile of a few kB stays in
+the first-level cache)."""
 
-    Blocks are independent chains of dependent operations, so two are run side by side
-    (the processor overlaps them); each value sees the same operations either way.
+
+@njit(cache=True, inline='always')
+def _tile_means(x, base, count, n, back, ahead, values, prefix, suffix):
+    """Prefix and suffix means of `count` consecutive blocks of n values from x[base].
+
+    Block g of the tile is column g of `values` and `prefix` and column g + 1 of `suffix`;
+    row c + 1 of `prefix` is the mean of the block's first c + 1 values, row j of `suffix`
+    the mean of its values from j on (row 0 of `prefix` and row n of `suffix` are zeros,
+    column 0 of `suffix` holds the block before the tile). Each row is one step of every
+    block's chain of dependent operations, so the chains run side by side in the
+    processor's vector lanes; each value sees the operations of `_run_moments`, in order.
     """
-    suffix = np.empty(stop - start)
-    block = start
-    while block + 2 * n <= stop:
-        first, second = 0.0, 0.0
+    for g in range(count):
         for c in range(n):
-            j, k = block + n - 1 - c, block + 2 * n - 1 - c
-            first = x[j] + (first - x[j]) * back[c]
-            second = x[k] + (second - x[k]) * back[c]
-            suffix[j - start], suffix[k - start] = first, second
-        block += 2 * n
-    while block < stop:
-        mean = 0.0
-        last = min(block + n, stop) - 1
-        for j in range(last, block - 1, -1):
-            mean = x[j] + (mean - x[j]) * back[last - j]
-            suffix[j - start] = mean
-        block += n
-    return suffix
+            values[c, g] = x[base + g * n + c]
+    chain = np.zeros(count)
+    for c in range(n):
+        j, weight = n - 1 - c, back[c]
+        for g in range(count):
+            value = values[j, g]
+            mean = value + (chain[g] - value) * weight
+            chain[g] = mean
+            suffix[j, g + 1] = mean
+    chain[:] = 0.0
+    for c in range(n):
+        weight = ahead[c]
+        for g in range(count):
+            mean = chain[g] + (values[c, g] - chain[g]) * weight
+            chain[g] = mean
+            prefix[c + 1, g] = mean
+
+
+@njit(cache=True, inline='always')
+def _put_tile_means(out, base, first, count, n, join, prefix, suffix, joined):
+    """Window means of tile blocks `first`..`count - 1` into out[base:]: each block's
+    prefix joined to the suffix of the block before it (block 0 of a run has none, so
+    only its last value, a whole block, is a window)."""
+    for c in range(n - 1):
+        weight = join[c]
+        for g in range(first, count):
+            before = suffix[c + 1, g]
+            joined[c, g] = before + (prefix[c + 1, g] - before) * weight
+    for g in range(first, count):
+        joined[n - 1, g] = prefix[n, g]
+        start = base + g * n
+        for c in range(n):
+            out[start + c] = joined[c, g]
+    if first:
+        out[base + n - 1] = prefix[n, 0]
 
 
 @njit(cache=True)
 def _run_means(x, start, stop, n, out):
     """`_run_moments` for the mean alone, with the same float operations in the same order
-    (M2 is not on the mean's path; the merge weights come from `_mean_weights`)."""
+    (M2 is not on the mean's path; the merge weights come from `_mean_weights`), one tile
+    of blocks at a time. Leaves out[start:start + n - 1] as it is."""
     if stop - start < n:
         return
     back, ahead, join = _mean_weights(n)
-    suffix = _suffix_means(x, start, stop, n, back)
-    for block in range(start, stop, n):
-        mean = 0.0
-        for offset in range(min(n, stop - block)):
-            i = block + offset
-            mean = mean + (x[i] - mean) * ahead[offset]
-            if i - start < n - 1:
-                continue  # before the first full window
-            if offset == n - 1:
-                out[i] = mean
-            else:  # this block's prefix joined to the suffix of the block before
-                before = suffix[i - n + 1 - start]
-                out[i] = before + (mean - before) * join[offset]
+    values = np.empty((n, MEAN_TILE))
+    joined = np.empty((n, MEAN_TILE))
+    prefix = np.zeros((n + 1, MEAN_TILE))
+    suffix = np.zeros((n + 1, MEAN_TILE + 1))
+    blocks = (stop - start) // n
+    for tile in range(0, blocks, MEAN_TILE):
+        count = min(MEAN_TILE, blocks - tile)
+        base = start + tile * n
+        _tile_means(x, base, count, n, back, ahead, values, prefix, suffix)
+        _put_tile_means(out, base, 1 if tile == 0 else 0, count, n, join, prefix, suffix, joined)
+        suffix[:, 0] = suffix[:, count]
+    mean = 0.0
+    for i in range(start + blocks * n, stop):  # a last block shorter than n
+        offset = i - start - blocks * n
+        mean = mean + (x[i] - mean) * ahead[offset]
+        before = suffix[offset + 1, 0]
+        out[i] = before + (mean - before) * join[offset]
 
 
 @njit(cache=True)
 def means_kernel(x, n):
-    """The mean of `moments_kernel`, bit for bit, at about half its cost: rolling mean of
-    width n, NaN where the window is short or holds a gap."""
+    """The mean of `moments_kernel`, bit for bit, at a fraction of its cost: rolling mean
+    of width n, NaN where the window is short or holds a gap."""
     size = x.shape[0]
-    out = np.full(size, np.nan)
+    out = np.empty(size)
     start = 0
     while start < size:
         if not np.isfinite(x[start]):
+            out[start] = np.nan
             start += 1
             continue
         stop = start
         while stop < size and np.isfinite(x[stop]):
             stop += 1
+        out[start : min(start + n - 1, stop)] = np.nan  # before the first full window
         _run_means(x, start, stop, n, out)
         start = stop
     return out

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-from bifrost.indicators import crossover, crossunder, sma
+import numpy as np
+from numba import njit
+
+from bifrost.indicators import sma
+from bifrost.indicators.arguments import as_series, check_window
+from bifrost.indicators.moments import means_kernel
 from bifrost.model.market import Bar
 from bifrost.sim.constraints import at_least, less_than
 from bifrost.strategy.bars import BarArrays
 from bifrost.strategy.strategy import Strategy
+
+
+@njit(cache=True)
+def _cross_signals(close, fast, slow):
+    """Both SMAs of `close` (the bits of `sma`) and where the fast one crosses above the
+    slow one (up) and below it (down), as `crossover` and `crossunder` of them."""
+    fast_ma, slow_ma = means_kernel(close, fast), means_kernel(close, slow)
+    up = np.zeros(close.shape[0], dtype=np.bool_)
+    down = np.zeros(close.shape[0], dtype=np.bool_)
+    for i in range(1, close.shape[0]):
+        f0, s0, f1, s1 = fast_ma[i - 1], slow_ma[i - 1], fast_ma[i], slow_ma[i]
+        up[i] = f1 > s1 and f0 <= s0
+        down[i] = s1 > f1 and s0 <= f0
+    return up, down
+
+
+@njit(cache=True)
+def _cross_targets(close, fast, slow, short):
+    """The crossings of `_cross_signals` as targets: +1 up, `short` down, else NaN."""
+    up, down = _cross_signals(close, fast, slow)
+    out = np.empty(close.shape[0])
+    for i in range(close.shape[0]):
+        out[i] = 1.0 if up[i] else (short if down[i] else math.nan)
+    return out
 
 
 class SmaCross(Strategy):
@@ -31,8 +60,9 @@ class SmaCross(Strategy):
         cls, bars: BarArrays, fast: int = 10, slow: int = 30, allow_short: bool = False
     ) -> tuple[np.ndarray, ...]:
         """Long entry and exit signals for the vectorized engine."""
-        fast_ma, slow_ma = sma(bars.close, fast), sma(bars.close, slow)
-        return crossover(fast_ma, slow_ma), crossunder(fast_ma, slow_ma)
+        return _cross_signals(
+            as_series("close", bars.close), check_window("fast", fast), check_window("slow", slow)
+        )
 
     @classmethod
     def targets(
@@ -40,8 +70,12 @@ class SmaCross(Strategy):
     ) -> np.ndarray:
         """Target position per bar for the vectorized engine: +1 long, -1 short, 0 flat,
         NaN keep what is held."""
-        up, down = cls.signals(bars, fast, slow)
-        return np.where(up, 1.0, np.where(down, -1.0 if allow_short else 0.0, np.nan))
+        return _cross_targets(
+            as_series("close", bars.close),
+            check_window("fast", fast),
+            check_window("slow", slow),
+            -1.0 if allow_short else 0.0,
+        )
 
     def on_start(self) -> None:
         self.fraction = 1 / len(self.symbols)

@@ -1,5 +1,5 @@
 """The faster paths give the numbers of the slow ones: the mean-only window kernel, the
-median bar spacing, and trades kept as columns."""
+fused SMA cross, the median bar spacing, and trades kept as columns."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from bifrost.backtest.engine import BacktestConfig, run_backtest, trade_records
 from bifrost.backtest.stats import median_spacing
 from bifrost.backtest.vector import run_vector_targets
 from bifrost.errors import BadRequest
-from bifrost.indicators.moments import means_kernel, moments_kernel
+from bifrost.indicators import crossover, crossunder, sma
+from bifrost.indicators.moments import MEAN_TILE, means_kernel, moments_kernel
 from bifrost.strategy.bars import BarArrays
 from bifrost.strategy.builtin import SmaCross
 
@@ -27,6 +28,29 @@ def test_means_kernel_equals_moments_mean_bit_for_bit(seed: int) -> None:
     x[rng.random(len(x)) < 0.03] = np.nan  # gaps restart the windows
     for n in (1, 2, 3, 7, 10, 30):
         assert np.array_equal(means_kernel(x, n), moments_kernel(x, n)[0], equal_nan=True)
+
+
+@pytest.mark.parametrize("n", [1, 2, 10, 30, 31, 200])
+def test_means_kernel_equals_moments_mean_across_many_tiles(n: int) -> None:
+    rng = np.random.default_rng(n)
+    x = walk(3 * MEAN_TILE * n + n // 2 + 1, n)  # several tiles and a short last block
+    x[rng.random(len(x)) < 0.001] = np.nan
+    x[len(x) // 3 : len(x) // 3 + 2 * n] = 5.0  # a flat stretch: its windows are exactly 5
+    assert np.array_equal(means_kernel(x, n), moments_kernel(x, n)[0], equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sma_cross_fused_signals_equal_the_indicators(seed: int) -> None:
+    close = walk(5_000, seed)
+    close[np.random.default_rng(seed).random(len(close)) < 0.002] = np.nan
+    bars = BarArrays(np.arange(len(close)), close, close, close, close, np.ones(len(close)))
+    fast, slow = sma(close, 7), sma(close, 25)
+    up, down = SmaCross.signals(bars, 7, 25)
+    assert np.array_equal(up, crossover(fast, slow))
+    assert np.array_equal(down, crossunder(fast, slow))
+    short = SmaCross.targets(bars, 7, 25, allow_short=True)
+    expected = np.where(up, 1.0, np.where(down, -1.0, np.nan))
+    assert np.array_equal(short, expected, equal_nan=True)
 
 
 @pytest.mark.parametrize("seed", range(20))
