@@ -253,7 +253,7 @@ def run_rpc_server(mode: str, endpoint: str, stop: Any) -> None:
             poller.register(server.socket, zmq.POLLIN)
             while not stop.is_set():
                 if poller.poll(50):
-                    server.serve_pending()
+                    server.serve_pending(readable=True)
         else:
             sock = ctx.socket(zmq.REP)
             sock.setsockopt(zmq.LINGER, 0)

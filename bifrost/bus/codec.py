@@ -320,9 +320,11 @@ REQUEST = Schema(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """An RPC request after checking: method name, params map, correlation id, budget."""
+class Request(NamedTuple):
+    """An RPC request after checking: method name, params map, correlation id, budget.
+
+    A tuple, built in one step per request (a frozen dataclass sets each field apart).
+    """
 
     id: int
     method: str
@@ -362,6 +364,12 @@ def encode_request(
 def decode_request(data: bytes, bulk: Sequence[bytes] = ()) -> Request:
     """Unpack and check an RPC request and its bulk frames; BadRequest naming the problem."""
     raw = unpack(data, MAX_REQUEST_BYTES)
+    if not bulk and _is_plain_request(raw):  # the common case, checked in one expression
+        deadline = raw["deadline_ms"]
+        if deadline is None or deadline > 0:
+            return _new_request(
+                Request, (raw["id"], raw["method"], raw["params"], raw["cid"], deadline, None)
+            )
     if type(raw) is dict and type(raw.get("v")) is int and raw["v"] != PROTOCOL_VERSION:
         raise _wrong_version("request", raw["v"])
     if not _is_plain_request(raw):
@@ -375,6 +383,7 @@ def decode_request(data: bytes, bulk: Sequence[bytes] = ()) -> Request:
     return Request(raw["id"], raw["method"], params, cid, deadline, raw.get("auth"))
 
 
+_new_request = tuple.__new__
 _PLAIN_REQUEST_FIELDS = frozenset(("v", "id", "method", "params", "cid", "deadline_ms"))
 
 
@@ -384,7 +393,8 @@ def _is_plain_request(raw: Any) -> bool:
     return (
         type(raw) is dict
         and raw.keys() == _PLAIN_REQUEST_FIELDS
-        and type(raw["v"]) is int  # its value was checked before this
+        and raw["v"] == PROTOCOL_VERSION
+        and type(raw["v"]) is int
         and type(raw["id"]) is int
         and type(raw["method"]) is str
         and type(raw["params"]) is dict

@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 import zmq
 
@@ -58,7 +58,7 @@ from bifrost.errors import (
 from bifrost.ratelimit import TokenBucket
 
 NO_PARAMS = Schema("params", {})
-_EVENTS, _POLLIN, _RCVMORE = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE)
+_POLLIN = int(zmq.POLLIN)
 _NOBLOCK, _SNDMORE_NOBLOCK = int(zmq.NOBLOCK), int(zmq.SNDMORE | zmq.NOBLOCK)
 _RCVTIMEO = int(zmq.RCVTIMEO)
 """Socket options and flags as plain ints: the enums cost more than the calls they pass."""
@@ -89,6 +89,11 @@ class CallContext(NamedTuple):
 
 
 _new_context = tuple.__new__
+_zmq_poll = zmq.zmq_poll
+_send_frame = zmq.backend.Socket.send
+"""pyzmq's own send, called as `_send_frame(socket, data, flags, copy)`: `zmq.Socket.send`
+wraps it only to handle draft routing ids and groups, which the bus does not use, and
+the wrapper costs a Python call on every frame."""
 
 
 Answer = Callable[[list[Any], str], None]
@@ -185,6 +190,8 @@ class RpcServer:
             self.socket.close(linger=0)
             raise
         self.received = 0
+        self._waiting = [(self.socket, _POLLIN)]
+        """The poll item that asks whether a request is waiting."""
         self._buckets: dict[bytes, TokenBucket] = {}
         self._params_where: dict[str, str] = {}
         """Method name -> how its params are named in errors (formatted once, not per call)."""
@@ -202,12 +209,13 @@ class RpcServer:
         request is read without asking the socket first (one state read per wake-up).
         """
         socket = self.socket
-        recv, get = socket.recv, socket.get
+        recv, waiting = socket.recv, self._waiting
         secured = self.roles is not None
         for count in range(max_requests):
-            # Asking the socket is cheaper than the zmq.Again a recv on empty would raise.
-            # ZMQ_EVENTS is an int option; pyzmq types every option as int | bytes.
-            if (count or not readable) and not cast(int, get(_EVENTS)) & _POLLIN:
+            # A zero-timeout poll of this one socket: cheaper than the zmq.Again a recv on
+            # empty would raise, and than reading ZMQ_EVENTS (pyzmq looks the option up
+            # in an enum on every get).
+            if (count or not readable) and not _zmq_poll(waiting, 0):
                 return count
             self.received += 1
             if secured:
@@ -220,8 +228,14 @@ class RpcServer:
             except zmq.Again:  # the poll's word was stale: nothing waits after all
                 self.received -= 1
                 return count
-            while get(_RCVMORE):
-                frames.append(recv(_NOBLOCK))
+            # A ROUTER's identity frame always has the message's frames after it. Whether
+            # more follow a frame is read from the frame itself: asking the socket
+            # (RCVMORE) costs pyzmq an enum lookup, several times the receive.
+            more = True
+            while more:
+                frame = recv(_NOBLOCK, copy=False)
+                frames.append(frame.bytes)
+                more = frame.more
             self._serve(frames, "local")
         return max_requests
 
@@ -345,14 +359,14 @@ class RpcServer:
 
     def _send(self, route: list[bytes], reply: list[Any]) -> None:
         # Part by part with int flags: send_multipart's enum arithmetic costs more than a send.
-        send = self.socket.send
+        socket = self.socket
         try:
             for part in route:
-                send(part, _SNDMORE_NOBLOCK)
+                _send_frame(socket, part, _SNDMORE_NOBLOCK)
             for part in reply[:-1]:
-                send(part, _SNDMORE_NOBLOCK)
+                _send_frame(socket, part, _SNDMORE_NOBLOCK)
             # A bulk frame goes uncopied (pyzmq copies small ones anyway).
-            send(reply[-1], _NOBLOCK, copy=len(reply) == 1)
+            _send_frame(socket, reply[-1], _NOBLOCK, len(reply) == 1)
         except zmq.Again:
             self.observer.bad_frame("reply_dropped")
 
@@ -480,7 +494,7 @@ class RpcClient:
     ) -> dict[str, Any] | None:
         socket = self._connect()
         if len(frames) == 1:
-            socket.send(frames[0])
+            _send_frame(socket, frames[0], 0)
         else:  # bulk frames go uncopied
             socket.send_multipart(frames, copy=False)
         deadline = time.monotonic() + timeout_ms / 1000
@@ -554,10 +568,13 @@ def receive_reply(socket: zmq.SyncSocket) -> dict[str, Any]:
     """Read one reply (its map, then its bulk frames) from a readable socket and check it.
 
     The map is copied (it is small); bulk frames are not: their bytes stay in ZeroMQ's
-    message and the result holds memoryviews of them.
+    message and the result holds memoryviews of them. Whether more frames follow is read
+    from each frame, which costs less than asking the socket (RCVMORE).
     """
-    header = socket.recv()
+    frame = socket.recv(copy=False)
+    header = frame.bytes
     bulk = []
-    while socket.getsockopt(_RCVMORE):
-        bulk.append(socket.recv(copy=False).buffer)
+    while frame.more:
+        frame = socket.recv(copy=False)
+        bulk.append(frame.buffer)
     return codec.decode_reply(header, bulk)
