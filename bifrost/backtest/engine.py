@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from bifrost.backtest.stats import TradeArrays, compute_stats
-from bifrost.clock import SimulatedClock
 from bifrost.errors import BadRequest
 from bifrost.model.market import Bar, Side
 from bifrost.model.orders import Fill, Order, OrderType
@@ -32,6 +31,36 @@ from bifrost.strategy.context import PortfolioView
 from bifrost.strategy.strategy import Strategy
 
 FILL_MODES = ("next-open", "close")
+
+
+class BacktestClock:
+    """The simulated time of a backtest: the time of the event being handled.
+
+    The one-symbol loop sets `now` directly, a store per bar instead of a call, having
+    checked once that its bars never go back in time; the merged loops advance it.
+    """
+
+    __slots__ = ("now",)
+
+    def __init__(self, start_ns: int) -> None:
+        self.now = start_ns
+
+    def now_ns(self) -> int:
+        """The simulated current time."""
+        return self.now
+
+    def advance_to(self, ts_ns: int) -> None:
+        """Move time forward to `ts_ns`; time never runs backwards."""
+        if ts_ns < self.now:
+            raise ValueError(f"clock cannot go back from {self.now} to {ts_ns}")
+        self.now = ts_ns
+
+    def check_forward(self, ts: np.ndarray) -> None:
+        """Raise as `advance_to` would when the times `ts`, taken in order, go back."""
+        back = np.flatnonzero(np.diff(ts) < 0)
+        if len(back):
+            self.advance_to(int(ts[back[0]]))
+            self.advance_to(int(ts[back[0] + 1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +179,7 @@ class EventEngine:
             raise BadRequest("a backtest needs bars for every symbol")
         self.data = dict(sorted(data.items()))
         self.config = config
-        self.clock = SimulatedClock(min(int(b.ts[0]) for b in self.data.values()))
+        self.clock = BacktestClock(min(int(b.ts[0]) for b in self.data.values()))
         self.account = SimAccount(config.cash, config.commission)
         self.exchange = SimulatedExchange(
             self.account,
@@ -158,10 +187,9 @@ class EventEngine:
             fill_at_close=config.fill == "close",
             max_participation=config.max_participation,
         )
-        self._index = dict.fromkeys(self.data, -1)
-        # `index(symbol)` is the dict's own lookup: data views and indicators call it on
-        # every read, and a C-level call costs a third of a Python method's frame.
-        self.index: Callable[[str], int] = self._index.__getitem__
+        # Each symbol's current bar index as a one-element list: data views and
+        # indicators hold the list and read `cursor[0]` on every access, with no call.
+        self._cursors = {s: [-1] for s in self.data}
         self._marks = {s: float(b.close[0]) for s, b in self.data.items()}
         self.strategy: Strategy | None = None
 
@@ -171,7 +199,7 @@ class EventEngine:
         """Place an order now (it fills by the exchange's rules)."""
         if order.symbol not in self.data:
             raise BadRequest(f"no data for {order.symbol} in this backtest")
-        return self.exchange.submit(order, self.clock.now_ns())
+        return self.exchange.submit(order, self.clock.now)
 
     def cancel_order(self, client_order_id: str) -> Order:
         """Cancel an open order."""
@@ -188,7 +216,15 @@ class EventEngine:
 
     def now_ns(self) -> int:
         """The time of the bar being handled."""
-        return self.clock.now_ns()
+        return self.clock.now
+
+    def index(self, symbol: str) -> int:
+        """Index of the bar of `symbol` being handled (or the latest seen)."""
+        return self._cursors[symbol][0]
+
+    def cursor(self, symbol: str) -> list[int]:
+        """`index(symbol)` as a one-element list the engine updates in place."""
+        return self._cursors[symbol]
 
     # -- the run ----------------------------------------------------------------------
 
@@ -241,31 +277,35 @@ class EventEngine:
             bars.volume.tolist(),
         )
         n = len(ts)
-        equity = np.empty(n)
-        exposure = np.zeros(n, dtype=np.bool_)
+        # Lists take a Python float or bool in a third of the time a numpy array does.
+        equity: list[float] = []
+        exposure: list[bool] = []
+        mark, expose = equity.append, exposure.append
         exchange, account, clock = self.exchange, self.account, self.clock
-        has_orders = exchange.has_open_orders
+        books = exchange.books
         fill_at_close = exchange.fill_at_close
         on_bar = strategy.on_bar
         timeframe = self.config.timeframe
-        index, marks = self._index, self._marks
-        positions = account.positions
+        cursor, marks = self._cursors[symbol], self._marks
+        positions, next_timer = account.positions, self._next_timer
+        clock.check_forward(bars.ts)
         for k in range(n):
             t = ts[k]
-            clock.advance_to(t)
-            if t >= self._next_timer:
+            clock.now = t
+            if t >= next_timer:
                 self._timer(strategy, t)
-            index[symbol] = k
+                next_timer = self._next_timer
+            cursor[0] = k
             marks[symbol] = c[k]
-            if has_orders(symbol):
+            if books.get(symbol):
                 exchange.process_bar(symbol, BarPrices(t, o[k], h[k], lo[k], c[k], v[k]))
             on_bar(Bar(symbol, timeframe, t, o[k], h[k], lo[k], c[k], v[k]))
-            if fill_at_close and has_orders(symbol):
+            if fill_at_close and books.get(symbol):
                 exchange.process_close(symbol, BarPrices(t, o[k], h[k], lo[k], c[k], v[k]))
             held = positions.get(symbol, 0.0)
-            equity[k] = account.cash + held * c[k]
-            exposure[k] = held != 0.0
-        return bars.ts.copy(), equity, exposure
+            mark(account.cash + held * c[k])
+            expose(held != 0.0)
+        return bars.ts.copy(), np.array(equity), np.array(exposure, dtype=np.bool_)
 
     def _loop_many(self, strategy: Strategy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Several symbols merged on time; equity marked once per timestamp."""
@@ -307,7 +347,7 @@ class EventEngine:
             float(bars.close[k]),
             float(bars.volume[k]),
         )
-        self._index[symbol] = k
+        self._cursors[symbol][0] = k
         self._marks[symbol] = prices.close
         self.exchange.process_bar(symbol, prices)
         strategy.on_bar(

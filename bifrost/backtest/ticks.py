@@ -62,7 +62,7 @@ class QuoteEngine(EventEngine):
             float(q.ask_size[k]),
             int(q.ts[k]),
         )
-        self._index[symbol] = k
+        self._cursors[symbol][0] = k
         self._marks[symbol] = quote.mid
         self.exchange.process_quote(quote)
         strategy.on_quote(quote)

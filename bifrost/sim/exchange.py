@@ -80,7 +80,9 @@ class SimulatedExchange:
         self.lot_size = lot_size
         self.allow_short = allow_short
         self.orders: dict[str, Order] = {}
-        self._open: dict[str, list[Order]] = {}
+        self.books: dict[str, list[Order]] = {}
+        """Resting orders by symbol (a missing or empty list: none). The backtest loop
+        reads it every bar; only the exchange changes it."""
         self._waiting_legs: dict[str, list[Order]] = {}
         self._first_day: dict[str, int] = {}
         self._trade_ids = itertools.count(1)
@@ -103,7 +105,7 @@ class SimulatedExchange:
         if order.parent_id is not None:
             self._waiting_legs.setdefault(order.parent_id, []).append(order)
         else:
-            self._open.setdefault(order.symbol, []).append(order)
+            self.books.setdefault(order.symbol, []).append(order)
         return order
 
     def adopt(self, order: Order) -> Order:
@@ -111,7 +113,7 @@ class SimulatedExchange:
         if not order.is_open:
             raise BadRequest(f"order {order.client_order_id} is {order.status}, not open")
         self.orders[order.client_order_id] = order
-        self._open.setdefault(order.symbol, []).append(order)
+        self.books.setdefault(order.symbol, []).append(order)
         return order
 
     def submit_bracket(
@@ -158,7 +160,7 @@ class SimulatedExchange:
 
     def has_open_orders(self, symbol: str) -> bool:
         """True when `symbol` has resting orders (cheap: checked every bar)."""
-        return bool(self._open.get(symbol))
+        return bool(self.books.get(symbol))
 
     def execute_now(self, order: Order, price: float, ts: int) -> Order:
         """Submit an order and fill it at once at `price` (end-of-backtest liquidation)."""
@@ -169,14 +171,14 @@ class SimulatedExchange:
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Orders that can still fill."""
-        books = [self._open.get(symbol, [])] if symbol else list(self._open.values())
+        books = [self.books.get(symbol, [])] if symbol else list(self.books.values())
         return [o for book in books for o in book if o.is_open]
 
     # -- bars ---------------------------------------------------------------------------
 
     def process_bar(self, symbol: str, bar: BarPrices) -> None:
         """Fill resting orders of `symbol` that were placed before this bar."""
-        book = self._open.get(symbol)
+        book = self.books.get(symbol)
         if not book:
             return
         for order in list(book):
@@ -195,7 +197,7 @@ class SimulatedExchange:
         """In close mode: fill MARKET orders placed while this bar was handled, at its close."""
         if not self.fill_at_close:
             return
-        for order in list(self._open.get(symbol, [])):
+        for order in list(self.books.get(symbol, [])):
             if order.is_open and order.type is OrderType.MARKET and order.created_ts == bar.ts:
                 price = self.slippage.adjust(order.side, bar.close)
                 self._fill(order, price, bar.ts, self._bar_cap(symbol, bar))
@@ -245,7 +247,7 @@ class SimulatedExchange:
 
     def process_quote(self, quote: Quote) -> None:
         """Fill resting orders of the quote's symbol against its bid and ask."""
-        for order in list(self._open.get(quote.symbol, [])):
+        for order in list(self.books.get(quote.symbol, [])):
             if not order.is_open or order.created_ts > quote.ts:
                 continue
             if self._expired(order, quote.ts):
@@ -335,7 +337,7 @@ class SimulatedExchange:
             if leg.is_open:
                 leg.quantity = parent.filled
                 leg.created_ts = parent.created_ts
-                self._open.setdefault(leg.symbol, []).append(leg)
+                self.books.setdefault(leg.symbol, []).append(leg)
 
     def _end(self, order: Order, status: OrderStatus, reason: str) -> None:
         order.move_to(status, reason)
@@ -352,17 +354,17 @@ class SimulatedExchange:
             self.on_order(order)
 
     def _prune(self, symbol: str) -> None:
-        book = self._open.get(symbol)
+        book = self.books.get(symbol)
         if book:
-            self._open[symbol] = [o for o in book if o.is_open]
+            self.books[symbol] = [o for o in book if o.is_open]
 
     def cancel_all(self, reason: str) -> None:
         """Cancel every open order (end of a backtest, kill switch)."""
-        for book in self._open.values():
+        for book in self.books.values():
             for order in book:
                 if order.is_open:
                     self._end(order, OrderStatus.CANCELED, reason)
-        self._open.clear()
+        self.books.clear()
 
 
 def _limit_price(buy: bool, limit: float, bar: BarPrices) -> float | None:

@@ -2,11 +2,12 @@
 
 The engine holds each symbol's bars for the whole run; a strategy sees them through a
 `BarView` of `PastSeries`, which read the engine's current bar index on every access,
-so moving to the next bar costs the engine nothing. `close[-1]` is the current bar,
-`close[-2]` the one before, `close[0]` the first; an index past the current bar raises
-IndexError, and slices, `len()`, iteration, `values`, numpy conversion and arithmetic
-all see the same prefix. What leaves a series is a copy, never a numpy view: a view
-leads back to the whole array through its `.base`.
+so moving to the next bar costs the engine nothing (an engine that keeps each symbol's
+index in a one-element list, its cursor, hands that list over and reads skip a call).
+`close[-1]` is the current bar, `close[-2]` the one before, `close[0]` the first; an
+index past the current bar raises IndexError, and slices, `len()`, iteration, `values`,
+numpy conversion and arithmetic all see the same prefix. What leaves a series is a
+copy, never a numpy view: a view leads back to the whole array through its `.base`.
 
 Indicators need the whole series once (`Strategy.I` computes them before the first
 bar); `whole_series` is how the Strategy, and only it, unwraps a view for that, and
@@ -34,11 +35,19 @@ MIN_PROBE_BARS = 4
 class PastSeries(NDArrayOperatorsMixin):
     """One series of one symbol, shown from its first value up to the current bar only."""
 
-    __slots__ = ("_index", "_items", "_values", "symbol")
+    __slots__ = ("_cursor", "_index", "_items", "_values", "symbol")
 
-    def __init__(self, values: np.ndarray, symbol: str, index: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        values: np.ndarray,
+        symbol: str,
+        index: Callable[[str], int],
+        cursor: list[int] | None = None,
+    ) -> None:
         self.symbol = symbol
         self._index = index
+        self._cursor = cursor
+        """The engine's index of the current bar as `cursor[0]`, when it keeps one."""
         self.set_values(values)
 
     def set_values(self, values: np.ndarray) -> None:
@@ -51,14 +60,16 @@ class PastSeries(NDArrayOperatorsMixin):
 
     def _now(self) -> int:
         """Index of the current bar (-1 before the first)."""
-        return self._index(self.symbol)
+        cursor = self._cursor
+        return cursor[0] if cursor is not None else self._index(self.symbol)
 
     def _prefix(self) -> np.ndarray:
         """The series up to the current bar, as a numpy view: internal use only."""
         return self._values[: self._now() + 1]
 
     def __getitem__(self, key: Any) -> Any:
-        now = self._index(self.symbol)
+        cursor = self._cursor
+        now = cursor[0] if cursor is not None else self._index(self.symbol)
         if type(key) is not int:
             if isinstance(key, slice) or not hasattr(key, "__index__"):
                 picked = self._values[: now + 1][key]
@@ -77,7 +88,7 @@ class PastSeries(NDArrayOperatorsMixin):
         raise IndexError(f"{self.symbol}[{key}] is before the first bar")
 
     def __len__(self) -> int:
-        return self._index(self.symbol) + 1
+        return self._now() + 1
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._prefix().tolist())
@@ -113,10 +124,16 @@ class BarView:
     close: PastSeries
     volume: PastSeries
 
-    def __init__(self, bars: Any, symbol: str, index: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        bars: Any,
+        symbol: str,
+        index: Callable[[str], int],
+        cursor: list[int] | None = None,
+    ) -> None:
         self.symbol = symbol
         for name in BAR_FIELDS:
-            setattr(self, name, PastSeries(getattr(bars, name), symbol, index))
+            setattr(self, name, PastSeries(getattr(bars, name), symbol, index, cursor))
 
     def set_bars(self, bars: Any) -> None:
         """Replace the bars (live trading appends them)."""

@@ -21,10 +21,15 @@ class Indicator(PastSeries):
     __slots__ = ("name",)
 
     def __init__(
-        self, name: str, values: np.ndarray, symbol: str, index: Callable[[str], int]
+        self,
+        name: str,
+        values: np.ndarray,
+        symbol: str,
+        index: Callable[[str], int],
+        cursor: list[int] | None = None,
     ) -> None:
         self.name = name
-        super().__init__(values, symbol, index)
+        super().__init__(values, symbol, index, cursor)
 
     def set_values(self, values: np.ndarray) -> None:
         """Replace the series (live trading recomputes it as bars arrive)."""
@@ -35,6 +40,14 @@ class Indicator(PastSeries):
         self._items = values.data if flat else None
 
     def __getitem__(self, back: Any) -> Any:
+        cursor = self._cursor
+        if back.__class__ is int and back < 0 and cursor is not None:
+            # The per-bar read in a backtest: the engine's cursor, no call.
+            position = cursor[0] + 1 + back
+            if position < 0:
+                return float("nan")
+            items = self._items
+            return items[position] if items is not None else float(self._values[position])
         if back.__class__ is not int:  # the per-bar read of a plain int stays cheap
             try:
                 if back >= 0:
@@ -43,7 +56,7 @@ class Indicator(PastSeries):
                 return super().__getitem__(back)
         elif back >= 0:
             raise IndexError("indicators are read backwards: ind[-1] is the current bar")
-        position = self._index(self.symbol) + 1 + back
+        position = self._now() + 1 + back
         if position < 0:
             return float("nan")
         if self._items is not None:

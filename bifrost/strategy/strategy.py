@@ -65,6 +65,7 @@ class Strategy:
         """Each symbol's bars up to the current bar (`close[-1]` is the current close)."""
         self.strategy_id = self.name or type(self).__name__
         self._context: StrategyContext | None = None
+        self._position: Callable[[str], float] = lambda symbol: self._engine().position(symbol)
         self._context_view: ContextView | None = None
         self._news: SentimentSource = NoNews()
         self._order_ids = itertools.count(1)
@@ -115,7 +116,10 @@ class Strategy:
         """
         self._context = context
         self._context_view = ContextView(context)
-        self.data = {s: BarView(bars, s, context.index) for s, bars in data.items()}
+        self._position = context.position
+        self.data = {
+            s: BarView(bars, s, context.index, self._cursor(s)) for s, bars in data.items()
+        }
         self.symbols = list(data)
 
     @property
@@ -181,7 +185,7 @@ class Strategy:
         owner = self._indicator_symbol(symbol, args, kwargs)
         result = self._whole(func, args, kwargs)
         check_causal(name, func, args, kwargs, result)
-        made = Indicator(name, np.asarray(result), owner, self._engine().index)
+        made = Indicator(name, np.asarray(result), owner, self._engine().index, self._cursor(owner))
         self._recipes.append(([made], func, args, kwargs))
         return made
 
@@ -193,10 +197,16 @@ class Strategy:
         owner = self._indicator_symbol(symbol, args, kwargs)
         result = tuple(self._whole(func, args, kwargs))
         check_causal(name, func, args, kwargs, result)
-        index = self._engine().index
-        made = tuple(Indicator(name, np.asarray(r), owner, index) for r in result)
+        index, cursor = self._engine().index, self._cursor(owner)
+        made = tuple(Indicator(name, np.asarray(r), owner, index, cursor) for r in result)
         self._recipes.append((list(made), func, args, kwargs))
         return made
+
+    def _cursor(self, symbol: str) -> list[int] | None:
+        """The engine's cursor of `symbol` (its bar index as a one-element list), when the
+        engine keeps one (the backtests do; a live runner counts its bars instead)."""
+        cursor = getattr(self._engine(), "cursor", None)
+        return cursor(symbol) if cursor is not None else None
 
     @staticmethod
     def _whole(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
@@ -289,9 +299,8 @@ class Strategy:
 
     def position(self, symbol: str | None = None) -> float:
         """Signed quantity held of `symbol` (default: the first symbol)."""
-        # Most strategies ask every bar: skip the `context` property once bound.
-        context = self._context or self._engine()
-        return context.position(symbol or self.symbols[0])
+        # Most strategies ask every bar: the engine's own call, bound once in `bind`.
+        return self._position(symbol or self.symbols[0])
 
     def sentiment(self, symbol: str | None = None) -> float:
         """Rolling news sentiment of `symbol` in [-1, 1], as known when the current bar
