@@ -357,6 +357,11 @@ def bench_rpc(work: Path, rows: int, repeat: int) -> Result:
     inproc_s = statistics.median(inproc)
     log(f"rpc: in-process {inproc_s:.3f} s; starting the data daemon ...")
     with data_daemon(write_config(work), home, work / "daemon.log") as client:
+        # The gateway picks its route once, with a 300 ms probe: on a loaded machine the
+        # daemon's first turns after ready can take longer, so wait until it answers one.
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not client.answers("data") and time.monotonic() < deadline:
+            time.sleep(0.1)
         gateway = DataGateway(client, home)
         if gateway.via != "daemon":
             raise RuntimeError("the gateway did not reach the daemon")
