@@ -11,7 +11,8 @@ Wire shapes (v2; docs/ARCHITECTURE.md "Wire contract v2"):
 - event: ONE frame, `topic UTF-8 | 0x00 | envelope`, so a SUB socket's prefix filter
   still works on the frame's start. The envelope is a 7-item array
   `[v, type, seq, ts, src, cid, body]`: an array rather than a map because it is on the
-  hottest path and its order is fixed.
+  hottest path and its order is fixed. It is packed as a fixarray, so its first two
+  bytes are 0x97 and the version, which a subscriber checks before unpacking.
 - batch: the same envelope with `type` = "batch" and a columnar body
   `{"type": T, "n": N, "columns": {field: [N values], ...}}`; event i has seq `seq + i`.
 - RPC request: a map `{v, id, method, params, cid, deadline_ms}`, plus `auth` (bytes)
