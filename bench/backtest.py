@@ -441,15 +441,22 @@ def backtesting_py(bars: BarArrays) -> Callable[[], Any]:
     from bifrost.indicators import sma
 
     class BtSmaCross(BtStrategy):  # type: ignore[misc]
+        """Written as our SmaCross is: each average read once a bar (the bar before's
+        kept), the position looked at only on a crossing."""
+
         def init(self) -> None:
             self.fast = self.I(sma, self.data.Close, FAST)
             self.slow = self.I(sma, self.data.Close, SLOW)
+            self.before = (math.nan, math.nan)
 
         def next(self) -> None:
-            fast, slow = self.fast, self.slow
-            if not self.position and fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
-                self.buy()
-            elif self.position and fast[-2] >= slow[-2] and fast[-1] < slow[-1]:
+            fast, slow = self.fast[-1], self.slow[-1]
+            fast_before, slow_before = self.before
+            self.before = fast, slow
+            if fast_before <= slow_before and fast > slow:
+                if not self.position:
+                    self.buy()
+            elif fast_before >= slow_before and fast < slow and self.position:
                 self.position.close()
 
     frame = pd.DataFrame(
@@ -507,11 +514,9 @@ def bench_anchors(bars: BarArrays, event_bars: int, repeat: int) -> list[Anchor]
     if installed("backtesting"):
         log(f"anchors: event vs backtesting.py, {len(head):,} bars x {repeat} ...")
         run_bt = backtesting_py(head)
-        bt_ratios = paired(
-            repeat,
-            lambda: run_backtest(SmaCross(fast=FAST, slow=SLOW), {SYMBOL: head}, config()),
-            run_bt,
-        )
+        ours = lambda: run_backtest(SmaCross(fast=FAST, slow=SLOW), {SYMBOL: head}, config())  # noqa: E731
+        ours(), run_bt()  # untimed: first runs on these bars
+        bt_ratios = paired(repeat, ours, run_bt)
     anchors.append(
         Anchor("event vs backtesting.py", "Backtest.run", len(head), bt_ratios, EVENT_VS_BT_GOAL)
     )

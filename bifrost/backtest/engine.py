@@ -236,8 +236,10 @@ class EventEngine:
         self._next_timer = -1 if seconds else 2**63 - 1
         strategy.bind(self, self.data)
         self.exchange.allow_short = strategy.allow_short
-        self.exchange.on_fill = strategy.on_fill
-        self.exchange.on_order = strategy.on_order
+        # Hooks the strategy leaves as Strategy's no-ops are not called (3 calls an order).
+        kind = type(strategy)
+        self.exchange.on_fill = None if kind.on_fill is Strategy.on_fill else strategy.on_fill
+        self.exchange.on_order = None if kind.on_order is Strategy.on_order else strategy.on_order
         strategy.on_start()
         times, equity, exposure = self._loop(strategy)
         strategy.on_stop()

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bifrost.errors import BadRequest, NotFound
 from bifrost.model.market import Quote, Side
@@ -45,9 +45,9 @@ from bifrost.sim.costs import FixedBpsSlippage, whole_lots
 DAY_NS = 86_400_000_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class BarPrices:
-    """The prices of one bar the exchange fills against."""
+class BarPrices(NamedTuple):
+    """The prices of one bar the exchange fills against (a tuple: the backtest makes one
+    on every bar with resting orders, and a tuple is built in C)."""
 
     ts: int
     open: float

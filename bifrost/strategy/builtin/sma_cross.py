@@ -86,21 +86,27 @@ class SmaCross(Strategy):
             )
             for s in self.symbols
         }
+        nan = float("nan")
+        self.before = dict.fromkeys(self.symbols, (nan, nan))
+        """Each symbol's (fast, slow) averages at its bar before this one: what `[-2]`
+        reads, kept from the last bar so a bar reads each average once."""
 
     def on_bar(self, bar: Bar) -> None:
-        fast, slow = self.averages[bar.symbol]
-        held = self.position(bar.symbol)
+        symbol = bar.symbol
+        fast_ma, slow_ma = self.averages[symbol]
+        fast, slow = fast_ma[-1], slow_ma[-1]
+        fast_before, slow_before = self.before[symbol]
+        self.before[symbol] = fast, slow
         # Comparisons with NaN are false, so nothing fires before both averages exist.
-        # The position is looked at first so a bar reads only the crossing that can act.
-        if held <= 0 and fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
+        if fast_before <= slow_before and fast > slow:
+            held = self.position(symbol)
             if held < 0:
-                self.buy(bar.symbol)  # no size while short: buys the short back
+                self.buy(symbol)  # no size while short: buys the short back
             if held <= 0:
-                self.buy(bar.symbol, fraction=self.fraction)
-        elif (held > 0 or (held == 0 and self.allow_short)) and (
-            fast[-2] >= slow[-2] and fast[-1] < slow[-1]
-        ):
+                self.buy(symbol, fraction=self.fraction)
+        elif fast_before >= slow_before and fast < slow:
+            held = self.position(symbol)
             if held > 0:
-                self.sell(bar.symbol)  # no size while long: sells the whole position
+                self.sell(symbol)  # no size while long: sells the whole position
             if held >= 0 and self.allow_short:
-                self.sell(bar.symbol, fraction=self.fraction)  # flat by then: opens a short
+                self.sell(symbol, fraction=self.fraction)  # flat by then: opens a short
