@@ -154,6 +154,15 @@ class BifrostConfig:
     venues: dict[str, VenueConfig] = field(default_factory=lambda: read_venues({}))
     """Every venue by name, `paper` included (bifrost.venues.config)."""
 
+    def live_symbols(self) -> list[str]:
+        """Every symbol with live data: the synthetic feed's (when it is a source) and the
+        symbols of each source venue, in that order."""
+        symbols = list(self.feed.symbols) if SYNTHETIC in self.feed.sources else []
+        for source in self.feed.sources:
+            if source in self.venues:
+                symbols += [s for s in self.venues[source].symbols if s not in symbols]
+        return symbols
+
     def venue(self, name: str) -> VenueConfig:
         """The named venue, or a ConfigError listing the configured ones."""
         try:

@@ -382,17 +382,10 @@ class DataDaemon(Daemon):
         self.log.info("feed.stats", **stats)
         return stats
 
-    def live_symbols(self) -> list[str]:
-        """Every symbol with live data: the synthetic feed's and each source venue's."""
-        symbols = list(self.feed.symbols) if self.synthetic else []
-        for name in self.sources.sessions:
-            symbols += [s for s in self.config.venue(name).symbols if s not in symbols]
-        return symbols
-
     def details(self) -> dict[str, Any]:
         """Feed symbols and counts, shown by `health`."""
         return {
-            "symbols": self.live_symbols(),
+            "symbols": self.config.live_symbols(),
             "quotes": self.feed.quotes,
             "trades": self.feed.trades,
             "recorded": dict(self.recorded),

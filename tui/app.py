@@ -53,7 +53,7 @@ class BifrostApp(App[None]):
         super().__init__()
         self.config = config
         self.home = home
-        self.desk = Desk(list(config.feed.symbols))
+        self.desk = Desk(config.live_symbols())
         self._stop = threading.Event()
 
     def on_mount(self) -> None:

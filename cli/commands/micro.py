@@ -199,7 +199,7 @@ def history(
         else:
             from bifrost.micro.history import stored_history
 
-            followed = list(state.config.feed.symbols)
+            followed = state.config.live_symbols()
             rows = stored_history(state.home / "micro.duckdb", followed, symbol, limit)
     if json:
         emit_json({"symbol": symbol, "rows": rows})
