@@ -220,8 +220,7 @@ def compute_stats(
     annual_return_pct = _cagr_pct(equity, _duration_days(ts))
     stats: Stats = {"annual_return_pct": annual_return_pct}
     stats.update(_period_stats(ts, equity, exposure))
-    stats.update(_risk_stats(equity, ppy, risk_free))
-    stats.update(_drawdown_stats(ts, equity, annual_return_pct))
+    stats.update(_equity_stats(ts, equity, ppy, risk_free, annual_return_pct))
     stats.update(_trade_stats(trades))
     stats.update(_benchmark_stats(benchmark_close))
     return {key: stats[key] for key in STAT_KEYS}
@@ -266,7 +265,6 @@ def _period_stats(ts: np.ndarray, equity: np.ndarray, exposure: np.ndarray) -> S
         "bars": len(equity),
         "exposure_pct": 100.0 * np.count_nonzero(exposure) / len(exposure),
         "equity_final": float(equity[-1]),
-        "equity_peak": float(np.max(equity)),
         "total_return_pct": _ratio_pct(float(equity[-1]), float(equity[0])),
     }
 
@@ -282,34 +280,53 @@ def _cagr_pct(equity: np.ndarray, days: float) -> float:
         return float(100.0 * (growth ** (DAYS_PER_YEAR / days) - 1.0))
 
 
-def _risk_stats(equity: np.ndarray, ppy: float, risk_free: float) -> Stats:
-    """Annual volatility, Sharpe and Sortino from per-bar simple returns."""
+def _equity_stats(
+    ts: np.ndarray, equity: np.ndarray, ppy: float, risk_free: float, annual_return_pct: float
+) -> Stats:
+    """The peak, the risk and the drawdown statistics of the equity, from one pass over it."""
+    if len(equity) < 2:
+        return {
+            "equity_peak": float(equity[0]),
+            **_risk_stats(NAN, NAN, NAN, len(equity), ppy),
+            **_drawdown_stats(0.0, 0.0, 0, 0, annual_return_pct),
+        }
+    from bifrost.backtest.stats_kernels import equity_pass
+
+    mean, std, downside, deepest, average, longest, periods, peak = equity_pass(
+        np.asarray(ts, dtype=np.int64), equity, risk_free / ppy
+    )
+    return {
+        "equity_peak": float(peak),
+        **_risk_stats(mean, std, downside, len(equity), ppy),
+        **_drawdown_stats(deepest, average, longest, periods, annual_return_pct),
+    }
+
+
+def _risk_stats(mean: float, std: float, downside: float, bars: int, ppy: float) -> Stats:
+    """Annual volatility, Sharpe and Sortino from the moments of the per-bar simple returns
+    (mean excess return, std, downside deviation) of `bars` equity values."""
     stats: Stats = {
         "annual_volatility_pct": NAN,
         "sharpe": NAN,
         "sortino": NAN,
     }
-    if len(equity) < 2:
+    if bars < 2:
         return stats
-    from bifrost.backtest.stats_kernels import return_moments
-
     scale = math.sqrt(ppy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean, std, downside = return_moments(equity, risk_free / ppy)
     if downside >= STD_EPSILON:
         stats["sortino"] = mean / downside * scale
-    if len(equity) >= 3:
+    if bars >= 3:
         stats["annual_volatility_pct"] = 100.0 * std * scale
         if std >= STD_EPSILON:
             stats["sharpe"] = mean / std * scale
     return stats
 
 
-def _drawdown_stats(ts: np.ndarray, equity: np.ndarray, annual_return_pct: float) -> Stats:
-    """Max and average drawdown, the longest peak-to-recovery time and the Calmar ratio."""
-    from bifrost.backtest.stats_kernels import drawdown_periods
-
-    deepest, mean, longest, periods = drawdown_periods(np.asarray(ts, dtype=np.int64), equity)
+def _drawdown_stats(
+    deepest: float, mean: float, longest: int, periods: int, annual_return_pct: float
+) -> Stats:
+    """Max and average drawdown, the longest peak-to-recovery time and the Calmar ratio,
+    from `stats_kernels.equity_pass`'s figures."""
     if periods == 0:
         return {
             "calmar": NAN,
@@ -362,10 +379,10 @@ def _benchmark_stats(close: np.ndarray | None) -> Stats:
     """Buy & hold return and max drawdown of the benchmark closes."""
     if close is None or len(close) == 0:
         return {"buy_hold_return_pct": NAN, "buy_hold_max_drawdown_pct": NAN}
-    from bifrost.backtest.stats_kernels import drawdown_periods
+    from bifrost.backtest.stats_kernels import deepest_drawdown
 
     close = np.ascontiguousarray(close, dtype=np.float64)
-    deepest, _, _, _ = drawdown_periods(np.zeros(len(close), dtype=np.int64), close)
+    deepest = deepest_drawdown(close)
     return {
         "buy_hold_return_pct": _ratio_pct(float(close[-1]), float(close[0])),
         "buy_hold_max_drawdown_pct": 100.0 * deepest,

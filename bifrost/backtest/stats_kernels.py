@@ -16,16 +16,31 @@ from numba import njit
 
 
 @njit(cache=True)
-def return_moments(equity: np.ndarray, free_per_bar: float) -> tuple[float, float, float]:
-    """(mean excess return, std of returns with ddof=1, downside deviation) of the per-bar
-    simple returns; the std is NaN below two returns, everything NaN below one."""
+def equity_pass(
+    ts: np.ndarray, equity: np.ndarray, free_per_bar: float
+) -> tuple[float, float, float, float, float, int, int, float]:
+    """The return moments, the drawdown periods and the peak of `equity` (two values or
+    more) in one pass: (mean excess return, std of returns with ddof=1 (NaN below two
+    returns), downside deviation, deepest fraction below the running peak, mean of each
+    period's deepest, longest peak-to-recovery time in ns, number of periods, highest
+    equity (NaN when a value is NaN)).
+
+    A drawdown period runs over the bars strictly below the running peak; the peak is
+    constant inside it, so its deepest point is its lowest value over that peak (one
+    division a period, and the same number as min(E_i / peak - 1)). It starts at the
+    last bar at the peak and ends at the first bar back at it, or at the last bar.
+    """
     m = equity.shape[0] - 1
-    if m < 1:
-        return math.nan, math.nan, math.nan
     shift = equity[1] / equity[0] - 1.0
     excess_sum, downside_sum, shifted_sum, shifted_squares = 0.0, 0.0, 0.0, 0.0
+    peak, peak_at, before = equity[0], 0, equity[0]
+    low, under, has_nan = 0.0, False, before != before
+    deepest, total, longest, periods = 0.0, 0.0, 0, 0
     for i in range(1, m + 1):
-        r = equity[i] / equity[i - 1] - 1.0
+        v = equity[i]
+        has_nan |= v != v
+        r = v / before - 1.0
+        before = v
         excess = r - free_per_bar
         excess_sum += excess
         if excess < 0.0:
@@ -33,29 +48,6 @@ def return_moments(equity: np.ndarray, free_per_bar: float) -> tuple[float, floa
         d = r - shift
         shifted_sum += d
         shifted_squares += d * d
-    std = math.nan
-    if m >= 2:
-        variance = (shifted_squares - shifted_sum * shifted_sum / m) / (m - 1)
-        std = math.sqrt(variance) if variance > 0.0 else 0.0
-    return excess_sum / m, std, math.sqrt(downside_sum / m)
-
-
-@njit(cache=True)
-def drawdown_periods(ts: np.ndarray, values: np.ndarray) -> tuple[float, float, int, int]:
-    """(deepest fraction below the running peak, mean of each period's deepest, longest
-    peak-to-recovery time in ns, number of periods) of `values`.
-
-    A period runs over the bars strictly below the running peak; the peak is constant
-    inside it, so its deepest point is its lowest value over that peak (one division a
-    period, and the same number as min(E_i / peak - 1)). It starts at the last bar at the
-    peak and ends at the first bar back at it, or at the last bar.
-    """
-    n = values.shape[0]
-    peak, peak_at = values[0], 0
-    low, under = 0.0, False
-    deepest, total, longest, periods = 0.0, 0.0, 0, 0
-    for i in range(1, n):
-        v = values[i]
         if v >= peak:
             if under:
                 depth = low / peak - 1.0
@@ -70,9 +62,42 @@ def drawdown_periods(ts: np.ndarray, values: np.ndarray) -> tuple[float, float, 
     if under:
         depth = low / peak - 1.0
         deepest, total, periods = min(deepest, depth), total + depth, periods + 1
-        longest = max(longest, ts[n - 1] - ts[peak_at])
+        longest = max(longest, ts[m] - ts[peak_at])
+    std = math.nan
+    if m >= 2:
+        variance = (shifted_squares - shifted_sum * shifted_sum / m) / (m - 1)
+        std = math.sqrt(variance) if variance > 0.0 else 0.0
     mean = total / periods if periods else 0.0
-    return deepest, mean, longest, periods
+    return (
+        excess_sum / m,
+        std,
+        math.sqrt(downside_sum / m),
+        deepest,
+        mean,
+        longest,
+        periods,
+        math.nan if has_nan else peak,
+    )
+
+
+@njit(cache=True)
+def deepest_drawdown(values: np.ndarray) -> float:
+    """The deepest fraction below the running peak of `values`, as `equity_pass` gives it."""
+    peak, low, under, deepest = values[0], 0.0, False, 0.0
+    for i in range(1, values.shape[0]):
+        v = values[i]
+        if v >= peak:
+            if under:
+                deepest = min(deepest, low / peak - 1.0)
+                under = False
+            peak = v
+        elif not under:
+            under, low = True, v
+        elif v < low:
+            low = v
+    if under:
+        deepest = min(deepest, low / peak - 1.0)
+    return deepest
 
 
 @njit(cache=True)
