@@ -104,6 +104,16 @@ def _record(
 
 
 @njit(cache=True)
+def _signal_count(targets: np.ndarray) -> int:
+    """How many targets are not NaN: each closes at most one trade, so with the one closed
+    at the end they bound the trade rows (rows for every bar would be 64 MB a million bars)."""
+    count = 0
+    for i in range(targets.shape[0]):
+        count += targets[i] == targets[i]
+    return count
+
+
+@njit(cache=True)
 def _act(
     state: tuple[float, float, tuple[int, float, float], int],
     trades: np.ndarray,
@@ -158,7 +168,7 @@ def simulate_targets(
     n = len(close)
     equity = np.empty(n)
     exposure = np.zeros(n, dtype=np.bool_)
-    trades = np.empty((n + 1, TRADE_COLUMNS))
+    trades = np.empty((_signal_count(targets) + 1, TRADE_COLUMNS))
     state = (costs[0], 0.0, (0, 0.0, 0.0), 0)  # cash, held (signed), entry, trades
     pending, has_pending = 0.0, False
     for bar in range(n):
