@@ -120,14 +120,14 @@ def _act(
     bar: int,
     reference: float,
     target: float,
-    costs: np.ndarray,
+    terms: tuple[float, float, float, float, float, float],
     kind: int,
 ) -> tuple[float, float, tuple[int, float, float], int]:
     """Close what is held at `reference` (slipped), then open `target`'s side with
-    `fraction` of the cash; state is (cash, held, entry, trade count)."""
+    `fraction` of the cash; state is (cash, held, entry, trade count), terms are
+    (fraction, lot, rate, extra, up, down) with up and down the slippage factors."""
     cash, held, entry, count = state
-    fraction, lot, rate, extra, bps = costs[1], costs[2], costs[3], costs[4], costs[5]
-    up, down = 1 + bps / 10_000, 1 + -bps / 10_000
+    fraction, lot, rate, extra, up, down = terms
     if held != 0.0:
         price = reference * (down if held > 0 else up)
         fee = _commission(kind, rate, extra, abs(held), price)
@@ -170,10 +170,14 @@ def simulate_targets(
     exposure = np.zeros(n, dtype=np.bool_)
     trades = np.empty((_signal_count(targets) + 1, TRADE_COLUMNS))
     state = (costs[0], 0.0, (0, 0.0, 0.0), 0)  # cash, held (signed), entry, trades
+    # read once: the trade rows are float arrays too, so a read inside the loop is not hoisted
+    bps = costs[5]
+    up, down = 1 + bps / 10_000, 1 + -bps / 10_000
+    terms = (costs[1], costs[2], costs[3], costs[4], up, down)
     pending, has_pending = 0.0, False
     for bar in range(n):
         if has_pending and not fill_at_close:  # the order of the bar before, at this open
-            state = _act(state, trades, bar, open_[bar], pending, costs, kind)
+            state = _act(state, trades, bar, open_[bar], pending, terms, kind)
             has_pending = False
         target = targets[bar]
         if target == target:  # not NaN: the signal of this bar's close
@@ -184,15 +188,14 @@ def simulate_targets(
             if target != side:
                 pending, has_pending = target, True
         if has_pending and fill_at_close:
-            state = _act(state, trades, bar, close[bar], pending, costs, kind)
+            state = _act(state, trades, bar, close[bar], pending, terms, kind)
             has_pending = False
         cash, held = state[0], state[1]
         equity[bar] = cash + held * close[bar]
         exposure[bar] = held != 0.0
     cash, held, entry, count = state
     if close_at_end and held != 0.0:
-        bps = costs[5]
-        price = close[n - 1] * ((1 + -bps / 10_000) if held > 0 else (1 + bps / 10_000))
+        price = close[n - 1] * (down if held > 0 else up)
         fee = _commission(kind, costs[3], costs[4], abs(held), price)
         cash = cash - (-held * price + fee)
         _record(trades, count, entry, n - 1, held, price, fee)
