@@ -135,8 +135,9 @@ def _tile_means(x, base, count, n, back, ahead, values, prefix, suffix):
     processor's vector lanes; each value sees the operations of `_run_moments`, in order.
     """
     for g in range(count):
-        for c in range(n):
-            values[c, g] = x[base + g * n + c]
+        block = x[base + g * n : base + (g + 1) * n]  # a slice: copied element by element,
+        for c in range(n):  # where indexing x compiled to slow vector scatters
+            values[c, g] = block[c]
     chain = np.zeros(count)
     for c in range(n):
         j, weight = n - 1 - c, back[c]
@@ -166,9 +167,9 @@ def _put_tile_means(out, base, first, count, n, join, prefix, suffix, joined):
             joined[c, g] = before + (prefix[c + 1, g] - before) * weight
     for g in range(first, count):
         joined[n - 1, g] = prefix[n, g]
-        start = base + g * n
+        window = out[base + g * n : base + (g + 1) * n]
         for c in range(n):
-            out[start + c] = joined[c, g]
+            window[c] = joined[c, g]
     if first:
         out[base + n - 1] = prefix[n, 0]
 
