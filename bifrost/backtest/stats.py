@@ -219,10 +219,11 @@ def compute_stats(
     ppy = infer_periods_per_year(ts) if periods_per_year is None else float(periods_per_year)
     annual_return_pct = _cagr_pct(equity, _duration_days(ts))
     stats: Stats = {"annual_return_pct": annual_return_pct}
+    close = None if benchmark_close is None else np.ascontiguousarray(benchmark_close, np.float64)
     stats.update(_period_stats(ts, equity, exposure))
-    stats.update(_equity_stats(ts, equity, ppy, risk_free, annual_return_pct))
+    stats.update(_equity_stats(ts, equity, close, ppy, risk_free, annual_return_pct))
     stats.update(_trade_stats(trades))
-    stats.update(_benchmark_stats(benchmark_close))
+    stats.update(_benchmark_stats(close, stats.pop("buy_hold_deepest")))
     return {key: stats[key] for key in STAT_KEYS}
 
 
@@ -281,21 +282,31 @@ def _cagr_pct(equity: np.ndarray, days: float) -> float:
 
 
 def _equity_stats(
-    ts: np.ndarray, equity: np.ndarray, ppy: float, risk_free: float, annual_return_pct: float
+    ts: np.ndarray,
+    equity: np.ndarray,
+    close: np.ndarray | None,
+    ppy: float,
+    risk_free: float,
+    annual_return_pct: float,
 ) -> Stats:
-    """The peak, the risk and the drawdown statistics of the equity, from one pass over it."""
+    """The peak, the risk and the drawdown statistics of the equity, from one pass over it,
+    and the deepest drawdown of the benchmark `close` ("buy_hold_deepest", NaN when it was
+    not read in that pass: not as long as the equity, or no pass)."""
     if len(equity) < 2:
         return {
+            "buy_hold_deepest": NAN,
             "equity_peak": float(equity[0]),
             **_risk_stats(NAN, NAN, NAN, len(equity), ppy),
             **_drawdown_stats(0.0, 0.0, 0, 0, annual_return_pct),
         }
     from bifrost.backtest.stats_kernels import equity_pass
 
-    mean, std, downside, deepest, average, longest, periods, peak = equity_pass(
-        np.asarray(ts, dtype=np.int64), equity, risk_free / ppy
+    benchmark = np.empty(0) if close is None else close
+    mean, std, downside, deepest, average, longest, periods, peak, buy_hold_deepest = (
+        equity_pass(np.asarray(ts, dtype=np.int64), equity, benchmark, risk_free / ppy)
     )
     return {
+        "buy_hold_deepest": buy_hold_deepest,
         "equity_peak": float(peak),
         **_risk_stats(mean, std, downside, len(equity), ppy),
         **_drawdown_stats(deepest, average, longest, periods, annual_return_pct),
@@ -375,14 +386,15 @@ def _trade_stats(trades: TradeArrays) -> Stats:
     }
 
 
-def _benchmark_stats(close: np.ndarray | None) -> Stats:
-    """Buy & hold return and max drawdown of the benchmark closes."""
+def _benchmark_stats(close: np.ndarray | None, deepest: float) -> Stats:
+    """Buy & hold return and max drawdown of the benchmark closes (float64, contiguous);
+    `deepest` is their deepest drawdown when the equity's pass read them, else NaN."""
     if close is None or len(close) == 0:
         return {"buy_hold_return_pct": NAN, "buy_hold_max_drawdown_pct": NAN}
-    from bifrost.backtest.stats_kernels import deepest_drawdown
+    if deepest != deepest:
+        from bifrost.backtest.stats_kernels import deepest_drawdown
 
-    close = np.ascontiguousarray(close, dtype=np.float64)
-    deepest = deepest_drawdown(close)
+        deepest = deepest_drawdown(close)
     return {
         "buy_hold_return_pct": _ratio_pct(float(close[-1]), float(close[0])),
         "buy_hold_max_drawdown_pct": 100.0 * deepest,

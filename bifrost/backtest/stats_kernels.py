@@ -15,15 +15,51 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, inline="always")
+def _deepest_step(
+    v: float, state: tuple[float, float, bool, float]
+) -> tuple[float, float, bool, float]:
+    """One value more for `deepest_drawdown`; state is (peak, lowest value since falling
+    below it, whether below it, deepest fraction so far)."""
+    peak, low, under, deepest = state
+    if v >= peak:
+        if under:
+            deepest = min(deepest, low / peak - 1.0)
+            under = False
+        peak = v
+    elif not under:
+        under, low = True, v
+    elif v < low:
+        low = v
+    return peak, low, under, deepest
+
+
+@njit(cache=True, inline="always")
+def _deepest_end(state: tuple[float, float, bool, float]) -> float:
+    """The deepest fraction once every value is in, counting a drawdown still open."""
+    peak, low, under, deepest = state
+    return min(deepest, low / peak - 1.0) if under else deepest
+
+
+@njit(cache=True)
+def deepest_drawdown(values: np.ndarray) -> float:
+    """The deepest fraction below the running peak of `values`, as `equity_pass` gives it."""
+    state = (values[0], 0.0, False, 0.0)
+    for i in range(1, values.shape[0]):
+        state = _deepest_step(values[i], state)
+    return _deepest_end(state)
+
+
 @njit(cache=True)
 def equity_pass(
-    ts: np.ndarray, equity: np.ndarray, free_per_bar: float
-) -> tuple[float, float, float, float, float, int, int, float]:
+    ts: np.ndarray, equity: np.ndarray, benchmark: np.ndarray, free_per_bar: float
+) -> tuple[float, float, float, float, float, int, int, float, float]:
     """The return moments, the drawdown periods and the peak of `equity` (two values or
     more) in one pass: (mean excess return, std of returns with ddof=1 (NaN below two
     returns), downside deviation, deepest fraction below the running peak, mean of each
     period's deepest, longest peak-to-recovery time in ns, number of periods, highest
-    equity (NaN when a value is NaN)).
+    equity (NaN when a value is NaN), `deepest_drawdown` of `benchmark`, read in the same
+    pass, when it is as long as `equity` (NaN otherwise)).
 
     A drawdown period runs over the bars strictly below the running peak; the peak is
     constant inside it, so its deepest point is its lowest value over that peak (one
@@ -36,7 +72,11 @@ def equity_pass(
     peak, peak_at, before = equity[0], 0, equity[0]
     low, under, has_nan = 0.0, False, before != before
     deepest, total, longest, periods = 0.0, 0.0, 0, 0
+    with_benchmark = benchmark.shape[0] == equity.shape[0]
+    benchmark_state = (benchmark[0] if with_benchmark else 0.0, 0.0, False, 0.0)
     for i in range(1, m + 1):
+        if with_benchmark:
+            benchmark_state = _deepest_step(benchmark[i], benchmark_state)
         v = equity[i]
         has_nan |= v != v
         r = v / before - 1.0
@@ -77,27 +117,8 @@ def equity_pass(
         longest,
         periods,
         math.nan if has_nan else peak,
+        _deepest_end(benchmark_state) if with_benchmark else math.nan,
     )
-
-
-@njit(cache=True)
-def deepest_drawdown(values: np.ndarray) -> float:
-    """The deepest fraction below the running peak of `values`, as `equity_pass` gives it."""
-    peak, low, under, deepest = values[0], 0.0, False, 0.0
-    for i in range(1, values.shape[0]):
-        v = values[i]
-        if v >= peak:
-            if under:
-                deepest = min(deepest, low / peak - 1.0)
-                under = False
-            peak = v
-        elif not under:
-            under, low = True, v
-        elif v < low:
-            low = v
-    if under:
-        deepest = min(deepest, low / peak - 1.0)
-    return deepest
 
 
 @njit(cache=True)
