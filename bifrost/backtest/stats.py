@@ -221,9 +221,12 @@ def compute_stats(
     stats: Stats = {"annual_return_pct": annual_return_pct}
     close = None if benchmark_close is None else np.ascontiguousarray(benchmark_close, np.float64)
     stats.update(_period_stats(ts, equity, exposure))
-    stats.update(_equity_stats(ts, equity, close, ppy, risk_free, annual_return_pct))
+    equity_stats, buy_hold_deepest = _equity_stats(
+        ts, equity, close, ppy, risk_free, annual_return_pct
+    )
+    stats.update(equity_stats)
     stats.update(_trade_stats(trades))
-    stats.update(_benchmark_stats(close, stats.pop("buy_hold_deepest")))
+    stats.update(_benchmark_stats(close, buy_hold_deepest))
     return {key: stats[key] for key in STAT_KEYS}
 
 
@@ -288,17 +291,16 @@ def _equity_stats(
     ppy: float,
     risk_free: float,
     annual_return_pct: float,
-) -> Stats:
+) -> tuple[Stats, float]:
     """The peak, the risk and the drawdown statistics of the equity, from one pass over it,
-    and the deepest drawdown of the benchmark `close` ("buy_hold_deepest", NaN when it was
-    not read in that pass: not as long as the equity, or no pass)."""
+    and the deepest drawdown of the benchmark `close` (NaN when it was not read in that
+    pass: not as long as the equity, or no pass)."""
     if len(equity) < 2:
         return {
-            "buy_hold_deepest": NAN,
             "equity_peak": float(equity[0]),
             **_risk_stats(NAN, NAN, NAN, len(equity), ppy),
             **_drawdown_stats(0.0, 0.0, 0, 0, annual_return_pct),
-        }
+        }, NAN
     from bifrost.backtest.stats_kernels import equity_pass
 
     benchmark = np.empty(0) if close is None else close
@@ -306,11 +308,10 @@ def _equity_stats(
         equity_pass(np.asarray(ts, dtype=np.int64), equity, benchmark, risk_free / ppy)
     )
     return {
-        "buy_hold_deepest": buy_hold_deepest,
         "equity_peak": float(peak),
         **_risk_stats(mean, std, downside, len(equity), ppy),
         **_drawdown_stats(deepest, average, longest, periods, annual_return_pct),
-    }
+    }, buy_hold_deepest
 
 
 def _risk_stats(mean: float, std: float, downside: float, bars: int, ppy: float) -> Stats:
