@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from bifrost.errors import BadRequest
 from bifrost.model.instrument import Instrument
 from bifrost.model.market import Bar
 from bifrost.model.orders import Order, OrderStatus, OrderType, TimeInForce
@@ -180,6 +181,12 @@ class CcxtVenue:
     ) -> list[Bar]:
         """OHLCV bars from `since_ns`, oldest first, in pages as large as the exchange
         serves, until `limit` bars, `until_ns` or the exchange's latest bar."""
+        offered = self._exchange.timeframes or {}
+        if offered and timeframe not in offered:
+            raise BadRequest(
+                f"{self.name} has no {timeframe} bars (it has: {', '.join(offered)})",
+                {"venue": self.name, "timeframe": timeframe},
+            )
         ccxt_symbol = self._market_symbol(symbol)
         since_ms = since_ns // model.NS_PER_MS
         bars: list[Bar] = []

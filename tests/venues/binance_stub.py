@@ -41,7 +41,14 @@ TEST_SECRET = "stub-binance-secret-0001"
 DEFAULT_SYMBOLS = ("BTC-USDT", "ETH-USDT")
 START_PRICES = {"BTC": Decimal("30000.00"), "ETH": Decimal("2000.00")}
 FEE_RATE = Decimal("0.001")
-INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000}
+MINUTE_MS = 60_000
+INTERVAL_MS = {
+    **{f"{n}m": n * MINUTE_MS for n in (1, 3, 5, 15, 30)},
+    **{f"{n}h": n * 60 * MINUTE_MS for n in (1, 2, 4, 6, 8, 12)},
+    **{f"{n}d": n * 1440 * MINUTE_MS for n in (1, 3)},
+    "1w": 7 * 1440 * MINUTE_MS,
+}
+"""Binance's kline intervals (all but 1s and 1M)."""
 
 INSUFFICIENT = "Account has insufficient balance for requested action."
 UNKNOWN_ORDER = "Unknown order sent."

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bifrost.errors import BadRequest
 from bifrost.model.market import BookSnapshot, Quote, Side, Trade
 from bifrost.model.orders import Order, OrderStatus, OrderType
 from bifrost.venues.ccxt_venue import CcxtVenue
@@ -144,6 +145,17 @@ def test_bars_page_through_the_venue_oldest_first(venue: CcxtVenue) -> None:
     assert len(bars) == 1200
     assert bars[0].ts == since_ns
     assert all(b.ts - a.ts == 60 * 10**9 for a, b in itertools.pairwise(bars))
+
+
+def test_a_timeframe_the_exchange_does_not_serve_is_refused_naming_those_it_does(
+    venue: CcxtVenue, stub: BinanceStub
+) -> None:
+    asked = len(stub.requests)
+
+    with pytest.raises(BadRequest, match=r"binance-test has no 7m bars \(it has: .*1m.*1h"):
+        venue.bars("BTC-USDT", "7m", 0, None, 10)
+
+    assert not [r for r in stub.requests[asked:] if "klines" in r]
 
 
 def test_submit_partial_fill_then_fill_stream_orders_and_fills(
