@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli.commands.backtest_optimize import optimize
 from cli.commands.data import instants
 from cli.output import JSON_HELP, emit_json, print_table
 from cli.state import CliState, state_of
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Backtests: run, sweep, walk forward, list, show, compare.", no_args_is_help=True
 )
+app.command("optimize")(optimize)
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")]
 StartOption = Annotated[str | None, typer.Option(help="First date (ISO, UTC).")]

@@ -1,0 +1,141 @@
+"""`bifrost backtest optimize`: an Optuna study over a strategy's parameters, resumable.
+
+The trials run in this process over bars read through the data gateway (the data
+service when it runs, else its file); the study is a journal file under
+HOME/studies/, and the best trial (or each trial of the Pareto front) is stored as a
+backtest run through the backtest gateway, so `backtest list/show/compare` see it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from cli.output import JSON_HELP, emit_json, literal, print_table, say
+from cli.state import state_of
+
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+
+def optimize(
+    ctx: typer.Context,
+    strategy: Annotated[
+        str | None, typer.Argument(help="Strategy name (not needed with --resume).")
+    ] = None,
+    symbols: Annotated[list[str] | None, typer.Argument(help="Symbols.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="fast=5:50, k=0.5:2.5:0.5 or kind=a,b (a range or choices)"
+        ),
+    ] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Trials to run (more, with --resume).")] = 50,
+    sampler: Annotated[str, typer.Option(help="tpe, cmaes, random or grid.")] = "tpe",
+    objective: Annotated[
+        list[str] | None,
+        typer.Option(help="Statistic to maximise; give several for a Pareto front."),
+    ] = None,
+    study: Annotated[str | None, typer.Option(help="Name of the new study.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Continue this stored study.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
+    store: Annotated[
+        bool, typer.Option("--store/--no-store", help="Store the best trials as runs.")
+    ] = True,
+    start: Annotated[str | None, typer.Option(help="First date (ISO, UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="End date (ISO, UTC), exclusive.")] = None,
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe.")] = "1d",
+    cash: Annotated[float, typer.Option(help="Starting cash.")] = 100_000.0,
+    commission: Annotated[str, typer.Option(help="0.001, 0.1%, 0.005/share or 1/order.")] = "0",
+    slippage: Annotated[float, typer.Option(help="Slippage in basis points.")] = 0.0,
+    fill: Annotated[str, typer.Option(help="next-open or close.")] = "next-open",
+    engine: Annotated[str, typer.Option(help="event or vector.")] = "vector",
+    file: Annotated[
+        str | None, typer.Option("--file", help="Python file with the strategy.")
+    ] = None,
+    periods_per_year: Annotated[
+        float | None, typer.Option("--periods-per-year", help="Bars per year.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Optimise a strategy's parameters with Optuna (TPE by default); the study is kept
+    under HOME/studies/ and `--resume STUDY` adds trials to it."""
+    import optuna
+
+    from bifrost.backtest.gateway import load_bars, with_trading_hours
+    from bifrost.backtest.optimize import StudySettings, optimize, study_settings
+    from cli.commands.backtest import gateway, make_request, progress_bar
+
+    state = state_of(ctx)
+    runs = gateway(state)
+    if resume is not None:
+        name, settings = resume, study_settings(state.home, resume)
+    else:
+        if strategy is None or not symbols or not param:
+            raise typer.BadParameter("give STRATEGY SYMBOL... and -p, or --resume STUDY")
+        request = make_request(
+            strategy,
+            symbols,
+            {},
+            start,
+            end,
+            timeframe=timeframe,
+            cash=cash,
+            commission=commission,
+            slippage_bps=slippage,
+            fill=fill,
+            engine=engine,
+            file=file,
+            periods_per_year=periods_per_year,
+        )
+        request = with_trading_hours(runs.data, request)
+        settings = StudySettings.of(request, param, objective or [], sampler, seed)
+        name = study or f"{strategy}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    data = load_bars(runs.data, settings.request)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with progress_bar(f"study {name}") as advance:
+        report = optimize(
+            state.home,
+            name,
+            settings,
+            data,
+            trials=trials,
+            resume=resume is not None,
+            progress=advance,
+        )
+    if store:
+        from dataclasses import replace
+
+        for best in report["best"]:
+            best["run_id"] = runs.run(replace(settings.request, params=best["params"]))["run_id"]
+    if json:
+        emit_json(report | {"via": "local"})
+        return
+    show_report(report)
+
+
+def show_report(report: dict[str, Any]) -> None:
+    """The study's counts and its best trials (or Pareto front) as tables."""
+    from cli.commands.backtest import _fmt, skipped_text
+
+    objectives = report["objectives"]
+    title = "best trial" if len(objectives) == 1 else "Pareto front"
+    rows = [
+        [b["number"], b["params"]]
+        + [_fmt(b["values"][o]) for o in objectives]
+        + [_fmt(b["deflated_sharpe"]), b.get("run_id", "-")]
+        for b in report["best"]
+    ]
+    print_table(
+        f"study {report['study']}: {title} ({report['sampler']})",
+        ["trial", "params", *objectives, "deflated sharpe", "run"],
+        rows,
+    )
+    skipped = literal(skipped_text(report["skipped_by_rule"]))
+    say(
+        f"{report['trials']} trials: {report['complete']} complete, {report['pruned']} pruned "
+        f"on partial equity, {report['skipped']} skipped ({skipped})"
+        f", {report['failed']} failed; deflated Sharpe over {report['trials_run']} trials run; "
+        f"resume with --resume {report['study']}"
+    )
