@@ -101,6 +101,10 @@ COMMANDS = {
     ),
     "micro": LazyCommand("cli.commands.micro", "L2 book ladder and microstructure metrics."),
     "news": LazyCommand("cli.commands.news", "News headlines and sentiment."),
+    "audit": LazyCommand(
+        "cli.commands.audit",
+        "Audits: replay a live strategy through the backtester and diff (parity).",
+    ),
     "ml": LazyCommand(
         "cli.commands.ml",
         "Machine learning: train models walk-forward, list, show, predict; patterns.",
