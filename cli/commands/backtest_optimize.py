@@ -59,8 +59,11 @@ def optimize(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Optimise a strategy's parameters with Optuna (TPE by default); the study is kept
-    under HOME/studies/ and `--resume STUDY` adds trials to it."""
+    """Optimise a strategy's parameters with Optuna; `--resume STUDY` adds trials.
+
+    The study is kept under HOME/studies/. Trials run in this process; bars come from
+    the data service when it runs (else its file) and the best runs are stored through
+    the strategy service when it runs (else into its file)."""
     import optuna
 
     from bifrost.backtest.gateway import load_bars, with_trading_hours
@@ -110,7 +113,7 @@ def optimize(
         for best in report["best"]:
             best["run_id"] = runs.run(replace(settings.request, params=best["params"]))["run_id"]
     if json:
-        emit_json(report | {"via": "local"})
+        emit_json(report | {"via": runs.via})
         return
     show_report(report)
 

@@ -69,3 +69,28 @@ def test_optimize_resume_of_an_unknown_study_fails(setup) -> None:
     result = bifrost(*setup, "backtest", "optimize", "--resume", "nothing", "--trials", "2")
     assert result.returncode != 0
     assert "no study 'nothing'" in result.stderr
+
+
+def without_route(report: dict) -> dict:
+    """A report without what names its study file, its route and its stored runs."""
+    best = [{k: v for k, v in b.items() if k != "run_id"} for b in report["best"]]
+    kept = {k: v for k, v in report.items() if k not in ("study", "storage", "via")}
+    return kept | {"best": best}
+
+
+@pytest.mark.timeout(150)
+def test_optimize_gives_the_same_study_with_the_daemons_up(tmp_path: Path) -> None:
+    config, home = write_config(tmp_path, ("data", "strategy")), tmp_path / "home"
+    assert bifrost(config, home, "data", "sample", "--json").returncode == 0
+    args = ("backtest", "optimize", "sma_cross", "SPY", *SPACE, "--trials", "6", "--seed", "5")
+    offline = run_json((config, home), *args, "--study", "off")
+    up = bifrost(config, home, "up", "--timeout", "90", "--json")
+    try:
+        assert up.returncode == 0, up.stderr
+        online = run_json((config, home), *args, "--study", "on")
+        shown = run_json((config, home), "backtest", "show", online["best"][0]["run_id"])
+    finally:
+        bifrost(config, home, "down")
+    assert (offline["via"], online["via"]) == ("file", "daemon")
+    assert without_route(online) == without_route(offline)
+    assert shown["params"]["fast"] == online["best"][0]["params"]["fast"]
