@@ -13,6 +13,7 @@ from bifrost.audit.parity import ParityReport, ParitySettings, audit, restarts
 from bifrost.audit.parity_report import render_html
 from bifrost.audit.parity_sources import load_session
 from bifrost.backtest.engine import BacktestConfig, run_backtest
+from bifrost.errors import Unavailable
 from bifrost.model.orders import Fill, Order, OrderStatus
 from bifrost.sql.console import SqlConsole
 from bifrost.store.bars import upsert_bar_rows
@@ -177,3 +178,26 @@ def test_the_command_prints_the_audit_as_json_and_html(tmp_path: Path) -> None:
     assert "Parity audit" in page.read_text()
     missing = bifrost(write_config(tmp_path), home, "audit", "parity", "nope", "--json")
     assert missing.returncode == 1 and "no live strategy" in missing.stdout
+
+
+@pytest.mark.timeout(120)
+def test_the_command_gives_the_same_audit_through_the_running_services(tmp_path: Path) -> None:
+    bars = minute_bars()
+    orders, fills = paper_session(bars)
+    home = tmp_path / "home"
+    write_home(home, bars, orders, fills)
+    config_path = write_config(tmp_path, ("data", "strategy", "execution"))
+    window = ("--from", "2025-12-01T00:00:00", "--to", "2025-12-02T00:00:00")
+    offline = bifrost(config_path, home, "audit", "parity", STRATEGY_ID, *window, "--json")
+    assert offline.returncode == 0, offline.stderr
+    up = bifrost(config_path, home, "up", "--timeout", "90", "--json")
+    try:
+        assert up.returncode == 0, up.stderr
+        for store, migrations in (("execution", EXECUTION), ("strategy", STRATEGY)):
+            with pytest.raises(Unavailable):  # held by its daemon: only RPC can read it
+                open_store(home / f"{store}.duckdb", read_only=True, migrations=migrations)
+        online = bifrost(config_path, home, "audit", "parity", STRATEGY_ID, *window, "--json")
+    finally:
+        bifrost(config_path, home, "down")
+    assert online.returncode == 0, online.stderr
+    assert json.loads(online.stdout) == json.loads(offline.stdout)
