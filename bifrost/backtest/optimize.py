@@ -214,7 +214,8 @@ def study_settings(home: Path, name: str) -> StudySettings:
     return StudySettings.from_dict(study.user_attrs["settings"])
 
 
-def _sampler(settings: StudySettings, space: list[Dimension]) -> optuna.samplers.BaseSampler:
+def make_sampler(settings: StudySettings, space: list[Dimension]) -> optuna.samplers.BaseSampler:
+    """The settings' sampler over `space`, seeded."""
     import optuna
 
     seed = settings.seed
@@ -260,14 +261,14 @@ def optimize(
     study = optuna.create_study(
         study_name=name,
         storage=_storage(path),
-        sampler=_sampler(settings, space),
+        sampler=make_sampler(settings, space),
         pruner=pruner,
         directions=settings.directions(),
         load_if_exists=resume,
     )
     if not resume:
         study.set_user_attr("settings", settings.to_dict())
-    objective = _Objective(settings, space, data, prune=single)
+    objective = TrialObjective(settings, space, data, prune=single)
     done = [0]
 
     def advance(_study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
@@ -279,7 +280,7 @@ def optimize(
     return report(study, settings, data) | {"study": name, "storage": str(path)}
 
 
-class _Objective:
+class TrialObjective:
     """One trial: suggest, check the constraints, run (half, then whole), score."""
 
     def __init__(

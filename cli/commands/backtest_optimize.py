@@ -40,6 +40,15 @@ def optimize(
     study: Annotated[str | None, typer.Option(help="Name of the new study.")] = None,
     resume: Annotated[str | None, typer.Option(help="Continue this stored study.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
+    walkforward: Annotated[
+        bool,
+        typer.Option(help="Optimise in each training window, trade the next one (no study kept)."),
+    ] = False,
+    train: Annotated[int, typer.Option(help="Bars per training window (--walkforward).")] = 504,
+    test: Annotated[int, typer.Option(help="Bars per test window (--walkforward).")] = 126,
+    anchored: Annotated[
+        bool, typer.Option(help="Training always starts at the first bar (--walkforward).")
+    ] = False,
     store: Annotated[
         bool, typer.Option("--store/--no-store", help="Store the best trials as runs.")
     ] = True,
@@ -97,6 +106,28 @@ def optimize(
         name = study or f"{strategy}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     data = load_bars(runs.data, settings.request)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if walkforward:
+        from bifrost.backtest.optimize_walkforward import optimize_walk_forward
+
+        if resume is not None:
+            raise typer.BadParameter(
+                "a walk-forward keeps no study to resume", param_hint="--resume"
+            )
+        with progress_bar("walk-forward windows") as advance:
+            walked = optimize_walk_forward(
+                settings,
+                data,
+                trials=trials,
+                train=train,
+                test=test,
+                anchored=anchored,
+                progress=advance,
+            )
+        if json:
+            emit_json(walked | {"via": runs.via})
+        else:
+            show_walk(walked)
+        return
     with progress_bar(f"study {name}") as advance:
         report = optimize(
             state.home,
@@ -141,4 +172,34 @@ def show_report(report: dict[str, Any]) -> None:
         f"on partial equity, {report['skipped']} skipped ({skipped})"
         f", {report['failed']} failed; deflated Sharpe over {report['trials_run']} trials run; "
         f"resume with --resume {report['study']}"
+    )
+
+
+def show_walk(report: dict[str, Any]) -> None:
+    """Each window's best params and results, then the chained out-of-sample figures."""
+    from bifrost.clock import format_instant
+    from cli.commands.backtest import HEADLINE, _fmt
+
+    metric = report["objective"]
+    rows = [
+        [
+            format_instant(w["test"][0], True),
+            format_instant(w["test"][1], True),
+            w["params"],
+            _fmt((w["in_sample"] or {}).get(metric)),
+            _fmt(w["out_of_sample"].get(metric)),
+        ]
+        for w in report["windows"]
+    ]
+    print_table(
+        f"walk-forward, {report['sampler']} search in each training window",
+        ["test from", "test to", "best params", f"in-sample {metric}", f"out-of-sample {metric}"],
+        rows,
+    )
+    oos = report["out_of_sample"]
+    print_table(
+        "out of sample, chained",
+        ["statistic", "value"],
+        [[k, _fmt(oos.get(k))] for k in HEADLINE]
+        + [["deflated_sharpe", _fmt(report["deflated_sharpe"])], ["trials run", report["trials"]]],
     )

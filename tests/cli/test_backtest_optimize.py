@@ -11,6 +11,7 @@ from tests.cli.test_stack import bifrost
 from tests.conftest import write_config
 
 SPACE = ("-p", "fast=2:20", "-p", "slow=10:60")
+WALK = ("--walkforward", "--train", "300", "--test", "200", "--start", "2020-01-01")
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +80,25 @@ def without_route(report: dict) -> dict:
 
 
 @pytest.mark.timeout(150)
-def test_optimize_gives_the_same_study_with_the_daemons_up(tmp_path: Path) -> None:
+def test_optimize_and_its_walkforward_agree_with_the_daemons_up(tmp_path: Path) -> None:
     config, home = write_config(tmp_path, ("data", "strategy")), tmp_path / "home"
     assert bifrost(config, home, "data", "sample", "--json").returncode == 0
     args = ("backtest", "optimize", "sma_cross", "SPY", *SPACE, "--trials", "6", "--seed", "5")
     offline = run_json((config, home), *args, "--study", "off")
+    walked_offline = run_json((config, home), *args, *WALK)
     up = bifrost(config, home, "up", "--timeout", "90", "--json")
     try:
         assert up.returncode == 0, up.stderr
         online = run_json((config, home), *args, "--study", "on")
+        walked_online = run_json((config, home), *args, *WALK)
         shown = run_json((config, home), "backtest", "show", online["best"][0]["run_id"])
     finally:
         bifrost(config, home, "down")
     assert (offline["via"], online["via"]) == ("file", "daemon")
     assert without_route(online) == without_route(offline)
     assert shown["params"]["fast"] == online["best"][0]["params"]["fast"]
+    assert len(walked_offline["windows"]) >= 3
+    assert all(w["params"]["fast"] < w["params"]["slow"] for w in walked_offline["windows"])
+    assert walked_online.pop("via") == "daemon"
+    assert walked_offline.pop("via") == "file"
+    assert walked_online == walked_offline

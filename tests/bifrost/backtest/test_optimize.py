@@ -110,3 +110,20 @@ def test_optimize_space_errors_name_the_parameter(tmp_path: Path, data) -> None:
         optimize(tmp_path, "e", settings(space=("nope=1:3",)), data, trials=1)
     with pytest.raises(BadRequest, match="objective"):
         settings("no_such_stat")
+
+
+def test_optimize_walk_forward_trades_each_test_window_with_its_study_best(data) -> None:
+    from bifrost.backtest.optimize_walkforward import optimize_walk_forward
+
+    report = optimize_walk_forward(
+        settings("sharpe"), data, trials=10, train=150, test=50, progress=None
+    )
+    assert len(report["windows"]) == 5
+    for window in report["windows"]:
+        assert window["params"]["fast"] < window["params"]["slow"]
+        assert window["out_of_sample"]["bars"] == 50
+    assert report["trials"] > 0 and report["skipped"] > 0
+    assert len(report["equity"]["equity"]) == 250
+    assert report["deflated_sharpe"] is None or 0.0 <= report["deflated_sharpe"] <= 1.0
+    with pytest.raises(BadRequest, match="one objective"):
+        optimize_walk_forward(settings("sharpe", "sortino"), data, trials=2, train=150, test=50)
