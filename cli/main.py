@@ -103,7 +103,7 @@ COMMANDS = {
     "news": LazyCommand("cli.commands.news", "News headlines and sentiment."),
     "audit": LazyCommand(
         "cli.commands.audit",
-        "Audits: replay a live strategy through the backtester and diff (parity).",
+        "Audits of live trading against research.",
     ),
     "ml": LazyCommand(
         "cli.commands.ml",
