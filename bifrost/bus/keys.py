@@ -173,12 +173,7 @@ class KeyStore:
                 f"`bifrost keys gen {name}` (or copy {name}{SECRET_SUFFIX} there, mode 0600)",
                 {"name": name},
             ) from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"secret key file {path} is readable by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`",
-                {"file": str(path)},
-            )
+        refuse_if_shared(path, mode, "secret key file")
         public, secret = zmq.auth.load_certificate(path)
         if not secret:
             raise ConfigError(f"{path} holds no secret-key")
@@ -191,6 +186,17 @@ class KeyStore:
         found = {p.name.removesuffix(SECRET_SUFFIX) for p in self.directory.glob("*.key_secret")}
         found |= {p.stem for p in self.directory.glob("*.key")}
         return sorted(found)
+
+
+def refuse_if_shared(path: Path, mode: int, what: str) -> None:
+    """ConfigError when a secret file (`what`) is readable by group or others, naming the
+    chmod that fixes it."""
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{what} {path} is readable by group or others "
+            f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`",
+            {"file": str(path)},
+        )
 
 
 def check_role(role: str) -> None:

@@ -106,54 +106,42 @@ class Venue(Protocol):
     def instruments(self) -> list[Instrument]:
         """Every instrument the venue lists, with tick, lot and minimum sizes; `venue` is
         this venue's name."""
-        ...
 
     def bars(
         self, symbol: str, timeframe: str, since_ns: int, until_ns: int | None, limit: int
     ) -> list[Bar]:
         """Up to `limit` bars of `symbol` starting at or after `since_ns` (and before
         `until_ns`), oldest first; fewer than `limit` means there are no more yet."""
-        ...
 
     def stream_market(
         self, symbols: list[str], emit: Callable[[MarketEvent], None], stop: threading.Event
     ) -> None:
         """Quotes, trades and L2 books of `symbols` until `stop` is set."""
-        ...
 
     def stream_orders(self, emit: Callable[[OrderEvent], None], stop: threading.Event) -> None:
         """This account's order updates and fills until `stop` is set."""
-        ...
 
     def submit(self, order: Order) -> VenueOrder:
         """Send a new order under its `client_order_id`; the venue's acknowledgement."""
-        ...
 
     def cancel(self, client_order_id: str, symbol: str) -> VenueOrder:
         """Cancel an open order; the order as the venue has it afterwards (an order that
         filled first comes back FILLED)."""
-        ...
 
     def order(self, client_order_id: str, symbol: str) -> VenueOrder:
         """One order as the venue has it now (VenueOrderNotFound when it has none)."""
-        ...
 
     def open_orders(self, symbols: list[str]) -> list[VenueOrder]:
         """Every open order of this account (of `symbols`, where the venue asks per symbol)."""
-        ...
 
     def fills_since(self, since_ns: int, symbols: list[str]) -> list[VenueFill]:
         """This account's fills at or after `since_ns`, oldest first."""
-        ...
 
     def balances(self) -> list[Balance]:
         """Cash and coins held, non-zero ones."""
-        ...
 
     def positions(self) -> list[VenuePosition]:
         """Positions held (a spot exchange reports its coin balances as positions)."""
-        ...
 
     def close(self) -> None:
         """Let go of connections and sessions."""
-        ...

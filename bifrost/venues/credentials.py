@@ -8,12 +8,11 @@ characters only), so a log line, a trace or an error that carries it stays clean
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bifrost.bus.keys import check_name
+from bifrost.bus.keys import check_name, refuse_if_shared
 from bifrost.errors import ConfigError, NotFound
 
 VENUE_KEYS = "venues"
@@ -76,12 +75,7 @@ class CredentialStore:
                 f"no credentials for venue {venue}: store them with `bifrost venues login {venue}`",
                 {"venue": venue},
             ) from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"credentials file {path} is readable by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`",
-                {"file": str(path)},
-            )
+        refuse_if_shared(path, mode, "credentials file")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError:
