@@ -2,7 +2,7 @@
 
 A config names the hosts, where each service runs and listens, and the scheduled jobs;
 each component's own section (`[feed]`, `[risk]`, `[compliance]`, `[portfolio]`,
-`[news]`, `[strategy]`) is a dataclass in that component's `config.py`, beside its
+`[news]`, `[research]`) is a dataclass in that component's `config.py`, beside its
 engine, and this module gathers them. Every key is checked: an unknown key, a wrong
 type or a dangling reference is a `ConfigError` that names the key and the file.
 """
@@ -22,10 +22,15 @@ from bifrost.errors import BadRequest, BifrostError, ConfigError
 from bifrost.feed.config import SYNTHETIC, FeedConfig
 from bifrost.news.config import NewsConfig
 from bifrost.portfolio.config import PortfolioConfig
+from bifrost.research.config import ResearchConfig
 from bifrost.risk.config import RiskConfig
-from bifrost.strategy.config import StrategyConfig
 from bifrost.venues.config import VenueConfig, read_venues
 
+GONE = {
+    "strategy": "backtests are spread by Dask; configure [research] (scheduler, workers)",
+    "worker_port": "backtests are spread by Dask; configure [research] (scheduler, workers)",
+}
+"""Keys of earlier configs, with what replaces them."""
 SERVICE_NAMES: tuple[str, ...] = (
     "data",
     "news",
@@ -98,9 +103,6 @@ class ServiceConfig:
     http_port: int
     watchdog_seconds: float = 10.0
     """Interval systemd expects WATCHDOG=1 within; the daemon pings at half of it."""
-    worker_port: int | None = None
-    """The strategy service's backend ROUTER that backtest workers connect to; none: no
-    workers (backtests run on the daemon's own threads)."""
 
     @property
     def rpc(self) -> str:
@@ -116,11 +118,6 @@ class ServiceConfig:
     def http(self) -> str:
         """The base URL of /health, /ready and /metrics."""
         return f"http://{self.address}:{self.http_port}"
-
-    @property
-    def worker(self) -> str | None:
-        """The ROUTER endpoint backtest workers connect their DEALER to (None: no workers)."""
-        return None if self.worker_port is None else f"tcp://{self.address}:{self.worker_port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +147,7 @@ class BifrostConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
-    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    research: ResearchConfig = field(default_factory=ResearchConfig)
     venues: dict[str, VenueConfig] = field(default_factory=lambda: read_venues({}))
     """Every venue by name, `paper` included (bifrost.venues.config)."""
 
@@ -216,7 +213,6 @@ class BifrostConfig:
                     "pub": s.pub,
                     "http": s.http,
                     "watchdog_seconds": s.watchdog_seconds,
-                    "worker": s.worker,
                 }
                 for s in self.services.values()
             },
@@ -224,7 +220,7 @@ class BifrostConfig:
             "portfolio": self.portfolio.to_dict(),
             "risk": self.risk.to_dict(),
             "security": asdict(self.security),
-            "strategy": self.strategy.to_dict(),
+            "research": self.research.to_dict(),
             "news": self.news.to_dict(),
             "compliance": self.compliance.to_dict(),
             "venues": {name: venue.to_dict() for name, venue in self.venues.items()},
@@ -296,9 +292,10 @@ class _ConfigReader:
                 "security",
                 "compliance",
                 "news",
-                "strategy",
+                "research",
                 "venues",
             },
+            GONE,
         )
         site = SiteConfig(**self.values("site", raw.get("site", {}), SiteConfig))
         if not site.rpc_rate_per_second > 0:
@@ -357,7 +354,7 @@ class _ConfigReader:
             security=security,
             compliance=compliance,
             news=self.section("news", raw, NewsConfig, NewsConfig.from_table),
-            strategy=self.strategy(raw, services),
+            research=self.research(raw, hosts),
             venues=venues,
         )
 
@@ -377,12 +374,18 @@ class _ConfigReader:
         except BifrostError as exc:
             raise self.fail(name, exc.message) from None
 
-    def strategy(self, raw: dict[str, Any], services: dict[str, ServiceConfig]) -> StrategyConfig:
-        config = self.section("strategy", raw, StrategyConfig)
-        owner = services.get("strategy")
-        if config.workers and (owner is None or owner.worker_port is None):
+    def research(self, raw: dict[str, Any], hosts: dict[str, HostConfig]) -> ResearchConfig:
+        config = self.section("research", raw, ResearchConfig)
+        named = [config.scheduler_host] if config.scheduler_host else []
+        for host in [*named, *config.worker_hosts]:
+            if host not in hosts:
+                raise self.fail("research", f"host '{host}' is not one of [hosts]")
+        if config.scheduler_host and hosts[config.scheduler_host].address != config.host:
+            address = hosts[config.scheduler_host].address
             raise self.fail(
-                "strategy", f"workers = {config.workers} needs [services.strategy] worker_port"
+                "research",
+                f"scheduler '{config.scheduler}' is not on scheduler_host "
+                f"'{config.scheduler_host}' ({address})",
             )
         return config
 
@@ -392,12 +395,10 @@ class _ConfigReader:
             raise self.fail(
                 where, f"unknown service '{name}' (services: {', '.join(SERVICE_NAMES)})"
             )
-        values = self.values(where, table, ServiceConfig, {"name", "address"})
+        values = self.values(where, table, ServiceConfig, {"name", "address"}, GONE)
         if values.get("host") not in hosts:
             raise self.fail(where, f"host '{values.get('host')}' is not one of [hosts]")
-        if values.get("worker_port") is not None and name != "strategy":
-            raise self.fail(where, "only the strategy service has a worker_port")
-        for key in ("rpc_port", "pub_port", "http_port", "worker_port"):
+        for key in ("rpc_port", "pub_port", "http_port"):
             if key in values and not 1 <= values[key] <= 65535:
                 raise self.fail(where, f"{key} {values[key]} is not a port number (1-65535)")
         return ServiceConfig(name=name, address=hosts[values["host"]].address, **values)
@@ -405,7 +406,7 @@ class _ConfigReader:
     def check_ports(self, services: dict[str, ServiceConfig]) -> None:
         seen: dict[tuple[str, int], str] = {}
         for svc in services.values():
-            for key in ("rpc_port", "pub_port", "http_port", "worker_port"):
+            for key in ("rpc_port", "pub_port", "http_port"):
                 if getattr(svc, key) is None:
                     continue
                 slot = (svc.address, getattr(svc, key))
@@ -434,21 +435,34 @@ class _ConfigReader:
             raise self.fail(where, "must be a table")
         return raw
 
-    def check_keys(self, where: str, table: dict[str, Any], allowed: set[str]) -> None:
+    def check_keys(
+        self,
+        where: str,
+        table: dict[str, Any],
+        allowed: set[str],
+        gone: dict[str, str] | None = None,
+    ) -> None:
         for key in table:
+            if gone and key in gone:
+                raise self.fail(where, f"'{key}' is no longer read: {gone[key]}")
             if key not in allowed:
                 raise self.fail(
                     where, f"unknown key '{key}' (allowed: {', '.join(sorted(allowed))})"
                 )
 
     def values(
-        self, where: str, table: Any, cls: type, derived: frozenset[str] | set[str] = frozenset()
+        self,
+        where: str,
+        table: Any,
+        cls: type,
+        derived: frozenset[str] | set[str] = frozenset(),
+        gone: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Check a table's keys and value types against a dataclass's fields."""
         if not isinstance(table, dict):
             raise self.fail(where, "must be a table")
         spec = {f.name: f for f in fields(cls) if f.name not in derived}
-        self.check_keys(where, table, set(spec))
+        self.check_keys(where, table, set(spec), gone)
         missing = [
             name
             for name, f in spec.items()

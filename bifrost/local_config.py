@@ -45,16 +45,14 @@ def write_local_config(
     name: str = "bifrost.toml",
     address: str = "127.0.0.1",
     secure: bool = False,
-    worker_port: bool = False,
 ) -> Path:
     """Write a config with `services` on free loopback ports; returns its path.
 
     `feed` is the `[feed]` section (TOML text); `extra` is appended (jobs, limits).
     `address` is the host's loopback address; `secure` marks the host `secure = true`, so
     its daemons need CURVE keys (a `host-local` pair and an allow-list in HOME/keys).
-    `worker_port` gives the strategy service a port for backtest workers.
     """
-    ports = free_ports(3 * len(services) + 1)
+    ports = free_ports(3 * len(services))
     lines = [
         "[site]",
         'host = "local"',
@@ -73,7 +71,6 @@ def write_local_config(
             f"rpc_port = {rpc}",
             f"pub_port = {pub}",
             f"http_port = {http}",
-            *([f"worker_port = {ports[-1]}"] if worker_port and service == "strategy" else []),
             "",
         ]
     path = directory / name

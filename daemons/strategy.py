@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from bifrost.backtest.local_workers import LocalWorkers
 from bifrost.backtest.sweep_jobs import SweepJobs
 from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
-from bifrost.bus.workers import WorkBroker
 from bifrost.client import BifrostClient
 from bifrost.daemon import Daemon
 from bifrost.errors import BadRequest, BifrostError, Internal, NotFound
@@ -25,11 +23,11 @@ from bifrost.news.rolling import SentimentHistory
 from bifrost.store.live_strategies import StoredStrategy, add_running, mark_stopped, running
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
-from bifrost.supervisor import python_command
 from bifrost.worker_clients import WorkerClients
 
 if TYPE_CHECKING:
     from bifrost.backtest.runner import RunRequest
+    from bifrost.research.cluster import ResearchCluster
 
 # Backtests and strategies (numba kernels, their indicators) are imported by the handlers
 # that run them: an idle strategy service does not carry them.
@@ -79,8 +77,6 @@ START_PARAMS = Schema(
 )
 STOP_PARAMS = Schema("strategy.stop params", {"strategy_id": str})
 WORKERS = 2
-DRAIN_S = 10.0
-"""How long a stopping service waits for its workers' jobs before failing them."""
 
 
 class RiskOrderPort:
@@ -121,10 +117,9 @@ class StrategyDaemon(Daemon):
         self.subscribe("data", [topics.prefix(topics.BAR)], self._live_bar)
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._live_fill)
         self._restart_live()
-        self.broker: WorkBroker | None = None
-        self.local_workers: LocalWorkers | None = None
-        if self.spec.worker is not None:
-            self._start_broker()
+        self.research: ResearchCluster | None = None
+        """The research cluster, opened by the first sweep that is spread over it."""
+        self.research_lock = threading.Lock()
         for method in (
             Method(
                 methods.STRATEGY_START,
@@ -153,34 +148,16 @@ class StrategyDaemon(Daemon):
         ):
             self.add_method(method)
 
-    def _start_broker(self) -> None:
-        """The work broker on `worker_port`, and this host's own worker processes."""
-        settings = self.config.strategy
-        assert self.spec.worker is not None
-        self.broker = WorkBroker(
-            self.context,
-            self.spec.worker,
-            heartbeat_s=settings.heartbeat_seconds,
-            max_attempts=settings.max_attempts,
-            curve=self.server_curve,
-            roles=self.client_roles,
-            log=self.log.info,
-        )
-        self.watch(self.broker.socket, self.broker.poll_pending)
-        self.every(settings.heartbeat_seconds / 4, self.broker.tick)
-        if settings.workers:
-            home, path = str(self.home), str(self.config.path)
-            command = python_command("--home", home, "--config", path, "daemon", "worker")
-            self.local_workers = LocalWorkers(
-                [*command, "--host", self.spec.host], settings.workers, self.log.info
-            )
-            self.local_workers.start()
-            self.every(1.0, self.local_workers.keep_alive)
+    def _research_cluster(self, jobs: int, big: bool) -> ResearchCluster | None:
+        """On a worker thread: the research cluster for a sweep, opened once and kept
+        (a local one sized by the first sweep's `jobs`), or None to run it here."""
+        from bifrost.research.cluster import cluster_for
 
-    def _on_workers(self) -> bool:
-        """True when backtests go to worker processes: some are connected (until then, and
-        whenever none is, they run on this daemon's threads as without workers)."""
-        return self.broker is not None and self.broker.workers > 0
+        with self.research_lock:
+            if self.research is None:
+                self.research = cluster_for(self.config, self.home, jobs=jobs, big=big)
+                return self.research
+        return None if jobs == 1 or (self.config.research.is_local and not big) else self.research
 
     # -- live strategies ----------------------------------------------------------------
 
@@ -304,21 +281,13 @@ class StrategyDaemon(Daemon):
 
     def start_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.run`: check the request, queue it; progress and the end are events."""
-        from bifrost.backtest.worker import request_of
+        from bifrost.backtest.runner import request_of
 
         request = request_of(params)
         request.build_strategy()  # parameters that break a constraint: BAD_REQUEST now
         job_id = uuid.uuid4().hex[:12]
         self.jobs.add(job_id, run_id=None, error=None)
-        if self._on_workers():
-            assert self.broker is not None
-            self.broker.submit(
-                {"kind": "run", "request": request.to_dict()},
-                functools.partial(self._worker_ran, job_id, ctx.cid),
-                lambda _: self.jobs.start(job_id, ctx.cid),
-            )
-        else:
-            self.workers.submit(self._work, job_id, request, ctx.cid)
+        self.workers.submit(self._work, job_id, request, ctx.cid)
         self.log.info("backtest.queued", ctx.cid, job=job_id, strategy=request.strategy)
         return {"job_id": job_id, "topic": topics.backtest_job("done", job_id)}
 
@@ -354,50 +323,35 @@ class StrategyDaemon(Daemon):
             return
         self.hand_over(lambda: self._fail(job_id, error, cid))
 
-    def _worker_ran(self, job_id: str, cid: str, _: str, ok: bool, outcome: Any) -> None:
-        """A worker's run record is stored here, as the threads' records are."""
-        if not ok:
-            self._fail(job_id, BadRequest(str(outcome)), cid)
-            return
-        try:
-            record = (outcome["run"], outcome["trades"], outcome["equity"])
-            self._store(job_id, record, cid)
-        except Exception as exc:  # a record from another process is checked by storing it
-            message = f"a worker returned a run that cannot be stored: {exc!r}"
-            self._fail(job_id, BadRequest(message), cid)
-
     def start_sweep(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        """`backtest.sweep`: a grid of runs (statistics only), over the workers when there
-        are any, else on a thread here; `backtest.job` gives the ranked results."""
+        """`backtest.sweep`: a grid of runs (statistics only) on a thread here, a big one
+        spread over the research cluster; `backtest.job` gives the ranked results."""
+        from bifrost.backtest.runner import request_of
         from bifrost.backtest.sweep import grid_points, parse_grid, rank, valid_points
-        from bifrost.backtest.worker import request_of
 
         request = request_of({k: v for k, v in params.items() if k in RUN_PARAMS.fields})
         points, skipped = valid_points(request, grid_points({}, parse_grid(params["grid"])))
         metric = params.get("metric") or "sharpe"
         rank([], metric)  # an unknown metric is refused now, not after the sweep
+        jobs = params.get("jobs") or 0
+        if jobs < 0:
+            raise BadRequest(f"jobs {jobs} must be 0 ([research] workers), 1 (here) or more")
         job_id = uuid.uuid4().hex[:12]
-        via = "workers" if self._on_workers() else "service"
-        self.sweeps.open(job_id, len(points), metric, via, skipped)
-        if self.broker is not None and via == "workers":
-            self.sweeps.spread(self.broker, self.broker.workers, job_id, request, points, ctx.cid)
-        else:
-            jobs = params.get("jobs") or 1
-            self.workers.submit(self._sweep_here, job_id, request, points, jobs, ctx.cid)
-        self.log.info("backtest.sweep_queued", ctx.cid, job=job_id, points=len(points), via=via)
+        self.sweeps.open(job_id, len(points), metric, skipped)
+        self.workers.submit(self._sweep, job_id, request, points, jobs, ctx.cid)
+        self.log.info("backtest.sweep_queued", ctx.cid, job=job_id, points=len(points))
         done = topics.backtest_job("done", job_id)
         return {
             "job_id": job_id,
             "points": len(points),
             "skipped": sum(skipped.values()),
-            "via": via,
             "topic": done,
         }
 
-    def _sweep_here(
+    def _sweep(
         self, job_id: str, request: RunRequest, points: list[dict[str, Any]], jobs: int, cid: str
     ) -> None:
-        """On a worker thread: the sweep in this process (or its own process pool)."""
+        """On a worker thread: the sweep here, or spread over the research cluster."""
         step = max(1, len(points) // 20)
 
         def progress(done: int, total: int) -> None:
@@ -406,12 +360,15 @@ class StrategyDaemon(Daemon):
 
         def sweep() -> list[dict[str, Any]]:
             from bifrost.backtest.gateway import load_bars, with_trading_hours
-            from bifrost.backtest.sweep import run_sweep
+            from bifrost.backtest.sweep import run_sweep, worth_spreading
 
             market = self._data()
             resolved = with_trading_hours(market, request)
             data = load_bars(market, resolved)
-            return run_sweep(resolved, data, points, jobs=jobs, progress=progress)
+            cluster = self._research_cluster(jobs, worth_spreading(points, data))
+            via = "service" if cluster is None else "cluster"
+            self.hand_over(lambda: self.sweeps.started(job_id, via, cid))
+            return run_sweep(resolved, data, points, cluster=cluster, progress=progress)
 
         self._finish(job_id, cid, sweep, lambda results: self.sweeps.finished(job_id, results, cid))
 
@@ -465,25 +422,20 @@ class StrategyDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Backtest jobs by state and live strategies, shown by `health`."""
-        broker, local = self.broker, self.local_workers
-        workers: dict[str, Any] = broker.stats() if broker is not None else {"count": 0}
-        if local is not None:
-            workers.update(local=local.pids(), restarts=local.restarts)
+        research = self.research
         return {
             "jobs": self.jobs.counts(),
             "live": sum(r.state != "stopped" for r in self.live.values()),
-            "workers": workers,
+            "research": {
+                "scheduler": self.config.research.scheduler,
+                "address": research.address if research is not None else None,
+            },
         }
 
     def on_stop(self) -> None:
         """Let running jobs finish and store them, before the store is closed."""
-        broker, local = self.broker, self.local_workers
-        if broker is not None:
-            broker.drain(DRAIN_S)
-            broker.fail_all("the strategy service stopped before the job finished")
-            broker.close()
-        if local is not None:
-            local.stop()
         self.workers.shutdown(wait=True, cancel_futures=True)
+        if self.research is not None:
+            self.research.close()
         self.clients.close()
         self._run_handed_over()

@@ -150,25 +150,20 @@ class BacktestGateway:
             raise job_error(state)
         return state
 
-    def workers(self) -> int:
-        """Backtest workers connected to the strategy daemon (0 when it does not run)."""
-        if self.via != "daemon":
-            return 0
-        details = self.client.health(SERVICE, timeout_ms=2000).get("details") or {}
-        return int((details.get("workers") or {}).get("count", 0))
-
     def sweep(
         self,
         request: RunRequest,
         grid: list[str],
         metric: str,
+        jobs: int = 0,
         progress: Callable[[int, int], None] | None = None,
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        """A sweep through the strategy daemon, over its workers: the results ranked by
-        `metric`, and the grid points skipped for breaking a constraint, by rule."""
+    ) -> tuple[list[dict[str, Any]], dict[str, int], str]:
+        """A sweep through the strategy daemon: the results ranked by `metric`, the grid
+        points skipped for breaking a constraint (by rule), and where the points ran
+        (`service`, or `cluster` for a grid spread over the research cluster)."""
         request = with_trading_hours(self.data, request)
-        params = {**request.to_dict(), "grid": grid, "metric": metric}
-        if request.file is not None:  # the daemon and its workers read it from their host
+        params = {**request.to_dict(), "grid": grid, "metric": metric, "jobs": jobs}
+        if request.file is not None:  # the daemon and the cluster read it from their hosts
             params["file"] = str(Path(request.file).resolve())
 
         def counted(body: dict[str, Any]) -> None:
@@ -178,7 +173,7 @@ class BacktestGateway:
         state = self._job(methods.BACKTEST_SWEEP, params, counted)
         if progress is not None:
             progress(state["done"], state["points"])
-        return list(state["results"]), dict(state.get("skipped_by_rule") or {})
+        return list(state["results"]), dict(state.get("skipped_by_rule") or {}), state["via"]
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         """Stored runs, newest first."""

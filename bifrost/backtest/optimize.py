@@ -42,6 +42,8 @@ from bifrost.strategy.strategy import coerce_param
 if TYPE_CHECKING:
     import optuna
 
+    from bifrost.research.cluster import ResearchCluster
+
 Direction = Literal["minimize", "maximize"]
 SAMPLERS = ("tpe", "cmaes", "random", "grid")
 ALIASES = {"max_drawdown": "max_drawdown_pct", "return": "total_return_pct"}
@@ -238,8 +240,12 @@ def optimize(
     trials: int,
     resume: bool = False,
     progress: Progress | None = None,
+    cluster: ResearchCluster | None = None,
 ) -> dict[str, Any]:
-    """Run `trials` more trials of study `name` (a new one unless `resume`); the report."""
+    """Run `trials` more trials of study `name` (a new one unless `resume`); the report.
+
+    The trials run in this process, or with a `cluster` over its workers, one trial
+    per worker at a time (bifrost.backtest.optimize_cluster)."""
     import optuna
 
     if trials < 1:
@@ -268,15 +274,23 @@ def optimize(
     )
     if not resume:
         study.set_user_attr("settings", settings.to_dict())
-    objective = TrialObjective(settings, space, data, prune=single)
     done = [0]
 
-    def advance(_study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+    def advance() -> None:
         done[0] += 1
         if progress:
             progress(done[0], trials)
 
-    study.optimize(objective, n_trials=trials, callbacks=[advance])
+    if cluster is None:
+        objective = TrialObjective(settings, space, data, prune=single)
+        study.optimize(objective, n_trials=trials, callbacks=[lambda *_: advance()])
+    else:
+        from bifrost.backtest.optimize_cluster import ClusterTrials
+
+        timeline = data[settings.request.symbols[0]].ts
+        shared = cluster.scatter(data)
+        spread = ClusterTrials(cluster, study, settings, space, shared, timeline, prune=single)
+        spread.run(trials, advance)
     return report(study, settings, data) | {"study": name, "storage": str(path)}
 
 

@@ -11,7 +11,7 @@ and the deflated Sharpe counts every trial that ran in every window.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bifrost.backtest.optimize import (
     PRUNE_STARTUP_TRIALS,
@@ -27,6 +27,9 @@ from bifrost.backtest.walkforward import _Walk, windows
 from bifrost.errors import BadRequest
 from bifrost.strategy.bars import BarArrays, slice_bars
 
+if TYPE_CHECKING:
+    from bifrost.research.cluster import ResearchCluster
+
 
 def optimize_walk_forward(
     settings: StudySettings,
@@ -37,15 +40,17 @@ def optimize_walk_forward(
     test: int,
     anchored: bool = False,
     progress: Progress | None = None,
+    cluster: ResearchCluster | None = None,
 ) -> dict[str, Any]:
-    """Optimise on each training window with `trials` trials, trade the next test window."""
+    """Optimise on each training window with `trials` trials, trade the next test window
+    (the trials on `cluster` when given, the bars scattered to it once)."""
     if len(settings.objectives) != 1:
         raise BadRequest("a walk-forward optimises one objective")
     if trials < 1:
         raise BadRequest("trials must be at least 1")
     request = settings.request
     splits = windows(len(data[request.symbols[0]].ts), train, test, anchored)
-    walk = _StudyWalk(settings, data, trials)
+    walk = _StudyWalk(settings, data, trials, cluster)
     for n, split in enumerate(splits):
         walk.step(*split)
         if progress:
@@ -61,8 +66,15 @@ def optimize_walk_forward(
 class _StudyWalk(_Walk):
     """A walk-forward whose training windows are searched by an Optuna study each."""
 
-    def __init__(self, settings: StudySettings, data: dict[str, BarArrays], trials: int) -> None:
-        super().__init__(settings.request, data, [], settings.objectives[0], None)
+    def __init__(
+        self,
+        settings: StudySettings,
+        data: dict[str, BarArrays],
+        trials: int,
+        cluster: ResearchCluster | None,
+    ) -> None:
+        shared = cluster.scatter(data) if cluster is not None else None
+        super().__init__(settings.request, data, [], settings.objectives[0], cluster, shared)
         self.settings = settings
         self.space = parse_space(settings.request, settings.space)
         self.trials = trials
@@ -80,7 +92,17 @@ class _StudyWalk(_Walk):
             pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP_TRIALS),
             direction=self.settings.directions()[0],
         )
-        study.optimize(TrialObjective(self.settings, self.space, training, prune=True), self.trials)
+        if self.cluster is None:
+            objective = TrialObjective(self.settings, self.space, training, prune=True)
+            study.optimize(objective, self.trials)
+        else:
+            from bifrost.backtest.optimize_cluster import ClusterTrials
+
+            window = self.timeline[a:b]
+            spread = ClusterTrials(
+                self.cluster, study, self.settings, self.space, self.shared, window, prune=True
+            )
+            spread.run(self.trials, lambda: None)
         ran = [
             t.user_attrs["per_bar_sharpe"] for t in study.trials if "per_bar_sharpe" in t.user_attrs
         ]

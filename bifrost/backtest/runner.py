@@ -237,3 +237,13 @@ def run_record(
     ]
     return run, trades, equity
 
+
+def request_of(values: dict[str, Any]) -> RunRequest:
+    """A RunRequest from its plain map (RPC params); bad fields are BadRequest."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if not isinstance(given.get("symbols"), list):
+        raise BadRequest("a backtest request needs a list of symbols")
+    try:
+        return RunRequest(**{**given, "symbols": tuple(given["symbols"])})
+    except TypeError as exc:
+        raise BadRequest(f"not a backtest request: {exc}") from None

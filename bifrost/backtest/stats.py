@@ -304,8 +304,8 @@ def _equity_stats(
     from bifrost.backtest.stats_kernels import equity_pass
 
     benchmark = np.empty(0) if close is None else close
-    mean, std, downside, deepest, average, longest, periods, peak, buy_hold_deepest = (
-        equity_pass(np.asarray(ts, dtype=np.int64), equity, benchmark, risk_free / ppy)
+    mean, std, downside, deepest, average, longest, periods, peak, buy_hold_deepest = equity_pass(
+        np.asarray(ts, dtype=np.int64), equity, benchmark, risk_free / ppy
     )
     return {
         "equity_peak": float(peak),
@@ -365,13 +365,11 @@ def _trade_stats(trades: TradeArrays) -> Stats:
         return {"trades": 0, **undefined}
     from bifrost.backtest.stats_kernels import trade_moments
 
-    win, best, worst, mean_return, gross_win, gross_loss, expectancy, std, duration = (
-        trade_moments(
-            np.ascontiguousarray(trades.pnl, dtype=np.float64),
-            np.ascontiguousarray(trades.return_pct, dtype=np.float64),
-            np.ascontiguousarray(trades.entry_ts, dtype=np.int64),
-            np.ascontiguousarray(trades.exit_ts, dtype=np.int64),
-        )
+    win, best, worst, mean_return, gross_win, gross_loss, expectancy, std, duration = trade_moments(
+        np.ascontiguousarray(trades.pnl, dtype=np.float64),
+        np.ascontiguousarray(trades.return_pct, dtype=np.float64),
+        np.ascontiguousarray(trades.entry_ts, dtype=np.int64),
+        np.ascontiguousarray(trades.exit_ts, dtype=np.int64),
     )
     return {
         "trades": count,

@@ -1,4 +1,4 @@
-"""Parameter sweeps: a grid of parameter values run in parallel processes and ranked.
+"""Parameter sweeps: a grid of parameter values run (here or on the research cluster) and ranked.
 
 Grid syntax, one parameter per spec: `fast=5:50:5` (start:stop:step, stop included),
 `k=1.5,2,2.5` (a list) or `fast=10` (one value). Points that break the strategy's
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bifrost.backtest.runner import RunRequest, run_request
 from bifrost.backtest.stats import STAT_KEYS, to_jsonable
@@ -22,10 +20,13 @@ from bifrost.errors import BadRequest, BifrostError, InvalidParameter
 from bifrost.strategy.bars import BarArrays, slice_bars
 from bifrost.strategy.loader import strategy_class
 
+if TYPE_CHECKING:
+    from bifrost.research.cluster import ResearchCluster
+
 MAX_POINTS = 100_000
 PARALLEL_MIN_WORK = 5_000_000
-"""Grid points x bars below which worker processes cost more than they save (starting
-one takes about half a second; a point over 2,500 daily bars takes a third of a ms)."""
+"""Grid points x bars below which a local cluster costs more than it saves (starting one
+takes a second or two; a point over 2,500 daily bars takes a third of a ms)."""
 Progress = Callable[[int, int], None]
 """Called with (done, total) as grid points finish."""
 
@@ -123,19 +124,8 @@ def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     return sorted(results, key=key, reverse=True)
 
 
-_DATA: dict[str, BarArrays] = {}
 Window = tuple[int, int] | None
 """(first ts, end ts) of the bars to use, or None for all of them."""
-
-
-def _init_worker(data: dict[str, BarArrays]) -> None:
-    _DATA.clear()
-    _DATA.update(data)
-
-
-def _run_point(request: RunRequest, params: dict[str, Any], window: Window) -> dict[str, Any]:
-    data = _DATA if window is None else slice_bars(_DATA, *window)
-    return sweep_point(request, data, params)
 
 
 def sweep_point(
@@ -149,10 +139,17 @@ def sweep_point(
     return {"params": params, "stats": to_jsonable(result.stats), "error": None}
 
 
-def worker_pool(data: dict[str, BarArrays], jobs: int) -> ProcessPoolExecutor:
-    """Processes that hold `data` once each, for many sweeps over it."""
-    context = multiprocessing.get_context("spawn")  # fork is unsafe in threaded daemons
-    return ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(data,))
+def sweep_chunk(
+    request: RunRequest, data: dict[str, BarArrays], points: list[dict[str, Any]], window: Window
+) -> list[dict[str, Any]]:
+    """Grid points over `data` (or its `window`), in order: one task of a spread sweep."""
+    view = data if window is None else slice_bars(data, *window)
+    return [sweep_point(request, view, params) for params in points]
+
+
+def worth_spreading(points: list[dict[str, Any]], data: dict[str, BarArrays]) -> bool:
+    """True when a grid is big enough to pay for starting a local cluster."""
+    return len(points) * max(len(bars) for bars in data.values()) >= PARALLEL_MIN_WORK
 
 
 def run_sweep(
@@ -160,37 +157,51 @@ def run_sweep(
     data: dict[str, BarArrays],
     points: list[dict[str, Any]],
     *,
-    jobs: int = 2,
+    cluster: ResearchCluster | None = None,
+    shared: Any = None,
     progress: Progress | None = None,
     window: Window = None,
-    pool: ProcessPoolExecutor | None = None,
 ) -> list[dict[str, Any]]:
     """Run every point over `data` (or its `window`); results in point order.
 
-    Uses `pool` when given, else `jobs` new processes, or this process when the grid is
-    too small to pay for starting them (PARALLEL_MIN_WORK).
+    With a `cluster` the points go out in chunks, about four per worker, over `data`
+    scattered to each worker once (or `shared`, data scattered already, for many
+    sweeps over it); else they run in this process.
     """
-    work = len(points) * max(len(bars) for bars in data.values())
-    if pool is None and (jobs <= 1 or work < PARALLEL_MIN_WORK):
-        _init_worker(data)
+    if cluster is None:
+        view = data if window is None else slice_bars(data, *window)
         results = []
         for i, params in enumerate(points):
-            results.append(_run_point(request, params, window))
+            results.append(sweep_point(request, view, params))
             if progress:
                 progress(i + 1, len(points))
         return results
-    own = pool is None
-    executor = pool or worker_pool(data, jobs)
+    return _spread(cluster, request, data if shared is None else shared, points, window, progress)
+
+
+def _spread(
+    cluster: ResearchCluster,
+    request: RunRequest,
+    data: Any,
+    points: list[dict[str, Any]],
+    window: Window,
+    progress: Progress | None,
+) -> list[dict[str, Any]]:
+    shared = data if not isinstance(data, dict) else cluster.scatter(data)
+    offsets = {}
+    for offset, chunk in chunk_points(points, cluster.workers):
+        offsets[cluster.submit(sweep_chunk, request, shared, chunk, window)] = offset
+    results: list[Any] = [None] * len(points)
+    done = 0
     try:
-        futures = [executor.submit(_run_point, request, params, window) for params in points]
-        results = []
-        for i, future in enumerate(futures):
-            results.append(future.result())
+        for future in cluster.as_completed(offsets):
+            rows = future.result()
+            results[offsets[future] : offsets[future] + len(rows)] = rows
+            done += len(rows)
             if progress:
-                progress(i + 1, len(points))
+                progress(done, len(points))
     finally:
-        if own:
-            executor.shutdown()
+        cluster.client.cancel(list(offsets))
     return results
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,9 +33,12 @@ from bifrost.backtest.stats import (
     infer_periods_per_year,
     to_jsonable,
 )
-from bifrost.backtest.sweep import Progress, rank, run_sweep, valid_points, worker_pool
+from bifrost.backtest.sweep import Progress, rank, run_sweep, valid_points
 from bifrost.errors import BadRequest
 from bifrost.strategy.bars import BarArrays, slice_bars
+
+if TYPE_CHECKING:
+    from bifrost.research.cluster import ResearchCluster
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -94,24 +97,23 @@ def walk_forward(
     test: int,
     anchored: bool = False,
     metric: str = "sharpe",
-    jobs: int = 2,
+    cluster: ResearchCluster | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Optimise on each training window, trade the following test window; report both."""
+    """Optimise on each training window, trade the following test window; report both.
+
+    With a `cluster`, each window's sweep is spread over it, the bars scattered to each
+    worker once for every window."""
     if metric not in STAT_KEYS:
         raise BadRequest(f"metric '{metric}' is not a statistic")
     splits = windows(len(data[request.symbols[0]].ts), train, test, anchored)
     points, skipped = valid_points(request, points)
-    pool = worker_pool(data, jobs) if jobs > 1 and len(points) >= 4 else None
-    try:
-        walk = _Walk(request, data, points, metric, pool)
-        for n, split in enumerate(splits):
-            walk.step(*split)
-            if progress:
-                progress(n + 1, len(splits))
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    shared = cluster.scatter(data) if cluster is not None else None
+    walk = _Walk(request, data, points, metric, cluster, shared)
+    for n, split in enumerate(splits):
+        walk.step(*split)
+        if progress:
+            progress(n + 1, len(splits))
     return walk.report() | {"skipped": sum(skipped.values()), "skipped_by_rule": skipped}
 
 
@@ -124,15 +126,11 @@ class _Walk:
         data: dict[str, BarArrays],
         points: list[dict[str, Any]],
         metric: str,
-        pool: Any,
+        cluster: ResearchCluster | None,
+        shared: Any,
     ) -> None:
-        self.request, self.data, self.points, self.metric, self.pool = (
-            request,
-            data,
-            points,
-            metric,
-            pool,
-        )
+        self.request, self.data, self.points, self.metric = request, data, points, metric
+        self.cluster, self.shared = cluster, shared
         self.timeline = data[request.symbols[0]].ts
         self.cash = request.cash
         self.windows: list[dict[str, Any]] = []
@@ -144,7 +142,12 @@ class _Walk:
         timeline = self.timeline
         window = (int(timeline[a]), int(timeline[b]))
         results = run_sweep(
-            self.request, self.data, self.points, window=window, pool=self.pool, jobs=1
+            self.request,
+            self.data,
+            self.points,
+            window=window,
+            cluster=self.cluster,
+            shared=self.shared,
         )
         ppy = self.request.annual_periods()
         per_bar = math.sqrt(infer_periods_per_year(timeline[a:b]) if ppy is None else ppy)

@@ -47,6 +47,13 @@ PeriodsOption = Annotated[
 ]
 FillOption = Annotated[str, typer.Option(help="next-open or close.")]
 EngineOption = Annotated[str, typer.Option(help="event or vector.")]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Processes of a local research cluster (0: [research] workers; 1: run here).",
+    ),
+]
 FileOption = Annotated[str | None, typer.Option("--file", help="Python file with the strategy.")]
 HEADLINE = (
     "total_return_pct",
@@ -318,7 +325,7 @@ def sweep(
     strategy: Annotated[str, typer.Argument(help="Strategy name.")],
     symbols: Annotated[list[str], typer.Argument(help="Symbols.")],
     param: Annotated[list[str], typer.Option("--param", "-p", help="fast=5:50:5 or k=1,2")],
-    jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    jobs: JobsOption = 0,
     metric: Annotated[str, typer.Option(help="Statistic to rank by.")] = "sharpe",
     top: Annotated[int, typer.Option(help="Rows to show.")] = 10,
     start: StartOption = None,
@@ -334,12 +341,12 @@ def sweep(
     periods_per_year: PeriodsOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Run a parameter grid in parallel and rank the results.
+    """Run a parameter grid and rank the results.
 
-    When the strategy daemon has backtest workers the grid is spread over them;
-    otherwise it runs here (in `--jobs` processes when it is big enough).
-    """
-    from bifrost.backtest.sweep import rank, run_sweep, valid_points
+    Through the strategy daemon when it runs, else here; either way a big grid is
+    spread over the research cluster ([research] scheduler: a local cluster of `--jobs`
+    processes by default, or a Dask cluster)."""
+    from bifrost.backtest.sweep import rank, run_sweep, valid_points, worth_spreading
 
     settings = dict(
         timeframe=timeframe,
@@ -352,18 +359,23 @@ def sweep(
         close_at_end=close_at_end,
         periods_per_year=periods_per_year,
     )
-    runs = gateway(state_of(ctx))
-    if runs.workers():
+    state = state_of(ctx)
+    runs = gateway(state)
+    if runs.via == "daemon":
         request = make_request(strategy, symbols, {}, start, end, **settings)
-        with progress_bar("sweep on workers") as advance:
-            results, skipped = runs.sweep(request, param, metric, advance)
-        via = "workers"
+        with progress_bar("sweep through the strategy service") as advance:
+            results, skipped, via = runs.sweep(request, param, metric, jobs, advance)
     else:
         request, points, data = grid_setup(ctx, strategy, symbols, param, start, end, **settings)
         points, skipped = valid_points(request, points)
-        with progress_bar(f"sweep {len(points)} points") as advance:
-            results = rank(run_sweep(request, data, points, jobs=jobs, progress=advance), metric)
-        via = "local"
+        big = worth_spreading(points, data)
+        with (
+            research_cluster(state, jobs, big) as cluster,
+            progress_bar(f"sweep {len(points)} points") as advance,
+        ):
+            results = run_sweep(request, data, points, cluster=cluster, progress=advance)
+        results = rank(results, metric)
+        via = "here" if cluster is None else "cluster"
     skipped_count = sum(skipped.values())
     if json:
         emit_json(
@@ -409,7 +421,7 @@ def walkforward(
         bool, typer.Option(help="Training always starts at the first bar.")
     ] = False,
     metric: Annotated[str, typer.Option(help="Statistic to optimise.")] = "sharpe",
-    jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    jobs: JobsOption = 0,
     start: StartOption = None,
     end: EndOption = None,
     timeframe: TimeframeOption = "1d",
@@ -444,7 +456,13 @@ def walkforward(
         close_at_end=close_at_end,
         periods_per_year=periods_per_year,
     )
-    with progress_bar("walk-forward windows") as advance:
+    from bifrost.backtest.sweep import worth_spreading
+
+    big = worth_spreading(points, data)  # each window's grid is about that much work
+    with (
+        research_cluster(state_of(ctx), jobs, big) as cluster,
+        progress_bar("walk-forward windows") as advance,
+    ):
         report = walk_forward(
             request,
             data,
@@ -453,7 +471,7 @@ def walkforward(
             test=test,
             anchored=anchored,
             metric=metric,
-            jobs=jobs,
+            cluster=cluster,
             progress=advance,
         )
     if json:
@@ -490,6 +508,17 @@ def walkforward(
         + [["deflated_sharpe", _fmt(report["deflated_sharpe"])], ["trials", report["trials"]]]
         + [["skipped points", f"{report['skipped']} ({skipped_text(report['skipped_by_rule'])})"]],
     )
+
+
+def research_cluster(state: CliState, jobs: int, big: bool) -> Any:
+    """A context giving the research cluster for this work, or None to run it here
+    (bifrost.research.cluster.cluster_for); a cluster it opened is closed after."""
+    from contextlib import nullcontext
+
+    from bifrost.research.cluster import cluster_for
+
+    cluster = cluster_for(state.config, state.home, jobs=jobs, big=big)
+    return nullcontext(None) if cluster is None else cluster
 
 
 def skipped_text(skipped: dict[str, int]) -> str:

@@ -1,7 +1,8 @@
 """`bifrost backtest optimize`: an Optuna study over a strategy's parameters, resumable.
 
-The trials run in this process over bars read through the data gateway (the data
-service when it runs, else its file); the study is a journal file under
+The trials run in this process, or over the research cluster when there are enough of
+them, over bars read through the data gateway (the data service when it runs, else
+its file); the study is a journal file under
 HOME/studies/, and the best trial (or each trial of the Pareto front) is stored as a
 backtest run through the backtest gateway, so `backtest list/show/compare` see it.
 """
@@ -32,6 +33,13 @@ def optimize(
         ),
     ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Trials to run (more, with --resume).")] = 50,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Trials at once on a local research cluster (0: [research] workers; 1: here).",
+        ),
+    ] = 0,
     sampler: Annotated[str, typer.Option(help="tpe, cmaes, random or grid.")] = "tpe",
     objective: Annotated[
         list[str] | None,
@@ -70,14 +78,16 @@ def optimize(
 ) -> None:
     """Optimise a strategy's parameters with Optuna; `--resume STUDY` adds trials.
 
-    The study is kept under HOME/studies/. Trials run in this process; bars come from
+    The study is kept under HOME/studies/. Trials run in this process, or, when there
+    are enough of them, over the research cluster ([research]; `--jobs`); bars come from
     the data service when it runs (else its file) and the best runs are stored through
     the strategy service when it runs (else into its file)."""
     import optuna
 
     from bifrost.backtest.gateway import load_bars, with_trading_hours
     from bifrost.backtest.optimize import StudySettings, optimize, study_settings
-    from cli.commands.backtest import gateway, make_request, progress_bar
+    from bifrost.backtest.sweep import worth_spreading
+    from cli.commands.backtest import gateway, make_request, progress_bar, research_cluster
 
     state = state_of(ctx)
     runs = gateway(state)
@@ -106,6 +116,7 @@ def optimize(
         name = study or f"{strategy}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     data = load_bars(runs.data, settings.request)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    big = worth_spreading([{}] * trials, data)  # as much work as a grid of `trials` points
     if walkforward:
         from bifrost.backtest.optimize_walkforward import optimize_walk_forward
 
@@ -113,7 +124,10 @@ def optimize(
             raise typer.BadParameter(
                 "a walk-forward keeps no study to resume", param_hint="--resume"
             )
-        with progress_bar("walk-forward windows") as advance:
+        with (
+            research_cluster(state, jobs, big) as cluster,
+            progress_bar("walk-forward windows") as advance,
+        ):
             walked = optimize_walk_forward(
                 settings,
                 data,
@@ -122,13 +136,17 @@ def optimize(
                 test=test,
                 anchored=anchored,
                 progress=advance,
+                cluster=cluster,
             )
         if json:
             emit_json(walked | {"via": runs.via})
         else:
             show_walk(walked)
         return
-    with progress_bar(f"study {name}") as advance:
+    with (
+        research_cluster(state, jobs, big) as cluster,
+        progress_bar(f"study {name}") as advance,
+    ):
         report = optimize(
             state.home,
             name,
@@ -137,6 +155,7 @@ def optimize(
             trials=trials,
             resume=resume is not None,
             progress=advance,
+            cluster=cluster,
         )
     if store:
         from dataclasses import replace

@@ -1,0 +1,1 @@
+"""Research distribution: sweeps, optimisation, walk-forward and training folds on Dask."""

@@ -1,0 +1,161 @@
+"""The research cluster: a Dask client on a LocalCluster of this machine or a scheduler.
+
+`ResearchCluster.open(config, home)` follows `[research]`: with `scheduler = "local"`
+it starts a LocalCluster of worker processes bound to 127.0.0.1 (closed with the
+cluster object); with an address it connects to a running scheduler, over mutual TLS
+when the address is `tls://` (the certificate files must exist and the key must be
+readable by its owner only, as for the bus's secret keys). Work is sent with
+`scatter` (data once per worker) and `submit`; a worker lost mid-run has its tasks
+rerun elsewhere by Dask.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bifrost.bus.keys import refuse_if_shared
+from bifrost.errors import ConfigError, Unavailable
+from bifrost.research.config import ResearchConfig
+
+if TYPE_CHECKING:
+    from distributed import Client, Future, LocalCluster
+
+    from bifrost.config import BifrostConfig
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+def machine_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class ResearchCluster:
+    """A Dask client and, for a local cluster, the LocalCluster it owns."""
+
+    def __init__(self, client: Client, local: LocalCluster | None = None) -> None:
+        self.client = client
+        self.local = local
+
+    @classmethod
+    def open(
+        cls, config: BifrostConfig, home: Path, *, workers: int | None = None
+    ) -> ResearchCluster:
+        """The cluster `[research]` names; `workers` overrides the size of a local one."""
+        settings = config.research
+        if settings.is_local:
+            return cls.start_local(workers or settings.workers or machine_cores())
+        files = settings.tls_files(config.keys_dir(home), config.path.parent)
+        return cls.connect(settings, files)
+
+    @classmethod
+    def start_local(cls, workers: int) -> ResearchCluster:
+        """A LocalCluster of `workers` single-threaded processes on 127.0.0.1."""
+        from distributed import Client, LocalCluster
+
+        local = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        return cls(Client(local, set_as_default=False), local)
+
+    @classmethod
+    def connect(cls, settings: ResearchConfig, tls: dict[str, Path]) -> ResearchCluster:
+        """A client of the running scheduler at `settings.scheduler`."""
+        from distributed import Client
+
+        security = tls_security(tls) if settings.uses_tls else None
+        try:
+            client = Client(
+                settings.scheduler,
+                security=security,
+                timeout=CONNECT_TIMEOUT_S,
+                set_as_default=False,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise Unavailable(
+                f"the research scheduler {settings.scheduler} does not answer: {exc}",
+                {"scheduler": settings.scheduler},
+            ) from None
+        return cls(client)
+
+    @property
+    def address(self) -> str:
+        """The scheduler's address."""
+        return str(self.client.scheduler.address)
+
+    @property
+    def workers(self) -> int:
+        """Workers connected now (at least 1, so work is cut for one when all are away)."""
+        return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
+
+    def scatter(self, value: Any) -> Future:
+        """`value` copied to every worker once; tasks given the future share that copy."""
+        return self.client.scatter([value], broadcast=True, hash=False)[0]
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        """`function(*args)` on a worker (futures among `args` become their values);
+        never cached by key, so a rerun of the same work runs again."""
+        return self.client.submit(function, *args, pure=False)
+
+    def as_completed(self, futures: Iterable[Future] = ()) -> Any:
+        """Dask's as_completed on this client: futures in the order they finish, and more
+        can be added while iterating."""
+        from distributed import as_completed
+
+        return as_completed(list(futures), loop=self.client.loop)
+
+    def close(self) -> None:
+        """Close the client and, for a local cluster, its worker processes; idempotent."""
+        self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+    def __enter__(self) -> ResearchCluster:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def tls_security(files: dict[str, Path]) -> Any:
+    """Dask's Security for mutual TLS with these files; a missing file or a key others can
+    read is a ConfigError that says what to do."""
+    from distributed.security import Security
+
+    for name, path in files.items():
+        if not path.is_file():
+            raise ConfigError(
+                f"[research] {name} {path} does not exist; run `bifrost keys research-tls` "
+                "and copy the files to every cluster host",
+                {"file": str(path)},
+            )
+    refuse_if_shared(files["tls_key"], files["tls_key"].stat().st_mode, "the research TLS key")
+    return Security(
+        tls_ca_file=str(files["tls_ca"]),
+        tls_client_cert=str(files["tls_cert"]),
+        tls_client_key=str(files["tls_key"]),
+        require_encryption=True,
+    )
+
+
+def cluster_for(
+    config: BifrostConfig, home: Path, *, jobs: int, big: bool
+) -> ResearchCluster | None:
+    """The research cluster for one piece of work, or None to run it here.
+
+    `jobs = 1` runs it here; a scheduler address takes any work; a local cluster (of
+    `jobs` processes, 0: as `[research] workers` says) is started only for `big` work,
+    which pays for starting it."""
+    if jobs == 1 or (config.research.is_local and not big):
+        return None
+    return ResearchCluster.open(config, home, workers=jobs or None)
