@@ -62,8 +62,8 @@ class ResearchCluster:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
-            worker_dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # its HTTP endpoint: loopback, any free port
+            worker_dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         )
         return cls(Client(local, set_as_default=False), local)
