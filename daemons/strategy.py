@@ -144,20 +144,27 @@ class StrategyDaemon(Daemon):
             Method(methods.BACKTEST_JOB, self.job_state, JOB_PARAMS),
             Method(methods.BACKTEST_LIST, self.list_runs, LIST_PARAMS),
             Method(methods.BACKTEST_SHOW, self.show_run, SHOW_PARAMS),
+            Method(methods.BACKTEST_STUDIES, self.list_studies),
+            Method(
+                methods.BACKTEST_STUDY,
+                self.show_study,
+                Schema("backtest.study params", {"name": str, "top": Optional(int)}),
+            ),
             Method(methods.STRATEGIES_LIST, self.list_strategies),
         ):
             self.add_method(method)
 
     def _research_cluster(self, jobs: int, big: bool) -> ResearchCluster | None:
-        """On a worker thread: the research cluster for a sweep, opened once and kept
-        (a local one sized by the first sweep's `jobs`), or None to run it here."""
-        from bifrost.research.cluster import cluster_for
+        """On a worker thread: the research cluster for a sweep, opened once and kept (a
+        local one sized by the first spread sweep's `jobs`), or None to run it here."""
+        from bifrost.research.cluster import ResearchCluster, wants_cluster
 
+        if not wants_cluster(self.config.research, jobs, big):
+            return None
         with self.research_lock:
             if self.research is None:
-                self.research = cluster_for(self.config, self.home, jobs=jobs, big=big)
-                return self.research
-        return None if jobs == 1 or (self.config.research.is_local and not big) else self.research
+                self.research = ResearchCluster.open(self.config, self.home, workers=jobs or None)
+            return self.research
 
     # -- live strategies ----------------------------------------------------------------
 
@@ -404,6 +411,19 @@ class StrategyDaemon(Daemon):
     def show_run(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`backtest.show`: one run with trades and equity."""
         return load_run(self.db, params["run_id"])
+
+    def list_studies(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`backtest.studies`: the Optuna studies under HOME/studies, read, not rerun."""
+        from bifrost.backtest.studies import list_studies
+
+        return {"studies": list_studies(self.home)}
+
+    def show_study(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`backtest.study`: one study's counts and best trials, or its Pareto front."""
+        from bifrost.backtest.studies import study_summary
+
+        top = params.get("top")
+        return study_summary(self.home, params["name"], 10 if top is None else top)
 
     def list_strategies(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """`strategies.list`: built-in strategies and their parameters."""

@@ -148,14 +148,21 @@ def tls_security(files: dict[str, Path]) -> Any:
     )
 
 
+def wants_cluster(settings: ResearchConfig, jobs: int, big: bool) -> bool:
+    """Whether a piece of work goes to the research cluster: never with `jobs = 1`;
+    always when `jobs` asks for processes (2 or more) or a scheduler address is set;
+    else (a local cluster, `jobs = 0`) only when the work is `big` enough to pay for
+    starting one."""
+    if jobs == 1:
+        return False
+    return jobs > 1 or not settings.is_local or big
+
+
 def cluster_for(
     config: BifrostConfig, home: Path, *, jobs: int, big: bool
 ) -> ResearchCluster | None:
-    """The research cluster for one piece of work, or None to run it here.
-
-    `jobs = 1` runs it here; a scheduler address takes any work; a local cluster (of
-    `jobs` processes, 0: as `[research] workers` says) is started only for `big` work,
-    which pays for starting it."""
-    if jobs == 1 or (config.research.is_local and not big):
+    """The research cluster for one piece of work (`wants_cluster`), or None to run it
+    here; a local one has `jobs` processes (0: as `[research] workers` says)."""
+    if not wants_cluster(config.research, jobs, big):
         return None
     return ResearchCluster.open(config, home, workers=jobs or None)

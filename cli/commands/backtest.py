@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.commands.backtest_optimize import optimize
+from cli.commands.backtest_studies import studies
 from cli.commands.data import instants
 from cli.output import JSON_HELP, emit_json, print_table
 from cli.state import CliState, state_of
@@ -19,6 +20,7 @@ app = typer.Typer(
     help="Backtests: run, sweep, walk forward, list, show, compare.", no_args_is_help=True
 )
 app.command("optimize")(optimize)
+app.command("studies")(studies)
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")]
 StartOption = Annotated[str | None, typer.Option(help="First date (ISO, UTC).")]
@@ -51,7 +53,8 @@ JobsOption = Annotated[
     int,
     typer.Option(
         min=0,
-        help="Processes of a local research cluster (0: [research] workers; 1: run here).",
+        help="1: run here; 2 or more: on a research cluster of that many local processes; "
+        "0: on the cluster when the work is big (or [research] names a scheduler).",
     ),
 ]
 FileOption = Annotated[str | None, typer.Option("--file", help="Python file with the strategy.")]

@@ -37,7 +37,8 @@ def optimize(
         int,
         typer.Option(
             min=0,
-            help="Trials at once on a local research cluster (0: [research] workers; 1: here).",
+            help="1: trials here; 2 or more: that many at once on a local research cluster; "
+            "0: on the cluster when the study is big (or [research] names a scheduler).",
         ),
     ] = 0,
     sampler: Annotated[str, typer.Option(help="tpe, cmaes, random or grid.")] = "tpe",

@@ -177,3 +177,23 @@ def test_strategy_start_with_a_broken_constraint_exits_2(route: Route) -> None:
         return
     assert result.returncode == 2, result.stderr
     assert "fast=5 breaks fast < slow" in result.stderr.replace("\n", " ")
+
+
+@pytest.mark.timeout(180)
+def test_backtest_sweep_walkforward_and_optimize_on_a_research_cluster_match_a_run_here(
+    route: Route,
+) -> None:
+    grid = ["-p", "fast=5:25:5", "-p", "slow=30:60:10"]
+    sweep = ["backtest", "sweep", "sma_cross", "SPY", *grid, "--start", "2020-01-01"]
+    here, spread = run_json(route, *sweep, "--jobs", "1"), run_json(route, *sweep, "--jobs", "2")
+    assert here["via"] == ("service" if through_daemon(route) else "here")
+    assert spread["via"] == "cluster"
+    assert spread["results"] == here["results"] and len(here["results"]) == 20
+    walk = ["backtest", "walkforward", "sma_cross", "SPY", *grid, "--train", "300", "--test", "200"]
+    assert run_json(route, *walk, "--jobs", "2") == run_json(route, *walk, "--jobs", "1")
+    study = ["backtest", "optimize", "sma_cross", "SPY", *grid, "--trials", "12", "--no-store"]
+    two = [*study, "--sampler", "random", "--seed", "4", "--objective", "sharpe"]
+    two += ["--objective", "max_drawdown"]
+    spread_study = run_json(route, *two, "--jobs", "2", "--study", "on-cluster")
+    here_study = run_json(route, *two, "--jobs", "1", "--study", "here")
+    assert spread_study["best"] == here_study["best"] and here_study["best"]
