@@ -77,6 +77,8 @@ BACKTEST_SWEEP = "backtest.sweep"
 BACKTEST_JOB = "backtest.job"
 BACKTEST_LIST = "backtest.list"
 BACKTEST_SHOW = "backtest.show"
+BACKTEST_STUDIES = "backtest.studies"
+BACKTEST_STUDY = "backtest.study"
 
 # -- ml ---------------------------------------------------------------------------------
 ML_TRAIN = "ml.train"
