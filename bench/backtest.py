@@ -14,10 +14,11 @@ small gap from the previous close, high and low around both):
 - the event engine running the built-in `SmaCross` (a Python `on_bar`) over the same bars,
   in bars/s, beside the same engine with a strategy whose `on_bar` does nothing (the
   engine's own per-bar cost). Goal: >= 550,000 bars/s;
-- `run_sweep` of 100 points (`fast=5:50:5` x `slow=20:200:20`, vector engine) over 2,520
-  daily bars (ten years) with `jobs=2`, which starts two worker processes each time,
-  beside the same points with `jobs=1` in this process; and the same on a pool already
-  started. No goal: shown for context;
+- `run_sweep` of the 90 points of `fast=5:50:5` x `slow=20:200:20` that keep fast < slow
+  (vector engine) over 2,520 daily bars (ten years) on a research cluster of two local
+  Dask workers already started (`ResearchCluster.start_local(2)`, one untimed sweep
+  first), beside the same points in this process; the cluster's start is timed apart,
+  once. No goal: shown for context (bench/workers.py measures the cluster in full);
 - anchors, each as base seconds / our seconds per repeat, our run and the baseline's back
   to back, printed as median [min-max] of `--repeat` pairs: the vector run against the
   hand loop (`vector_vs_loop`, goal >= 0.5), against vectorbt's `Portfolio.from_signals`
@@ -77,7 +78,6 @@ from bifrost.backtest.sweep import (  # noqa: E402
     parse_grid,
     run_sweep,
     valid_points,
-    worker_pool,
 )
 from bifrost.backtest.vector import (  # noqa: E402
     PERCENT,
@@ -85,6 +85,7 @@ from bifrost.backtest.vector import (  # noqa: E402
     simulate_targets,
     targets_of,
 )
+from bifrost.research.cluster import ResearchCluster  # noqa: E402
 from bifrost.sim.costs import PercentCommission  # noqa: E402
 from bifrost.strategy.bars import BarArrays  # noqa: E402
 from bifrost.strategy.builtin import SmaCross  # noqa: E402
@@ -104,7 +105,7 @@ RATE = 0.001
 CASH = 1e15
 SWEEP_BARS = 2_520
 SWEEP_GRID = ["fast=5:50:5", "slow=20:200:20"]
-SWEEP_JOBS = 2
+SWEEP_WORKERS = 2
 VECTOR_GOAL = 0.50
 EVENT_GOAL = 550_000.0
 EVENT_VS_BT_GOAL = 3.0
@@ -363,38 +364,37 @@ def sweep_once(request: RunRequest, data: dict[str, BarArrays], **options: Any) 
 
 
 def bench_sweep(repeat: int) -> tuple[list[Result], bool, int]:
-    """jobs=2 (new processes each time) and a warm pool, against jobs=1 in this process."""
+    """A started 2-worker cluster against this process, and the cluster's start apart."""
     data = {SYMBOL: daily_bars(SWEEP_BARS)}
     request = RunRequest(
         "sma_cross", (SYMBOL,), commission=str(RATE), engine="vector", fill="next-open"
     )
     points = len(sweep_points(request))
     log(f"sweep: {points} points over {SWEEP_BARS:,} daily bars, best of {repeat} ...")
-    sweep_once(request, data, jobs=1)
-    # Wall time: the work of jobs=2 happens in other processes.
+    sweep_once(request, data)
+    # Wall time: the cluster's work happens in other processes.
     wall = time.perf_counter
-    serial_s, serial = best_of(repeat, lambda: sweep_once(request, data, jobs=1), wall)
-    parallel_s, parallel = best_of(
-        repeat, lambda: sweep_once(request, data, jobs=SWEEP_JOBS), wall
-    )
-    with worker_pool(data, SWEEP_JOBS) as pool:
-        sweep_once(request, data, pool=pool)  # starts the workers and loads their kernels
-        warm_s, warm = best_of(repeat, lambda: sweep_once(request, data, pool=pool), wall)
-    same = serial == parallel == warm and not any(r["error"] for r in serial)
+    serial_s, serial = best_of(repeat, lambda: sweep_once(request, data), wall)
+    start = wall()
+    with ResearchCluster.start_local(SWEEP_WORKERS) as cluster:
+        start_s = wall() - start
+        first = sweep_once(request, data, cluster=cluster)  # workers load their kernels
+        warm_s, warm = best_of(repeat, lambda: sweep_once(request, data, cluster=cluster), wall)
+    same = serial == first == warm and not any(r["error"] for r in serial)
     rows = [
         Result(
-            f"sweep {points} pts, jobs={SWEEP_JOBS} (s)",
-            parallel_s,
-            "jobs=1 in process",
+            f"sweep {points} pts, {SWEEP_WORKERS} workers (s)",
+            warm_s,
+            "in process",
             serial_s,
             "context",
             None,
         ),
         Result(
-            f"  jobs={SWEEP_JOBS}, pool started (s)",
-            warm_s,
-            "jobs=1 in process",
-            serial_s,
+            f"  starting {SWEEP_WORKERS} workers (s)",
+            start_s,
+            "",
+            None,
             "context",
             None,
         ),
@@ -602,7 +602,7 @@ def print_sanity(check: dict[str, Any], sweep_same: bool) -> tuple[bool, bool]:
         f"last exit at bar {check['last_exit_bar']}"
     )
     print(
-        f"sanity: sweep jobs={SWEEP_JOBS}, warm pool and jobs=1 stats: "
+        f"sanity: sweep on {SWEEP_WORKERS} workers (first and warm) and in process stats: "
         f"{'identical' if sweep_same else 'MISMATCH'}"
     )
     return agree, sweep_same
@@ -612,7 +612,7 @@ def summary(
     bars: int, results: list[Result], check: dict[str, Any], points: int, agreed: tuple[bool, bool]
 ) -> dict[str, Any]:
     """The JSON line: every figure, rounded."""
-    vector, signals, run, kernel, stats, event, sweep, warm = results
+    vector, signals, run, kernel, stats, event, sweep, cluster_start = results
     return {
         "bars": bars,
         "vector_bars_per_s": round(vector.ours),
@@ -627,9 +627,9 @@ def summary(
         "event_us_per_bar": round(1e6 / event.ours, 3),
         "engine_us_per_bar": round(1e6 / (event.base or 1), 3),
         "sweep_points": points,
-        "sweep_jobs2_s": round(sweep.ours, 4),
-        "sweep_jobs1_s": round(sweep.base or 0, 4),
-        "sweep_warm_pool_s": round(warm.ours, 4),
+        "sweep_cluster_s": round(sweep.ours, 4),
+        "sweep_in_process_s": round(sweep.base or 0, 4),
+        "sweep_cluster_start_s": round(cluster_start.ours, 4),
         **check,
         "engines_agree": agreed[0],
         "sweeps_agree": agreed[1],

@@ -1,65 +1,76 @@
-"""Backtest workers benchmark: one sweep in-process, over one worker and over two.
+"""Research cluster benchmark: one sweep in-process and on Dask clusters of 1, 2 and all cores.
 
-A 40-point grid (`fast=5:50:5` x `slow=60:150:30`) of the built-in SMA cross over
-`--bars` (60,000) seeded random-walk 1-minute bars, or with `--daily` over the sample's
-ten years of daily SPY bars (2,516), with the event engine by default (`--engine
-vector` for the numba one), run three ways:
+A 400-point grid (`fast` 5..24 x `slow` 30..49) of the built-in SMA cross, vector engine,
+over `--bars` (60,000) seeded random-walk 1-minute bars of one symbol, run as
+`run_sweep(request, data, points)`:
 
-- in-process: `run_sweep(..., jobs=1)` in this process, bars already loaded;
-- `backtest.sweep` on a strategy daemon with one `bifrost daemon worker` process;
-- the same with two worker processes.
+- in-process: no cluster, in this process (the baseline);
+- `ResearchCluster.start_local(1)` and `start_local(2)`: LocalClusters of one and two
+  single-threaded worker processes on 127.0.0.1;
+- the local cluster: `ResearchCluster.open(config, home)` with the default `[research]`
+  (`scheduler = "local"`, `workers = 0`: one per core);
+- diagnostic: two workers with `MALLOC_TRIM_THRESHOLD_` unset. Dask's nanny sets it to
+  65536 in its workers' environment (`distributed.nanny.pre-spawn-environ`), and any
+  value there turns off glibc's moving mmap threshold: every array over 128 KiB (a
+  60,000-bar column is 480 KB) is then mapped, faulted in page by page and unmapped.
 
-The daemons (data, strategy) run on threads of this process on free loopback ports
-with a temporary data dir; the workers are real child processes. Every mode runs the
-grid once to warm up (imports, numba compilation, bars loaded by each worker), then
-`--repeat` (2) times; the table shows the fastest wall time, points a second and the
-ratio to in-process (below 1 is faster). The results of every mode are checked to be
-the same. Progress goes to stderr; the table and a JSON line go to stdout.
+Each repeat (`--repeat`, 3) times the in-process sweep, then per cluster: its start
+(until it has its workers), the first sweep (workers import the engine and load its
+compiled kernels) and a warm sweep on the started cluster (which scatters the bars to
+the workers, as every `run_sweep` with a cluster does). Speed-up = in-process seconds /
+warm cluster seconds, printed as median [min-max] over the repeats. On the started
+2-worker cluster each repeat also times `--tasks` (400) no-op tasks submitted at once and
+gathered (the overhead per task), one no-op task at a time (the round trip), and the
+scatter of the bars. All wall time: the work runs in other processes.
 
-    .venv/bin/python bench/workers.py                  # 60,000 1-minute bars (~40 s)
-    .venv/bin/python bench/workers.py --daily          # 2,516 daily bars (~10 s)
-    .venv/bin/python bench/workers.py --engine vector
+Every cluster's results are checked to equal the in-process results exactly; a
+mismatch exits 1. Progress goes to stderr; the table, the sanity line and one JSON line
+go to stdout.
+
+    .venv/bin/python bench/workers.py                 # 60,000 1-minute bars (~2 min)
+    .venv/bin/python bench/workers.py --repeat 1      # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import subprocess
+import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
-import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bifrost.backtest.gateway import load_bars  # noqa: E402
 from bifrost.backtest.runner import RunRequest  # noqa: E402
-from bifrost.backtest.sweep import grid_points, parse_grid, rank, run_sweep  # noqa: E402
-from bifrost.bus import methods  # noqa: E402
-from bifrost.client import BifrostClient  # noqa: E402
-from bifrost.config import BifrostConfig, load_config  # noqa: E402
+from bifrost.backtest.sweep import chunk_points, run_sweep  # noqa: E402
+from bifrost.config import load_config  # noqa: E402
 from bifrost.local_config import write_local_config  # noqa: E402
-from bifrost.market.gateway import DataGateway  # noqa: E402
-from bifrost.market.sample import write_sample  # noqa: E402
-from bifrost.supervisor import python_command  # noqa: E402
-from daemons import build_daemon  # noqa: E402
+from bifrost.research.cluster import ResearchCluster, machine_cores  # noqa: E402
+from bifrost.strategy.bars import BarArrays  # noqa: E402
 
-GRID = ["fast=5:50:5", "slow=60:150:30"]
-SEED = 20251125
-START_S = 1_704_067_200
+SEED = 20251208
+SYMBOL = "SPY"
+START_NS = 1_704_067_200_000_000_000
 """2024-01-01 00:00 UTC: the first generated bar."""
-QUIET_FEED = '[feed]\nsymbols = ["SPY"]\nquotes_per_second = 1\n'
-"""The data daemon's synthetic feed, slowed to a trickle so it does not skew the timings."""
+MINUTE_NS = 60_000_000_000
+MINUTES_A_YEAR = 365 * 24 * 60
+"""The bars run around the clock."""
+POINTS = [{"fast": f, "slow": s} for f in range(5, 25) for s in range(30, 50)]
+ROUND_TRIPS = 50
+"""No-op tasks sent one after the other for the round-trip figure."""
+MALLOC_DYNAMIC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""Dask config that leaves MALLOC_TRIM_THRESHOLD_ out of the workers' environment."""
+
+Sweep = list[dict[str, Any]]
+Opener = Callable[[], ResearchCluster]
 
 
 def log(message: str) -> None:
@@ -67,154 +78,233 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-@contextmanager
-def daemons_running(config: BifrostConfig, home: Path) -> Iterator[None]:
-    """The data and strategy daemons serving from threads; stopped on the way out."""
-    started = []
-    try:
-        for name in ("data", "strategy"):
-            daemon = build_daemon(name, config, home)
-            daemon.start()
-            thread = threading.Thread(target=daemon.serve_forever, daemon=True)
-            thread.start()
-            started.append((daemon, thread))
-        yield
-    finally:
-        for daemon, thread in reversed(started):
-            daemon.request_stop()
-            thread.join(timeout=15)
-            daemon.stop()
-
-
-def worker_process(config: BifrostConfig, home: Path) -> subprocess.Popen[bytes]:
-    """One `bifrost daemon worker` child connected to the strategy daemon."""
-    command = python_command("--home", str(home), "--config", str(config.path))
-    return subprocess.Popen([*command, "daemon", "worker"], stdin=subprocess.DEVNULL)
-
-
-def minute_bars(folder: Path, bars: int) -> Path:
-    """A CSV of `bars` seeded random-walk 1-minute bars of symbol BENCH."""
+def minute_bars(n: int) -> BarArrays:
+    """`n` seeded random-walk 1-minute bars: 0.1 % a bar, each open the close before."""
     rng = np.random.default_rng(SEED)
-    sigma = 0.3 / math.sqrt(252 * 390)
-    close = np.round(100 * np.exp(np.cumsum(rng.normal(0, sigma, bars))), 2)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, n)))
     open_ = np.concatenate([[100.0], close[:-1]])
-    path = folder / "BENCH.csv"
-    pl.DataFrame(
-        {
-            "timestamp": START_S + 60 * np.arange(bars),
-            "open": open_,
-            "high": np.maximum(open_, close) + 0.01,
-            "low": np.minimum(open_, close) - 0.01,
-            "close": close,
-            "volume": rng.integers(100, 10_000, bars),
-        }
-    ).write_csv(path)
-    return path
+    spread = np.abs(rng.normal(0.0, 0.0005, n))
+    ts = START_NS + np.arange(n, dtype=np.int64) * MINUTE_NS
+    volume = rng.integers(100, 10_000, n).astype(np.float64)
+    high = np.maximum(open_, close) * (1 + spread)
+    low = np.minimum(open_, close) * (1 - spread)
+    return BarArrays(ts, open_, high, low, close, volume)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the workers")
-        time.sleep(0.05)
+def noop(_shared: Any) -> None:
+    """A task that does nothing with the scattered bars: what is left is Dask's cost."""
 
 
-def sweep_on_workers(client: BifrostClient, request: RunRequest) -> list[dict[str, Any]]:
-    """One `backtest.sweep` through the daemon, polled until done; ranked results."""
-    job = client.call("strategy", methods.BACKTEST_SWEEP, {**request.to_dict(), "grid": GRID})
-    if job["via"] != "workers":
-        raise SystemExit(f"the sweep ran on {job['via']}, not on the workers")
-    while True:
-        state = client.call("strategy", methods.BACKTEST_JOB, {"job_id": job["job_id"]})
-        if state["state"] == "done":
-            return list(state["results"])
-        if state["state"] == "failed":
-            raise SystemExit(f"sweep failed: {state['error']}")
-        time.sleep(0.01)
+def wall(call: Callable[[], Any]) -> tuple[float, Any]:
+    """(wall seconds, result) of one call."""
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
 
 
-def best_of(repeat: int, call: Callable[[], list[dict[str, Any]]]) -> tuple[float, list]:
-    """(fastest wall seconds, results of the last call) over `repeat` calls after a warm-up."""
-    results = call()
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        results = call()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds), results
-
-
-def measure(engine: str, repeat: int, bars: int | None) -> dict[str, Any]:
-    """Seconds of the sweep per mode, with the check that every mode agrees."""
-    symbol, timeframe = ("SPY", "1d") if bars is None else ("BENCH", "1m")
-    request = RunRequest("sma_cross", (symbol,), engine=engine, timeframe=timeframe)
-    points = grid_points({}, parse_grid(GRID))
-    with tempfile.TemporaryDirectory(prefix="bifrost-bench-workers-") as tmp:
-        base = Path(tmp)
-        home = base / "home"
-        home.mkdir()
-        config = load_config(
-            write_local_config(base, ("data", "strategy"), worker_port=True, feed=QUIET_FEED)
-        )
-        with BifrostClient(config, timeout_ms=5000) as client:
-            gateway = DataGateway(client, home)
-            if bars is None:
-                gateway.import_files(write_sample(home / "sample"))
-            else:
-                gateway.import_files([minute_bars(base, bars)], timeframe="1m")
-            data = load_bars(gateway, request)
-        log(f"in-process: {len(points)} points, {len(data[symbol])} bars, {engine} engine")
-        seconds = {
-            "in-process": best_of(
-                repeat, lambda: rank(run_sweep(request, data, points, jobs=1), "sharpe")
-            )
-        }
-        workers: list[subprocess.Popen[bytes]] = []
-        try:
-            with daemons_running(config, home), BifrostClient(config, timeout_ms=5000) as client:
-
-                def connected() -> int:
-                    details = client.health("strategy", timeout_ms=2000)["details"]
-                    return int(details["workers"]["count"])
-
-                for count in (1, 2):
-                    workers.append(worker_process(config, home))
-                    wait_until(lambda: connected() == len(workers))
-                    log(f"{count} worker(s) connected")
-                    seconds[f"{count} worker(s)"] = best_of(
-                        repeat, lambda: sweep_on_workers(client, request)
-                    )
-        finally:
-            for process in workers:
-                process.terminate()
-                process.wait(timeout=15)
-    reference = [r["stats"] for r in seconds["in-process"][1]]
-    same = all([r["stats"] for r in results] == reference for _, results in seconds.values())
+def task_overhead(cluster: ResearchCluster, data: dict[str, BarArrays], tasks: int) -> dict:
+    """Per-task ms of `tasks` no-op tasks at once and of one at a time, and the scatter."""
+    scatter_s, shared = wall(lambda: cluster.scatter(data))
+    batch_s, _ = wall(
+        lambda: cluster.client.gather([cluster.submit(noop, shared) for _ in range(tasks)])
+    )
+    trip_s, _ = wall(lambda: [cluster.submit(noop, shared).result() for _ in range(ROUND_TRIPS)])
     return {
-        "points": len(points),
-        "bars": len(data[symbol]),
-        "seconds": {k: v[0] for k, v in seconds.items()},
-        "same": same,
+        "per_task_ms": 1000 * batch_s / tasks,
+        "round_trip_ms": 1000 * trip_s / ROUND_TRIPS,
+        "scatter_ms": 1000 * scatter_s,
+    }
+
+
+def one_cluster(
+    open_cluster: Opener,
+    sweep: Callable[[ResearchCluster], Sweep],
+    expected: Sweep,
+    then: Callable[[ResearchCluster], None] | None = None,
+) -> dict[str, float]:
+    """Start, first and warm sweep seconds of a fresh cluster, its results checked against
+    `expected`; `then` runs on it before it is closed."""
+    start_s, cluster = wall(open_cluster)
+    with cluster:
+        first_s, first = wall(lambda: sweep(cluster))
+        warm_s, warm = wall(lambda: sweep(cluster))
+        if first != expected or warm != expected:
+            raise SystemExit(f"MISMATCH: the sweep on {cluster.workers} worker(s) differs")
+        if then is not None:
+            then(cluster)
+        return {
+            "workers": cluster.workers,
+            "start_s": start_s,
+            "first_s": first_s,
+            "warm_s": warm_s,
+        }
+
+
+def with_malloc_dynamic(open_cluster: Opener) -> Opener:
+    """`open_cluster` with Dask told not to set MALLOC_TRIM_THRESHOLD_ in its workers."""
+
+    def opened() -> ResearchCluster:
+        with dask.config.set(MALLOC_DYNAMIC):
+            return open_cluster()
+
+    return opened
+
+
+def measure(bars: int, repeat: int, tasks: int) -> dict[str, Any]:
+    """Every series' figures per repeat, the overhead on two workers and the chunk count."""
+    data = {SYMBOL: minute_bars(bars)}
+    request = RunRequest(
+        "sma_cross",
+        (SYMBOL,),
+        engine="vector",
+        timeframe="1m",
+        periods_per_year=MINUTES_A_YEAR,
+    )
+    with tempfile.TemporaryDirectory(prefix="bifrost-bench-workers-") as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        config = load_config(write_local_config(Path(tmp), ()))
+        series: dict[str, Opener] = {
+            "1 worker": lambda: ResearchCluster.start_local(1),
+            "2 workers": lambda: ResearchCluster.start_local(2),
+            "local cluster": lambda: ResearchCluster.open(config, home),
+            "2 workers, malloc dynamic": with_malloc_dynamic(
+                lambda: ResearchCluster.start_local(2)
+            ),
+        }
+        log(f"warm-up: {len(POINTS)} points over {bars:,} bars in-process ...")
+        expected = run_sweep(request, data, POINTS)
+        if any(row["error"] for row in expected):
+            raise SystemExit("a grid point failed in-process")
+        runs: dict[str, list[dict[str, float]]] = {"in-process": []}
+        overhead: list[dict[str, float]] = []
+        chunks = 0
+
+        def on_two_workers(cluster: ResearchCluster) -> None:
+            nonlocal chunks
+            chunks = len(chunk_points(POINTS, cluster.workers))
+            overhead.append(task_overhead(cluster, data, tasks))
+
+        for r in range(repeat):
+            log(f"repeat {r + 1}/{repeat}: in-process ...")
+            seconds, results = wall(lambda: run_sweep(request, data, POINTS))
+            if results != expected:
+                raise SystemExit("MISMATCH: two in-process sweeps differ")
+            runs["in-process"].append({"warm_s": seconds})
+            for name, open_cluster in series.items():
+                log(f"repeat {r + 1}/{repeat}: {name} ...")
+                figures = one_cluster(
+                    open_cluster,
+                    lambda c: run_sweep(request, data, POINTS, cluster=c),
+                    expected,
+                    on_two_workers if name == "2 workers" else None,
+                )
+                runs.setdefault(name, []).append(figures)
+    return {
+        "bars": bars,
+        "points": len(POINTS),
+        "runs": runs,
+        "overhead": overhead,
+        "chunks_2_workers": chunks,
+    }
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    """median [min-max]."""
+    return (
+        f"{statistics.median(values):.{digits}f} "
+        f"[{min(values):.{digits}f}-{max(values):.{digits}f}]"
+    )
+
+
+def speed_ups(report: dict[str, Any]) -> dict[str, list[float]]:
+    """In-process seconds / warm cluster seconds, per series, one ratio per repeat."""
+    base = [run["warm_s"] for run in report["runs"]["in-process"]]
+    return {
+        name: [b / run["warm_s"] for b, run in zip(base, runs, strict=True)]
+        for name, runs in report["runs"].items()
+        if name != "in-process"
+    }
+
+
+def column(runs: list[dict[str, float]], key: str) -> str:
+    """median [min-max] of one figure over the repeats, or - when the series has none."""
+    return spread([run[key] for run in runs]) if key in runs[0] else "-"
+
+
+def print_table(report: dict[str, Any], ratios: dict[str, list[float]]) -> None:
+    """One line per series: workers, start, first and warm sweep seconds, speed-up; then
+    the overhead per task on two workers."""
+    line = "{:27} {:>7} {:>21} {:>21} {:>21} {:>18}"
+    print(line.format("series", "workers", "start s", "first sweep s", "warm sweep s", "speed-up"))
+    for name, runs in report["runs"].items():
+        workers = str(runs[0].get("workers", "-"))
+        ratio = spread(ratios[name], 2) if name in ratios else "1"
+        print(
+            line.format(
+                name,
+                workers,
+                column(runs, "start_s"),
+                column(runs, "first_s"),
+                column(runs, "warm_s"),
+                ratio,
+            )
+        )
+    print("speed-up = in-process seconds / warm sweep seconds, median [min-max]")
+    overhead = report["overhead"]
+    print(f"2 workers: {report['chunks_2_workers']} chunks a sweep; no-op tasks:")
+    for key, label in (
+        ("per_task_ms", "ms a task, submitted at once and gathered"),
+        ("round_trip_ms", "ms a task, one at a time"),
+        ("scatter_ms", "ms to scatter the bars to both workers"),
+    ):
+        print(f"  {spread([o[key] for o in overhead], 2):>24}  {label}")
+
+
+def summary(report: dict[str, Any], ratios: dict[str, list[float]]) -> dict[str, Any]:
+    """The JSON line: medians and ranges of every figure."""
+
+    def med(values: list[float]) -> dict[str, float]:
+        return {
+            "median": round(statistics.median(values), 4),
+            "min": round(min(values), 4),
+            "max": round(max(values), 4),
+        }
+
+    series = {
+        name: {key: med([run[key] for run in runs]) for key in runs[0] if key != "workers"}
+        | ({"workers": runs[0]["workers"]} if "workers" in runs[0] else {})
+        | ({"speed_up": med(ratios[name])} if name in ratios else {})
+        for name, runs in report["runs"].items()
+    }
+    overhead = {key: med([o[key] for o in report["overhead"]]) for key in report["overhead"][0]}
+    return {
+        "bench": "workers",
+        "bars": report["bars"],
+        "points": report["points"],
+        "cores": machine_cores(),
+        "repeats": len(report["runs"]["in-process"]),
+        "series": series,
+        "chunks_2_workers": report["chunks_2_workers"],
+        "overhead_2_workers": overhead,
+        "same": True,
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", default="event", choices=("event", "vector"))
-    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--bars", type=int, default=60_000, help="1-minute bars to sweep")
-    parser.add_argument("--daily", action="store_true", help="the sample's daily bars instead")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats of every series")
+    parser.add_argument("--tasks", type=int, default=400, help="no-op tasks for the overhead")
     args = parser.parse_args()
-    report = measure(args.engine, args.repeat, None if args.daily else args.bars)
-    base = report["seconds"]["in-process"]
-    print(f"{'mode':<14} {'seconds':>9} {'points/s':>10} {'ratio':>7}")
-    for mode, seconds in report["seconds"].items():
-        rate = report["points"] / seconds
-        print(f"{mode:<14} {seconds:>9.3f} {rate:>10.1f} {seconds / base:>7.2f}")
-    print(f"same results in every mode: {'yes' if report['same'] else 'NO'}")
-    print(json.dumps({"bench": "workers", "engine": args.engine, **report}))
-    return 0 if report["same"] else 1
+    if args.bars < 100 or args.repeat < 1 or args.tasks < 1:
+        parser.error("need at least 100 bars, one repeat and one task")
+    report = measure(args.bars, args.repeat, args.tasks)
+    ratios = speed_ups(report)
+    print_table(report, ratios)
+    print("sanity: every cluster's results equal the in-process results exactly: yes")
+    print(json.dumps(summary(report, ratios)))
+    return 0
 
 
 if __name__ == "__main__":
