@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -11,11 +12,12 @@ from bifrost.bus import methods, topics
 from bifrost.bus.rpc import CallContext, Method
 from bifrost.bus.schema import ListOf, Optional, Schema
 from bifrost.daemon import Daemon
-from bifrost.errors import BifrostError, Internal
+from bifrost.errors import BadRequest, BifrostError, Internal
 from bifrost.jobs import JobTable
 from bifrost.market.gateway import DataGateway
 from bifrost.ml.models import FittedModel
 from bifrost.ml.registry import STORE_FILE, ModelRegistry
+from bifrost.research.cluster import KeptCluster
 from bifrost.store.models import insert_predictions, recent_predictions
 from bifrost.store.schema import ML
 from bifrost.worker_clients import WorkerClients
@@ -39,6 +41,7 @@ TRAIN_PARAMS = Schema(
         "folds": Optional(int),
         "embargo": Optional(int),
         "params": Optional(dict),
+        "jobs": Optional(int),
     },
 )
 JOB_PARAMS = Schema("ml.job params", {"job_id": str})
@@ -94,6 +97,7 @@ class MLDaemon(Daemon):
         self.registry = ModelRegistry(self.db, self.home)
         self.jobs = JobTable("training job", topics.ml_job, self._publish)
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="ml-train")
+        self.research = KeptCluster(self.config, self.home)
         self.clients = WorkerClients(self.new_client)
         self.windows: dict[tuple[str, str], deque[dict[str, Any]]] = {}
         self.live: dict[str, tuple[dict[str, Any], FittedModel]] = {}
@@ -125,20 +129,25 @@ class MLDaemon(Daemon):
         from bifrost.ml.training import TrainRequest
 
         values = {k: v for k, v in params.items() if v is not None}
+        jobs = values.pop("jobs", 0)
+        if jobs < 0:
+            raise BadRequest(f"jobs {jobs} must be 0 (when big), 1 (here) or more")
         request = TrainRequest(**{**values, "symbols": tuple(values["symbols"])})
         job_id = uuid.uuid4().hex[:12]
         self.jobs.add(job_id, model=None, error=None)
-        self.workers.submit(self._train, job_id, request, ctx.cid)
+        self.workers.submit(self._train, job_id, request, jobs, ctx.cid)
         self.log.info("ml.train_queued", ctx.cid, job=job_id, model=request.name)
         return {"job_id": job_id, "topic": topics.ml_job("done", job_id)}
 
-    def _train(self, job_id: str, request: TrainRequest, cid: str) -> None:
-        """On a worker thread: load bars and train; the loop thread stores the model."""
+    def _train(self, job_id: str, request: TrainRequest, jobs: int, cid: str) -> None:
+        """On a worker thread: load bars and train (the folds here or on the research
+        cluster); the loop thread stores the model."""
         from bifrost.ml.gateway import train_from
 
         self.hand_over(lambda: self.jobs.start(job_id, cid))
+        research = functools.partial(self.research.for_work, jobs)
         try:
-            trained = train_from(self._data(), self.home, request)
+            trained = train_from(self._data(), self.home, request, research)
         except BifrostError as exc:
             error = exc
         except Exception as exc:  # a library failure ends this job, never the service
@@ -279,10 +288,12 @@ class MLDaemon(Daemon):
             "live_models": sorted(self.live),
             "jobs": self.jobs.counts(),
             "signals": self.signals,
+            "research": self.research.details(),
         }
 
     def on_stop(self) -> None:
         """Let a running training finish and store it, before the store is closed."""
         self.workers.shutdown(wait=True, cancel_futures=True)
+        self.research.close()
         self.clients.close()
         self._run_handed_over()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from bifrost.live.runner import LiveRunner
 from bifrost.market.gateway import DataGateway
 from bifrost.news.gateway import NewsGateway, decay_of
 from bifrost.news.rolling import SentimentHistory
+from bifrost.research.cluster import KeptCluster
 from bifrost.store.live_strategies import StoredStrategy, add_running, mark_stopped, running
 from bifrost.store.runs import list_runs, load_run, save_run
 from bifrost.store.schema import STRATEGY
@@ -27,7 +27,6 @@ from bifrost.worker_clients import WorkerClients
 
 if TYPE_CHECKING:
     from bifrost.backtest.runner import RunRequest
-    from bifrost.research.cluster import ResearchCluster
 
 # Backtests and strategies (numba kernels, their indicators) are imported by the handlers
 # that run them: an idle strategy service does not carry them.
@@ -117,9 +116,7 @@ class StrategyDaemon(Daemon):
         self.subscribe("data", [topics.prefix(topics.BAR)], self._live_bar)
         self.subscribe("execution", [topics.prefix(topics.FILL)], self._live_fill)
         self._restart_live()
-        self.research: ResearchCluster | None = None
-        """The research cluster, opened by the first sweep that is spread over it."""
-        self.research_lock = threading.Lock()
+        self.research = KeptCluster(self.config, self.home)
         for method in (
             Method(
                 methods.STRATEGY_START,
@@ -153,18 +150,6 @@ class StrategyDaemon(Daemon):
             Method(methods.STRATEGIES_LIST, self.list_strategies),
         ):
             self.add_method(method)
-
-    def _research_cluster(self, jobs: int, big: bool) -> ResearchCluster | None:
-        """On a worker thread: the research cluster for a sweep, opened once and kept (a
-        local one sized by the first spread sweep's `jobs`), or None to run it here."""
-        from bifrost.research.cluster import ResearchCluster, wants_cluster
-
-        if not wants_cluster(self.config.research, jobs, big):
-            return None
-        with self.research_lock:
-            if self.research is None:
-                self.research = ResearchCluster.open(self.config, self.home, workers=jobs or None)
-            return self.research
 
     # -- live strategies ----------------------------------------------------------------
 
@@ -372,7 +357,7 @@ class StrategyDaemon(Daemon):
             market = self._data()
             resolved = with_trading_hours(market, request)
             data = load_bars(market, resolved)
-            cluster = self._research_cluster(jobs, worth_spreading(points, data))
+            cluster = self.research.for_work(jobs, worth_spreading(points, data))
             via = "service" if cluster is None else "cluster"
             self.hand_over(lambda: self.sweeps.started(job_id, via, cid))
             return run_sweep(resolved, data, points, cluster=cluster, progress=progress)
@@ -442,20 +427,15 @@ class StrategyDaemon(Daemon):
 
     def details(self) -> dict[str, Any]:
         """Backtest jobs by state and live strategies, shown by `health`."""
-        research = self.research
         return {
             "jobs": self.jobs.counts(),
             "live": sum(r.state != "stopped" for r in self.live.values()),
-            "research": {
-                "scheduler": self.config.research.scheduler,
-                "address": research.address if research is not None else None,
-            },
+            "research": self.research.details(),
         }
 
     def on_stop(self) -> None:
         """Let running jobs finish and store them, before the store is closed."""
         self.workers.shutdown(wait=True, cancel_futures=True)
-        if self.research is not None:
-            self.research.close()
+        self.research.close()
         self.clients.close()
         self._run_handed_over()

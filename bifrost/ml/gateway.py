@@ -25,7 +25,7 @@ from bifrost.market.gateway import DataGateway
 from bifrost.market.timeframes import timeframe_ns
 from bifrost.ml.models import FittedModel
 from bifrost.ml.registry import ModelRegistry, signing_key, store_path, unpickle_signed
-from bifrost.ml.training import TrainedModel, TrainRequest, train_model
+from bifrost.ml.training import Research, TrainedModel, TrainRequest, train_model
 
 SERVICE = "ml"
 TRAIN_TIMEOUT_S = 1800
@@ -81,11 +81,14 @@ def news_scores(
     return article_scores(home / "news.duckdb", symbols, start_ns)
 
 
-def train_from(data: DataGateway, home: Path, request: TrainRequest) -> TrainedModel:
-    """Load bars (and news scores, when stored) and train."""
+def train_from(
+    data: DataGateway, home: Path, request: TrainRequest, research: Research | None = None
+) -> TrainedModel:
+    """Load bars (and news scores, when stored) and train (the folds on the research
+    cluster `research` gives, if any)."""
     bars = training_bars(data, request)
     news = news_scores(data.client, home, list(request.symbols), request.start_ns)
-    return train_model(request, bars, news)
+    return train_model(request, bars, news, research=research)
 
 
 def recent_bars(data: DataGateway, symbol: str, timeframe: str, count: int) -> pl.DataFrame:
@@ -153,20 +156,24 @@ class MLGateway:
             raise NotFound("no model has been trained yet (see `bifrost ml train`)")
         return open_store(path, read_only=read_only, migrations=ML)
 
-    def train(self, request: TrainRequest) -> dict[str, Any]:
-        """Train and register a model; returns its registry record."""
+    def train(
+        self, request: TrainRequest, jobs: int = 0, research: Research | None = None
+    ) -> dict[str, Any]:
+        """Train and register a model; returns its registry record. The folds are fitted
+        where `jobs` says (see bifrost.research.cluster.wants_cluster): by the ml
+        service, or here on the cluster `research` gives."""
         if self.via == "daemon":
-            return self._train_remote(request)
+            return self._train_remote(request, jobs)
 
-        trained = train_from(self.data, self.home, request)
+        trained = train_from(self.data, self.home, request, research)
         with self._open(read_only=False) as connection:
             return ModelRegistry(connection, self.home).save(trained, code_version())
 
-    def _train_remote(self, request: TrainRequest) -> dict[str, Any]:
+    def _train_remote(self, request: TrainRequest, jobs: int) -> dict[str, Any]:
         _, state = submit_and_wait(
             self.client,
             SERVICE,
-            (methods.ML_TRAIN, request.to_dict()),
+            (methods.ML_TRAIN, request.to_dict() | {"jobs": jobs}),
             methods.ML_JOB,
             topics.ml_job,
             TRAIN_TIMEOUT_S,

@@ -7,10 +7,11 @@ returns on every labelled row.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -28,6 +29,9 @@ from bifrost.ml.features import (
     forward_returns,
 )
 from bifrost.ml.kinds import KINDS, settings_of
+
+if TYPE_CHECKING:
+    from bifrost.research.cluster import ResearchCluster
 from bifrost.ml.leakage import (
     future_correlation_violations,
     point_in_time_violations,
@@ -41,6 +45,10 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_ROWS = 100
 """Fewest labelled rows a training accepts."""
 FIT_THREADS = 1
+MIN_SPREAD_ROWS = 2_000_000
+"""Rows x folds below which fitting the folds here beats starting a local cluster."""
+Research = Callable[[bool], "ResearchCluster | None"]
+"""Gives the research cluster for a training (its argument: the folds are big), or None."""
 """Threads per fit. Daily-bar datasets are small: on a shared host, OpenMP threads fighting
 other processes for cores made fits ten times slower than one thread alone."""
 
@@ -144,12 +152,36 @@ def train_model(
     bars: Mapping[str, pl.DataFrame],
     sentiment: Mapping[str, pl.DataFrame] | None = None,
     extra: Mapping[str, FeatureFunction] | None = None,
+    *,
+    research: Research | None = None,
 ) -> TrainedModel:
-    """Check, evaluate walk-forward out of sample, and fit on every labelled row."""
+    """Check, evaluate walk-forward out of sample, and fit on every labelled row.
+
+    `research(big)` gives the research cluster the folds are fitted on (one task each,
+    the dataset scattered once per worker), or None to fit them here; `big` says the
+    folds are worth a local cluster (MIN_SPREAD_ROWS)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=FIT_THREADS):
-        return _train(request, bars, sentiment, extra)
+        return _train(request, bars, sentiment, extra, research)
+
+
+def fit_fold(
+    kind: str,
+    params: dict[str, Any],
+    names: list[str],
+    dataset: tuple[NDArray[np.float64], NDArray[np.float64]],
+    regime: int,
+    train: NDArray[np.int64],
+    test: NDArray[np.int64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One fold (here or on a worker): fit on the `train` rows, score the `test` rows."""
+    from threadpoolctl import threadpool_limits
+
+    x, forward = dataset
+    with threadpool_limits(limits=FIT_THREADS):
+        model = fit_model(kind, params, names, x[train], forward[train], regime)
+        return model.score(x[test])
 
 
 def _train(
@@ -157,6 +189,7 @@ def _train(
     bars: Mapping[str, pl.DataFrame],
     sentiment: Mapping[str, pl.DataFrame] | None,
     extra: Mapping[str, FeatureFunction] | None,
+    research: Research | None,
 ) -> TrainedModel:
     data, names = build_dataset(
         bars, request.horizon, timeframe_ns(request.timeframe), sentiment, extra
@@ -174,17 +207,29 @@ def _train(
     splits = walk_forward_splits(len(unique), request.folds, request.horizon, embargo)
     params = settings_of(request.kind, request.params)
     regime = names.index(REGIME_SOURCE)
+    rows = [
+        (np.flatnonzero(np.isin(position, s.train)), np.flatnonzero(np.isin(position, s.test)))
+        for s in splits
+    ]
+    cluster = research(len(x) * len(rows) >= MIN_SPREAD_ROWS) if research else None
+    fit = functools.partial(fit_fold, request.kind, params, names)
+    if cluster is None:
+        outcomes = [fit((x, forward), regime, train, test) for train, test in rows]
+    else:
+        shared = cluster.scatter((x, forward))
+        tasks = [cluster.submit(fit, shared, regime, train, test) for train, test in rows]
+        outcomes = cluster.client.gather(tasks)
     folds = []
     scores, truth = [], []
-    for number, split in enumerate(splits, 1):
-        train, test = np.isin(position, split.train), np.isin(position, split.test)
-        model = fit_model(request.kind, params, names, x[train], forward[train], regime)
-        score, probability = model.score(x[test])
+    for number, (split, (train, test), outcome) in enumerate(
+        zip(splits, rows, outcomes, strict=True), 1
+    ):
+        score, probability = outcome
         folds.append(
             {
                 "fold": number,
-                "train_rows": int(train.sum()),
-                "test_rows": int(test.sum()),
+                "train_rows": len(train),
+                "test_rows": len(test),
                 "train_end_ts": int(unique[split.train[-1]]),
                 "test_start_ts": int(unique[split.test[0]]),
                 "test_end_ts": int(unique[split.test[-1]]),
@@ -213,7 +258,8 @@ def _train(
 def feature_matrix(data: pl.DataFrame, names: list[str]) -> NDArray[np.float64]:
     """The named columns as a float64 matrix, NaN for missing values."""
     columns = [
-        data[n].cast(pl.Float64).fill_null(np.nan).to_numpy() if n in data.columns
+        data[n].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        if n in data.columns
         else np.full(data.height, np.nan)
         for n in names
     ]

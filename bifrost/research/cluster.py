@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,3 +167,38 @@ def cluster_for(
     if not wants_cluster(config.research, jobs, big):
         return None
     return ResearchCluster.open(config, home, workers=jobs or None)
+
+
+class KeptCluster:
+    """The research cluster of a long-running service: opened by the first piece of work
+    that wants it (a local one sized by that work's `jobs`), kept until `close`."""
+
+    def __init__(self, config: BifrostConfig, home: Path) -> None:
+        self.config, self.home = config, home
+        self.cluster: ResearchCluster | None = None
+        self._lock = threading.Lock()
+
+    def for_work(self, jobs: int, big: bool) -> ResearchCluster | None:
+        """The cluster for this work (`wants_cluster`), or None to run it here; safe from
+        any thread."""
+        if not wants_cluster(self.config.research, jobs, big):
+            return None
+        with self._lock:
+            if self.cluster is None:
+                self.cluster = ResearchCluster.open(self.config, self.home, workers=jobs or None)
+            return self.cluster
+
+    def details(self) -> dict[str, Any]:
+        """The configured scheduler and, once opened, the cluster's address (for health)."""
+        cluster = self.cluster
+        return {
+            "scheduler": self.config.research.scheduler,
+            "address": cluster.address if cluster is not None else None,
+        }
+
+    def close(self) -> None:
+        """Close the cluster when one was opened."""
+        with self._lock:
+            if self.cluster is not None:
+                self.cluster.close()
+                self.cluster = None

@@ -41,21 +41,37 @@ def train(
     horizon: Annotated[int, typer.Option(help="Bars ahead the label looks.")] = 5,
     timeframe: TimeframeOption = "1d",
     folds: Annotated[int, typer.Option(help="Walk-forward folds.")] = 5,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="1: fit the folds here; 2 or more: on a research cluster of that many local "
+            "processes; 0: on the cluster when the folds are big (or [research] names one).",
+        ),
+    ] = 0,
     json: JsonOption = False,
 ) -> None:
     """Train a model walk-forward (purged, embargoed), register it, show its OOS metrics."""
+    import functools
+
     from bifrost.ml.training import TrainRequest
+    from bifrost.research.cluster import KeptCluster
 
     names = tuple(s.strip() for s in symbols.split(",") if s.strip())
     if not names:
         raise typer.BadParameter("give at least one symbol, e.g. SPY,AAPL", param_hint="--symbols")
     first, last = instants(start, end)
     request = TrainRequest(name, names, first, last, kind, horizon, timeframe, folds)
-    models = gateway(state_of(ctx))
+    state = state_of(ctx)
+    models = gateway(state)
     from rich.console import Console
 
-    with Console(stderr=True).status(f"training {name} ({kind}) on {', '.join(names)}"):
-        record = models.train(request)
+    research = KeptCluster(state.config, state.home)
+    try:
+        with Console(stderr=True).status(f"training {name} ({kind}) on {', '.join(names)}"):
+            record = models.train(request, jobs, functools.partial(research.for_work, jobs))
+    finally:
+        research.close()
     if json:
         emit_json({**record, "via": models.via})
         return

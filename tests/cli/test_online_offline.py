@@ -130,6 +130,12 @@ CASES = [
         kind="write",
         differ=("version", "created_ns", "via"),
     ),
+    Case(
+        "ml train, folds on a research cluster",
+        ("ml", "train", "m", "--symbols", "SPY", "--kind", "logistic", *TRAINING, "--jobs", "2"),
+        kind="write",
+        differ=("version", "created_ns", "via"),
+    ),
     # news service: news.duckdb
     Case("news latest", ("news", "latest")),
     Case("news latest of a symbol", ("news", "latest", "NVDA", "--limit", "5")),

@@ -139,3 +139,24 @@ def test_a_worker_killed_mid_sweep_has_its_tasks_rerun_with_the_same_results() -
         assert spread == here
         cluster.client.wait_for_workers(2, timeout=30)  # the nanny started it again
         assert victim not in cluster.client.run(os.getpid).values()
+
+
+@pytest.mark.parametrize("kind", ["gbm", "logistic"])
+def test_training_folds_fitted_on_the_cluster_score_as_folds_fitted_here(
+    cluster: ResearchCluster, kind: str
+) -> None:
+    from bifrost.ml.training import TrainRequest, train_model
+    from tests.bifrost.ml.synthetic import bars
+
+    request = TrainRequest("m", ("SYN",), kind=kind, horizon=1, folds=4)
+    history = {"SYN": bars(1200, seed=1, persistence=0.5)}
+    asked: list[bool] = []
+
+    def research(big: bool) -> ResearchCluster:
+        asked.append(big)
+        return cluster
+
+    spread = train_model(request, history, research=research)
+    here = train_model(request, history)
+    assert asked == [False]  # 1,200 rows x 4 folds is small; the caller chose the cluster
+    assert spread.metrics == here.metrics and len(here.metrics["folds"]) == 4
