@@ -97,7 +97,7 @@ COMMANDS = {
     "jobs": LazyCommand("cli.commands.jobs", "Scheduled jobs (declared in the config)."),
     "keys": LazyCommand(
         "cli.commands.keys",
-        "CURVE keys for hosts and clients, and the allow-list.",
+        "CURVE keys for hosts and clients, the allow-list, and the research cluster's TLS files.",
     ),
     "micro": LazyCommand("cli.commands.micro", "L2 book ladder and microstructure metrics."),
     "news": LazyCommand("cli.commands.news", "News headlines and sentiment."),

@@ -1,4 +1,5 @@
-"""`bifrost keys gen|list|allow`: CURVE key pairs and the allow-list that gives each a role."""
+"""`bifrost keys gen|list|allow|research-tls`: CURVE key pairs, the allow-list that gives each a
+role, and the research cluster's TLS files."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from cli.output import JSON_HELP, emit_json, literal, print_table, say
 from cli.state import state_of
 
 app = typer.Typer(
-    help="CURVE keys for hosts and clients, and the allow-list.", no_args_is_help=True
+    help="CURVE keys for hosts and clients, the allow-list, and the research cluster's TLS files.",
+    no_args_is_help=True,
 )
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 RoleOption = Annotated[
@@ -117,4 +119,48 @@ def list_keys(ctx: typer.Context, json: JsonOption = False) -> None:
     ]
     print_table(
         f"keys in {literal(store.directory)}", ["name", "role", "secret", "public key"], rows
+    )
+
+
+@app.command("research-tls")
+def research_tls(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace existing files (then copy them again).")
+    ] = False,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, help="Days the certificates hold (default: five years)."),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Make the research cluster's TLS files: a CA certificate, and a node certificate and key.
+
+    Dask checks every peer's certificate against the CA but not its host name (distributed
+    turns check_hostname off), so the one node certificate is valid on every cluster host:
+    copy the three files to the key store of each host that runs the scheduler, a worker or
+    a client. The CA's own key is not kept; a new set (--force) replaces all three files.
+    Their paths are the research section's tls_cert, tls_key and tls_ca (default: the key
+    store).
+    """
+    from bifrost.research.tls import VALID_DAYS, make_research_tls
+
+    state = state_of(ctx)
+    config = state.config
+    files = config.research.tls_files(config.keys_dir(state.home), config.path.parent)
+    made = make_research_tls(files, force=force, days=days or VALID_DAYS)
+    document = {
+        "files": {name: str(path) for name, path in made.files.items()},
+        "expires": made.expires.isoformat(),
+    }
+    if json:
+        emit_json(document)
+        return
+    say(f"made the research cluster's TLS files (valid until {made.expires:%Y-%m-%d}):")
+    say(f"  CA certificate    {literal(files['tls_ca'])}")
+    say(f"  node certificate  {literal(files['tls_cert'])}")
+    say(f"  node key          {literal(files['tls_key'])}  (mode 0600)")
+    say(
+        "copy all three to the key store of every cluster host (scheduler, workers and "
+        "clients), keeping the key at mode 0600"
     )
