@@ -7,6 +7,13 @@ system, no home, private /tmp and devices, no privileges or capabilities, only
 AF_UNIX/AF_INET/AF_INET6 sockets, the @system-service system calls. numba compiles
 to executable memory, so MemoryDenyWriteExecute stays off. A `bifrost.target`
 groups the host's units.
+
+The research cluster's units (`bifrost-dask-scheduler.service` on `[research]
+scheduler_host`, `bifrost-dask-worker.service` on each of `worker_hosts`) run the venv's
+`dask` command with the same user and sandbox. They are not part of bifrost.target: the
+cluster serves research, not trading, and is enabled by name. Dask does not speak the
+notify protocol (Type=exec), and its dashboards stay off: they would serve the cluster's
+state without TLS or authentication.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from bifrost.config import BifrostConfig
 
 STATE_DIR = "/var/lib/bifrost"
 USER = "bifrost"
+SCHEDULER_UNIT = "bifrost-dask-scheduler.service"
+WORKER_UNIT = "bifrost-dask-worker.service"
 
 HARDENING = """\
 NoNewPrivileges=yes
@@ -47,6 +56,10 @@ SystemCallArchitectures=native
 SystemCallFilter=@system-service
 SystemCallFilter=~@privileged @resources @mount @swap @reboot @raw-io @module @obsolete
 UMask=0077"""
+RESEARCH_HARDENING = HARDENING.replace("ProcSubset=pid\n", "")
+"""The sandbox of the Dask units: distributed reads /proc/meminfo and /proc/stat (psutil)
+when it is imported, so /proc is not cut to the process folders; ProtectProc still hides
+other users' processes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +87,7 @@ def render_units(
         for s in services
     ]
     wants = " ".join(u.name for u in units)
+    units += research_units(config, host, executable.parent / "dask")
     target = (
         "[Unit]\n"
         f"Description=Bifrost services of host {host}\n"
@@ -84,6 +98,106 @@ def render_units(
         "WantedBy=multi-user.target\n"
     )
     return [*units, Unit("bifrost.target", target)]
+
+
+def research_units(config: BifrostConfig, host: str, dask: Path) -> list[Unit]:
+    """The research cluster's units on `host`: the Dask scheduler where `[research]
+    scheduler_host` names it, a Dask worker where `worker_hosts` does."""
+    settings = config.research
+    units = []
+    if settings.scheduler_host == host:
+        command = scheduler_command(config, dask)
+        units.append(Unit(SCHEDULER_UNIT, research_unit("Dask scheduler", command)))
+    if host in settings.worker_hosts:
+        command = worker_command(config, config.hosts[host].address, dask)
+        units.append(Unit(WORKER_UNIT, research_unit("Dask workers", command)))
+    return units
+
+
+def scheduler_command(config: BifrostConfig, dask: Path) -> list[str]:
+    """`dask scheduler` on the address and port of `[research] scheduler`, over TLS with the
+    research files when that address is tls://, without a dashboard."""
+    settings = config.research
+    protocol = "tls" if settings.uses_tls else "tcp"
+    return [
+        str(dask),
+        "scheduler",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        # Given a host, dask listens on plain TCP unless told the protocol, TLS files or not.
+        "--protocol",
+        protocol,
+        "--no-dashboard",
+        *tls_options(config),
+    ]
+
+
+def worker_command(config: BifrostConfig, address: str, dask: Path) -> list[str]:
+    """`dask worker` of the scheduler, serving on `address`: `[research] workers`
+    single-threaded processes (0: one per core), without dashboards."""
+    settings = config.research
+    # -1 is "as many processes as cores"; "auto" would also pick the threads per process.
+    processes = str(settings.workers or -1)
+    return [
+        str(dask),
+        "worker",
+        settings.scheduler,
+        "--nworkers",
+        processes,
+        "--nthreads",
+        "1",
+        "--host",
+        address,
+        "--no-dashboard",
+        *tls_options(config),
+    ]
+
+
+def tls_options(config: BifrostConfig) -> list[str]:
+    """The `--tls-*` options of a `dask` command: the research files in the key store of the
+    units' data dir (none when the scheduler is not tls://)."""
+    settings = config.research
+    if not settings.uses_tls:
+        return []
+    files = settings.tls_files(config.keys_dir(Path(STATE_DIR)), config.path.parent)
+    return [
+        "--tls-ca-file",
+        str(files["tls_ca"]),
+        "--tls-cert",
+        str(files["tls_cert"]),
+        "--tls-key",
+        str(files["tls_key"]),
+    ]
+
+
+def research_unit(role: str, command: list[str]) -> str:
+    """The unit of one research cluster process."""
+    return (
+        "[Unit]\n"
+        f"Description=Bifrost research cluster: {role}\n"
+        "After=network-online.target\n"
+        "Wants=network-online.target\n"
+        "StartLimitIntervalSec=300\n"
+        "StartLimitBurst=5\n\n"
+        "[Service]\n"
+        "Type=exec\n"
+        f"ExecStart={' '.join(command)}\n"
+        "Restart=on-failure\n"
+        "RestartSec=2\n"
+        "TimeoutStopSec=30\n"
+        f"User={USER}\n"
+        f"Group={USER}\n"
+        "StateDirectory=bifrost\n"
+        "StateDirectoryMode=0750\n"
+        f"WorkingDirectory={STATE_DIR}\n"
+        # numba's cache beside the installed code is read-only under ProtectSystem=strict.
+        f"Environment=NUMBA_CACHE_DIR={STATE_DIR}/numba-cache\n"
+        f"{RESEARCH_HARDENING}\n\n"
+        "[Install]\n"
+        "WantedBy=multi-user.target\n"
+    )
 
 
 def service_unit(name: str, watchdog_s: float, executable: Path, config_file: Path) -> str:

@@ -1,4 +1,4 @@
-"""`bifrost systemd render|install`: units for one host's services."""
+"""`bifrost systemd render|install`: units for one host's services and research cluster."""
 
 from __future__ import annotations
 
@@ -37,7 +37,11 @@ def render(
     out: Annotated[Path, typer.Option(help="Folder to write the units to.")] = Path("units"),
     json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
-    """Write one unit per service of the host, plus bifrost.target."""
+    """Write one unit per service of the host, plus bifrost.target and the host's Dask units.
+
+    A host named by the research scheduler_host gets bifrost-dask-scheduler.service, one in
+    worker_hosts bifrost-dask-worker.service; they are enabled by name, not by the target.
+    """
     out.mkdir(parents=True, exist_ok=True)
     names = []
     for unit in rendered(ctx, host):
@@ -68,4 +72,9 @@ def install(
     for unit in units:
         (UNIT_DIR / unit.name).write_text(unit.text, encoding="utf-8")
     subprocess.run(["systemctl", "daemon-reload"], check=True)
-    say(f"installed {len(units)} units; start them with `systemctl enable --now bifrost.target`")
+    research = [u.name for u in units if u.name.startswith("bifrost-dask-")]
+    then = f" and `systemctl enable --now {' '.join(research)}`" if research else ""
+    say(
+        f"installed {len(units)} units; start them with "
+        f"`systemctl enable --now bifrost.target`{then}"
+    )

@@ -17,6 +17,13 @@ pytestmark = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"
 )
 SERVICES = ("data", "portfolio", "execution", "risk", "strategy")
+CLUSTER_EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "cluster.example.toml"
+TLS_OPTIONS = (
+    r" --tls-ca-file /var/lib/bifrost/keys/research-ca\.pem"
+    r" --tls-cert /var/lib/bifrost/keys/research-tls\.pem"
+    r" --tls-key /var/lib/bifrost/keys/research-tls\.key"
+)
+"""The research files in the key store of the units' data dir."""
 
 
 @pytest.fixture
@@ -55,6 +62,14 @@ def test_render_writes_one_unit_per_service_and_a_target(units: list[Path]) -> N
 
 
 def test_every_unit_passes_systemd_analyze_verify(units: list[Path]) -> None:
+    assert_verified(units)
+
+
+def test_every_service_unit_has_exposure_at_most_3(units: list[Path]) -> None:
+    assert_exposure_at_most_3(units)
+
+
+def assert_verified(units: list[Path]) -> None:
     result = subprocess.run(
         ["systemd-analyze", "verify", *map(str, units)],
         capture_output=True,
@@ -66,7 +81,7 @@ def test_every_unit_passes_systemd_analyze_verify(units: list[Path]) -> None:
     assert "bifrost" not in result.stderr, result.stderr
 
 
-def test_every_service_unit_has_exposure_at_most_3(units: list[Path]) -> None:
+def assert_exposure_at_most_3(units: list[Path]) -> None:
     for unit in units:
         if not unit.name.endswith(".service"):
             continue
@@ -80,6 +95,67 @@ def test_every_service_unit_has_exposure_at_most_3(units: list[Path]) -> None:
         match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", result.stdout)
         assert match, result.stdout + result.stderr
         assert float(match.group(1)) <= 3.0, f"{unit.name}: {match.group(1)}"
+
+
+def render_cluster(tmp_path: Path, host: str, config: Path = CLUSTER_EXAMPLE) -> dict[str, str]:
+    """The units `systemd render --host HOST` writes for a three-host config, by name."""
+    out = tmp_path / f"units-{host}"
+    result = bifrost(
+        config, tmp_path / "home", "systemd", "render", "--host", host, "--out", str(out), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    names = json.loads(result.stdout)["units"]
+    return {name: (out / name).read_text(encoding="utf-8") for name in names}
+
+
+def exec_start(text: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith("ExecStart="))
+
+
+def test_render_scheduler_host_gets_a_tls_dask_scheduler_without_dashboard(
+    tmp_path: Path,
+) -> None:
+    units = render_cluster(tmp_path, "c")
+    assert {"bifrost-dask-scheduler.service", "bifrost-dask-worker.service"} <= set(units)
+    assert re.fullmatch(
+        r"ExecStart=\S+/bin/dask scheduler --host 192\.0\.2\.13 --port 8786 --protocol tls "
+        r"--no-dashboard" + TLS_OPTIONS,
+        exec_start(units["bifrost-dask-scheduler.service"]),
+    )
+
+
+def test_render_worker_host_gets_a_tls_dask_worker_of_one_process_per_core(
+    tmp_path: Path,
+) -> None:
+    units = render_cluster(tmp_path, "a")
+    assert "bifrost-dask-scheduler.service" not in units
+    worker = units["bifrost-dask-worker.service"]
+    assert re.fullmatch(
+        r"ExecStart=\S+/bin/dask worker tls://192\.0\.2\.13:8786 --nworkers -1 --nthreads 1 "
+        r"--host 192\.0\.2\.11 --no-dashboard" + TLS_OPTIONS,
+        exec_start(worker),
+    )
+    for line in ("Restart=on-failure", "User=bifrost", "ProtectSystem=strict"):
+        assert line in worker.splitlines()
+    target = units["bifrost.target"]
+    assert "bifrost-dask" not in target, "the research units are enabled by name"
+
+
+def test_render_worker_processes_follow_research_workers(tmp_path: Path) -> None:
+    config = tmp_path / "cluster.toml"
+    text = CLUSTER_EXAMPLE.read_text(encoding="utf-8")
+    config.write_text(text.replace("workers = 0", "workers = 3"), encoding="utf-8")
+    worker = render_cluster(tmp_path, "b", config)["bifrost-dask-worker.service"]
+    assert " --nworkers 3 --nthreads 1 --host 192.0.2.12 " in exec_start(worker)
+
+
+def test_research_units_pass_verify_with_exposure_at_most_3(tmp_path: Path) -> None:
+    units = render_cluster(tmp_path, "c")
+    out = tmp_path / "units-c"
+    research = [out / name for name in units if name.startswith("bifrost-dask-")]
+    assert len(research) == 2
+    assert_verified(research)
+    assert_exposure_at_most_3(research)
 
 
 def test_install_without_root_is_refused(tmp_path: Path) -> None:
