@@ -451,39 +451,3 @@ def decode_reply(data: bytes, bulk: Sequence[Any] = ()) -> dict[str, Any]:
         raise BadRequest("reply: an error reply needs an 'error' map")
     _join_bulk("reply", raw.get("bulk"), raw.get("result"), bulk)
     return raw
-
-
-WORK_VERSION = 1
-"""The work messages' own version: wire v2 changed events and RPC, not these."""
-MAX_WORK_BYTES = 64 << 20
-"""Largest work message (a job, or a worker's result: a run with its equity curve)."""
-WORK_KINDS = frozenset({"ready", "heartbeat", "result", "job"})
-"""ready/heartbeat/result go from worker to broker; job/heartbeat from broker to worker."""
-WORK_MESSAGE = Schema(
-    "work message", {"v": int, "kind": str, "job": Optional(str), "body": Optional(dict)}
-)
-
-
-class WorkMessage(NamedTuple):
-    """One message between the work broker and a backtest worker."""
-
-    kind: str
-    job: str | None
-    body: dict[str, Any]
-
-
-def encode_work(kind: str, job: str | None = None, body: dict[str, Any] | None = None) -> bytes:
-    """Pack one work message: `{v, kind, job, body}`."""
-    return pack({"v": WORK_VERSION, "kind": kind, "job": job, "body": body})
-
-
-def decode_work(data: bytes, max_bytes: int = MAX_WORK_BYTES) -> WorkMessage:
-    """Unpack and check a work message; raises BadRequest naming the problem."""
-    raw = WORK_MESSAGE.check(unpack(data, max_bytes))
-    if raw["v"] != WORK_VERSION:
-        raise BadRequest(f"work message: protocol version {raw['v']} is not {WORK_VERSION}")
-    if raw["kind"] not in WORK_KINDS:
-        raise BadRequest(f"work message: unknown kind '{raw['kind']}'")
-    if raw["kind"] in ("job", "result") and not raw.get("job"):
-        raise BadRequest(f"work message: a {raw['kind']} needs a job id")
-    return WorkMessage(raw["kind"], raw.get("job"), raw.get("body") or {})
