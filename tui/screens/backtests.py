@@ -1,5 +1,6 @@
 """The backtests screen: run one as a strategy-daemon job with a progress bar, list stored
-runs, show a run's statistics and equity curve, compare two."""
+runs, show a run's statistics and equity curve, compare two; `o` opens the Optuna studies
+(tui/screens/studies.py)."""
 
 from __future__ import annotations
 
@@ -89,13 +90,15 @@ class NewBacktest(ModalScreen[dict[str, Any] | None]):
 
 
 class BacktestsScreen(Screen[None]):
-    """Stored runs; `n` runs a new one, `enter` shows one, `m` marks two to compare."""
+    """Stored runs; `n` runs a new one, `enter` shows one, `m` marks two to compare,
+    `o` opens the optimisation studies."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("n", "new", "New run"),
         Binding("enter", "show", "Show"),
         Binding("m", "mark", "Mark to compare"),
+        Binding("o", "studies", "Studies"),
         Binding("f5", "reload", "Reload"),
     ]
 
@@ -208,6 +211,12 @@ class BacktestsScreen(Screen[None]):
 
     def _detail(self, content: Text) -> None:
         self.query_one("#detail", Static).update(content)
+
+    def action_studies(self) -> None:
+        """The Optuna studies: best trials and Pareto fronts."""
+        from tui.screens.studies import StudiesScreen
+
+        self.app.push_screen(StudiesScreen())
 
     def action_mark(self) -> None:
         """Mark the run under the cursor; with two marked, show them side by side."""
