@@ -126,7 +126,7 @@ def scheduler_command(config: BifrostConfig, dask: Path) -> list[str]:
         settings.host,
         "--port",
         str(settings.port),
-        # Given a host, dask listens on plain TCP unless told the protocol, TLS files or not.
+        # Named, not inferred from the TLS options: a tls unit without them fails to start.
         "--protocol",
         protocol,
         "--no-dashboard",
