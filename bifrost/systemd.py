@@ -57,9 +57,12 @@ SystemCallFilter=@system-service
 SystemCallFilter=~@privileged @resources @mount @swap @reboot @raw-io @module @obsolete
 UMask=0077"""
 RESEARCH_HARDENING = HARDENING.replace("ProcSubset=pid\n", "")
-"""The sandbox of the Dask units: distributed reads /proc/meminfo and /proc/stat (psutil)
-when it is imported, so /proc is not cut to the process folders; ProtectProc still hides
+"""The sandbox of the Dask units, and of the services that open a research cluster
+(RESEARCH_SERVICES): distributed reads /proc/meminfo and /proc/stat (psutil) when it
+is imported, so /proc is not cut to the process folders; ProtectProc still hides
 other users' processes."""
+RESEARCH_SERVICES = frozenset({"strategy", "ml"})
+"""The services that spread work over the research cluster."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +228,7 @@ def service_unit(name: str, watchdog_s: float, executable: Path, config_file: Pa
         "StateDirectoryMode=0750\n"
         f"WorkingDirectory={STATE_DIR}\n"
         f"Environment=BIFROST_HOME={STATE_DIR}\n"
-        f"{HARDENING}\n\n"
+        f"{RESEARCH_HARDENING if name in RESEARCH_SERVICES else HARDENING}\n\n"
         "[Install]\n"
         "WantedBy=bifrost.target\n"
     )

@@ -61,6 +61,14 @@ def test_render_writes_one_unit_per_service_and_a_target(units: list[Path]) -> N
     )
 
 
+def test_services_that_open_a_research_cluster_keep_proc_readable(units: list[Path]) -> None:
+    """distributed reads /proc/meminfo when imported; the other services keep /proc cut."""
+    text = {u.name: u.read_text().splitlines() for u in units if u.suffix == ".service"}
+    assert "ProcSubset=pid" not in text["bifrost-strategy.service"]
+    assert "ProcSubset=pid" in text["bifrost-data.service"]
+    assert "ProtectProc=invisible" in text["bifrost-strategy.service"]
+
+
 def test_every_unit_passes_systemd_analyze_verify(units: list[Path]) -> None:
     assert_verified(units)
 
