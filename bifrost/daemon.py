@@ -236,7 +236,6 @@ class Daemon:
     def start(self) -> None:
         """Bind, register, schedule and report ready."""
         self.started_ns = self.clock.now_ns()
-        self.metrics.started.set(self.started_ns / 1e9)
         self._ctx = zmq.Context()
         self.server_curve, self.client_roles = self._security()
         self._bind(self.server_curve, self.client_roles)

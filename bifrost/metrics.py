@@ -27,7 +27,27 @@ from prometheus_client.utils import floatToGoString
 
 disable_created_metrics()  # `_created` samples double the page and nobody graphs them
 
-RPC_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
+RPC_BUCKETS = (
+    0.0001, 0.00025, 0.0005,
+    0.001, 0.0025, 0.005,
+    0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0,
+    10.0, 30.0, 60.0,
+)  # fmt: skip
+"""Upper bounds of the RPC latency buckets: from a 100 µs health check to a backtest or a
+training run answered after a minute."""
+
+BAD_FRAME_REASONS = (
+    "frame_count",  # an RPC message without the frames a request has
+    "decode",  # bytes that are not a valid request
+    "rate_limited",  # over the client's request rate
+    "reply_dropped",  # a reply dropped because the client's queue was full
+    "unauthenticated",  # a handshake refused by CURVE or ZAP
+    "forbidden",  # a request its caller's role or identity may not make
+)
+"""Every reason `bifrost_bad_frames_total` counts; each is exported from the start, at 0,
+so a rate or an alert on a reason works before the first such frame."""
 
 
 class _LiveCounters(Collector):
@@ -114,6 +134,8 @@ class ServiceMetrics:
             ["reason"],
             registry=self.registry,
         )
+        for reason in BAD_FRAME_REASONS:
+            self.bad_frames.labels(reason)
         self.handler_errors = Counter(
             "bifrost_handler_errors",
             "Handlers that raised an unexpected exception",
@@ -127,10 +149,8 @@ class ServiceMetrics:
             ["queue"],
             registry=self.registry,
         )
-        ProcessCollector(registry=self.registry)  # CPU, memory, open files of this process
-        self.started = Gauge(
-            "bifrost_start_time_seconds", "Unix time the service started", registry=self.registry
-        )
+        # CPU, memory, open files and process_start_time_seconds (the service's start time)
+        ProcessCollector(registry=self.registry)
 
     def count_live(self, name: str, doc: str, read: Callable[[], float], **labels: str) -> None:
         """Expose a counter whose value is read from a live object at scrape time."""

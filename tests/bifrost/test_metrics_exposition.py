@@ -12,6 +12,7 @@ import daemons
 from bifrost.client import BifrostClient
 from bifrost.config import load_config
 from bifrost.local_config import write_local_config
+from bifrost.metrics import BAD_FRAME_REASONS
 from tests.bifrost.conftest import DaemonThread
 
 pytestmark = pytest.mark.timeout(90)
@@ -49,3 +50,6 @@ def test_metrics_page_parses_and_holds_latency_counters_queues_and_process(
         assert families[name].type == "counter", name
     assert "bifrost_queue_depth" in families
     assert "process_cpu_seconds" in families and "process_resident_memory_bytes" in families
+    bad = {s.labels["reason"]: s.value for s in families["bifrost_bad_frames"].samples}
+    assert bad == dict.fromkeys(BAD_FRAME_REASONS, 0)
+    assert [name for name in families if "start_time" in name] == ["process_start_time_seconds"]
