@@ -23,7 +23,7 @@ from bifrost.bus import methods
 from bifrost.bus.curve import ClientCurve
 from bifrost.bus.keys import KeyPair, KeyStore, host_key_name
 from bifrost.bus.pubsub import Subscriber
-from bifrost.bus.rpc import RpcClient
+from bifrost.bus.rpc import CallTracer, RpcClient
 from bifrost.config import BifrostConfig, resolve_home
 from bifrost.errors import BifrostError, Unauthenticated, Unavailable
 
@@ -52,11 +52,15 @@ class BifrostClient:
         identity: str | None = None,
         keys_dir: Path | None = None,
         service_token: bytes | None = None,
+        tracing: CallTracer | None = None,
     ) -> None:
         self.config = config
         self.service_token = service_token
         """Set only in the risk daemon: its requests are signed as the service's
         (bifrost.bus.service_auth), which execution demands of order changes."""
+        self.tracing = tracing
+        """A daemon's tracer (bifrost.telemetry): each call is a span and carries its
+        traceparent. None (the CLI's and the TUI's) sends none."""
         self.timeout_ms = timeout_ms
         self.retries = retries
         self.identity = identity or os.environ.get("BIFROST_KEY") or config.security.client
@@ -84,6 +88,7 @@ class BifrostClient:
                 retries=self.retries,
                 curve=self.curve_for(service),
                 service_token=self.service_token,
+                tracing=self.tracing,
             )
             self._rpc[service] = client
         return client

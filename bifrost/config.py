@@ -2,7 +2,7 @@
 
 A config names the hosts, where each service runs and listens, and the scheduled jobs;
 each component's own section (`[feed]`, `[risk]`, `[compliance]`, `[portfolio]`,
-`[news]`, `[research]`) is a dataclass in that component's `config.py`, beside its
+`[news]`, `[research]`, `[telemetry]`) is a dataclass in that component's `config.py`, beside its
 engine, and this module gathers them. Every key is checked: an unknown key, a wrong
 type or a dangling reference is a `ConfigError` that names the key and the file.
 """
@@ -24,6 +24,7 @@ from bifrost.news.config import NewsConfig
 from bifrost.portfolio.config import PortfolioConfig
 from bifrost.research.config import ResearchConfig
 from bifrost.risk.config import RiskConfig
+from bifrost.telemetry.config import TelemetryConfig
 from bifrost.venues.config import VenueConfig, read_venues
 
 GONE = {
@@ -148,6 +149,8 @@ class BifrostConfig:
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
     research: ResearchConfig = field(default_factory=ResearchConfig)
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    """Where OpenTelemetry spans go (bifrost.telemetry); off by default."""
     venues: dict[str, VenueConfig] = field(default_factory=lambda: read_venues({}))
     """Every venue by name, `paper` included (bifrost.venues.config)."""
 
@@ -221,6 +224,7 @@ class BifrostConfig:
             "risk": self.risk.to_dict(),
             "security": asdict(self.security),
             "research": self.research.to_dict(),
+            "telemetry": self.telemetry.to_dict(),
             "news": self.news.to_dict(),
             "compliance": self.compliance.to_dict(),
             "venues": {name: venue.to_dict() for name, venue in self.venues.items()},
@@ -293,6 +297,7 @@ class _ConfigReader:
                 "compliance",
                 "news",
                 "research",
+                "telemetry",
                 "venues",
             },
             GONE,
@@ -355,6 +360,7 @@ class _ConfigReader:
             compliance=compliance,
             news=self.section("news", raw, NewsConfig, NewsConfig.from_table),
             research=self.research(raw, hosts),
+            telemetry=self.section("telemetry", raw, TelemetryConfig),
             venues=venues,
         )
 

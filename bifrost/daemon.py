@@ -12,6 +12,10 @@ A daemon that owns a DuckDB file declares it once (`store_file`, `store_schema`)
 base opens it as `self.db` before `setup()` and checkpoints and closes it last when
 stopping, also when `setup()` failed.
 
+With `[telemetry] otlp_endpoint` set, the daemon traces: every call it serves or makes
+is an OpenTelemetry span (bifrost.telemetry), sent to the collector and flushed when it
+stops. Without it, OpenTelemetry is not even imported.
+
 On a host that needs CURVE the daemon refuses to start without its host key pair
 and a non-empty allow-list; with them, its ROUTER and PUB sockets are CURVE servers,
 a ZAP handler admits only allow-listed keys, and each request runs with the role of
@@ -28,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 import zmq
@@ -53,6 +57,10 @@ from bifrost.sdnotify import Notifier
 from bifrost.status_http import StatusHttpServer
 from bifrost.store.database import open_store
 from bifrost.store.schema import Migrations
+from bifrost.telemetry import start_tracing
+
+if TYPE_CHECKING:
+    from bifrost.telemetry.spans import Tracing
 
 LOOP_TICK_S = 0.05
 """Longest the loop sleeps, so stop requests and handed-over work are seen quickly."""
@@ -122,6 +130,8 @@ class Daemon:
         self.service_token: bytes | None = None
         """Set by a daemon whose calls others accept only from it (risk, see
         bifrost.bus.service_auth): its clients then sign every request with it."""
+        self.tracing: Tracing | None = None
+        """This daemon's tracer once started, when [telemetry] names a collector."""
 
     # -- for subclasses ---------------------------------------------------------------
 
@@ -178,6 +188,7 @@ class Daemon:
             identity=host_key_name(self.spec.host),
             keys_dir=self.config.keys_dir(self.home),
             service_token=self.service_token,
+            tracing=self.tracing,
         )
 
     @property
@@ -199,6 +210,7 @@ class Daemon:
             name=service,
             curve=self.bus.curve_for(service),
             service_token=self.service_token,
+            tracing=self.tracing,
         )
         self._pending_calls.append(calls)
         self.watch(calls.socket, calls.on_readable)
@@ -237,6 +249,7 @@ class Daemon:
         """Bind, register, schedule and report ready."""
         self.started_ns = self.clock.now_ns()
         self._ctx = zmq.Context()
+        self.tracing = start_tracing(self.config.telemetry, self.name, self.log)
         self.server_curve, self.client_roles = self._security()
         self._bind(self.server_curve, self.client_roles)
         rpc, publisher, http = self.rpc, self.publisher, self._http
@@ -332,6 +345,8 @@ class Daemon:
             if self._ctx is not None:
                 self._ctx.destroy(linger=0)
             self._notifier.close()
+            if self.tracing is not None and not self.tracing.close():
+                self.log.warning("telemetry.unsent", endpoint=self.config.telemetry.otlp_endpoint)
             self._set_state("stopped")
             self.log.info("daemon.stopped")
 
@@ -487,6 +502,7 @@ class Daemon:
                     {n: host_key_name(s.host) for n, s in self.config.services.items()},
                     self.home,
                 ),
+                tracing=self.tracing,
             )
             endpoint = self.spec.pub
             self.publisher = Publisher(

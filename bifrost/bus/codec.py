@@ -16,7 +16,8 @@ Wire shapes (v2; docs/ARCHITECTURE.md "Wire contract v2"):
 - batch: the same envelope with `type` = "batch" and a columnar body
   `{"type": T, "n": N, "columns": {field: [N values], ...}}`; event i has seq `seq + i`.
 - RPC request: a map `{v, id, method, params, cid, deadline_ms}`, plus `auth` (bytes)
-  when a service signs it and `bulk` (a list of names) when bulk frames follow it.
+  when a service signs it, `bulk` (a list of names) when bulk frames follow it and
+  `traceparent` (W3C trace context, a str) when the caller traces (bifrost.telemetry).
 - RPC reply: a map `{v, id, ok, result}` (plus `bulk`) or `{v, id, ok: false, error}`.
 - bulk payloads (Arrow IPC) travel as frames of their own after the request or reply
   map: name i of `bulk` is a top-level key of params/result whose value is frame i,
@@ -317,6 +318,7 @@ REQUEST = Schema(
         "deadline_ms": Optional(int),
         "auth": Optional(bytes),
         "bulk": Optional(ListOf(str)),
+        "traceparent": Optional(str),
     },
 )
 
@@ -334,6 +336,8 @@ class Request(NamedTuple):
     deadline_ms: int | None
     auth: bytes | None = None
     """A calling service's signature (bifrost.bus.service_auth); absent from other clients."""
+    traceparent: str | None = None
+    """The caller's W3C trace context, when it traces (untrusted: parsed only by the tracer)."""
 
 
 def encode_request(
@@ -344,9 +348,10 @@ def encode_request(
     deadline_ms: int | None,
     auth: bytes | None = None,
     bulk: Sequence[str] = (),
+    traceparent: str | None = None,
 ) -> bytes:
     """Pack one RPC request map (`auth` only when a service signs it; `bulk` names the
-    frames that follow it, see `split_bulk`)."""
+    frames that follow it, see `split_bulk`; `traceparent` only when the caller traces)."""
     request = {
         "v": PROTOCOL_VERSION,
         "id": id_,
@@ -359,6 +364,8 @@ def encode_request(
         request["auth"] = auth
     if bulk:
         request["bulk"] = list(bulk)
+    if traceparent is not None:
+        request["traceparent"] = traceparent
     return pack(request)
 
 
@@ -369,7 +376,7 @@ def decode_request(data: bytes, bulk: Sequence[bytes] = ()) -> Request:
         deadline = raw["deadline_ms"]
         if deadline is None or deadline > 0:
             return _new_request(
-                Request, (raw["id"], raw["method"], raw["params"], raw["cid"], deadline, None)
+                Request, (raw["id"], raw["method"], raw["params"], raw["cid"], deadline, None, None)
             )
     if type(raw) is dict and type(raw.get("v")) is int and raw["v"] != PROTOCOL_VERSION:
         raise _wrong_version("request", raw["v"])
@@ -381,7 +388,9 @@ def decode_request(data: bytes, bulk: Sequence[bytes] = ()) -> Request:
     params = raw.get("params") or {}
     _join_bulk("request", raw.get("bulk"), params, bulk)
     cid = raw.get("cid") or ""
-    return Request(raw["id"], raw["method"], params, cid, deadline, raw.get("auth"))
+    return Request(
+        raw["id"], raw["method"], params, cid, deadline, raw.get("auth"), raw.get("traceparent")
+    )
 
 
 _new_request = tuple.__new__

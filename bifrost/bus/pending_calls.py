@@ -12,6 +12,10 @@ request is never left in a queue to be delivered, stale, when a service comes ba
 request that finds no connection is tried again on every `expire` for
 `CONNECT_GRACE_S` (a service that just restarted is reconnected to within about 0.1 s),
 then fails with Unavailable naming the service.
+
+With a `CallTracer` each request is a span, ended by its reply (or its failure), whose
+callback then runs in the context the request was sent from: the next hop of a deferred
+order is traced as part of the same call as the first.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import zmq
 
 from bifrost.bus import codec
 from bifrost.bus.curve import ClientCurve
-from bifrost.bus.rpc import receive_reply
+from bifrost.bus.rpc import CallSpan, CallTracer, receive_reply
 from bifrost.bus.service_auth import request_proof
 from bifrost.errors import BifrostError, Timeout, Unavailable, error_from_wire
 
@@ -47,10 +51,12 @@ class PendingCalls:
         name: str,
         curve: ClientCurve | None = None,
         service_token: bytes | None = None,
+        tracing: CallTracer | None = None,
     ) -> None:
         self.name = name
         self.endpoint = endpoint
         self.service_token = service_token
+        self.tracing = tracing
         self.socket = ctx.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.IMMEDIATE, 1)
@@ -80,7 +86,14 @@ class PendingCalls:
         auth = None
         if self.service_token is not None:
             auth = request_proof(self.service_token, method, cid, params)
-        frame = codec.encode_request(request_id, method, params, cid, timeout_ms, auth)
+        traceparent = None
+        if self.tracing is not None:
+            span = self.tracing.calling(self.name, method, cid, params)
+            traceparent = span.traceparent
+            on_reply, on_error = _ending(span, on_reply, on_error)
+        frame = codec.encode_request(
+            request_id, method, params, cid, timeout_ms, auth, traceparent=traceparent
+        )
         now = time.monotonic()
         deadline = now + timeout_ms / 1000
         give_up = min(deadline, now + CONNECT_GRACE_S)
@@ -152,3 +165,20 @@ class PendingCalls:
         for method, on_error in cut_short:
             on_error(Unavailable(f"{method} to {self.name} was cut short: the caller is stopping"))
         self.socket.close(linger=0)
+
+
+def _ending(span: CallSpan, on_reply: OnReply, on_error: OnError) -> tuple[OnReply, OnError]:
+    """The callbacks of a traced request: each ends `span` with the reply's code, then runs
+    in the context the request was sent from."""
+
+    def replied(result: Any) -> None:
+        span.end("OK")
+        with span.within():
+            on_reply(result)
+
+    def failed(error: BifrostError) -> None:
+        span.end(error.code.value)
+        with span.within():
+            on_error(error)
+
+    return replied, failed

@@ -24,6 +24,11 @@ loop thread; the reply then goes to the same caller with the same request id.
 The client numbers its requests, waits up to the deadline and, for idempotent
 methods only, reconnects and retries (zguide Lazy Pirate). A late reply to an
 earlier attempt is recognised by its id and ignored.
+
+Given a `CallTracer` (bifrost.telemetry, when `[telemetry]` is configured), the server
+serves each call inside a span that ends when its reply leaves, and the client wraps
+each call in a span whose `traceparent` the request carries. Without one (the default)
+neither does any tracing work.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -154,6 +160,34 @@ class RpcObserver(Protocol):
         """A handler raised something that is not a BifrostError."""
 
 
+class CallSpan(Protocol):
+    """The span of one call, served or made (bifrost.telemetry.spans makes them)."""
+
+    @property
+    def traceparent(self) -> str | None:
+        """What a call made puts in its request to name this span its parent (None for
+        a call served, or one that makes no span)."""
+
+    def within(self) -> AbstractContextManager[object]:
+        """The context that work belonging to the call runs in: a served call's handler
+        runs inside its span; a made call's reply callback runs in the caller's context."""
+
+    def end(self, code: str) -> None:
+        """End the span with the reply's code ("OK" or an error code)."""
+
+
+class CallTracer(Protocol):
+    """Opens spans around calls; a None in its place means tracing is off."""
+
+    def serving(
+        self, method: str, cid: str, traceparent: str | None, params: dict[str, Any]
+    ) -> CallSpan:
+        """The span of a call being served, the child of the caller's `traceparent`."""
+
+    def calling(self, service: str, method: str, cid: str, params: dict[str, Any]) -> CallSpan:
+        """The span of a call to `service`, the child of the current span."""
+
+
 Refused = Callable[[str, str, str, str], None]
 """Called as refused(method, cid, user, reason) when a role check turns a request away."""
 
@@ -175,6 +209,8 @@ class RpcServer:
     refused: Refused = lambda method, cid, user, reason: None
     callers: ServiceCallers | None = None
     """Who counts as which service, for methods with a `caller`; None refuses them all."""
+    tracing: CallTracer | None = None
+    """Spans of the calls served, when telemetry is on."""
 
     def __post_init__(self) -> None:
         if (self.curve is None) != (self.roles is None):
@@ -266,9 +302,35 @@ class RpcServer:
             served(label, code, (time.monotonic_ns() - received) / 1e9)
             self._send(route, reply)
 
+        if self.tracing is not None:
+            self._dispatch_traced(self.tracing, request, label, route[0], received, user, answer)
+            return
         outcome = self._dispatch(request, route[0], received, user, answer)
         if outcome is not None:
             answer(*outcome)
+
+    def _dispatch_traced(
+        self,
+        tracing: CallTracer,
+        request: codec.Request,
+        label: str,
+        peer: bytes,
+        received: int,
+        user: str,
+        answer: Answer,
+    ) -> None:
+        """`_dispatch` inside the call's span, which ends as the reply leaves (later, for a
+        deferred reply). The span is named by `label`, so unknown names share one."""
+        span = tracing.serving(label, request.cid, request.traceparent, request.params)
+
+        def answer_and_end(reply: list[Any], code: str) -> None:
+            span.end(code)
+            answer(reply, code)
+
+        with span.within():
+            outcome = self._dispatch(request, peer, received, user, answer_and_end)
+        if outcome is not None:
+            answer_and_end(*outcome)
 
     def _allowed(self, client: bytes, peer: bytes, now: float) -> bool:
         """Per-client token bucket; over the limit is answered RATE_LIMITED, unread."""
@@ -388,9 +450,12 @@ class RpcClient:
         retries: int = 2,
         curve: ClientCurve | None = None,
         service_token: bytes | None = None,
+        tracing: CallTracer | None = None,
     ) -> None:
         self.ctx = ctx
         self.curve = curve
+        self.tracing = tracing
+        """When set, every call is made inside a span whose traceparent it carries."""
         self.service_token = service_token
         """When set, every request is signed with it: this client speaks for a service."""
         self.endpoint = endpoint
@@ -461,6 +526,33 @@ class RpcClient:
         """
         timeout = self.timeout_ms if timeout_ms is None else timeout_ms
         cid = cid or f"{self._cid_prefix}{next(self._cids):x}"
+        if self.tracing is None:
+            return self._call(method, params, timeout, idempotent, cid, fail_fast, None)
+        span = self.tracing.calling(self.name, method, cid, params or {})
+        code = "INTERNAL"
+        try:
+            result = self._call(
+                method, params, timeout, idempotent, cid, fail_fast, span.traceparent
+            )
+            code = "OK"
+            return result
+        except BifrostError as exc:
+            code = exc.code.value
+            raise
+        finally:
+            span.end(code)
+
+    def _call(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        timeout: int,
+        idempotent: bool,
+        cid: str,
+        fail_fast: bool,
+        traceparent: str | None,
+    ) -> Any:
+        """`call` with its defaults resolved; the request carries `traceparent` if any."""
         attempts = 1 + (self.retries if idempotent else 0)
         plain, names, bulk = codec.split_bulk(params or {})
         auth = None
@@ -470,7 +562,9 @@ class RpcClient:
             auth = request_proof(self.service_token, method, cid, plain)
         for _ in range(attempts):
             request_id = next(self._ids)
-            frame = codec.encode_request(request_id, method, plain, cid, timeout, auth, names)
+            frame = codec.encode_request(
+                request_id, method, plain, cid, timeout, auth, names, traceparent
+            )
             reply = self._exchange([frame, *bulk], request_id, timeout, fail_fast)
             if reply is not None:
                 if reply["ok"]:

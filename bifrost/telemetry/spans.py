@@ -1,0 +1,219 @@
+"""Spans of one daemon's RPC calls, made with the OpenTelemetry SDK and sent over OTLP/HTTP.
+
+Imported only when `[telemetry] otlp_endpoint` is set (see `bifrost.telemetry`). Each
+daemon has a TracerProvider of its own, named for its service, rather than the global
+one: several daemons may share a process (tests, `bifrost demo`), and a library should
+not take over the process's global provider. The current span lives in OpenTelemetry's
+context, which is per thread, and each daemon serves from its own loop thread.
+
+A call served is a SERVER span named for its method, the child of the `traceparent` the
+request carried (a new trace without one); while its handler runs it is the current
+span, so the calls the handler makes are its children. A call made is a CLIENT span,
+the child of whatever span is current; its `traceparent` goes into the request. A reply
+that comes later (bifrost.bus.pending_calls) ends the CLIENT span, and its callback runs
+in the caller's context again, so the next hop of a deferred order is a child of the
+same SERVER span.
+
+The SDK's own warnings (a collector that does not answer) go to the daemon's JSON log
+as `telemetry.problem` lines, not as plain text on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from bifrost.bus import methods
+from bifrost.logs import JsonLogger
+from bifrost.telemetry.config import TelemetryConfig
+
+EXPORT_TIMEOUT_S = 2.0
+"""Longest one export to the collector may take, its retries included."""
+CLOSE_TIMEOUT_S = 2.0
+"""Longest a stopping daemon waits for its last spans to reach the collector."""
+QUIET_METHODS = frozenset({methods.HEALTH, methods.READY, methods.METRICS})
+"""Probes that supervisors and monitors send every second or so: traced only as part of
+a trace that is already under way, never as new traces of their own."""
+OK = "OK"
+
+_propagator = TraceContextTextMapPropagator()
+
+
+class ServerSpan:
+    """The span of one call being served: current while its handler runs, ended when its
+    reply leaves (later, for a deferred reply)."""
+
+    __slots__ = ("_span",)
+
+    traceparent = None
+    """A served call sends nothing on: calls its handler makes carry their own."""
+
+    def __init__(self, span: trace.Span) -> None:
+        self._span = span
+
+    def within(self) -> AbstractContextManager[object]:
+        """This span is the current one inside the block."""
+        return trace.use_span(self._span, end_on_exit=False)
+
+    def end(self, code: str) -> None:
+        """End with the reply's code ("OK" or an error code)."""
+        _finish(self._span, code)
+
+
+class ClientSpan:
+    """The span of one call made to another service, from its sending to its reply."""
+
+    __slots__ = ("_caller", "_span", "traceparent")
+
+    def __init__(self, span: trace.Span, caller: otel_context.Context) -> None:
+        self._span = span
+        self._caller = caller
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier, trace.set_span_in_context(span, caller))
+        self.traceparent: str | None = carrier.get("traceparent")
+        """The W3C trace context the request carries, naming this span as the parent."""
+
+    def within(self) -> AbstractContextManager[object]:
+        """The caller's context (the span that was current when the call was made) is
+        current again inside the block: where the reply's callback runs."""
+        return _attached(self._caller)
+
+    def end(self, code: str) -> None:
+        """End with the reply's code ("OK" or an error code)."""
+        _finish(self._span, code)
+
+
+class Untraced:
+    """A call that makes no span (a quiet probe): nothing to send, nothing to end."""
+
+    __slots__ = ()
+
+    traceparent = None
+
+    def within(self) -> AbstractContextManager[object]:
+        """Nothing changes inside the block."""
+        return nullcontext()
+
+    def end(self, code: str) -> None:
+        """Nothing to end."""
+
+
+UNTRACED = Untraced()
+
+
+class Tracing:
+    """One daemon's tracer: spans of the calls it serves and makes, batched to OTLP/HTTP."""
+
+    def __init__(
+        self, config: TelemetryConfig, service: str, log: JsonLogger | None = None
+    ) -> None:
+        self.service = service
+        resource = Resource.create({"service.name": config.service_name(service)})
+        sampler = ParentBased(TraceIdRatioBased(config.sample_ratio))
+        self.provider = TracerProvider(resource=resource, sampler=sampler)
+        exporter = OTLPSpanExporter(endpoint=config.traces_url, timeout=EXPORT_TIMEOUT_S)
+        self.provider.add_span_processor(BatchSpanProcessor(exporter))
+        self.tracer = self.provider.get_tracer("bifrost.bus")
+        self._sdk_log = None if log is None else _SdkLog(log)
+        if self._sdk_log is not None:
+            logging.getLogger("opentelemetry").addHandler(self._sdk_log)
+
+    def serving(
+        self, method: str, cid: str, traceparent: str | None, params: dict[str, Any]
+    ) -> ServerSpan | Untraced:
+        """A SERVER span for a call of `method`, the child of `traceparent` (a new trace
+        without one or when it does not parse)."""
+        if traceparent is None and method in QUIET_METHODS:
+            return UNTRACED
+        carrier = {"traceparent": traceparent} if traceparent else {}
+        parent = _propagator.extract(carrier)
+        span = self.tracer.start_span(
+            method,
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes=_attributes(self.service, method, cid, params),
+        )
+        return ServerSpan(span)
+
+    def calling(
+        self, service: str, method: str, cid: str, params: dict[str, Any]
+    ) -> ClientSpan | Untraced:
+        """A CLIENT span for a call of `method` at `service`, the child of the current span
+        (a new trace when there is none)."""
+        caller = otel_context.get_current()
+        if method in QUIET_METHODS and not trace.get_current_span(caller).is_recording():
+            return UNTRACED
+        span = self.tracer.start_span(
+            method,
+            context=caller,
+            kind=SpanKind.CLIENT,
+            attributes=_attributes(service, method, cid, params),
+        )
+        return ClientSpan(span, caller)
+
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
+        """Send the spans still waiting and stop; gives up after `timeout_s` (a collector
+        that is down must not hold a stopping daemon). True when everything was sent."""
+        closing = threading.Thread(
+            target=self.provider.shutdown, name=f"otel-close-{self.service}", daemon=True
+        )
+        closing.start()
+        closing.join(timeout_s)
+        if self._sdk_log is not None:
+            logging.getLogger("opentelemetry").removeHandler(self._sdk_log)
+        return not closing.is_alive()
+
+
+class _SdkLog(logging.Handler):
+    """The SDK's warnings and errors as the daemon's JSON log lines."""
+
+    def __init__(self, log: JsonLogger) -> None:
+        super().__init__(logging.WARNING)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "error" if record.levelno >= logging.ERROR else "warning"
+        error = record.exc_info[1] if record.exc_info else None
+        details = {"error": f"{type(error).__name__}: {error}"} if error else {}
+        self._log.log(level, "telemetry.problem", message=record.getMessage(), **details)
+
+
+def _attributes(service: str, method: str, cid: str, params: dict[str, Any]) -> dict[str, str]:
+    """What a span of a call says: the service called, the method, the correlation id and
+    the order's client id when the call is about one order."""
+    attributes = {"rpc.system": "bifrost", "rpc.service": service, "rpc.method": method}
+    if cid:
+        attributes["bifrost.cid"] = cid
+    client_order_id = params.get("client_order_id")
+    if type(client_order_id) is str:
+        attributes["bifrost.client_order_id"] = client_order_id
+    return attributes
+
+
+def _finish(span: trace.Span, code: str) -> None:
+    span.set_attribute("bifrost.code", code)
+    if code != OK:
+        span.set_status(Status(StatusCode.ERROR, code))
+    span.end()
+
+
+@contextmanager
+def _attached(context: otel_context.Context) -> Iterator[None]:
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
