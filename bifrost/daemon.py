@@ -19,7 +19,8 @@ stops. Without it, OpenTelemetry is not even imported.
 On a host that needs CURVE the daemon refuses to start without its host key pair
 and a non-empty allow-list; with them, its ROUTER and PUB sockets are CURVE servers,
 a ZAP handler admits only allow-listed keys, and each request runs with the role of
-the key that made it. Refusals are logged (`auth.refused`) and counted.
+the key that made it. Refusals are logged (`auth.refused`, once per peer and reason a
+minute) and counted. The allow-list is re-read when its file changes and on SIGHUP.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ import zmq
 
 from bifrost import __version__
 from bifrost.bus import methods
-from bifrost.bus.curve import ServerCurve, ZapHandler
+from bifrost.bus.allow_list import CHECK_EVERY_S, AllowList
+from bifrost.bus.curve import RefusalLog, ServerCurve, ZapHandler
 from bifrost.bus.keys import KeyStore, host_key_name
 from bifrost.bus.pending_calls import PendingCalls
 from bifrost.bus.pubsub import Event, Publisher, Subscriber
@@ -119,6 +121,7 @@ class Daemon:
         self._jobs: JobRunner | None = None
         self._bus: BifrostClient | None = None
         self._zap: ZapHandler | None = None
+        self._allow_list: AllowList | None = None
         self._subscriptions: list[tuple[Subscriber, Callable[[Event], Any]]] = []
         self._watched: list[tuple[zmq.Socket, Callable[[], Any]]] = []
         self._after_turn: list[Callable[[], Any]] = []
@@ -240,6 +243,9 @@ class Daemon:
                 signal.signal(signum, lambda *_: self.request_stop())
         try:
             self.start()
+            if self._allow_list is not None and hasattr(signal, "SIGHUP"):
+                reload = functools.partial(self.hand_over, self._allow_list.reload)
+                signal.signal(signal.SIGHUP, lambda *_: reload())  # SimpleQueue.put is reentrant
             self.serve_forever()
         finally:
             self.stop()
@@ -261,6 +267,8 @@ class Daemon:
             "bifrost_messages_out", "Events published", lambda: publisher.sent, socket="pub"
         )
         self.metrics.queue_depth.labels("handed_over").set_function(self._handed_over.qsize)
+        if self._allow_list is not None:
+            self.every(CHECK_EVERY_S, self._allow_list.check)
         self._register_builtins()
         self._open_store()
         self.setup()
@@ -461,22 +469,22 @@ class Daemon:
                 f"{self.name} would bind {host.address} ({why}), which needs CURVE keys: "
                 f"{exc.message}; refusing to start (run `bifrost keys gen --host {host.name}`)"
             ) from None
-        allowed = store.allowed()
-        if not allowed:
+        try:
+            allow_list = AllowList(store, self.log.log)
+        except ConfigError as exc:
             raise ConfigError(
-                f"{self.name} would bind {host.address} ({why}) but {store.directory} has no "
-                "allow-list of client keys (allowed.toml); refusing to start "
-                "(add clients with `bifrost keys gen NAME --role ...`)"
-            )
+                f"{self.name} would bind {host.address} ({why}), but {exc.message}; "
+                "refusing to start",
+                exc.details,
+            ) from None
         assert self._ctx is not None
-        self._zap = ZapHandler(
-            self._ctx, {c.public_key.encode(): c.name for c in allowed}, self._refused
-        )
-        return ServerCurve(pair.public, pair.secret), {c.name: c.role for c in allowed}
+        refusals = RefusalLog(self._refused, lambda: self.metrics.bad_frame("unauthenticated"))
+        self._zap = ZapHandler(self._ctx, allow_list.name_of, refusals)
+        self._allow_list = allow_list
+        return ServerCurve(pair.public, pair.secret), allow_list.roles
 
     def _refused(self, reason: str, **details: Any) -> None:
-        """A handshake or call turned away by CURVE, ZAP or a role check: logged and counted."""
-        self.metrics.bad_frame("unauthenticated")
+        """Handshakes turned away by CURVE or ZAP (counted by the RefusalLog): logged."""
         self.log.warning("auth.refused", reason=reason, **details)
 
     def _forbidden(self, method: str, cid: str, user: str, reason: str) -> None:

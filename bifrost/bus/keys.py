@@ -15,11 +15,17 @@ accept, with the client's role:
 
 Roles are ranked: viewer (read) < trader (+ orders, strategies) < admin (+ kill
 switch, limits, config).
+
+A daemon that serves from a key store refuses it when the directory is open to group
+or others, or when `allowed.toml` is writable by them: whoever can write there can
+add their own key or swap the host's. `allow` and `revoke` replace the file in one
+rename, so a daemon re-reading it (bifrost.bus.allow_list) never sees half of it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import tomllib
 from dataclasses import dataclass
@@ -96,23 +102,40 @@ class KeyStore:
         self.allow(name, public.decode("ascii"), role)
         return KeyPair(name, public, secret)
 
+    @property
+    def allow_list_path(self) -> Path:
+        """The allow-list file of this store."""
+        return self.directory / ALLOW_LIST
+
     def allow(self, name: str, public_key: str, role: str) -> AllowedClient:
         """Add (or change the role of) a client in the allow-list."""
         check_name(name)
         check_role(role)
-        try:
-            key = zmq.utils.z85.decode(public_key)
-        except (ValueError, KeyError):
-            key = b""
-        if len(key) != 32:
-            raise ConfigError(f"'{public_key}' is not a Z85 CURVE public key (40 characters)")
+        check_public_key(public_key)
         clients = {c.name: c for c in self.allowed()}
         clients[name] = AllowedClient(name, public_key, role)
+        self._write_allow_list(list(clients.values()))
+        return clients[name]
+
+    def revoke(self, name: str) -> AllowedClient:
+        """Take a client off the allow-list (its key files stay); NOT_FOUND when it is not on it."""
+        clients = {c.name: c for c in self.allowed()}
+        if name not in clients:
+            raise NotFound(
+                f"'{name}' is not on the allow-list {self.allow_list_path}", {"name": name}
+            )
+        revoked = clients.pop(name)
+        self._write_allow_list(list(clients.values()))
+        return revoked
+
+    def _write_allow_list(self, clients: list[AllowedClient]) -> None:
+        """Replace allowed.toml in one rename (mode 0600): a daemon that re-reads it sees
+        the old list or the new one, never a half-written file."""
         lines = [
             "# Clients this host's services accept, by CURVE public key, with their role.",
             "# Roles: viewer (read), trader (+ orders, strategies), admin (+ kill, limits).",
         ]
-        for client in clients.values():
+        for client in clients:
             lines += [
                 "",
                 f"[clients.{client.name}]",
@@ -120,12 +143,49 @@ class KeyStore:
                 f'role = "{client.role}"',
             ]
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / ALLOW_LIST).write_text("\n".join(lines) + "\n", encoding="ascii")
-        return clients[name]
+        path = self.allow_list_path
+        scratch = path.with_name(f".{ALLOW_LIST}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as file:
+                file.write("\n".join(lines) + "\n")
+            os.replace(scratch, path)
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
+
+    def served_allow_list(self) -> list[AllowedClient]:
+        """The allow-list as a daemon enforces it: a ConfigError naming the chmod to run
+        when the directory is open to group or others or the file is writable by them,
+        and when the list is missing, malformed or empty."""
+        refuse_if_open_directory(self.directory)
+        path = self.allow_list_path
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{self.directory} has no allow-list of client keys ({ALLOW_LIST}): add "
+                "clients with `bifrost keys gen NAME --role ...`",
+                {"file": str(path)},
+            ) from None
+        refuse_if_writable(path, mode, "allow-list")
+        clients = self.allowed()
+        if not clients:
+            raise ConfigError(
+                f"the allow-list {path} names no client: add clients with "
+                "`bifrost keys gen NAME --role ...`",
+                {"file": str(path)},
+            )
+        for client in clients:
+            try:
+                check_public_key(client.public_key)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: [clients.{client.name}]: {exc.message}") from None
+        return clients
 
     def allowed(self) -> list[AllowedClient]:
         """The allow-list (empty when there is none); a malformed file is a ConfigError."""
-        path = self.directory / ALLOW_LIST
+        path = self.allow_list_path
         if not path.exists():
             return []
         try:
@@ -197,6 +257,39 @@ def refuse_if_shared(path: Path, mode: int, what: str) -> None:
             f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`",
             {"file": str(path)},
         )
+
+
+def refuse_if_open_directory(directory: Path) -> None:
+    """ConfigError when a key directory lets group or others in, naming the chmod that
+    fixes it: who can write there can replace the allow-list or the host's key."""
+    mode = directory.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"key directory {directory} is open to group or others "
+            f"(mode {stat.S_IMODE(mode):04o}); run `chmod 700 {directory}`",
+            {"file": str(directory)},
+        )
+
+
+def refuse_if_writable(path: Path, mode: int, what: str) -> None:
+    """ConfigError when a file that decides who gets in (`what`) is writable by group or
+    others, naming the chmod that fixes it."""
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(
+            f"{what} {path} is writable by group or others "
+            f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`",
+            {"file": str(path)},
+        )
+
+
+def check_public_key(public_key: str) -> None:
+    """Refuse text that is not a Z85 CURVE public key."""
+    try:
+        key = zmq.utils.z85.decode(public_key)
+    except (ValueError, KeyError):
+        key = b""
+    if len(key) != 32:
+        raise ConfigError(f"'{public_key}' is not a Z85 CURVE public key (40 characters)")
 
 
 def check_role(role: str) -> None:

@@ -1,5 +1,5 @@
-"""`bifrost keys gen|list|allow|research-tls`: CURVE key pairs, the allow-list that gives each a
-role, and the research cluster's TLS files."""
+"""`bifrost keys gen|list|allow|revoke|research-tls`: CURVE key pairs, the allow-list that
+gives each a role, and the research cluster's TLS files."""
 
 from __future__ import annotations
 
@@ -72,7 +72,10 @@ def allow(
     role: RoleOption = "viewer",
     json: JsonOption = False,
 ) -> None:
-    """Allow a public key made elsewhere (or change its role)."""
+    """Allow a public key made elsewhere (or change its role).
+
+    Running daemons of this host take it within a second (or at once on SIGHUP): no restart.
+    """
     from bifrost.bus.keys import KeyStore
 
     state = state_of(ctx)
@@ -81,9 +84,31 @@ def allow(
     if json:
         emit_json({"name": client.name, "role": client.role, "public_key": client.public_key})
         return
-    say(
-        f"allowed [bold]{literal(name)}[/] as {role} in {literal(store.directory / 'allowed.toml')}"
-    )
+    say(f"allowed [bold]{literal(name)}[/] as {role} in {literal(store.allow_list_path)}")
+    say("running daemons of this host admit it from its next connection")
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The client to take off the allow-list.")],
+    json: JsonOption = False,
+) -> None:
+    """Take a client off the allow-list; its key files stay.
+
+    Running daemons of this host refuse it within a second (at once on SIGHUP).
+    Its next connection is refused; a connection it holds gets FORBIDDEN.
+    """
+    from bifrost.bus.keys import KeyStore
+
+    state = state_of(ctx)
+    store = KeyStore(state.config.keys_dir(state.home))
+    client = store.revoke(name)
+    if json:
+        emit_json({"name": client.name, "role": client.role, "public_key": client.public_key})
+        return
+    say(f"revoked [bold]{literal(name)}[/] ({client.role}) in {literal(store.allow_list_path)}")
+    say("running daemons of this host refuse it from its next request")
 
 
 @app.command("list")
