@@ -1,26 +1,32 @@
-"""The Bifrost TUI: `make_app(config, home)` builds it; `bifrost tui` runs it.
+"""The Bifrost TUI: `make_app(config, home, client_factory)` builds it; `bifrost tui` runs it.
 
 Bus reads run in a thread worker (tui/feed.py) that folds events into a Desk; the
 screens repaint from the Desk at most ~20 times a second. Every action is a key
 binding shown in the footer and a command in the palette (ctrl+p). Workers never
 end the app on an error: a bad event or a failed call is shown, not fatal.
+
+Screens reach the daemons only through `app.bus` (tui/bus.py), whose clients come from
+the factory the app was given, and reach the app itself through `app_of(self)`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 from bifrost.config import BifrostConfig
+from tui.bus import ClientFactory, TuiBus, live_clients
 from tui.desk import Desk
 from tui.feed import follow
-from tui.screens.dashboard import DashboardScreen
 
 REFRESH_PER_SECOND = 20
 
@@ -49,21 +55,24 @@ class BifrostApp(App[None]):
         Binding("S", "show_sql", "SQL"),
     ]
 
-    def __init__(self, config: BifrostConfig, home: Path) -> None:
+    def __init__(self, bus: TuiBus, desk: Desk) -> None:
         super().__init__()
-        self.config = config
-        self.home = home
-        self.desk = Desk(config.live_symbols())
+        self.bus = bus
+        self.config = bus.config
+        self.home = bus.home
+        self.desk = desk
         self._stop = threading.Event()
 
     def on_mount(self) -> None:
+        from tui.screens.dashboard import DashboardScreen
+
         self.push_screen(DashboardScreen())
         self.follow_bus()
 
     @work(thread=True, exclusive=True, group="bus", exit_on_error=False)
     def follow_bus(self) -> None:
         """Fold bus events into the desk until the app exits."""
-        follow(self.config, self.desk, self._stop)
+        follow(self.bus, self.desk, self._stop)
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -146,6 +155,8 @@ class BifrostApp(App[None]):
 
     def selected_symbol(self) -> str:
         """The watchlist's selected symbol (the first one when there is no dashboard)."""
+        from tui.screens.dashboard import DashboardScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, DashboardScreen):
                 return screen.selected_symbol()
@@ -198,6 +209,26 @@ class BifrostApp(App[None]):
         ask_kill(self)
 
 
-def make_app(config: BifrostConfig, home: Path) -> BifrostApp:
-    """The app for a config and data dir (tests build it the same way)."""
-    return BifrostApp(config, home)
+def make_app(
+    config: BifrostConfig,
+    home: Path,
+    client_factory: ClientFactory | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> BifrostApp:
+    """The app for a config and data dir.
+
+    `client_factory` makes every bus client the app uses (default: real clients of
+    `config`); `clock` is the monotonic clock the desk ages quotes by. Tests hand a
+    client that answers from recorded replies and a frozen clock.
+    """
+    bus = TuiBus(config, home, client_factory or live_clients(config))
+    return BifrostApp(bus, Desk(config.live_symbols(), clock=clock))
+
+
+def app_of(node: DOMNode) -> BifrostApp:
+    """The Bifrost app a screen or widget runs in (Textual types `node.app` as any app)."""
+    app = node.app
+    if not isinstance(app, BifrostApp):
+        raise TypeError(f"{node!r} is not part of the Bifrost app")
+    return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,15 +61,21 @@ class Desk:
     """Tick size by symbol, from the data service's instruments (prices print on it)."""
     version: int = 0
     bad_events: int = 0
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    """Monotonic seconds: when a quote arrived and whether it is stale now."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         for symbol in self.symbols:
             self.quotes.setdefault(symbol, QuoteRow(symbol))
 
-    def apply(self, topic: str, body: Any, now: float | None = None) -> None:
-        """Fold one event in; a malformed one is counted and skipped, never raised."""
-        now = time.monotonic() if now is None else now
+    def apply(self, topic: str, body: Any, now: float | None = None, ts_ns: int = 0) -> None:
+        """Fold one event in; a malformed one is counted and skipped, never raised.
+
+        `now` is when it arrived (the desk's clock when absent); `ts_ns` is when it was
+        published (the envelope's `ts`), which an alert line shows.
+        """
+        now = self.clock() if now is None else now
         kind = topic.partition(".")[0]
         handler = {
             "quote": self._quote,
@@ -83,13 +90,13 @@ class Desk:
             return
         with self.lock:
             try:
-                handler(body, now)
+                handler(body, now, ts_ns)
             except (KeyError, TypeError, ValueError, AttributeError):
                 self.bad_events += 1
                 return
             self.version += 1
 
-    def _quote(self, body: dict[str, Any], now: float) -> None:
+    def _quote(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
         row = self.quotes.get(body["symbol"])
         if row is None:
             return
@@ -100,26 +107,29 @@ class Desk:
         elif old:
             row.direction = (row.mid > old) - (row.mid < old)
 
-    def _trade(self, body: dict[str, Any], now: float) -> None:
+    def _trade(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
         row = self.quotes.get(body["symbol"])
         if row is not None:
             row.last = float(body["price"])
             row.volume += float(body["size"])
 
-    def _order(self, body: dict[str, Any], now: float) -> None:
+    def _order(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
         self.orders[body["client_order_id"]] = dict(body)
 
-    def _fill(self, body: dict[str, Any], now: float) -> None:
+    def _fill(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
         self.fills.appendleft(dict(body))
 
-    def _pnl(self, body: dict[str, Any], now: float) -> None:
+    def _pnl(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
         self.account = dict(body)
 
-    def _alert(self, body: dict[str, Any], now: float) -> None:
-        text = body.get("message") or body.get("reason") or body.get("kind", "alert")
-        self.alerts.appendleft(f"{time.strftime('%H:%M:%S')} {body.get('kind', '')}: {text}")
+    def _alert(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
+        from bifrost.clock import format_instant
 
-    def _news(self, body: dict[str, Any], now: float) -> None:
+        text = body.get("message") or body.get("reason") or body.get("kind", "alert")
+        when = format_instant(ts_ns or time.time_ns())[-8:]  # UTC, as the fills show it
+        self.alerts.appendleft(f"{when} {body.get('kind', '')}: {text}")
+
+    def _news(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
         rolling = body.get("rolling")
         if rolling is not None:
             self.sentiment[body["symbol"]] = float(rolling)
@@ -170,6 +180,6 @@ class Desk:
 
     def stale(self, symbol: str, now: float | None = None) -> bool:
         """True when the symbol's last quote is old (or there never was one)."""
-        now = time.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         row = self.quotes[symbol]
         return not row.updated or now - row.updated > STALE_AFTER_S

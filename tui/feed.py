@@ -12,10 +12,10 @@ import threading
 import time
 
 from bifrost.bus import methods, topics
-from bifrost.bus.pubsub import wait_for_events
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig
 from bifrost.errors import BifrostError
+from tui.bus import TuiBus
 from tui.desk import Desk
 
 FOLLOW = {
@@ -29,28 +29,17 @@ FOLLOW = {
 HEALTH_EVERY_S = 1.0
 
 
-def follow(config: BifrostConfig, desk: Desk, stop: threading.Event) -> None:
+def follow(bus: TuiBus, desk: Desk, stop: threading.Event) -> None:
     """Run until `stop` is set (the body of the app's thread worker)."""
-    with BifrostClient(config, timeout_ms=300, retries=0) as client:
-        subscribers = [
-            client.subscribe(service, list(prefixes))
-            for service, prefixes in FOLLOW.items()
-            if service in config.services
-        ]
+    with bus.client(timeout_ms=300, retries=0) as client, bus.events(client, FOLLOW) as events:
         next_health = 0.0
         was_up: set[str] = set()
-        try:
-            while not stop.is_set():
-                if time.monotonic() >= next_health:
-                    was_up = check_health(client, config, desk, was_up)
-                    next_health = time.monotonic() + HEALTH_EVERY_S
-                if wait_for_events(subscribers, 50):
-                    for subscriber in subscribers:
-                        for event in subscriber.poll(0, max_events=5000):
-                            desk.apply(event.topic, event.body)
-        finally:
-            for subscriber in subscribers:
-                subscriber.close()
+        while not stop.is_set():
+            if time.monotonic() >= next_health:
+                was_up = check_health(client, bus.config, desk, was_up)
+                next_health = time.monotonic() + HEALTH_EVERY_S
+            for event in events.poll(50):
+                desk.apply(event.topic, event.body, ts_ns=event.ts)
 
 
 VENUE_HEALTH = {"up": "ready", "down": "down"}

@@ -12,8 +12,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Static
 
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 
 
 def fetch(
@@ -24,10 +24,9 @@ def fetch(
     timeout_ms: int = 2000,
 ) -> Any:
     """One call to `service` over a client of its own (call it on a thread worker only)."""
-    app = screen.app
+    app = app_of(screen)
     try:
-        with BifrostClient(app.config, timeout_ms=timeout_ms) as client:  # type: ignore[attr-defined]
-            return client.call(service, method, params)
+        return app.bus.call(service, method, params, timeout_ms=timeout_ms)
     except BifrostError as exc:
         message = f"[red]{service} service unavailable[/]: {escape(exc.message)}"
         app.call_from_thread(lambda: screen.query_one("#status", Static).update(message))

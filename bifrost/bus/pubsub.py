@@ -395,14 +395,3 @@ class Subscriber:
         """Close the socket; idempotent."""
         self._socket.close(linger=0)
 
-
-def wait_for_events(subscribers: Iterable[Subscriber], timeout_ms: int) -> bool:
-    """Block up to `timeout_ms` until any of `subscribers` has a frame waiting.
-
-    One poller over several SUB sockets, so a reader that follows several services
-    (the TUI's desk, the book screen) waits on all of them without holding sockets.
-    """
-    poller = zmq.Poller()
-    for subscriber in subscribers:
-        poller.register(subscriber.socket, zmq.POLLIN)
-    return bool(poller.poll(timeout_ms))

@@ -17,8 +17,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 
 HEADLINE = (
     ("return %", "total_return_pct"),
@@ -67,10 +67,10 @@ class AnalyticsScreen(Screen[None]):
         """Fetch the stored runs (strategy daemon or its file)."""
         from bifrost.backtest.gateway import BacktestGateway
 
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=2000, retries=0) as client:  # type: ignore[attr-defined]
-                runs = BacktestGateway(client, app.home).list(50)  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=2000, retries=0) as client:
+                runs = BacktestGateway(client, app.bus.home).list(50)
         except BifrostError as exc:
             app.call_from_thread(self._status, f"[red]runs unavailable[/]: {escape(exc.message)}")
             return
@@ -99,10 +99,10 @@ class AnalyticsScreen(Screen[None]):
         """Build one report on a worker thread."""
         from bifrost.analytics.gateway import AnalyticsGateway
 
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=30_000, retries=0) as client:  # type: ignore[attr-defined]
-                gateway = AnalyticsGateway(app.config, client, app.home)  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=30_000, retries=0) as client:
+                gateway = AnalyticsGateway(app.bus.config, client, app.bus.home)
                 report = gateway.report(subject)
         except BifrostError as exc:
             app.call_from_thread(self._status, f"[red]{escape(subject)}[/]: {escape(exc.message)}")

@@ -27,9 +27,9 @@ from textual.widgets import (
 
 from bifrost.backtest.gateway import RUN_TIMEOUT_S
 from bifrost.bus import methods, topics
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from bifrost.job_waiter import submit_and_wait
+from tui.app import app_of
 from tui.fetch import fetch
 from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 from tui.screens.strategies import BUILTIN, parse_params
@@ -160,9 +160,9 @@ class BacktestsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="backtest-job", exit_on_error=False)
     def run_job(self, spec: dict[str, Any]) -> None:
         """Start the job and follow it until it is done or failed."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=3000) as client:
 
                 def follow(body: dict[str, Any]) -> None:
                     app.call_from_thread(self._status, f"job {body['job_id']}: {body['state']}")
@@ -200,10 +200,11 @@ class BacktestsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="backtest-show", exit_on_error=False)
     def show_run(self, run_id: str) -> None:
         """Fetch one run and draw it."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=5000) as client:  # type: ignore[attr-defined]
-                run = client.call("strategy", methods.BACKTEST_SHOW, {"run_id": run_id})
+            run = app.bus.call(
+                "strategy", methods.BACKTEST_SHOW, {"run_id": run_id}, timeout_ms=5000
+            )
         except BifrostError as exc:
             app.call_from_thread(self._status, f"[red]{escape(exc.message)}[/]")
             return
@@ -232,9 +233,9 @@ class BacktestsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="backtest-show", exit_on_error=False)
     def compare(self, first: str, second: str) -> None:
         """Two runs' statistics side by side."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=5000) as client:  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=5000) as client:
                 a = client.call("strategy", methods.BACKTEST_SHOW, {"run_id": first})
                 b = client.call("strategy", methods.BACKTEST_SHOW, {"run_id": second})
         except BifrostError as exc:

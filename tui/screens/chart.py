@@ -13,8 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 
 TIMEFRAMES = ("1m", "5m", "1h", "1d")
@@ -67,12 +67,12 @@ class ChartScreen(Screen[None]):
         """Fetch bars and draw them."""
         from bifrost.market.gateway import DataGateway
 
-        app = self.app
+        app = app_of(self)
         view = self.view()  # taken once: a key pressed meanwhile starts another reload
         width, height = self.size.width or 100, max(12, (self.size.height or 30) - 4)
         try:
-            with BifrostClient(app.config, timeout_ms=5000) as client:  # type: ignore[attr-defined]
-                gateway = DataGateway(client, app.home)  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=5000) as client:
+                gateway = DataGateway(client, app.bus.home)
                 frame = gateway.bars(view.symbol, view.timeframe)
         except BifrostError as exc:
             text = Text(f"{view.symbol} {view.timeframe}: {exc.message}")

@@ -19,8 +19,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from bifrost.bus import methods, topics
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 
 
 class ComplianceScreen(Screen[None]):
@@ -50,25 +50,24 @@ class ComplianceScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="compliance-events", exit_on_error=False)
     def follow_events(self) -> None:
         """Reload whenever compliance publishes a decision, rule change or alert."""
-        app, worker = self.app, get_current_worker()
-        if "compliance" not in app.config.services:  # type: ignore[attr-defined]
+        app, worker = app_of(self), get_current_worker()
+        if "compliance" not in app.bus.config.services:
             return
-        with BifrostClient(app.config, timeout_ms=1000, retries=0) as client:  # type: ignore[attr-defined]
-            prefixes = [topics.prefix(topics.COMPLIANCE), topics.prefix(topics.ALERT)]
-            subscriber = client.subscribe("compliance", prefixes)
-            try:
-                while not worker.is_cancelled:
-                    if subscriber.poll(100):
-                        app.call_from_thread(self.action_reload)
-            finally:
-                subscriber.close()
+        prefixes = [topics.prefix(topics.COMPLIANCE), topics.prefix(topics.ALERT)]
+        with (
+            app.bus.client(timeout_ms=1000, retries=0) as client,
+            app.bus.events(client, {"compliance": prefixes}) as events,
+        ):
+            while not worker.is_cancelled:
+                if events.poll(100):
+                    app.call_from_thread(self.action_reload)
 
     @work(thread=True, exclusive=True, group="compliance-screen", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch the rules, today's report and the chain's verification."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=2000) as client:  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=2000) as client:
                 client.require("compliance")
                 rules = client.call("compliance", methods.COMPLIANCE_RULES, {})
                 report = client.call("compliance", methods.COMPLIANCE_REPORT, {})

@@ -12,6 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
 from bifrost.model.money import currency_places, decimal_from_wire, price_text, rounded_text
+from tui.app import app_of
+from tui.desk import Desk
 from tui.widgets.watchlist import Watchlist
 
 STATE_STYLE = {"ready": "green", "degraded": "yellow", "down": "red"}
@@ -51,7 +53,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal():
             with Vertical(classes="column"):
                 yield Static("Watchlist", classes="title")
-                yield Watchlist(self.app.desk.symbols, id="watchlist")  # type: ignore[attr-defined]
+                yield Watchlist(app_of(self).desk.symbols, id="watchlist")
                 yield Static("Positions", classes="title")
                 yield DataTable(id="positions", cursor_type="row")
             with Vertical(classes="column"):
@@ -88,7 +90,7 @@ class DashboardScreen(Screen[None]):
 
     def paint(self) -> None:
         """Repaint what changed since the last paint (at most ~20 times a second)."""
-        desk = self.app.desk  # type: ignore[attr-defined]
+        desk = app_of(self).desk
         stale = {s: desk.stale(s) for s in desk.symbols}
         if desk.version == self._painted and stale == self._stale:
             return
@@ -202,11 +204,11 @@ class DashboardScreen(Screen[None]):
 
     def action_buy(self) -> None:
         """Order ticket to buy the selected symbol."""
-        self.app.open_ticket("BUY")  # type: ignore[attr-defined]
+        app_of(self).open_ticket("BUY")
 
     def action_sell(self) -> None:
         """Order ticket to sell the selected symbol."""
-        self.app.open_ticket("SELL")  # type: ignore[attr-defined]
+        app_of(self).open_ticket("SELL")
 
     def action_cancel_order(self) -> None:
         """Cancel the order under the cursor of the open-orders table."""
@@ -215,7 +217,7 @@ class DashboardScreen(Screen[None]):
         table = self.query_one("#orders", DataTable)
         if table.row_count:
             row = table.get_row_at(table.cursor_row)
-            cancel_order(self.app, str(row[0]))
+            cancel_order(app_of(self), str(row[0]))
 
     def action_replace_order(self) -> None:
         """Cancel/replace the order under the cursor of the open-orders table."""
@@ -225,13 +227,13 @@ class DashboardScreen(Screen[None]):
         if not table.row_count:
             return
         client_order_id = str(table.get_row_at(table.cursor_row)[0])
-        order = self.app.desk.orders.get(client_order_id)  # type: ignore[attr-defined]
+        order = app_of(self).desk.orders.get(client_order_id)
         if order is not None:
             self.app.push_screen(ReplaceOrder(order))
 
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
-        self.app.confirm_kill()  # type: ignore[attr-defined]
+        app_of(self).confirm_kill()
 
 
 def _amount(value: Any, currency: str) -> str:
@@ -239,7 +241,7 @@ def _amount(value: Any, currency: str) -> str:
     return rounded_text(decimal_from_wire(value), currency_places(currency), grouping=True)
 
 
-def _price(value: Any, symbol: str, desk: Any) -> str:
+def _price(value: Any, symbol: str, desk: Desk) -> str:
     """A price from execution (a float) with its instrument's decimals; "" when absent."""
     return "" if value is None else price_text(value, desk.tick_size(symbol))
 

@@ -21,11 +21,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from bifrost.bus import methods, topics
-from bifrost.bus.pubsub import wait_for_events
 from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from bifrost.micro.follower import BookFollower, snapshot_entry
 from bifrost.micro.labels import METRIC_LABELS, metric_text
+from tui.app import app_of
+from tui.bus import TuiBus
 from tui.widgets.ladder import ladder_table
 
 LEVELS = 10
@@ -98,9 +99,9 @@ class MicroScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="micro", exit_on_error=False)
     def follow(self) -> None:
         """Follow the symbol's book and metrics until the screen closes."""
-        config = self.app.config  # type: ignore[attr-defined]
-        with BifrostClient(config, timeout_ms=1000, retries=0) as client:
-            follow_symbol(client, self.symbol, self.view, self._stop)
+        bus = app_of(self).bus
+        with bus.client(timeout_ms=1000, retries=0) as client:
+            follow_symbol(bus, client, self.symbol, self.view, self._stop)
 
     def repaint(self) -> None:
         """Paint what changed since the last repaint."""
@@ -119,7 +120,7 @@ class MicroScreen(Screen[None]):
 
 
 def follow_symbol(
-    client: BifrostClient, symbol: str, view: MicroView, stop: threading.Event
+    bus: TuiBus, client: BifrostClient, symbol: str, view: MicroView, stop: threading.Event
 ) -> None:
     """The worker's loop: book deltas into a follower, metrics events into the view."""
     book_topic, micro_topic = topics.book(symbol), topics.micro(symbol)
@@ -128,23 +129,15 @@ def follow_symbol(
         return snapshot_entry(client.call("data", methods.SNAPSHOT, {"prefix": topic}), topic)
 
     follower = BookFollower(fetch)
-    subscribers = [client.subscribe("data", [book_topic])]
-    if "microstructure" in client.config.services:
-        subscribers.append(client.subscribe("microstructure", [micro_topic]))
-    try:
+    following = {"data": [book_topic], "microstructure": [micro_topic]}
+    with bus.events(client, following) as events:
         first_metrics(client, symbol, view)
         while not stop.is_set():
             if symbol not in follower.books and not start_book(follower, book_topic, view):
                 stop.wait(1.0)  # data is down or publishes no book: try again soon
                 continue
-            if not wait_for_events(subscribers, 100):
-                continue
-            for subscriber in subscribers:
-                for event in subscriber.poll(0):
-                    fold(event, follower, symbol, view)
-    finally:
-        for subscriber in subscribers:
-            subscriber.close()
+            for event in events.poll(100):
+                fold(event, follower, symbol, view)
 
 
 def start_book(follower: BookFollower, topic: str, view: MicroView) -> bool:

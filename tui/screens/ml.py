@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from bifrost.bus import methods, topics
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 from tui.fetch import fetch
 
 REPAINT_S = 0.25
@@ -109,22 +109,21 @@ class MLScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="ml-signals", exit_on_error=False)
     def follow_signals(self) -> None:
         """Take the last signal of each symbol from the ml service's snapshot, then follow."""
-        app = self.app
+        bus = app_of(self).bus
         prefix = topics.prefix(topics.SIGNAL)
-        with BifrostClient(app.config, timeout_ms=1000, retries=0) as client:  # type: ignore[attr-defined]
-            subscriber = client.subscribe("ml", [prefix])
+        with (
+            bus.client(timeout_ms=1000, retries=0) as client,
+            bus.events(client, {"ml": [prefix]}) as events,
+        ):
             try:
-                try:
-                    snapshot = client.call("ml", methods.SNAPSHOT, {"prefix": prefix})
-                    for value in snapshot["topics"].values():
-                        self.board.apply(value["body"])
-                except BifrostError:
-                    pass  # not running yet: events will come once it is
-                while not self._stop.is_set():
-                    for event in subscriber.poll(100):
-                        self.board.apply(event.body)
-            finally:
-                subscriber.close()
+                snapshot = client.call("ml", methods.SNAPSHOT, {"prefix": prefix})
+                for value in snapshot["topics"].values():
+                    self.board.apply(value["body"])
+            except BifrostError:
+                pass  # not running yet: events will come once it is
+            while not self._stop.is_set():
+                for event in events.poll(100):
+                    self.board.apply(event.body)
 
     def _paint_signals(self) -> None:
         if self.board.version == self._painted:

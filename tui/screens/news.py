@@ -4,7 +4,7 @@ rolling sentiment, repainted from the desk as `news.` events arrive."""
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -13,8 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 from tui.feed import reload_news
 
 
@@ -48,7 +48,7 @@ class NewsScreen(Screen[None]):
 
     def paint(self) -> None:
         """Repaint when the desk changed."""
-        desk = self.app.desk  # type: ignore[attr-defined]
+        desk = app_of(self).desk
         if desk.version == self._painted:
             return
         with desk.lock:
@@ -77,9 +77,9 @@ class NewsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="news-screen", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch the latest headlines and sentiment from the news service."""
-        app: Any = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=2000) as client:
+            with app.bus.client(timeout_ms=2000) as client:
                 reload_news(client, app.desk)
         except BifrostError as exc:
             app.call_from_thread(app.notify, f"news: {exc.message}", severity="error", markup=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
@@ -13,8 +13,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
 from bifrost.bus import methods
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import BifrostApp, app_of
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -44,7 +44,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-def ask_kill(app: App[Any]) -> None:
+def ask_kill(app: BifrostApp) -> None:
     """Confirm, then halt trading; the outcome is a notification."""
 
     def answered(yes: bool | None) -> None:
@@ -56,13 +56,12 @@ def ask_kill(app: App[Any]) -> None:
     )
 
 
-def call_risk(app: App[Any], method: str, params: dict[str, Any]) -> None:
+def call_risk(app: BifrostApp, method: str, params: dict[str, Any]) -> None:
     """Call risk on a worker thread and notify what it answered."""
 
     def run() -> None:
         try:
-            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                reply = client.call("risk", method, params)
+            reply = app.bus.call("risk", method, params)
         except BifrostError as exc:
             app.call_from_thread(app.notify, exc.message, severity="error", markup=False)
             return
@@ -104,9 +103,9 @@ class RiskScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="risk-screen", exit_on_error=False)
     def action_reload(self) -> None:
         """Fetch limits and state from risk."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=1000) as client:  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=1000) as client:
                 limits = client.call("risk", methods.RISK_LIMITS, {})
                 state = client.call("risk", methods.RISK_STATE, {})
         except BifrostError as exc:
@@ -134,19 +133,18 @@ class RiskScreen(Screen[None]):
 
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
-        ask_kill(self.app)
+        ask_kill(app_of(self))
 
     def action_resume(self) -> None:
         """Back to ACTIVE."""
-        call_risk(self.app, methods.RISK_RESUME, {"reason": "resume (TUI)"})
+        call_risk(app_of(self), methods.RISK_RESUME, {"reason": "resume (TUI)"})
 
     @work(thread=True, exclusive=True, group="risk-var", exit_on_error=False)
     def action_var(self) -> None:
         """Historical and parametric VaR of the positions."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=30_000) as client:  # type: ignore[attr-defined]
-                var = client.call("risk", methods.RISK_VAR, {})
+            var = app.bus.call("risk", methods.RISK_VAR, {}, timeout_ms=30_000)
         except BifrostError as exc:
             app.call_from_thread(
                 self.query_one("#var", Static).update, f"VaR: {escape(exc.message)}"

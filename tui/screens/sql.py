@@ -15,8 +15,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 
 MAX_ROWS = 500
 """Rows shown in the table (the count says how many the query returned)."""
@@ -49,10 +49,10 @@ class SqlScreen(Screen[None]):
         """Run one query on a worker thread."""
         from bifrost.sql.console import SqlConsole
 
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=5000, retries=0) as client:  # type: ignore[attr-defined]
-                result = SqlConsole(app.home, client).query(sql).to_dict(MAX_ROWS)  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=5000, retries=0) as client:
+                result = SqlConsole(app.bus.home, client).query(sql).to_dict(MAX_ROWS)
         except BifrostError as exc:
             app.call_from_thread(self._error, exc.message)
             return

@@ -13,8 +13,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from bifrost.bus import methods
-from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
+from tui.app import app_of
 from tui.fetch import fetch
 
 BUILTIN = ("sma_cross", "rsi_reversion", "bollinger_breakout", "momentum_rotation", "ml_signal")
@@ -145,10 +145,9 @@ class StrategiesScreen(Screen[None]):
     @work(thread=True, group="strategies-call", exit_on_error=False)
     def call_strategy(self, method: str, params: dict[str, Any]) -> None:
         """Call the strategy service; the outcome is a notification."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                reply = client.call("strategy", method, params)
+            reply = app.bus.call("strategy", method, params)
         except BifrostError as exc:
             app.call_from_thread(app.notify, exc.message, severity="error", markup=False)
             return

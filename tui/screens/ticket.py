@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
@@ -13,13 +13,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from bifrost.bus import methods
-from bifrost.client import BifrostClient
 from bifrost.errors import BadRequest, BifrostError, Conflict, Rejected
 from bifrost.model.commands import CancelOrder, SubmitOrder, new_client_order_id
 from bifrost.model.commands import ReplaceOrder as ReplaceCommand
 from bifrost.model.market import Side
 from bifrost.model.money import average_text, decimal_from_wire, price_text, tick_places
 from bifrost.risk.engine import RiskEngine
+from tui.app import BifrostApp, app_of
+from tui.desk import Desk
 
 
 class OrderTicket(ModalScreen[None]):
@@ -124,9 +125,9 @@ class OrderTicket(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
     def preview(self, order: SubmitOrder) -> None:
         """Run risk's own checks here, on its limits and the desk's positions and quotes."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=1000) as client:  # type: ignore[attr-defined]
+            with app.bus.client(timeout_ms=1000) as client:
                 limits = client.call("risk", methods.RISK_LIMITS, {})
                 state = client.call("risk", methods.RISK_STATE, {})
         except BifrostError as exc:
@@ -134,7 +135,7 @@ class OrderTicket(ModalScreen[None]):
                 self._show, "#preview", f"[red]risk unavailable:[/] {escape(exc.message)}"
             )
             return
-        app.call_from_thread(self._show, "#preview", preview_text(order, limits, state, app.desk))  # type: ignore[attr-defined]
+        app.call_from_thread(self._show, "#preview", preview_text(order, limits, state, app.desk))
 
     def action_send(self) -> None:
         """Send the order through risk; the reply is shown here."""
@@ -149,12 +150,11 @@ class OrderTicket(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
     def send(self, command: SubmitOrder) -> None:
         """Submit on a worker thread with its own client (a retry of the same id is safe)."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call(
-                    "risk", methods.ORDER_SUBMIT, command.to_wire(), idempotent=True
-                )
+            order = app.bus.call(
+                "risk", methods.ORDER_SUBMIT, command.to_wire(), timeout_ms=3000, idempotent=True
+            )
         except Rejected as exc:
             app.call_from_thread(self._show, "#result", f"[red]REJECTED[/] {escape(exc.message)}")
             return
@@ -168,7 +168,7 @@ class OrderTicket(ModalScreen[None]):
             app.call_from_thread(self._show, "#result", f"[red]{exc.code}[/] {escape(exc.message)}")
             return
         app.call_from_thread(self._sent, command.client_order_id)
-        places = tick_places(app.desk.tick_size(order["symbol"]))  # type: ignore[attr-defined]
+        places = tick_places(app.desk.tick_size(order["symbol"]))
         average = average_text(decimal_from_wire(order["avg_price"]), places)
         price = f" @ {average}" if order["filled"] else ""
         text = (
@@ -187,7 +187,7 @@ class OrderTicket(ModalScreen[None]):
 
 
 def preview_text(
-    order: SubmitOrder, limits: dict[str, Any], state: dict[str, Any], desk: Any
+    order: SubmitOrder, limits: dict[str, Any], state: dict[str, Any], desk: Desk
 ) -> str:
     """Notional, resulting position and the first limit the order would hit."""
     from bifrost.risk.config import RiskConfig
@@ -216,15 +216,14 @@ def preview_text(
     return "\n".join(lines)
 
 
-def cancel_order(app: App[Any], client_order_id: str) -> None:
+def cancel_order(app: BifrostApp, client_order_id: str) -> None:
     """Cancel an order on a worker thread; the outcome is a notification."""
 
     def run() -> None:
         try:
-            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call(
-                    "risk", methods.ORDER_CANCEL, CancelOrder(client_order_id).to_wire()
-                )
+            order = app.bus.call(
+                "risk", methods.ORDER_CANCEL, CancelOrder(client_order_id).to_wire()
+            )
             app.call_from_thread(app.notify, f"{client_order_id}: {order['status']}")
         except BifrostError as exc:
             app.call_from_thread(app.notify, exc.message, severity="error", markup=False)
@@ -291,10 +290,9 @@ class ReplaceOrder(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="replace", exit_on_error=False)
     def replace(self, command: ReplaceCommand) -> None:
         """Send the replace through risk (checked like a new order); show what came back."""
-        app = self.app
+        app = app_of(self)
         try:
-            with BifrostClient(app.config, timeout_ms=3000) as client:  # type: ignore[attr-defined]
-                order = client.call("risk", methods.ORDER_REPLACE, command.to_wire())
+            order = app.bus.call("risk", methods.ORDER_REPLACE, command.to_wire())
         except BifrostError as exc:
             app.call_from_thread(
                 self.query_one("#result", Static).update,
@@ -308,9 +306,9 @@ class ReplaceOrder(ModalScreen[None]):
         )
 
 
-def _order_price(app: App, order: dict[str, Any]) -> str:
+def _order_price(app: BifrostApp, order: dict[str, Any]) -> str:
     """An order's limit (else stop) price with its instrument's decimals; "" for none."""
     price = order.get("limit_price") or order.get("stop_price")
     if price is None:
         return ""
-    return price_text(price, app.desk.tick_size(order["symbol"]))  # type: ignore[attr-defined]
+    return price_text(price, app.desk.tick_size(order["symbol"]))

@@ -28,8 +28,10 @@ class Watchlist(Widget, can_focus=True):
     ]
     cursor: reactive[int] = reactive(0)
 
-    def __init__(self, symbols: list[str], **options: object) -> None:
-        super().__init__(**options)  # type: ignore[arg-type]
+    def __init__(
+        self, symbols: list[str], *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         self.symbols = symbols
         self.quotes: dict[str, QuoteCells] = {}
         self.stale: dict[str, bool] = {}
