@@ -166,15 +166,18 @@ class Tracing:
 
     def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
         """Send the spans still waiting and stop; gives up after `timeout_s` (a collector
-        that is down must not hold a stopping daemon). True when everything was sent."""
+        that is down must not hold a stopping daemon). True when it finished in time; an
+        export the collector refused is the SDK's to report (`telemetry.problem`)."""
         closing = threading.Thread(
             target=self.provider.shutdown, name=f"otel-close-{self.service}", daemon=True
         )
         closing.start()
         closing.join(timeout_s)
+        if closing.is_alive():
+            return False  # its log handler stays for what the export still has to say
         if self._sdk_log is not None:
             logging.getLogger("opentelemetry").removeHandler(self._sdk_log)
-        return not closing.is_alive()
+        return True
 
 
 class _SdkLog(logging.Handler):
