@@ -39,7 +39,7 @@ import duckdb
 import zmq
 
 from bifrost import __version__
-from bifrost.bus import methods
+from bifrost.bus import methods, topics
 from bifrost.bus.allow_list import CHECK_EVERY_S, AllowList
 from bifrost.bus.curve import RefusalLog, ServerCurve, ZapHandler
 from bifrost.bus.keys import KeyStore, host_key_name
@@ -395,8 +395,25 @@ class Daemon:
             Method(
                 methods.SQL_EXPORT, self._sql_export, Schema("sql.export params", {"table": str})
             ),
+            Method(
+                methods.ALERT_RAISE,
+                self._raise_alert,
+                Schema("alert.raise params", {"source": str, "message": str}),
+                idempotent=False,
+                role="admin",
+            ),
         ):
             self.add_method(method)
+
+    def _raise_alert(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """`alert.raise`: an operator's alert (a unit that gave up restarting, say),
+        published on this service's alert topic and logged."""
+        assert self.publisher is not None
+        source, message = params["source"][:64], params["message"][:500]
+        body = {"kind": "ops", "source": source, "message": f"{source}: {message}"}
+        self.publisher.publish(topics.alert(self.name), "ops", body, ctx.cid)
+        self.log.warning("alert.raised", ctx.cid, source=source, message=message)
+        return {"published": topics.alert(self.name)}
 
     def _snapshot(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         assert self.publisher is not None

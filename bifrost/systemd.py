@@ -14,6 +14,12 @@ scheduler_host`, `bifrost-dask-worker.service` on each of `worker_hosts`) run th
 cluster serves research, not trading, and is enabled by name. Dask does not speak the
 notify protocol (Type=exec), and its dashboards stay off: they would serve the cluster's
 state without TLS or authentication.
+
+Every unit names `bifrost-failed@.service` as its OnFailure= unit: when a unit gives up
+restarting (StartLimitBurst), that one-shot runs `bifrost alert raise`, so the desks
+show it. Services on hosts that need CURVE reload their allow-list on `systemctl
+reload` (SIGHUP). Paths in ExecStart= are quoted for systemd, and `sandbox_warnings`
+names an executable or config the sandbox would hide (/tmp, /home).
 """
 
 from __future__ import annotations
@@ -27,6 +33,16 @@ STATE_DIR = "/var/lib/bifrost"
 USER = "bifrost"
 SCHEDULER_UNIT = "bifrost-dask-scheduler.service"
 WORKER_UNIT = "bifrost-dask-worker.service"
+FAILED_UNIT = "bifrost-failed@.service"
+"""The OnFailure= unit of every other: raises an alert naming the unit that failed."""
+HIDDEN = {
+    "/tmp": "PrivateTmp=yes gives the service a /tmp of its own",
+    "/var/tmp": "PrivateTmp=yes gives the service a /var/tmp of its own",
+    "/home": "ProtectHome=yes hides /home",
+    "/root": "ProtectHome=yes hides /root",
+    "/run/user": "ProtectHome=yes hides /run/user",
+}
+"""Folders the units' sandbox hides or replaces, and why."""
 
 HARDENING = """\
 NoNewPrivileges=yes
@@ -55,6 +71,7 @@ AmbientCapabilities=
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
 SystemCallFilter=~@privileged @resources @mount @swap @reboot @raw-io @module @obsolete
+SystemCallErrorNumber=EPERM
 UMask=0077"""
 RESEARCH_HARDENING = HARDENING.replace("ProcSubset=pid\n", "")
 """The sandbox of the Dask units, and of the services that open a research cluster
@@ -85,7 +102,13 @@ def render_units(
     units = [
         Unit(
             f"bifrost-{s.name}.service",
-            service_unit(s.name, s.watchdog_seconds, executable, config_file),
+            service_unit(
+                s.name,
+                s.watchdog_seconds,
+                executable,
+                config_file,
+                reload=config.hosts[host].needs_curve,
+            ),
         )
         for s in services
     ]
@@ -100,7 +123,73 @@ def render_units(
         "[Install]\n"
         "WantedBy=multi-user.target\n"
     )
-    return [*units, Unit("bifrost.target", target)]
+    failed = Unit(FAILED_UNIT, failed_unit(host, executable, config_file))
+    return [*units, failed, Unit("bifrost.target", target)]
+
+
+def failed_unit(host: str, executable: Path, config_file: Path) -> str:
+    """The OnFailure= template: `bifrost alert raise` naming the unit (%i) that gave up,
+    presenting this host's key (which the allow-list gives the admin role)."""
+    command = exec_line(
+        [
+            str(executable),
+            "--config",
+            str(config_file),
+            "--home",
+            STATE_DIR,
+            "alert",
+            "raise",
+            "--source",
+            "systemd",
+            "%i failed and gave up restarting",
+        ]
+    )
+    return (
+        "[Unit]\n"
+        "Description=Bifrost alert: %i failed\n"
+        "After=network-online.target\n\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        f"ExecStart={command}\n"
+        f"User={USER}\n"
+        f"Group={USER}\n"
+        f"Environment=BIFROST_HOME={STATE_DIR}\n"
+        f"Environment=BIFROST_KEY=host-{host}\n"
+        f"{HARDENING}\n"
+    )
+
+
+def exec_line(argv: list[str]) -> str:
+    """`argv` as an ExecStart= command line: each word that needs it in double quotes,
+    with `\\`, `"`, `$` and `%` escaped (a literal `%i` stays a specifier)."""
+    return " ".join(_quoted(word) for word in argv)
+
+
+def _quoted(word: str) -> str:
+    escaped = "%i".join(_escaped(part) for part in word.split("%i"))
+    if escaped == word and word and not any(c.isspace() or c in "'\";" for c in word):
+        return word
+    return f'"{escaped}"'
+
+
+def _escaped(text: str) -> str:
+    """`text` with systemd's special characters escaped, inside double quotes."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$").replace("%", "%%")
+
+
+def sandbox_warnings(executable: Path, config_file: Path) -> list[str]:
+    """What the units' sandbox would hide from the service: an executable or config file
+    under /tmp or /home (say), with where to put them instead."""
+    warnings = []
+    for what, path in (("the bifrost executable", executable), ("the config", config_file)):
+        for folder, why in HIDDEN.items():
+            if path.is_relative_to(folder):
+                warnings.append(
+                    f"{what} {path} is under {folder}, which the service will not see "
+                    f"({why}); install under /opt/bifrost (python3 -m venv /opt/bifrost/venv) "
+                    "and keep the config in /etc/bifrost"
+                )
+    return warnings
 
 
 def research_units(config: BifrostConfig, host: str, dask: Path) -> list[Unit]:
@@ -182,11 +271,12 @@ def research_unit(role: str, command: list[str]) -> str:
         f"Description=Bifrost research cluster: {role}\n"
         "After=network-online.target\n"
         "Wants=network-online.target\n"
+        f"OnFailure={FAILED_UNIT.replace('@', '@%N')}\n"
         "StartLimitIntervalSec=300\n"
         "StartLimitBurst=5\n\n"
         "[Service]\n"
         "Type=exec\n"
-        f"ExecStart={' '.join(command)}\n"
+        f"ExecStart={exec_line(command)}\n"
         "Restart=on-failure\n"
         "RestartSec=2\n"
         "TimeoutStopSec=30\n"
@@ -203,22 +293,29 @@ def research_unit(role: str, command: list[str]) -> str:
     )
 
 
-def service_unit(name: str, watchdog_s: float, executable: Path, config_file: Path) -> str:
-    """The unit of one service."""
-    command = f"{executable} --config {config_file} --home {STATE_DIR} daemon run {name}"
+def service_unit(
+    name: str, watchdog_s: float, executable: Path, config_file: Path, reload: bool = False
+) -> str:
+    """The unit of one service; `reload`: `systemctl reload` sends SIGHUP (the daemon
+    re-reads its allow-list; only daemons of hosts that need CURVE handle it)."""
+    command = exec_line(
+        [str(executable), "--config", str(config_file), "--home", STATE_DIR, "daemon", "run", name]
+    )
     return (
         "[Unit]\n"
         f"Description=Bifrost {name} service\n"
         "After=network-online.target\n"
         "Wants=network-online.target\n"
         "PartOf=bifrost.target\n"
+        f"OnFailure={FAILED_UNIT.replace('@', '@%N')}\n"
         "StartLimitIntervalSec=300\n"
         "StartLimitBurst=5\n\n"
         "[Service]\n"
         "Type=notify\n"
         "NotifyAccess=main\n"
         f"ExecStart={command}\n"
-        "Restart=on-failure\n"
+        + ("ExecReload=/bin/kill -HUP $MAINPID\n" if reload else "")
+        + "Restart=on-failure\n"
         "RestartSec=2\n"
         f"WatchdogSec={watchdog_s:g}\n"
         "TimeoutStopSec=30\n"

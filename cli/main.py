@@ -93,6 +93,7 @@ COMMANDS = {
         "Instruments: venue, asset class, increments, calendar.",
     ),
     "venues": LazyCommand("cli.commands.venues", "Venues: paper, ccxt exchanges, Alpaca."),
+    "alert": LazyCommand("cli.commands.alert", "Raise an operator's alert on the traders' desks."),
     "config": LazyCommand("cli.commands.config", "Show or check the configuration."),
     "jobs": LazyCommand("cli.commands.jobs", "Scheduled jobs (declared in the config)."),
     "keys": LazyCommand(

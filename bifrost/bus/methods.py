@@ -18,6 +18,7 @@ JOBS_RUN = "jobs.run"
 LOGS_TRACE = "logs.trace"
 SQL_TABLES = "sql.tables"
 SQL_EXPORT = "sql.export"
+ALERT_RAISE = "alert.raise"
 
 # -- risk: the one door for orders (it forwards to compliance and execution) ------------
 ORDER_SUBMIT = "order.submit"

@@ -47,10 +47,21 @@ def render(
     for unit in rendered(ctx, host):
         (out / unit.name).write_text(unit.text, encoding="utf-8")
         names.append(unit.name)
+    warnings = hidden_paths(ctx)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if json:
-        emit_json({"out": str(out.resolve()), "units": names})
+        emit_json({"out": str(out.resolve()), "units": names, "warnings": warnings})
     else:
         say(f"wrote {len(names)} units to {out}: {', '.join(names)}")
+
+
+def hidden_paths(ctx: typer.Context) -> list[str]:
+    """Warnings for an executable or config the units' sandbox would hide."""
+    from bifrost.systemd import sandbox_warnings
+
+    config = state_of(ctx).config
+    return sandbox_warnings(Path(sys.executable).parent / "bifrost", config.path)
 
 
 @app.command("install")
@@ -69,6 +80,8 @@ def install(
     if os.geteuid() != 0:
         raise Forbidden("installing units needs root: run `sudo bifrost systemd install`")
     units = rendered(ctx, host)
+    for warning in hidden_paths(ctx):
+        typer.echo(f"warning: {warning}", err=True)
     for unit in units:
         (UNIT_DIR / unit.name).write_text(unit.text, encoding="utf-8")
     subprocess.run(["systemctl", "daemon-reload"], check=True)
