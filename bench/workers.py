@@ -14,14 +14,16 @@ over `--bars` (60,000) seeded random-walk 1-minute bars of one symbol, run as
   value there turns off glibc's moving mmap threshold: every array over 128 KiB (a
   60,000-bar column is 480 KB) is then mapped, faulted in page by page and unmapped.
 
-Each repeat (`--repeat`, 3) times the in-process sweep, then per cluster: its start
-(until it has its workers), the first sweep (workers import the engine and load its
-compiled kernels) and a warm sweep on the started cluster (which scatters the bars to
-the workers, as every `run_sweep` with a cluster does). Speed-up = in-process seconds /
-warm cluster seconds, printed as median [min-max] over the repeats. On the started
-2-worker cluster each repeat also times `--tasks` (400) no-op tasks submitted at once and
-gathered (the overhead per task), one no-op task at a time (the round trip), and the
-scatter of the bars. All wall time: the work runs in other processes.
+Each repeat (`--repeat`, 3) starts every cluster afresh and times: its start (until it
+has its workers), the first sweep (workers import the engine and load its compiled
+kernels), the sweep in-process, then a warm sweep on the started cluster (which scatters
+the bars to the workers, as every `run_sweep` with a cluster does) and the seconds its
+tasks ran in the workers, summed (Dask's task stream). Speed-up = in-process seconds /
+warm cluster seconds, each pair run back to back so both meet the same load from other
+work, printed as median [min-max] over the repeats. On the started 2-worker cluster each
+repeat also times `--tasks` (400) no-op tasks submitted at once and gathered (the
+overhead per task), one no-op task at a time (the round trip), and the scatter of the
+bars. All wall time: the work runs in other processes.
 
 Every cluster's results are checked to equal the in-process results exactly; a
 mismatch exits 1. Progress goes to stderr; the table, the sanity line and one JSON line
@@ -35,13 +37,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dask
 import numpy as np
@@ -69,6 +72,7 @@ ROUND_TRIPS = 50
 MALLOC_DYNAMIC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 """Dask config that leaves MALLOC_TRIM_THRESHOLD_ out of the workers' environment."""
 
+T = TypeVar("T")
 Sweep = list[dict[str, Any]]
 Opener = Callable[[], ResearchCluster]
 
@@ -118,16 +122,20 @@ def task_overhead(cluster: ResearchCluster, data: dict[str, BarArrays], tasks: i
 
 def one_cluster(
     open_cluster: Opener,
-    sweep: Callable[[ResearchCluster], Sweep],
+    sweep: Callable[[ResearchCluster | None], Sweep],
     expected: Sweep,
     then: Callable[[ResearchCluster], None] | None = None,
 ) -> dict[str, float]:
-    """Start, first and warm sweep seconds of a fresh cluster, its results checked against
-    `expected`; `then` runs on it before it is closed."""
+    """Start, first and warm sweep seconds of a fresh cluster, and of the sweep in-process
+    run just before the warm one (so both meet the same load from other work); every
+    result checked against `expected`; `then` runs on the cluster before it is closed."""
     start_s, cluster = wall(open_cluster)
     with cluster:
         first_s, first = wall(lambda: sweep(cluster))
-        warm_s, warm = wall(lambda: sweep(cluster))
+        here_cpu, (here_s, here) = cpu_seconds(None, lambda: wall(lambda: sweep(None)))
+        warm_cpu, (warm_s, warm) = cpu_seconds(cluster, lambda: wall(lambda: sweep(cluster)))
+        if here != expected:
+            raise SystemExit("MISMATCH: two in-process sweeps differ")
         if first != expected or warm != expected:
             raise SystemExit(f"MISMATCH: the sweep on {cluster.workers} worker(s) differs")
         if then is not None:
@@ -137,13 +145,33 @@ def one_cluster(
             "start_s": start_s,
             "first_s": first_s,
             "warm_s": warm_s,
+            "cpu_s": warm_cpu,
+            "here_s": here_s,
+            "here_cpu_s": here_cpu,
         }
 
 
+def cpu_seconds(cluster: ResearchCluster | None, call: Callable[[], T]) -> tuple[float, T]:
+    """(CPU seconds, result) of `call`: of this process (with a local cluster, its
+    scheduler and client threads too) and of every worker process of `cluster`. Other
+    work on the machine slows the wall clock, far less the CPU a job uses."""
+
+    def now() -> float:
+        workers = cluster.client.run(time.process_time) if cluster else {}
+        return time.process_time() + sum(workers.values())
+
+    start = now()
+    result = call()
+    return now() - start, result
+
+
 def with_malloc_dynamic(open_cluster: Opener) -> Opener:
-    """`open_cluster` with Dask told not to set MALLOC_TRIM_THRESHOLD_ in its workers."""
+    """`open_cluster` with Dask told not to set MALLOC_TRIM_THRESHOLD_ in its workers. The
+    nanny sets it in this process's environment too before spawning a worker (which
+    inherits it), so an earlier cluster's value is taken out first."""
 
     def opened() -> ResearchCluster:
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
         with dask.config.set(MALLOC_DYNAMIC):
             return open_cluster()
 
@@ -186,11 +214,6 @@ def measure(bars: int, repeat: int, tasks: int) -> dict[str, Any]:
             overhead.append(task_overhead(cluster, data, tasks))
 
         for r in range(repeat):
-            log(f"repeat {r + 1}/{repeat}: in-process ...")
-            seconds, results = wall(lambda: run_sweep(request, data, POINTS))
-            if results != expected:
-                raise SystemExit("MISMATCH: two in-process sweeps differ")
-            runs["in-process"].append({"warm_s": seconds})
             for name, open_cluster in series.items():
                 log(f"repeat {r + 1}/{repeat}: {name} ...")
                 figures = one_cluster(
@@ -199,7 +222,11 @@ def measure(bars: int, repeat: int, tasks: int) -> dict[str, Any]:
                     expected,
                     on_two_workers if name == "2 workers" else None,
                 )
-                runs.setdefault(name, []).append(figures)
+                here = {"warm_s": figures.pop("here_s"), "cpu_s": figures.pop("here_cpu_s")}
+                runs["in-process"].append(here)
+                runs.setdefault(name, []).append(
+                    figures | {"in_process_s": here["warm_s"], "in_process_cpu_s": here["cpu_s"]}
+                )
     return {
         "bars": bars,
         "points": len(POINTS),
@@ -217,11 +244,11 @@ def spread(values: list[float], digits: int = 3) -> str:
     )
 
 
-def speed_ups(report: dict[str, Any]) -> dict[str, list[float]]:
-    """In-process seconds / warm cluster seconds, per series, one ratio per repeat."""
-    base = [run["warm_s"] for run in report["runs"]["in-process"]]
+def ratios_of(report: dict[str, Any], ours: str, base: str) -> dict[str, list[float]]:
+    """run[base] / run[ours] per cluster series, one ratio per repeat, each against the
+    in-process run just before it."""
     return {
-        name: [b / run["warm_s"] for b, run in zip(base, runs, strict=True)]
+        name: [run[base] / run[ours] for run in runs]
         for name, runs in report["runs"].items()
         if name != "in-process"
     }
@@ -232,25 +259,21 @@ def column(runs: list[dict[str, float]], key: str) -> str:
     return spread([run[key] for run in runs]) if key in runs[0] else "-"
 
 
-def print_table(report: dict[str, Any], ratios: dict[str, list[float]]) -> None:
-    """One line per series: workers, start, first and warm sweep seconds, speed-up; then
-    the overhead per task on two workers."""
-    line = "{:27} {:>7} {:>21} {:>21} {:>21} {:>18}"
-    print(line.format("series", "workers", "start s", "first sweep s", "warm sweep s", "speed-up"))
+def print_table(report: dict[str, Any], ratios: dict[str, dict[str, list[float]]]) -> None:
+    """One line per series: workers, start, first and warm sweep seconds, the CPU seconds
+    of the warm sweep, speed-up and CPU ratio; then the overhead per task on two workers."""
+    line = "{:26} {:>7} {:>20} {:>20} {:>20} {:>20} {:>17} {:>17}"
+    head = ("start s", "first sweep s", "warm sweep s", "CPU s", "speed-up", "CPU ratio")
+    print(line.format("series", "workers", *head))
     for name, runs in report["runs"].items():
         workers = str(runs[0].get("workers", "-"))
-        ratio = spread(ratios[name], 2) if name in ratios else "1"
-        print(
-            line.format(
-                name,
-                workers,
-                column(runs, "start_s"),
-                column(runs, "first_s"),
-                column(runs, "warm_s"),
-                ratio,
-            )
-        )
-    print("speed-up = in-process seconds / warm sweep seconds, median [min-max]")
+        figures = [column(runs, key) for key in ("start_s", "first_s", "warm_s", "cpu_s")]
+        speed = [spread(ratios[k][name], 2) if name in ratios[k] else "1" for k in ratios]
+        print(line.format(name, workers, *figures, *speed))
+    print(
+        "speed-up = in-process seconds / warm sweep seconds; CPU ratio = in-process CPU "
+        "seconds / the sweep's CPU seconds in all processes; median [min-max]"
+    )
     overhead = report["overhead"]
     print(f"2 workers: {report['chunks_2_workers']} chunks a sweep; no-op tasks:")
     for key, label in (
@@ -261,7 +284,7 @@ def print_table(report: dict[str, Any], ratios: dict[str, list[float]]) -> None:
         print(f"  {spread([o[key] for o in overhead], 2):>24}  {label}")
 
 
-def summary(report: dict[str, Any], ratios: dict[str, list[float]]) -> dict[str, Any]:
+def summary(report: dict[str, Any], ratios: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
     """The JSON line: medians and ranges of every figure."""
 
     def med(values: list[float]) -> dict[str, float]:
@@ -274,7 +297,7 @@ def summary(report: dict[str, Any], ratios: dict[str, list[float]]) -> dict[str,
     series = {
         name: {key: med([run[key] for run in runs]) for key in runs[0] if key != "workers"}
         | ({"workers": runs[0]["workers"]} if "workers" in runs[0] else {})
-        | ({"speed_up": med(ratios[name])} if name in ratios else {})
+        | {key: med(values[name]) for key, values in ratios.items() if name in values}
         for name, runs in report["runs"].items()
     }
     overhead = {key: med([o[key] for o in report["overhead"]]) for key in report["overhead"][0]}
@@ -283,7 +306,7 @@ def summary(report: dict[str, Any], ratios: dict[str, list[float]]) -> dict[str,
         "bars": report["bars"],
         "points": report["points"],
         "cores": machine_cores(),
-        "repeats": len(report["runs"]["in-process"]),
+        "repeats": len(report["overhead"]),
         "series": series,
         "chunks_2_workers": report["chunks_2_workers"],
         "overhead_2_workers": overhead,
@@ -300,7 +323,10 @@ def main() -> int:
     if args.bars < 100 or args.repeat < 1 or args.tasks < 1:
         parser.error("need at least 100 bars, one repeat and one task")
     report = measure(args.bars, args.repeat, args.tasks)
-    ratios = speed_ups(report)
+    ratios = {
+        "speed_up": ratios_of(report, "warm_s", "in_process_s"),
+        "cpu_ratio": ratios_of(report, "cpu_s", "in_process_cpu_s"),
+    }
     print_table(report, ratios)
     print("sanity: every cluster's results equal the in-process results exactly: yes")
     print(json.dumps(summary(report, ratios)))
