@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import dask
+import distributed  # noqa: F401 (its config defaults must be in place before MALLOC_DYNAMIC)
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
