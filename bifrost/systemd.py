@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bifrost.config import BifrostConfig
+from bifrost.research.cluster import WORKER_ALLOCATOR_ENVIRONMENT
 
 STATE_DIR = "/var/lib/bifrost"
 USER = "bifrost"
@@ -287,6 +288,7 @@ def research_unit(role: str, command: list[str]) -> str:
         f"WorkingDirectory={STATE_DIR}\n"
         # numba's cache beside the installed code is read-only under ProtectSystem=strict.
         f"Environment=NUMBA_CACHE_DIR={STATE_DIR}/numba-cache\n"
+        f'Environment="{WORKER_ALLOCATOR_ENVIRONMENT}"\n'
         f"{RESEARCH_HARDENING}\n\n"
         "[Install]\n"
         "WantedBy=multi-user.target\n"

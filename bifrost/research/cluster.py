@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from bifrost.config import BifrostConfig
 
 CONNECT_TIMEOUT_S = 10.0
+WORKER_ALLOCATOR = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""Dask sets MALLOC_TRIM_THRESHOLD_ in its workers, which stops glibc from raising its
+mmap threshold: every bar-sized array is then mapped fresh and faulted in page by page,
+and a sweep point costs twice the CPU (docs/BENCHMARKS.md, "Research on Dask"). Its
+workers keep glibc's defaults here; `dask worker` units get the same through
+WORKER_ALLOCATOR_ENVIRONMENT."""
+WORKER_ALLOCATOR_ENVIRONMENT = (
+    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON={'MALLOC_TRIM_THRESHOLD_': None}"
+)
+"""WORKER_ALLOCATOR as the environment variable a `dask worker` process reads."""
 
 
 def machine_cores() -> int:
@@ -55,18 +65,23 @@ class ResearchCluster:
 
     @classmethod
     def start_local(cls, workers: int) -> ResearchCluster:
-        """A LocalCluster of `workers` single-threaded processes on 127.0.0.1."""
+        """A LocalCluster of `workers` single-threaded processes on 127.0.0.1, with
+        glibc's own allocator tuning (WORKER_ALLOCATOR)."""
+        # distributed is imported before dask.config.set is entered, which otherwise
+        # loses distributed's own defaults.
+        import dask
         from distributed import Client, LocalCluster
 
-        local = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",  # its HTTP endpoint: loopback, any free port
-            worker_dashboard_address="127.0.0.1:0",
-            silence_logs=logging.ERROR,
-        )
+        with dask.config.set(WORKER_ALLOCATOR):
+            local = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",  # its HTTP endpoint: loopback, any free port
+                worker_dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
+            )
         return cls(Client(local, set_as_default=False), local)
 
     @classmethod

@@ -160,3 +160,9 @@ def test_training_folds_fitted_on_the_cluster_score_as_folds_fitted_here(
     here = train_model(request, history)
     assert asked == [False]  # 1,200 rows x 4 folds is small; the caller chose the cluster
     assert spread.metrics == here.metrics and len(here.metrics["folds"]) == 4
+
+
+def test_workers_keep_glibcs_own_allocator_tuning(cluster: ResearchCluster) -> None:
+    """Dask's MALLOC_TRIM_THRESHOLD_ doubles a sweep point's CPU (docs/BENCHMARKS.md)."""
+    seen = cluster.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert set(seen.values()) == {None} and len(seen) == 2
