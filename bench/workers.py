@@ -9,10 +9,12 @@ over `--bars` (60,000) seeded random-walk 1-minute bars of one symbol, run as
   single-threaded worker processes on 127.0.0.1;
 - the local cluster: `ResearchCluster.open(config, home)` with the default `[research]`
   (`scheduler = "local"`, `workers = 0`: one per core);
-- diagnostic: two workers with `MALLOC_TRIM_THRESHOLD_` unset. Dask's nanny sets it to
-  65536 in its workers' environment (`distributed.nanny.pre-spawn-environ`), and any
-  value there turns off glibc's moving mmap threshold: every array over 128 KiB (a
-  60,000-bar column is 480 KB) is then mapped, faulted in page by page and unmapped.
+- 2 workers with Dask's `MALLOC_TRIM_THRESHOLD_=65536`: `start_local(2)` as Dask ships
+  its workers. Dask's nanny puts that value in its workers' environment
+  (`distributed.nanny.pre-spawn-environ`), and any value there turns off glibc's moving
+  mmap threshold: every array over 128 KiB (a 60,000-bar column is 480 KB) is then
+  mapped, faulted in page by page and unmapped. `start_local` leaves it out
+  (`WORKER_ALLOCATOR`); this series puts it back, to show what that is worth.
 
 Each repeat (`--repeat`, 3) starts every cluster afresh and times: its start (until it
 has its workers), the first sweep (workers import the engine and load its compiled
@@ -46,8 +48,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import dask
-import distributed  # noqa: F401 (its config defaults must be in place before MALLOC_DYNAMIC)
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,8 +70,9 @@ MINUTES_A_YEAR = 365 * 24 * 60
 POINTS = [{"fast": f, "slow": s} for f in range(5, 25) for s in range(30, 50)]
 ROUND_TRIPS = 50
 """No-op tasks sent one after the other for the round-trip figure."""
-MALLOC_DYNAMIC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-"""Dask config that leaves MALLOC_TRIM_THRESHOLD_ out of the workers' environment."""
+DASK_TRIM_THRESHOLD = "65536"
+"""The MALLOC_TRIM_THRESHOLD_ Dask's nanny gives its workers by default."""
+DASK_DEFAULT_SERIES = "2 workers, Dask's MALLOC_TRIM_THRESHOLD_=65536"
 
 T = TypeVar("T")
 Sweep = list[dict[str, Any]]
@@ -125,13 +126,20 @@ def one_cluster(
     open_cluster: Opener,
     sweep: Callable[[ResearchCluster | None], Sweep],
     expected: Sweep,
+    threshold: str | None,
     then: Callable[[ResearchCluster], None] | None = None,
 ) -> dict[str, float]:
     """Start, first and warm sweep seconds of a fresh cluster, and of the sweep in-process
     run just before the warm one (so both meet the same load from other work); every
-    result checked against `expected`; `then` runs on the cluster before it is closed."""
+    result checked against `expected`, and the workers' MALLOC_TRIM_THRESHOLD_ against
+    `threshold`; `then` runs on the cluster before it is closed."""
     start_s, cluster = wall(open_cluster)
     with cluster:
+        if trim_thresholds(cluster) != {threshold}:
+            raise SystemExit(
+                f"the workers run with MALLOC_TRIM_THRESHOLD_ {trim_thresholds(cluster)}, "
+                f"not {threshold}"
+            )
         first_s, first = wall(lambda: sweep(cluster))
         here_cpu, (here_s, here) = cpu_seconds(None, lambda: wall(lambda: sweep(None)))
         warm_cpu, (warm_s, warm) = cpu_seconds(cluster, lambda: wall(lambda: sweep(cluster)))
@@ -166,17 +174,36 @@ def cpu_seconds(cluster: ResearchCluster | None, call: Callable[[], T]) -> tuple
     return now() - start, result
 
 
-def with_malloc_dynamic(open_cluster: Opener) -> Opener:
-    """`open_cluster` with Dask told not to set MALLOC_TRIM_THRESHOLD_ in its workers. The
-    nanny sets it in this process's environment too before spawning a worker (which
-    inherits it), so an earlier cluster's value is taken out first."""
+def with_dask_trim_threshold(open_cluster: Opener) -> Opener:
+    """`open_cluster` with its workers started under Dask's MALLOC_TRIM_THRESHOLD_=65536.
+
+    Setting `distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_` with
+    dask.config.set around `start_local` does not reach the workers: `start_local`
+    enters its own dask.config.set(WORKER_ALLOCATOR) inside, which wins. So the value
+    goes where the nanny itself puts it: into this process's environment before the
+    workers are spawned (they inherit it). It is taken out again once they run, or
+    every later cluster of the bench would inherit it too."""
 
     def opened() -> ResearchCluster:
-        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-        with dask.config.set(MALLOC_DYNAMIC):
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = DASK_TRIM_THRESHOLD
+        try:
             return open_cluster()
+        finally:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
 
     return opened
+
+
+def trim_threshold_here() -> str | None:
+    """MALLOC_TRIM_THRESHOLD_ in the environment of the process this runs in."""
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def trim_thresholds(cluster: ResearchCluster) -> set[str | None]:
+    """The MALLOC_TRIM_THRESHOLD_ values in the workers' environments (None: unset).
+    A function of its own, as `os.environ.get` would be sent with this process's
+    environment."""
+    return set(cluster.client.run(trim_threshold_here).values())
 
 
 def measure(bars: int, repeat: int, tasks: int) -> dict[str, Any]:
@@ -193,12 +220,13 @@ def measure(bars: int, repeat: int, tasks: int) -> dict[str, Any]:
         home = Path(tmp) / "home"
         home.mkdir()
         config = load_config(write_local_config(Path(tmp), ()))
-        series: dict[str, Opener] = {
-            "1 worker": lambda: ResearchCluster.start_local(1),
-            "2 workers": lambda: ResearchCluster.start_local(2),
-            "local cluster": lambda: ResearchCluster.open(config, home),
-            "2 workers, malloc dynamic": with_malloc_dynamic(
-                lambda: ResearchCluster.start_local(2)
+        series: dict[str, tuple[Opener, str | None]] = {
+            "1 worker": (lambda: ResearchCluster.start_local(1), None),
+            "2 workers": (lambda: ResearchCluster.start_local(2), None),
+            "local cluster": (lambda: ResearchCluster.open(config, home), None),
+            DASK_DEFAULT_SERIES: (
+                with_dask_trim_threshold(lambda: ResearchCluster.start_local(2)),
+                DASK_TRIM_THRESHOLD,
             ),
         }
         log(f"warm-up: {len(POINTS)} points over {bars:,} bars in-process ...")
@@ -215,12 +243,13 @@ def measure(bars: int, repeat: int, tasks: int) -> dict[str, Any]:
             overhead.append(task_overhead(cluster, data, tasks))
 
         for r in range(repeat):
-            for name, open_cluster in series.items():
+            for name, (open_cluster, threshold) in series.items():
                 log(f"repeat {r + 1}/{repeat}: {name} ...")
                 figures = one_cluster(
                     open_cluster,
                     lambda c: run_sweep(request, data, POINTS, cluster=c),
                     expected,
+                    threshold,
                     on_two_workers if name == "2 workers" else None,
                 )
                 here = {"warm_s": figures.pop("here_s"), "cpu_s": figures.pop("here_cpu_s")}
@@ -263,7 +292,7 @@ def column(runs: list[dict[str, float]], key: str) -> str:
 def print_table(report: dict[str, Any], ratios: dict[str, dict[str, list[float]]]) -> None:
     """One line per series: workers, start, first and warm sweep seconds, the CPU seconds
     of the warm sweep, speed-up and CPU ratio; then the overhead per task on two workers."""
-    line = "{:26} {:>7} {:>20} {:>20} {:>20} {:>20} {:>17} {:>17}"
+    line = "{:46} {:>7} {:>20} {:>20} {:>20} {:>20} {:>17} {:>17}"
     head = ("start s", "first sweep s", "warm sweep s", "CPU s", "speed-up", "CPU ratio")
     print(line.format("series", "workers", *head))
     for name, runs in report["runs"].items():
