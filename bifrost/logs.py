@@ -3,7 +3,9 @@
 Every line carries `ts`, `level`, `service`, `host`, `event` and, when there is one,
 the `cid` that ties the steps of one request together across services. The last
 lines that carry a cid are also kept in memory, so a daemon can answer `logs.trace`
-for a cid wherever its log ends up (a file, journald, another host).
+for a cid wherever its log ends up (a file, journald, another host). A line written
+after the event it reports (once a decision is durable and answered, say) carries
+`at_ns`, the event's own time, which `bifrost trace` orders it by.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.errors import NotFound
 
-HIDDEN = {"ts", "level", "service", "host", "event", "cid"}
+HIDDEN = {"ts", "at_ns", "level", "service", "host", "event", "cid"}
 HOP_ORDER = {"strategy": 0, "risk": 1, "compliance": 2, "execution": 3, "portfolio": 4}
 """The path of an order: hops stamped in the same microsecond sort in this order."""
 
@@ -77,7 +77,8 @@ def log_hops(folder: Path, cid: str) -> list[dict[str, Any]]:
 def _hop(record: dict[str, Any], service: str) -> dict[str, Any]:
     detail = " ".join(f"{k}={v}" for k, v in record.items() if k not in HIDDEN)
     return {
-        "ts_ns": _ns(record["ts"]),
+        # `at_ns`: when the event happened, for a line written after it (bifrost.logs)
+        "ts_ns": record["at_ns"] if "at_ns" in record else _ns(record["ts"]),
         "service": record.get("service", service),
         "host": record.get("host", ""),
         "event": record.get("event", ""),

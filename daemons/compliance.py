@@ -60,7 +60,7 @@ class ComplianceDaemon(Daemon):
     def setup(self) -> None:
         self.audit = AuditTrail(self.db, self.home / "compliance.wal")
         self.commits = GroupCommit(self.audit.flush, self._announce_decisions)
-        self._announcements: list[tuple[dict[str, Any], str]] = []
+        self._announcements: list[tuple[dict[str, Any], str, int]] = []
         """Decisions of this turn, published once they are durable."""
         self.overrides = load_overrides(self.db)
         self.calendars = self._instrument_calendars()
@@ -214,7 +214,7 @@ class ComplianceDaemon(Daemon):
             "order": order,
         }
         self.audit.append("decision", "compliance", body, now, cid)
-        self._announcements.append((body, cid))
+        self._announcements.append((body, cid, now))
 
     def _end_turn(self) -> None:
         if self.commits.waiting:
@@ -223,10 +223,12 @@ class ComplianceDaemon(Daemon):
     def _announce_decisions(self) -> None:
         """The turn's decisions, published once they are on disk and answered."""
         announcements, self._announcements = self._announcements, []
-        for body, cid in announcements:
-            self._announce(body, cid)
+        for body, cid, decided_ns in announcements:
+            self._announce(body, cid, decided_ns)
 
-    def _announce(self, body: dict[str, Any], cid: str) -> None:
+    def _announce(self, body: dict[str, Any], cid: str, decided_ns: int) -> None:
+        """Publish a decision and log it, with the time it was taken (`at_ns`: the line
+        is written after the answer left, so a trace orders it by the decision)."""
         assert self.publisher is not None
         self.publisher.publish(topics.compliance("decision"), "decision", body, cid)
         outcome, rule, message, hits = body["outcome"], body["rule"], body["message"], body["hits"]
@@ -239,9 +241,12 @@ class ComplianceDaemon(Daemon):
                 "order": body["order"],
             }
             self.publisher.publish(topics.alert("compliance"), kind, alert, cid)
-            self.log.warning(f"compliance.{kind}", cid, rule=alert["rule"], message=message)
+            self.log.warning(
+                f"compliance.{kind}", cid, rule=alert["rule"], message=message, at_ns=decided_ns
+            )
         else:  # every decision is a hop of the order's trace, a plain allow too
-            self.log.info("compliance.allowed", cid, symbol=body["order"].get("symbol"))
+            symbol = body["order"].get("symbol")
+            self.log.info("compliance.allowed", cid, symbol=symbol, at_ns=decided_ns)
 
     # -- rules and reports -------------------------------------------------------------------
 

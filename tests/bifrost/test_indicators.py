@@ -290,7 +290,12 @@ def test_ema_random_prices_match_reference(x: np.ndarray, n: int) -> None:
 @given(x=prices, n=windows, data=st.data())
 def test_rolling_std_random_prices_match_reference(x: np.ndarray, n: int, data) -> None:
     ddof = data.draw(st.integers(0, n - 1))
-    assert_close(rolling_std(x, n, ddof), ref_std(x, n, ddof))
+    # A window of one repeated price has a std of exactly 0, which the reference misses
+    # by rounding (2.8e-14 at 242.93): no relative tolerance covers a true zero.
+    scale = float(np.max(x)) if len(x) else 1.0
+    np.testing.assert_allclose(
+        rolling_std(x, n, ddof), ref_std(x, n, ddof), rtol=RTOL, atol=1e-12 * scale, equal_nan=True
+    )
 
 
 @SETTINGS
