@@ -14,7 +14,7 @@ over `--bars` (60,000) seeded random-walk 1-minute bars of one symbol, run as
   (`distributed.nanny.pre-spawn-environ`), and any value there turns off glibc's moving
   mmap threshold: every array over 128 KiB (a 60,000-bar column is 480 KB) is then
   mapped, faulted in page by page and unmapped. `start_local` leaves it out
-  (`WORKER_ALLOCATOR`); this series puts it back, to show what that is worth.
+  (`WORKER_SETTINGS`); this series puts it back, to show what that is worth.
 
 Each repeat (`--repeat`, 3) starts every cluster afresh and times: its start (until it
 has its workers), the first sweep (workers import the engine and load its compiled
@@ -179,7 +179,7 @@ def with_dask_trim_threshold(open_cluster: Opener) -> Opener:
 
     Setting `distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_` with
     dask.config.set around `start_local` does not reach the workers: `start_local`
-    enters its own dask.config.set(WORKER_ALLOCATOR) inside, which wins. So the value
+    enters its own dask.config.set(WORKER_SETTINGS) inside, which wins. So the value
     goes where the nanny itself puts it: into this process's environment before the
     workers are spawned (they inherit it). It is taken out again once they run, or
     every later cluster of the bench would inherit it too."""

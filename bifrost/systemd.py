@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bifrost.config import BifrostConfig
-from bifrost.research.cluster import WORKER_ALLOCATOR_ENVIRONMENT
+from bifrost.research.cluster import WORKER_ENVIRONMENT
 
 STATE_DIR = "/var/lib/bifrost"
 USER = "bifrost"
@@ -288,8 +288,8 @@ def research_unit(role: str, command: list[str]) -> str:
         f"WorkingDirectory={STATE_DIR}\n"
         # numba's cache beside the installed code is read-only under ProtectSystem=strict.
         f"Environment=NUMBA_CACHE_DIR={STATE_DIR}/numba-cache\n"
-        f'Environment="{WORKER_ALLOCATOR_ENVIRONMENT}"\n'
-        f"{RESEARCH_HARDENING}\n\n"
+        + "".join(f'Environment="{variable}"\n' for variable in WORKER_ENVIRONMENT)
+        + f"{RESEARCH_HARDENING}\n\n"
         "[Install]\n"
         "WantedBy=multi-user.target\n"
     )

@@ -28,16 +28,22 @@ if TYPE_CHECKING:
     from bifrost.config import BifrostConfig
 
 CONNECT_TIMEOUT_S = 10.0
-WORKER_ALLOCATOR = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-"""Dask sets MALLOC_TRIM_THRESHOLD_ in its workers, which stops glibc from raising its
-mmap threshold: every bar-sized array is then mapped fresh and faulted in page by page,
-and a sweep point costs twice the CPU (docs/BENCHMARKS.md, "Research on Dask"). Its
-workers keep glibc's defaults here; `dask worker` units get the same through
-WORKER_ALLOCATOR_ENVIRONMENT."""
-WORKER_ALLOCATOR_ENVIRONMENT = (
-    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON={'MALLOC_TRIM_THRESHOLD_': None}"
+WORKER_SETTINGS = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
+"""Dask settings of the research workers. Dask sets MALLOC_TRIM_THRESHOLD_ in its
+workers, which stops glibc from raising its mmap threshold: every bar-sized array is
+then mapped fresh and faulted in page by page, and a sweep point costs twice the CPU
+(docs/BENCHMARKS.md, "Research on Dask"); the workers keep glibc's defaults here. Its
+statistical profiler samples every worker 100 times a second, half of an idle
+worker's CPU; nothing reads its profiles (no dashboard). `dask worker` units get the
+same through WORKER_ENVIRONMENT."""
+WORKER_ENVIRONMENT = (
+    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON={'MALLOC_TRIM_THRESHOLD_': None}",
+    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False",
 )
-"""WORKER_ALLOCATOR as the environment variable a `dask worker` process reads."""
+"""WORKER_SETTINGS as the environment variables a `dask worker` process reads."""
 
 
 def machine_cores() -> int:
@@ -65,14 +71,14 @@ class ResearchCluster:
 
     @classmethod
     def start_local(cls, workers: int) -> ResearchCluster:
-        """A LocalCluster of `workers` single-threaded processes on 127.0.0.1, with
-        glibc's own allocator tuning (WORKER_ALLOCATOR)."""
+        """A LocalCluster of `workers` single-threaded processes on 127.0.0.1, set up as
+        WORKER_SETTINGS says."""
         # distributed is imported before dask.config.set is entered, which otherwise
         # loses distributed's own defaults.
         import dask
         from distributed import Client, LocalCluster
 
-        with dask.config.set(WORKER_ALLOCATOR):
+        with dask.config.set(WORKER_SETTINGS):
             local = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,

@@ -150,6 +150,7 @@ def test_render_worker_host_gets_a_tls_dask_worker_of_one_process_per_core(
         # Dask's MALLOC_TRIM_THRESHOLD_ doubles a sweep point's CPU (docs/BENCHMARKS.md).
         "Environment=\"DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON="
         "{'MALLOC_TRIM_THRESHOLD_': None}\"",
+        'Environment="DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False"',
     ):
         assert line in worker.splitlines()
     target = units["bifrost.target"]

@@ -162,7 +162,17 @@ def test_training_folds_fitted_on_the_cluster_score_as_folds_fitted_here(
     assert spread.metrics == here.metrics and len(here.metrics["folds"]) == 4
 
 
-def test_workers_keep_glibcs_own_allocator_tuning(cluster: ResearchCluster) -> None:
+def trim_threshold_and_profiler() -> tuple[str | None, bool]:
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get(
+        "distributed.worker.profile.enabled"
+    )
+
+
+def test_workers_keep_glibcs_allocator_tuning_and_run_no_profiler(
+    cluster: ResearchCluster,
+) -> None:
     """Dask's MALLOC_TRIM_THRESHOLD_ doubles a sweep point's CPU (docs/BENCHMARKS.md)."""
-    seen = cluster.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
-    assert set(seen.values()) == {None} and len(seen) == 2
+    seen = cluster.client.run(trim_threshold_and_profiler)
+    assert set(seen.values()) == {(None, False)} and len(seen) == 2
