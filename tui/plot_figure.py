@@ -7,7 +7,8 @@ and built the old upper panel again: one symbol's candles under another's title,
 volume panel twice, a price chart where a run's equity belonged. Screens draw from worker
 threads, so two drawings could also interleave. Every drawing therefore starts with
 `clear_whole_figure`, TUI drawings hold `fresh_figure` while they draw, and
-`figure_panels` reads back what the built figure holds.
+`figure_panels` reads back what the built figure holds. TUI drawings are also not capped
+at the terminal size plotext reads from the process's stdout: the screen knows its size.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def fresh_figure() -> Iterator[ModuleType]:
 
     with _DRAWING:
         clear_whole_figure(plt)
+        # The size a screen asks for, not capped at the size of whatever terminal the
+        # process was started from (a test's, in snapshots: 80 columns when captured).
+        plt.limit_size(False, False)
         try:
             yield plt
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,6 +21,9 @@ from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 TIMEFRAMES = ("1m", "5m", "1h", "1d")
 OVERLAYS = ("SMA", "EMA", "Bollinger", "none")
 LIVE_REFRESH_S = 5.0
+LABEL_SPACING = 40
+"""Columns per x label under the volume bars: a date and time is 19 wide, and plotext
+moves a label that has another within 1.5 widths of it, depending on which came first."""
 
 
 class ChartScreen(Screen[None]):
@@ -117,6 +121,7 @@ def draw(frame: Any, view: ChartView, width: int, height: int) -> ChartDrawing:
 
     dates = [format_instant(t) for t in frame["ts"].to_list()]
     with fresh_figure() as plt:
+        plt.plotsize(width, height)  # the whole figure, which its two panels share
         plt.subplots(2, 1)
         plt.subplot(1, 1).plotsize(width, int(height * 0.75))
         plt.date_form("Y-m-d H:M:S")  # per subplot: each keeps its own date form
@@ -130,8 +135,22 @@ def draw(frame: Any, view: ChartView, width: int, height: int) -> ChartDrawing:
         plt.subplot(2, 1).plotsize(width, max(5, int(height * 0.25)))
         plt.date_form("Y-m-d H:M:S")
         plt.bar(dates, frame["volume"].to_list())
+        plt.xticks(*spread_ticks(dates, width))
         text = str(plt.build())
         return ChartDrawing(view, text, tuple(figure_panels(plt)))
+
+
+def spread_ticks(labels: list[str], width: int) -> tuple[list[int], list[str]]:
+    """Bar positions (from 1) and labels of as many evenly spread x ticks as fit `width`.
+
+    Given every date as a label, plotext drops or moves those that would crowd another,
+    in the order of a set (the interpreter's hash seed): the volume axis changed from
+    one run to the next. Labels this far apart never touch, so the order cannot matter.
+    """
+    count = max(2, width // LABEL_SPACING)
+    step = max(1, math.ceil(len(labels) / count))
+    ticks = list(range(1, len(labels) + 1, step))
+    return ticks, [labels[t - 1] for t in ticks]
 
 
 def overlay_lines(kind: str, close: np.ndarray) -> list[tuple[str, np.ndarray]]:
