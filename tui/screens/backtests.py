@@ -187,6 +187,11 @@ class BacktestsScreen(Screen[None]):
         self.action_reload()
         self.show_run(state["run_id"])
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """`enter` on the runs table: the table takes the key, so its selection shows the run."""
+        if event.data_table.id == "runs":
+            self.action_show()
+
     def action_show(self) -> None:
         """Statistics and equity curve of the run under the cursor."""
         run_id = self._cursor_run()
