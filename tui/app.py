@@ -29,6 +29,13 @@ from tui.desk import Desk
 from tui.feed import follow
 
 REFRESH_PER_SECOND = 20
+TRADING_BANNER = {
+    "HALTED": "TRADING HALTED · resume: ctrl+p Resume, or u on Risk",
+    "REDUCING": "REDUCING ONLY · resume: ctrl+p Resume, or u on Risk",
+}
+"""The header's words while trading is not ACTIVE: every screen has the header, so the
+state stays in sight until resume (an alert line scrolls away)."""
+BANNER_EVERY_S = 0.25
 
 
 class BifrostApp(App[None]):
@@ -37,22 +44,24 @@ class BifrostApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Bifrost"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "show_dashboard", "Dashboard"),
-        Binding("g", "show_chart", "Chart"),
-        Binding("r", "show_risk", "Risk"),
-        Binding("l", "show_strategies", "Strategies"),
-        Binding("p", "show_backtests", "Backtests"),
-        Binding("a", "show_analytics", "Analytics"),
-        Binding("m", "show_micro", "Microstructure"),
-        Binding("i", "show_ml", "ML"),
-        Binding("n", "show_news", "News"),
-        Binding("t", "toggle_theme", "Theme"),
+        # The screens are a key away but stay out of the footer, which would not fit 80
+        # columns with them; help (?) and the palette (ctrl+p) list them all.
+        Binding("d", "show_dashboard", "Dashboard", show=False),
+        Binding("g", "show_chart", "Chart", show=False),
+        Binding("r", "show_risk", "Risk", show=False),
+        Binding("l", "show_strategies", "Strategies", show=False),
+        Binding("p", "show_backtests", "Backtests", show=False),
+        Binding("a", "show_analytics", "Analytics", show=False),
+        Binding("m", "show_micro", "Microstructure", show=False),
+        Binding("i", "show_ml", "ML", show=False),
+        Binding("n", "show_news", "News", show=False),
+        Binding("t", "toggle_theme", "Theme", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         # Shift+C: a plain `c` cancels the order under the cursor on the dashboard.
-        Binding("C", "show_compliance", "Compliance"),
+        Binding("C", "show_compliance", "Compliance", show=False),
         # Shift+S: a plain `s` opens the sell ticket on the dashboard.
-        Binding("S", "show_sql", "SQL"),
+        Binding("S", "show_sql", "SQL", show=False),
     ]
 
     def __init__(self, bus: TuiBus, desk: Desk) -> None:
@@ -68,6 +77,14 @@ class BifrostApp(App[None]):
 
         self.push_screen(DashboardScreen())
         self.follow_bus()
+        self.set_interval(BANNER_EVERY_S, self.show_trading_state)
+
+    def show_trading_state(self) -> None:
+        """Turn the header into a HALTED or REDUCING banner, or back, as risk's state goes."""
+        state = self.desk.trading
+        self.sub_title = TRADING_BANNER.get(state, "")
+        self.set_class(state == "HALTED", "-halted")
+        self.set_class(state == "REDUCING", "-reducing")
 
     @work(thread=True, exclusive=True, group="bus", exit_on_error=False)
     def follow_bus(self) -> None:
@@ -194,6 +211,7 @@ class BifrostApp(App[None]):
         )
         yield SystemCommand("SQL console", "Read-only SQL across the stores", self.action_show_sql)
         yield SystemCommand("Kill switch", "Halt trading (asks to confirm)", self.confirm_kill)
+        yield SystemCommand("Resume", "Back to ACTIVE trading after a halt", self.resume)
         yield SystemCommand("Theme", "Light or dark", self.action_toggle_theme)
 
     def open_ticket(self, side: str) -> None:
@@ -201,6 +219,13 @@ class BifrostApp(App[None]):
         from tui.screens.ticket import OrderTicket
 
         self.push_screen(OrderTicket(side, self.selected_symbol()))
+
+    def resume(self) -> None:
+        """Back to ACTIVE trading."""
+        from bifrost.bus import methods
+        from tui.screens.risk import call_risk
+
+        call_risk(self, methods.RISK_RESUME, {"reason": "resume (TUI)"})
 
     def confirm_kill(self) -> None:
         """Ask, then halt trading."""

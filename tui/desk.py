@@ -59,6 +59,8 @@ class Desk:
     """Latest rolling news sentiment by symbol."""
     ticks: dict[str, float] = field(default_factory=dict)
     """Tick size by symbol, from the data service's instruments (prices print on it)."""
+    trading: str = ""
+    """Risk's trading state (ACTIVE, REDUCING, HALTED); empty until risk is heard from."""
     version: int = 0
     bad_events: int = 0
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
@@ -125,6 +127,10 @@ class Desk:
     def _alert(self, body: dict[str, Any], now: float, ts_ns: int) -> None:
         from bifrost.clock import format_instant
 
+        if body.get("kind") == "state":
+            self.trading = str(body["state"])
+        elif body.get("kind") == "halted":
+            self.trading = "HALTED"
         text = body.get("message") or body.get("reason") or body.get("kind", "alert")
         when = format_instant(ts_ns or time.time_ns())[-8:]  # UTC, as the fills show it
         self.alerts.appendleft(f"{when} {body.get('kind', '')}: {text}")
@@ -161,6 +167,13 @@ class Desk:
 
             tick = self.ticks[symbol] = Instrument.default_for(symbol).tick_size
         return tick
+
+    def set_trading(self, state: str) -> None:
+        """Risk's trading state as its `health` tells it (alerts tell it sooner)."""
+        with self.lock:
+            if state != self.trading:
+                self.trading = state
+                self.version += 1
 
     def set_health(self, health: dict[str, str]) -> None:
         """Replace the service health strip (service -> ready/degraded/down)."""

@@ -2,8 +2,9 @@
 
 Follows quotes and trades (data), orders and fills (execution), P&L (portfolio),
 alerts (risk, compliance) and headlines (news) of the services the config has, and asks every
-service's `health` once a second. A service that is down is marked so; its sockets reconnect by
-themselves when it comes back, and the open orders are fetched again then.
+service's `health` once a second (risk's tells the trading state, which its alerts change).
+A service that is down is marked so; its sockets reconnect by themselves when it comes
+back, and the open orders are fetched again then.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def check_health(
             health[name] = "down"
             continue
         health[name] = reply.get("state", "unknown")
+        if name == "risk" and "state" in reply.get("details", {}):
+            desk.set_trading(reply["details"]["state"])
         if name == "execution":
             for venue, seen in reply.get("details", {}).get("venues", {}).items():
                 if seen.get("kind", "") != "paper":

@@ -167,8 +167,52 @@ def test_kill_switch_asks_then_halts_and_cancels(config, home, bus) -> None:
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
             await until(pilot, lambda: "HALTED" in text(app, "#state"))
+            # The header is a banner on every screen until resume, which the palette offers.
+            await until(pilot, lambda: "TRADING HALTED" in app.sub_title)
+            await pilot.press("escape")
+            assert app.has_class("-halted") and "TRADING HALTED" in app.sub_title
+            await pilot.press("ctrl+p")
+            await pilot.press(*"Resume", "enter")
+            await until(pilot, lambda: app.desk.trading == "ACTIVE" and not app.sub_title)
+            assert not app.has_class("-halted")
         assert bus.call("execution", "orders.list", {"open_only": True})["orders"] == []
-        bus.call("risk", "risk.resume", {})
+        assert bus.call("risk", "risk.state", {})["state"] == "ACTIVE"
+
+    asyncio.run(scenario())
+
+
+def test_cancel_asks_first_and_no_keeps_the_order(config, home, bus) -> None:
+    bus.call(
+        "risk",
+        "order.submit",
+        {
+            "symbol": "MSFT",
+            "side": "BUY",
+            "quantity": 10.0,
+            "type": "LIMIT",
+            "limit_price": 1.0,
+            "client_order_id": "tui-cancel",
+        },
+    )
+
+    def open_ids() -> list[str]:
+        orders = bus.call("execution", "orders.list", {"open_only": True})["orders"]
+        return [o["client_order_id"] for o in orders]
+
+    async def scenario() -> None:
+        app = make_app(config, home)
+        async with app.run_test(size=(160, 45)) as pilot:
+            orders = app.screen.query_one("#orders", DataTable)
+            await until(pilot, lambda: orders.row_count == 1)
+            await pilot.press("c")
+            assert isinstance(app.screen, ConfirmScreen)
+            assert "tui-cancel" in app.screen.question and "BUY 10" in app.screen.question
+            await pilot.press("n")
+            await pilot.pause(0.5)
+            assert open_ids() == ["tui-cancel"]
+            await pilot.press("c", "y")
+            await until(pilot, lambda: orders.row_count == 0)
+        assert open_ids() == []
 
     asyncio.run(scenario())
 

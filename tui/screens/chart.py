@@ -21,9 +21,9 @@ from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 TIMEFRAMES = ("1m", "5m", "1h", "1d")
 OVERLAYS = ("SMA", "EMA", "Bollinger", "none")
 LIVE_REFRESH_S = 5.0
-LABEL_SPACING = 40
-"""Columns per x label under the volume bars: a date and time is 19 wide, and plotext
-moves a label that has another within 1.5 widths of it, depending on which came first."""
+LABEL_SPACING = 20
+"""Columns per x label: a label is at most 11 wide ("11-04 14:30"), and plotext moves
+one that has another within 1.5 widths of it, depending on which came first."""
 
 
 class ChartScreen(Screen[None]):
@@ -128,16 +128,39 @@ def draw(frame: Any, view: ChartView, width: int, height: int) -> ChartDrawing:
         plt.title(f"{view.symbol} {view.timeframe}  ({view.overlay})")
         ohlc = {k.capitalize(): frame[k].to_list() for k in ("open", "high", "low", "close")}
         plt.candlestick(dates, ohlc)
+        plt.xticks([], [])  # the volume panel under it carries the one time axis
         for label, values in overlay_lines(view.overlay, frame["close"].to_numpy()):
             start = int(np.argmax(~np.isnan(values))) if np.isfinite(values).any() else len(values)
             if start < len(values):
                 plt.plot(dates[start:], values[start:].tolist(), label=label)
         plt.subplot(2, 1).plotsize(width, max(5, int(height * 0.25)))
         plt.date_form("Y-m-d H:M:S")
-        plt.bar(dates, frame["volume"].to_list())
-        plt.xticks(*spread_ticks(dates, width))
+        volume = frame["volume"].to_list()
+        plt.bar(dates, volume)
+        plt.xticks(*spread_ticks([tick_label(d, view.timeframe) for d in dates], width))
+        plt.yticks(*volume_ticks(max(volume, default=0.0)))
         text = str(plt.build())
         return ChartDrawing(view, text, tuple(figure_panels(plt)))
+
+
+def tick_label(instant: str, timeframe: str) -> str:
+    """A bar's time as an axis shows it: the day for daily bars, else month-day and time
+    ("2024-11-04", "11-04 14:30"), short enough for a few to fit 80 columns."""
+    return instant[:10] if timeframe.endswith("d") else instant[5:16]
+
+
+def volume_ticks(top: float) -> tuple[list[float], list[str]]:
+    """The largest volume alone (the panel is a few rows high), in thousands (k) or
+    millions (M): a 10-digit label would take a sixth of an 80-column chart."""
+    return [top], [short_number(top)]
+
+
+def short_number(value: float) -> str:
+    """1234 as 1.2k, 19872423 as 19.9M."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def spread_ticks(labels: list[str], width: int) -> tuple[list[int], list[str]]:

@@ -42,9 +42,9 @@ class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "buy", "Buy"),
         Binding("s", "sell", "Sell"),
-        Binding("c", "cancel_order", "Cancel order"),
-        Binding("e", "replace_order", "Replace order"),
-        Binding("k", "kill", "Kill switch"),
+        Binding("c", "cancel_order", "Cancel"),
+        Binding("e", "replace_order", "Replace"),
+        Binding("k", "kill", "Kill"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -83,6 +83,10 @@ class DashboardScreen(Screen[None]):
         self._rows: dict[str, list[tuple]] = {}
         self.set_interval(1 / 20, self.paint)
         watchlist.focus()
+
+    def on_resize(self) -> None:
+        """Lay the strips out again for the new width."""
+        self._painted = -1
 
     def selected_symbol(self) -> str:
         """The symbol under the watchlist cursor."""
@@ -168,20 +172,11 @@ class DashboardScreen(Screen[None]):
         self.query_one("#watchlist", Watchlist).show(quotes, stale)
 
     def _paint_account(self, account: dict[str, Any]) -> None:
+        strip = self.query_one("#account", Static)
         if not account:
-            self.query_one("#account", Static).update("account: waiting for the portfolio…")
+            strip.update("account: waiting for the portfolio…")
             return
-        base = account.get("base_currency") or "USD"
-        day = decimal_from_wire(account.get("day_pnl", 0))
-        text = Text.assemble(
-            f"{account.get('account', '')}  equity ",
-            (_amount(account["equity"], base), "bold"),
-            "  day P&L ",
-            (("+" if day >= 0 else "") + _amount(day, base), "green" if day >= 0 else "red"),
-            f"  realized {_amount(account['realized'], base)}",
-            f"  unrealized {_amount(account['unrealized'], base)}",
-        )
-        self.query_one("#account", Static).update(text)
+        strip.update(account_strip(account, strip.content_size.width or 80))
 
     def _paint_table(self, selector: str, rows: list[tuple], keys: bool = False) -> None:
         if self._rows.get(selector) == rows:
@@ -211,13 +206,27 @@ class DashboardScreen(Screen[None]):
         app_of(self).open_ticket("SELL")
 
     def action_cancel_order(self) -> None:
-        """Cancel the order under the cursor of the open-orders table."""
+        """Cancel the order under the cursor of the open-orders table (asks to confirm)."""
+        from tui.screens.risk import ConfirmScreen
         from tui.screens.ticket import cancel_order
 
         table = self.query_one("#orders", DataTable)
-        if table.row_count:
-            row = table.get_row_at(table.cursor_row)
-            cancel_order(app_of(self), str(row[0]))
+        if not table.row_count:
+            return
+        app = app_of(self)
+        client_order_id = str(table.get_row_at(table.cursor_row)[0])
+        order = app.desk.orders.get(client_order_id, {})
+        what = " ".join(
+            f"{order[k]:g}" if k == "quantity" else str(order[k])
+            for k in ("side", "quantity", "symbol", "type")
+            if k in order
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                cancel_order(app, client_order_id)
+
+        app.push_screen(ConfirmScreen(f"Cancel {client_order_id} ({what})?"), answered)
 
     def action_replace_order(self) -> None:
         """Cancel/replace the order under the cursor of the open-orders table."""
@@ -234,6 +243,39 @@ class DashboardScreen(Screen[None]):
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
         app_of(self).confirm_kill()
+
+
+def account_strip(account: dict[str, Any], width: int) -> Text:
+    """Equity, day, realized and unrealized P&L, every figure in sight at any width.
+
+    The figures keep their full digits; what gives way is words: full labels on one
+    row when they fit, then short labels, then two rows (equity and day P&L first).
+    """
+    base = account.get("base_currency") or "USD"
+    day = decimal_from_wire(account.get("day_pnl", 0))
+    figures = [
+        ("equity", "eq", _amount(account["equity"], base), "bold"),
+        ("day P&L", "day", ("+" if day >= 0 else "") + _amount(day, base),
+         "green" if day >= 0 else "red"),
+        ("realized", "real", _amount(account["realized"], base), ""),
+        ("unrealized", "unreal", _amount(account["unrealized"], base), ""),
+    ]  # fmt: skip
+    name = str(account.get("account", ""))
+
+    def row(items: list[tuple[str, str, str]], lead: str) -> Text:
+        text = Text(lead)
+        for label, value, style in items:
+            text.append(f"{'  ' if len(text) else ''}{label} ")
+            text.append(value, style)
+        return text
+
+    full = [(long, value, style) for long, _, value, style in figures]
+    short = [(brief, value, style) for _, brief, value, style in figures]
+    for items, lead in ((full, name), (short, name), (short, "")):
+        text = row(items, lead)
+        if len(text) <= width:
+            return text
+    return Text("\n").join([row(short[:2], name), row(short[2:], "")])
 
 
 def _amount(value: Any, currency: str) -> str:

@@ -4,6 +4,11 @@ A thread worker with its own client follows `book.<SYM>` from the data service (
 book rebuilt by a BookFollower, healed from the data service's snapshot) and
 `micro.<SYM>` from the microstructure service, and keeps the latest of both under a
 lock; the screen repaints from there at most 20 times a second, only after a change.
+
+The book's own measures (spread, depth, imbalance, microprice) are taken here from the
+very levels the ladder shows, so the two always agree; the service's event, which may
+be of an older or newer book than the one drawn, gives only the flow measures
+(volatility, autocorrelation, Kyle's lambda, Amihud, VPIN, counts).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from bifrost.client import BifrostClient
 from bifrost.errors import BifrostError
 from bifrost.micro.follower import BookFollower, snapshot_entry
 from bifrost.micro.labels import METRIC_LABELS, metric_text
+from bifrost.micro.metrics import MicroSettings, book_measures
 from tui.app import app_of
 from tui.bus import TuiBus
 from tui.widgets.ladder import ladder_table
@@ -34,6 +40,8 @@ REPAINT_S = 0.05
 ON_LADDER = ("best_bid", "best_ask", "quotes")
 """Metrics the panel leaves out: the ladder shows the touch and the quotes themselves."""
 METRICS = tuple(m for m in METRIC_LABELS if m.key not in ON_LADDER)
+DEPTH_LEVELS = MicroSettings().depth_levels
+"""Levels per side in depth and book imbalance, as the microstructure service sums them."""
 
 
 class MicroView:
@@ -45,14 +53,22 @@ class MicroView:
         self.asks: list[tuple[float, float]] = []
         self.seq = 0
         self.metrics: dict[str, Any] = {}
+        """The service's latest metrics (its flow measures are the ones shown)."""
+        self.book_metrics: dict[str, Any] = {}
+        """Spread, depth, imbalance and microprice of `bids` and `asks`."""
         self.status = "connecting…"
         self.version = 0
 
     def set_book(self, follower: BookFollower, symbol: str) -> None:
         """Copy the followed book's best levels."""
         bids, asks = follower.books[symbol].depth(LEVELS)
+        measures = {
+            key: None if value != value else value  # NaN (an empty side): not measurable
+            for key, value in book_measures(bids, asks, DEPTH_LEVELS).items()
+        }
         with self.lock:
             self.bids, self.asks, self.seq = bids, asks, follower.seqs[symbol]
+            self.book_metrics = measures
             self.status = ""
             self.version += 1
 
@@ -111,7 +127,7 @@ class MicroScreen(Screen[None]):
                 return
             self._painted = view.version
             bids, asks, seq = list(view.bids), list(view.asks), view.seq
-            metrics, status = dict(view.metrics), view.status
+            metrics, status = {**view.metrics, **view.book_metrics}, view.status
         self.query_one("#micro-status", Static).update(
             f"{escape(self.symbol)}  ·  book seq {seq}  {escape(status)}"
         )

@@ -1,9 +1,11 @@
-"""The risk screen: limits, trading state, kill switch (with confirmation), resume, VaR."""
+"""The risk screen: limits with VaR beside them, trading state, kill switch (with
+confirmation), resume."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +17,12 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 from bifrost.bus import methods
 from bifrost.errors import BifrostError
 from tui.app import BifrostApp, app_of
+from tui.widgets.cells import amount_text, positions_text
+
+NARROW = 110
+"""Below this many columns VaR is shown under the limits, not beside them."""
+VAR_EVERY_S = 30.0
+"""VaR is recomputed this often (and on `v`): it reprices every scenario, unlike the limits."""
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -82,7 +90,7 @@ class RiskScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("k", "kill", "Kill switch"),
+        Binding("k", "kill", "Kill"),
         Binding("u", "resume", "Resume"),
         Binding("v", "var", "VaR"),
         Binding("f5", "reload", "Reload"),
@@ -91,14 +99,21 @@ class RiskScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("loading…", id="state")
-        yield DataTable(id="limits")
-        yield Static(id="var")
+        with Horizontal(id="risk-body"):
+            yield DataTable(id="limits")
+            yield Static("VaR: computing…", id="var")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#limits", DataTable).add_columns("limit", "value", "in use", "%")
         self.action_reload()
+        self.action_var()
         self.set_interval(2.0, self.action_reload)
+        self.set_interval(VAR_EVERY_S, self.action_var)
+
+    def on_resize(self) -> None:
+        """VaR goes under the limits where the two would not fit side by side."""
+        self.set_class(self.size.width < NARROW, "-narrow")
 
     @work(thread=True, exclusive=True, group="risk-screen", exit_on_error=False)
     def action_reload(self) -> None:
@@ -121,7 +136,7 @@ class RiskScreen(Screen[None]):
         self.query_one("#state", Static).update(
             f"trading [{colour}]{state['state']}[/]   day P&L {state['day_pnl']:,.2f}   "
             f"open orders {state['open_orders']} / {limits['max_open_orders']}   "
-            f"positions {state['positions'] or '-'}"
+            f"positions {escape(positions_text(state['positions']))}"
         )
         table = self.query_one("#limits", DataTable)
         table.clear()
@@ -129,7 +144,8 @@ class RiskScreen(Screen[None]):
         for name, value in limits.items():
             used = usage.get(name)
             share = f"{used / value * 100:.0f}%" if used is not None and value else ""
-            table.add_row(name, str(value), "" if used is None else f"{used:,.2f}", share)
+            in_use = "" if used is None else amount_text(used)
+            table.add_row(name, amount_text(value), in_use, share)
 
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
@@ -137,7 +153,7 @@ class RiskScreen(Screen[None]):
 
     def action_resume(self) -> None:
         """Back to ACTIVE."""
-        call_risk(app_of(self), methods.RISK_RESUME, {"reason": "resume (TUI)"})
+        app_of(self).resume()
 
     @work(thread=True, exclusive=True, group="risk-var", exit_on_error=False)
     def action_var(self) -> None:
@@ -150,9 +166,22 @@ class RiskScreen(Screen[None]):
                 self.query_one("#var", Static).update, f"VaR: {escape(exc.message)}"
             )
             return
-        text = (
-            f"1-day VaR {var['confidence']:.0%}: historical {var['historical_var']:,.2f} "
-            f"(CVaR {var['historical_cvar']:,.2f}), parametric {var['parametric_var']:,.2f} "
-            f"(CVaR {var['parametric_cvar']:,.2f})"
-        )
-        app.call_from_thread(self.query_one("#var", Static).update, text)
+        app.call_from_thread(self.query_one("#var", Static).update, var_table(var))
+
+
+def var_table(var: dict[str, Any]) -> Table:
+    """One-day VaR and CVaR, both ways, with the exposure they were measured on."""
+    table = Table(
+        title=f"1-day VaR {var['confidence']:.0%}",
+        title_justify="left",
+        caption=f"gross {var['gross']:,.2f}  net {var['net']:,.2f}  {var['scenarios']} days",
+        caption_justify="left",
+        box=None,
+        expand=True,
+    )
+    table.add_column("")
+    table.add_column("VaR", justify="right")
+    table.add_column("CVaR", justify="right")
+    table.add_row("historical", f"{var['historical_var']:,.2f}", f"{var['historical_cvar']:,.2f}")
+    table.add_row("parametric", f"{var['parametric_var']:,.2f}", f"{var['parametric_cvar']:,.2f}")
+    return table

@@ -16,6 +16,7 @@ from bifrost.bus import methods
 from bifrost.errors import BifrostError
 from tui.app import app_of
 from tui.fetch import fetch
+from tui.widgets.cells import params_text, positions_text
 
 BUILTIN = ("sma_cross", "rsi_reversion", "bollinger_breakout", "momentum_rotation", "ml_signal")
 
@@ -115,9 +116,9 @@ class StrategiesScreen(Screen[None]):
                 r["id"],
                 " ".join(r["symbols"]),
                 r["timeframe"],
-                str(r["params"]),
+                params_text(r["params"]),
                 r["state"],
-                str(r["positions"] or "-"),
+                positions_text(r["positions"]),
                 f"{r['pnl']:,.2f}",
                 str(r["bars"]),
                 str(r["orders"]),

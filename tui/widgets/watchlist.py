@@ -3,6 +3,9 @@
 A DataTable with a cell update per changed price costs far more per repaint than
 rendering the whole list as one rich table, and under a busy feed every cell
 changes every repaint. The cursor is this widget's own (up/down).
+
+Symbol, last and change always show; bid and ask, then volume, show when the widget is
+wide enough for them (an 80-column terminal has room for the first three only).
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from textual.widget import Widget
 
 QuoteCells = tuple[float, float, float | None, float, float, int]
 """bid, ask, last, change %, volume, tick direction."""
+COLUMNS = ("symbol", "bid", "ask", "last", "chg %", "volume")
+KEPT = ("symbol", "last", "chg %")
+"""Shown at any width."""
+OPTIONAL = (("bid", "ask"), ("volume",))
+"""Shown when they fit, in this order (bid and ask go together)."""
+PADDING = 1
 
 
 class Watchlist(Widget, can_focus=True):
@@ -54,6 +63,23 @@ class Watchlist(Widget, can_focus=True):
         """The cells of one row as text (for tests and captures)."""
         return [cell.plain for cell in self._cells(symbol)]
 
+    def columns(self, width: int) -> list[str]:
+        """The columns that fit `width` cells, in their order, by priority."""
+        widest = {
+            name: max([len(name)] + [len(self._cells(s)[i]) for s in self.symbols])
+            + 2 * PADDING
+            for i, name in enumerate(COLUMNS)
+        }
+        shown = set(KEPT)
+        used = sum(widest[name] for name in shown)
+        for group in OPTIONAL:
+            need = sum(widest[name] for name in group)
+            if used + need > width:
+                break
+            shown.update(group)
+            used += need
+        return [name for name in COLUMNS if name in shown]
+
     def _cells(self, symbol: str) -> list[Text]:
         bid, ask, last, change, volume, direction = self.quotes.get(
             symbol, (0.0, 0.0, None, 0.0, 0.0, 0)
@@ -70,10 +96,15 @@ class Watchlist(Widget, can_focus=True):
         ]
 
     def render(self) -> Table:
-        table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
-        for name in ("symbol", "bid", "ask", "last", "chg %", "volume"):
-            table.add_column(name, justify="left" if name == "symbol" else "right")
+        table = Table(expand=True, box=None, padding=(0, PADDING), header_style="bold")
+        shown = self.columns(self.content_size.width)
+        for name in shown:
+            table.add_column(
+                name, justify="left" if name == "symbol" else "right", no_wrap=True
+            )
+        index_of = [COLUMNS.index(name) for name in shown]
         for index, symbol in enumerate(self.symbols):
+            cells = self._cells(symbol)
             focused = index == self.cursor
-            table.add_row(*self._cells(symbol), style="reverse" if focused else None)
+            table.add_row(*(cells[i] for i in index_of), style="reverse" if focused else None)
         return table
