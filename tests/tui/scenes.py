@@ -20,6 +20,13 @@ from tui.app import BifrostApp
 FOLLOWERS = frozenset({"bus", "micro", "ml-signals", "compliance-events"})
 """Worker groups that run as long as their screen does: never waited for."""
 SIZES = {"160x48": (160, 48), "80x24": (80, 24)}
+TICK_S = 0.05
+QUIET_TICKS = 4
+"""A screen is settled after this many ticks with no one-off worker running: long enough
+for what the last one handed over (`call_from_thread`) and a repaint to be done."""
+BURST_S = 3.0
+"""How long the desk may take to fold the feed's first burst (the reloads, then every
+recorded event) before a scene goes on regardless."""
 SQL = (
     "SELECT client_order_id, symbol, side, quantity, type, status, filled "
     "FROM execution.orders ORDER BY client_order_id"
@@ -45,12 +52,12 @@ async def settle(pilot: Pilot[Any], timeout: float) -> None:
     app = pilot.app
     deadline = time.monotonic() + timeout
     quiet = 0
-    while quiet < 4:
+    while quiet < QUIET_TICKS:
         busy = [w for w in app.workers if w.group not in FOLLOWERS and not w.is_finished]
         quiet = 0 if busy else quiet + 1
         if busy and time.monotonic() > deadline:
             raise AssertionError(f"still working after {timeout} s: {busy}")
-        await pilot.pause(0.1)
+        await pilot.pause(TICK_S)
     await pilot.wait_for_scheduled_animations()
     for box in app.screen.query(Input):
         box.cursor_blink = False  # a blinking cursor is on or off depending on the instant
@@ -61,7 +68,11 @@ async def desk_filled(pilot: Pilot[Any], timeout: float) -> None:
     recorded event, in the tests) is painted."""
     desk = bifrost(pilot).desk
     await until(pilot, lambda: desk.health and desk.account, timeout)
-    await pilot.pause(0.3)
+    calm_by = time.monotonic() + BURST_S  # a live feed is never calm: give up after a while
+    seen = -1
+    while seen != desk.version and time.monotonic() < calm_by:
+        seen = desk.version
+        await pilot.pause(0.15)
     await settle(pilot, timeout)
 
 
