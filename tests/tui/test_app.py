@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
-from bifrost.bus import methods
 from bifrost.client import BifrostClient
 from bifrost.config import BifrostConfig, load_config
 from bifrost.market.gateway import DataGateway
@@ -20,7 +19,6 @@ from tests.conftest import write_config
 from tui.app import make_app
 from tui.screens.chart import ChartScreen
 from tui.screens.risk import ConfirmScreen, RiskScreen
-from tui.screens.ticket import OrderTicket, ReplaceOrder
 from tui.widgets.watchlist import Watchlist
 
 SERVICES = ("data", "portfolio", "execution", "risk")
@@ -74,71 +72,6 @@ def test_dashboard_shows_live_quotes_and_service_health(config, home, bus) -> No
             # A loaded machine may miss one health poll; the dot turns green on a later one.
             every = {"data", "portfolio", "execution", "risk"}
             await until(pilot, lambda: health(app) == dict.fromkeys(every, "ready"), 20)
-
-    asyncio.run(scenario())
-
-
-def test_order_ticket_sends_through_risk_and_shows_the_fill(config, home, bus) -> None:
-    async def scenario() -> None:
-        app = make_app(config, home)
-        async with app.run_test(size=(160, 45)) as pilot:
-            await until(pilot, lambda: app.desk.quotes["AAPL"].bid)
-            await pilot.press("b")
-            assert isinstance(app.screen, OrderTicket)
-            app.screen.query_one("#quantity", Input).value = "30"
-            await pilot.press("ctrl+s")
-            await until(pilot, lambda: "FILLED" in text(app, "#result"))
-            await pilot.press("escape")
-            positions = app.screen.query_one("#positions", DataTable)
-            await until(pilot, lambda: positions.row_count == 1)
-            assert positions.get_row_at(0)[:2] == ["AAPL", "30"]
-
-    asyncio.run(scenario())
-
-
-def test_order_ticket_preview_names_the_limit_and_send_shows_rejection(config, home, bus) -> None:
-    async def scenario() -> None:
-        app = make_app(config, home)
-        async with app.run_test(size=(160, 45)) as pilot:
-            await until(pilot, lambda: app.desk.quotes["MSFT"].bid)
-            await pilot.press("down")
-            await pilot.press("s")
-            app.screen.query_one("#quantity", Input).value = "20000"
-            app.screen.action_preview()
-            await until(pilot, lambda: "max_order_quantity" in text(app, "#preview"))
-            await pilot.press("ctrl+s")
-            await until(pilot, lambda: "REJECTED" in text(app, "#result"))
-            app.screen.query_one("#quantity", Input).value = "abc"
-            await pilot.press("ctrl+s")
-            await until(pilot, lambda: "quantity must be a number" in text(app, "#result"))
-
-    asyncio.run(scenario())
-
-
-def test_order_ticket_keeps_its_client_id_until_a_send_succeeds(config, home, bus) -> None:
-    async def scenario() -> None:
-        app = make_app(config, home)
-        async with app.run_test(size=(160, 45)) as pilot:
-            await until(pilot, lambda: app.desk.quotes["AAPL"].bid)
-            await pilot.press("b")
-            ticket = app.screen
-            assert isinstance(ticket, OrderTicket)
-            first_id = ticket.client_order_id
-            ticket.query_one("#quantity", Input).value = "20000"
-            await pilot.press("ctrl+s")
-            await until(pilot, lambda: "REJECTED" in text(app, "#result"))
-            assert ticket.client_order_id == first_id  # nothing entered: the id is unspent
-            ticket.query_one("#quantity", Input).value = "30"
-            sent = ticket.order()
-            assert sent.client_order_id == first_id
-            await pilot.press("ctrl+s")
-            await until(pilot, lambda: "FILLED" in text(app, "#result"))
-            assert first_id in text(app, "#result")
-            assert ticket.client_order_id != first_id  # the next send is a new order
-            ticket.send(sent)  # the same send again, as after a reply lost to a timeout
-            await until(pilot, lambda: "FILLED" in text(app, "#result"))
-        fills = bus.call("execution", methods.FILLS_LIST, {"limit": 50})["fills"]
-        assert [f["client_order_id"] for f in fills].count(first_id) == 1
 
     asyncio.run(scenario())
 
@@ -238,64 +171,6 @@ def test_a_daemon_going_down_turns_red_and_comes_back(config, home) -> None:
     finally:
         for thread in threads.values():
             thread.stop()
-
-
-def test_open_order_is_replaced_from_the_orders_table(config, home, bus) -> None:
-    bus.call(
-        "risk",
-        "order.submit",
-        {
-            "symbol": "MSFT",
-            "side": "BUY",
-            "quantity": 10.0,
-            "type": "LIMIT",
-            "limit_price": 410.0,
-            "client_order_id": "tui-rep",
-        },
-    )
-
-    async def scenario() -> None:
-        app = make_app(config, home)
-        async with app.run_test(size=(160, 45)) as pilot:
-            orders = app.screen.query_one("#orders", DataTable)
-            await until(pilot, lambda: orders.row_count == 1)
-            await pilot.press("e")
-            assert isinstance(app.screen, ReplaceOrder)
-            replacing_id = app.screen.new_client_order_id
-            app.screen.query_one("#price", Input).value = "412.5"
-            await pilot.click("#replace")
-            await until(pilot, lambda: "ACCEPTED" in text(app, "#result"))
-        open_orders = bus.call("execution", "orders.list", {"open_only": True})["orders"]
-        assert [(o["client_order_id"], o["limit_price"]) for o in open_orders] == [
-            (replacing_id, 412.5)
-        ]
-
-    asyncio.run(scenario())
-
-
-def test_replace_past_a_risk_limit_is_refused_in_the_dialog_and_the_order_kept(
-    config, home, bus
-) -> None:
-    bus.call("risk", "risk.limits", {"set": {"max_order_quantity": 100}})
-    order = {"symbol": "MSFT", "side": "BUY", "quantity": 5.0, "type": "LIMIT"}
-    order |= {"limit_price": 410.0, "client_order_id": "tui-big"}
-    bus.call("risk", "order.submit", order)
-
-    async def scenario() -> None:
-        app = make_app(config, home)
-        async with app.run_test(size=(160, 45)) as pilot:
-            orders = app.screen.query_one("#orders", DataTable)
-            await until(pilot, lambda: orders.row_count == 1)
-            await pilot.press("e")
-            assert isinstance(app.screen, ReplaceOrder)
-            app.screen.query_one("#quantity", Input).value = "6000"
-            await pilot.click("#replace")
-            await until(pilot, lambda: "REJECTED" in text(app, "#result"))
-            assert "exceeds the limit" in text(app, "#result")
-
-    asyncio.run(scenario())
-    kept = bus.call("execution", "order.get", {"client_order_id": "tui-big"})
-    assert (kept["quantity"], kept["limit_price"], kept["status"]) == (5.0, 410.0, "ACCEPTED")
 
 
 def test_chart_screen_draws_candles_and_cycles_overlays(config, home, bus) -> None:

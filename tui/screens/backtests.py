@@ -53,11 +53,26 @@ class NewBacktest(ModalScreen[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="ticket"):
             yield Label("Run a backtest (in the strategy service)")
-            yield Select([(n, n) for n in BUILTIN], value="sma_cross", allow_blank=False, id="name")
-            yield Input("SPY", placeholder="symbols", id="symbols")
-            yield Input("fast=10 slow=30", placeholder="params", id="params")
-            yield Input(placeholder="start (ISO date, optional)", id="start")
-            yield Input(placeholder="end (ISO date, optional)", id="end")
+            with Horizontal(classes="row"):
+                yield Label("strategy")
+                yield Select(
+                    [(n, n) for n in BUILTIN],
+                    value="sma_cross",
+                    allow_blank=False,
+                    id="name",
+                    classes="wide",
+                )
+            with Horizontal(classes="row"):
+                yield Label("symbols ")
+                yield Input("SPY", placeholder="symbols", id="symbols", classes="wide")
+            with Horizontal(classes="row"):
+                yield Label("params  ")
+                yield Input("fast=10 slow=30", placeholder="params", id="params", classes="wide")
+            with Horizontal(classes="row"):
+                yield Label("start   ")
+                yield Input(placeholder="ISO date", id="start")
+                yield Label("end")
+                yield Input(placeholder="ISO date", id="end")
             with Horizontal(classes="row"):
                 yield Button("Run", variant="primary", id="run")
                 yield Button("Close", id="close")
