@@ -33,6 +33,7 @@ from tui.app import app_of
 from tui.fetch import fetch
 from tui.plot_figure import FigurePanel, figure_panels, fresh_figure
 from tui.screens.strategies import BUILTIN, parse_params
+from tui.widgets.cells import params_text
 
 HEADLINE = (
     "total_return_pct",
@@ -112,7 +113,7 @@ class BacktestsScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("n", "new", "New run"),
         Binding("enter", "show", "Show"),
-        Binding("m", "mark", "Mark to compare"),
+        Binding("m", "mark", "Compare"),
         Binding("o", "studies", "Studies"),
         Binding("f5", "reload", "Reload"),
     ]
@@ -154,7 +155,7 @@ class BacktestsScreen(Screen[None]):
                 r["run_id"],
                 r["strategy"],
                 " ".join(r["symbols"]),
-                str(r["params"]),
+                params_text(r["params"]),
                 _num(stats.get("total_return_pct")),
                 _num(stats.get("sharpe")),
                 _num(stats.get("max_drawdown_pct")),
@@ -289,7 +290,8 @@ def draw_run(run: dict[str, Any], width: int) -> tuple[str, list[FigurePanel]]:
             [p["equity"] for p in points],
             marker="braille",
         )
-        plt.title(f"{run['run_id']} {run['strategy']} {' '.join(run['symbols'])} {run['params']}")
+        symbols = " ".join(run["symbols"])
+        plt.title(f"{run['run_id']} {run['strategy']} {symbols} {params_text(run['params'])}")
         plt.plotsize(max(40, width - 2), 16)
         return head + "\n" + str(plt.build()), figure_panels(plt)
 
