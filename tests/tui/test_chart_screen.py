@@ -119,6 +119,6 @@ def test_backtest_detail_after_a_chart_plots_the_runs_equity_alone(config, home)
         ],
     }
     text, panels = draw_run(run, 120)
-    assert [panel.title for panel in panels] == ["run-1 sma_cross AAPL {'fast': 10, 'slow': 30}"]
+    assert [panel.title for panel in panels] == ["run-1 sma_cross AAPL fast=10 slow=30"]
     assert panels[0].series == (tuple(equity),)
     assert text.startswith("total_return_pct 1.20")
