@@ -176,18 +176,18 @@ def run_sweep(
             if progress:
                 progress(i + 1, len(points))
         return results
-    return _spread(cluster, request, data if shared is None else shared, points, window, progress)
+    shared = cluster.scatter(data) if shared is None else shared
+    return _spread(cluster, request, shared, points, window, progress)
 
 
 def _spread(
     cluster: ResearchCluster,
     request: RunRequest,
-    data: Any,
+    shared: Any,
     points: list[dict[str, Any]],
     window: Window,
     progress: Progress | None,
 ) -> list[dict[str, Any]]:
-    shared = data if not isinstance(data, dict) else cluster.scatter(data)
     offsets = {}
     for offset, chunk in chunk_points(points, cluster.workers):
         offsets[cluster.submit(sweep_chunk, request, shared, chunk, window)] = offset

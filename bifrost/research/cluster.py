@@ -180,19 +180,10 @@ def wants_cluster(settings: ResearchConfig, jobs: int, big: bool) -> bool:
     return jobs > 1 or not settings.is_local or big
 
 
-def cluster_for(
-    config: BifrostConfig, home: Path, *, jobs: int, big: bool
-) -> ResearchCluster | None:
-    """The research cluster for one piece of work (`wants_cluster`), or None to run it
-    here; a local one has `jobs` processes (0: as `[research] workers` says)."""
-    if not wants_cluster(config.research, jobs, big):
-        return None
-    return ResearchCluster.open(config, home, workers=jobs or None)
-
-
 class KeptCluster:
-    """The research cluster of a long-running service: opened by the first piece of work
-    that wants it (a local one sized by that work's `jobs`), kept until `close`."""
+    """The research cluster of a service or a command: opened by the first piece of work
+    that wants it (a local one sized by that work's `jobs`), kept until `close` (or the
+    end of a `with` block)."""
 
     def __init__(self, config: BifrostConfig, home: Path) -> None:
         self.config, self.home = config, home
@@ -223,3 +214,9 @@ class KeptCluster:
             if self.cluster is not None:
                 self.cluster.close()
                 self.cluster = None
+
+    def __enter__(self) -> KeptCluster:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

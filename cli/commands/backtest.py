@@ -515,13 +515,17 @@ def walkforward(
 
 def research_cluster(state: CliState, jobs: int, big: bool) -> Any:
     """A context giving the research cluster for this work, or None to run it here
-    (bifrost.research.cluster.cluster_for); a cluster it opened is closed after."""
-    from contextlib import nullcontext
+    (bifrost.research.cluster.wants_cluster); a cluster it opened is closed after."""
+    from contextlib import contextmanager
 
-    from bifrost.research.cluster import cluster_for
+    from bifrost.research.cluster import KeptCluster
 
-    cluster = cluster_for(state.config, state.home, jobs=jobs, big=big)
-    return nullcontext(None) if cluster is None else cluster
+    @contextmanager
+    def opened() -> Any:
+        with KeptCluster(state.config, state.home) as kept:
+            yield kept.for_work(jobs, big)
+
+    return opened()
 
 
 def skipped_text(skipped: dict[str, int]) -> str:

@@ -66,12 +66,11 @@ def train(
     models = gateway(state)
     from rich.console import Console
 
-    research = KeptCluster(state.config, state.home)
-    try:
-        with Console(stderr=True).status(f"training {name} ({kind}) on {', '.join(names)}"):
-            record = models.train(request, jobs, functools.partial(research.for_work, jobs))
-    finally:
-        research.close()
+    with (
+        KeptCluster(state.config, state.home) as research,
+        Console(stderr=True).status(f"training {name} ({kind}) on {', '.join(names)}"),
+    ):
+        record = models.train(request, jobs, functools.partial(research.for_work, jobs))
     if json:
         emit_json({**record, "via": models.via})
         return
