@@ -57,7 +57,7 @@ class DashboardScreen(Screen[None]):
                 yield Static("Positions", classes="title")
                 yield DataTable(id="positions", cursor_type="row")
             with Vertical(classes="column"):
-                yield Static(id="account")
+                yield AccountStrip(id="account")
                 yield Static("Open orders", classes="title")
                 yield DataTable(id="orders", cursor_type="row")
                 yield Static("Fills", classes="title")
@@ -172,11 +172,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#watchlist", Watchlist).show(quotes, stale)
 
     def _paint_account(self, account: dict[str, Any]) -> None:
-        strip = self.query_one("#account", Static)
-        if not account:
-            strip.update("account: waiting for the portfolio…")
-            return
-        strip.update(account_strip(account, strip.content_size.width or 80))
+        self.query_one("#account", AccountStrip).show(account)
 
     def _paint_table(self, selector: str, rows: list[tuple], keys: bool = False) -> None:
         if self._rows.get(selector) == rows:
@@ -243,6 +239,31 @@ class DashboardScreen(Screen[None]):
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
         app_of(self).confirm_kill()
+
+
+class AccountStrip(Static):
+    """The account's figures, laid out again whenever the strip's own width changes.
+
+    The screen is not resized when a side panel (help) opens beside the desk, so the
+    strip follows its own size rather than the screen's.
+    """
+
+    def __init__(self, id: str) -> None:
+        super().__init__("account: waiting for the portfolio…", id=id)
+        self._account: dict[str, Any] = {}
+
+    def show(self, account: dict[str, Any]) -> None:
+        """Show `account` (the portfolio's snapshot); nothing changes while it is empty."""
+        if account and account != self._account:
+            self._account = account
+            self._lay_out()
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        if self._account:
+            self.update(account_strip(self._account, self.content_size.width or 80))
 
 
 def account_strip(account: dict[str, Any], width: int) -> Text:
