@@ -123,7 +123,7 @@ def test_cancel_asks_first_and_no_keeps_the_order(config, home, bus) -> None:
             "side": "BUY",
             "quantity": 10.0,
             "type": "LIMIT",
-            "limit_price": 1.0,
+            "limit_price": 405.0,  # within the collar, below the market: it rests
             "client_order_id": "tui-cancel",
         },
     )
