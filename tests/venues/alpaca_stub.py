@@ -164,7 +164,6 @@ class AlpacaStub:
         self._trade_ids = 1000
         self._publisher: asyncio.Task[None] | None = None
         self._matching: set[asyncio.Task[None]] = set()
-        self._stopped = False
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/stream", self._trading_socket)
         app.router.add_get("/v2/iex", self._data_socket)
@@ -195,8 +194,7 @@ class AlpacaStub:
 
     def stop(self) -> None:
         """Close every connection and stop serving; safe to call twice."""
-        if self.server.port and not self._stopped:
-            self._stopped = True
+        if self.server.running:
             with contextlib.suppress(Exception):
                 self.server.call(self._shut_down())
         self.server.stop()

@@ -204,8 +204,8 @@ class BinanceStub:
             self._publisher = asyncio.ensure_future(self._publish_market_data())
 
     def stop(self) -> None:
-        """Close every connection and stop serving."""
-        if self.server.port:
+        """Close every connection and stop serving; safe to call twice."""
+        if self.server.running:
             with contextlib.suppress(Exception):
                 self.server.call(self._close_sockets())
         self.server.stop()

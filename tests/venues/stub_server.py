@@ -50,6 +50,11 @@ class StubServer:
         assert server is not None and server.sockets
         self.port = server.sockets[0].getsockname()[1]
 
+    @property
+    def running(self) -> bool:
+        """Listening, and its loop still runs (a stopped loop would never answer a call)."""
+        return bool(self.port) and self._thread.is_alive()
+
     def stop(self) -> None:
         """Close every connection and the loop; safe to call twice."""
         if not self._thread.is_alive():
