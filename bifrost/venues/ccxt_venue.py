@@ -417,6 +417,7 @@ class CcxtVenue:
     async def _watch(
         self, watchers: list[Callable[[Any], Awaitable[None]]], stop: threading.Event
     ) -> None:
+        asyncio.get_running_loop().set_exception_handler(self._on_loop_exception)
         exchange = self._pro_exchange()
         exchange.timeout = int(self.config.timeout_seconds * 1000)
         tasks = [asyncio.ensure_future(watch(exchange)) for watch in watchers]
@@ -434,6 +435,16 @@ class CcxtVenue:
                 await exchange.close()
         if not stop.is_set():
             raise VenueUnavailable(self.name, "stream ended")
+
+    def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """ccxt.pro leaves its connection future failed with the error a watch has already
+        raised (and the session reported): that leftover is dropped rather than printed
+        as plain text into the JSON log. Anything else goes to asyncio's own handler."""
+        if isinstance(context.get("exception"), self._ccxt.BaseError) and isinstance(
+            context.get("future"), asyncio.Future
+        ):
+            return
+        loop.default_exception_handler(context)
 
 
 async def _wakes(watch: Callable[[], Awaitable[Any]]) -> AsyncIterator[None]:

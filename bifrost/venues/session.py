@@ -205,6 +205,8 @@ class VenueSession:
                     if self._stop.is_set():
                         return
                     reason = f"{kind} stream ended"
+                except VenueUnavailable as exc:
+                    reason = exc.reason  # the session's reason: its venue is named where shown
                 except BifrostError as exc:
                     reason = exc.message
                 except Exception as exc:  # a library fault is a drop, not the thread's end

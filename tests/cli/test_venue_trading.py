@@ -247,7 +247,11 @@ def test_a_venue_that_is_down_refuses_orders_naming_itself_and_shows_red(
     assert result.returncode != 0
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "UNAVAILABLE" and "binance" in error["message"]
+    assert error["message"].count("is unavailable") == 1, error["message"]
     status = venue_stack.json("status")
     assert status["venues"]["binance"]["state"] == "down"
     paper = venue_stack.json("order", "buy", "AAPL", "1")
     assert paper["status"] == "FILLED"  # other venues trade on
+    # The failed connection's leftovers in ccxt.pro never reach the log as plain text.
+    log = (venue_stack.home / "logs" / "execution.log").read_text(encoding="utf-8")
+    assert all(line.startswith("{") for line in log.splitlines()), log[-2000:]
