@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# Test files run on this many workers (one file stays on one worker, so a module's
+# stack starts once); most tests wait on daemons and subprocesses, not the CPU.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench fuzz down clean
 
@@ -22,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/bifrost demo
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Style, types and the layering contracts of pyproject.toml ([tool.importlinter]).
 lint: $(DEV_STAMP)
