@@ -7,8 +7,8 @@ import pytest
 
 from tui.desk import Desk
 from tui.screens.chart import short_number, tick_label
-from tui.screens.dashboard import account_strip
 from tui.widgets.cells import amount_text, params_text, positions_text
+from tui.widgets.strips import account_strip, health_strip
 from tui.widgets.watchlist import Watchlist
 
 pytestmark = pytest.mark.timeout(10)
@@ -82,3 +82,31 @@ def test_chart_axis_labels_are_short() -> None:
     assert tick_label("2024-11-04 14:30:00", "1d") == "2024-11-04"
     assert tick_label("2024-11-04 14:30:00", "5m") == "11-04 14:30"
     assert [short_number(v) for v in (19_872_423, 1234, 12)] == ["19.9M", "1.23k", "12"]
+
+
+HEALTH = {
+    "data": "ready",
+    "news": "ready",
+    "portfolio": "ready",
+    "execution": "ready",
+    "compliance": "ready",
+    "risk": "down",
+    "strategy": "degraded",
+    "ml": "ready",
+    "analytics": "absent",
+    "microstructure": "ready",
+}
+
+
+def test_the_health_strip_names_every_service_where_they_fit() -> None:
+    text = health_strip(HEALTH, 156).plain
+    for name in HEALTH:
+        assert name in text
+    assert "● risk down" in text and "○ analytics" in text
+
+
+@pytest.mark.parametrize("width", [64, 76])
+def test_the_health_strip_keeps_the_services_that_need_a_look_when_narrow(width: int) -> None:
+    text = health_strip(HEALTH, width).plain.rstrip()
+    assert len(text) <= width
+    assert text == "● risk down ● strategy degraded ● 7 ready ○ 1 not running here"

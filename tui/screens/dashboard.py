@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
-from bifrost.model.money import currency_places, decimal_from_wire, price_text, rounded_text
+from bifrost.model.money import price_text
 from tui.app import app_of
 from tui.desk import Desk
+from tui.widgets.cells import currency_amount
+from tui.widgets.strips import AccountStrip, HealthStrip
 from tui.widgets.watchlist import Watchlist
 
-STATE_STYLE = {"ready": "green", "degraded": "yellow", "down": "red"}
 WIDTHS = {
     "id": 20,
     "symbol": 8,
@@ -49,7 +49,7 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="health")
+        yield HealthStrip(id="health")
         with Horizontal():
             with Vertical(classes="column"):
                 yield Static("Watchlist", classes="title")
@@ -62,7 +62,7 @@ class DashboardScreen(Screen[None]):
                 yield DataTable(id="orders", cursor_type="row")
                 yield Static("Fills", classes="title")
                 yield DataTable(id="fills", cursor_type="row")
-                yield RichLog(id="alerts", max_lines=100, markup=False)
+                yield RichLog(id="alerts", max_lines=100, markup=False, wrap=True, min_width=20)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -78,7 +78,6 @@ class DashboardScreen(Screen[None]):
         watchlist = self.query_one("#watchlist", Watchlist)
         self._painted = -1
         self._alerts_shown = 0
-        self._seen: set[str] = set()
         self._stale: dict[str, bool] = {}
         self._rows: dict[str, list[tuple]] = {}
         self.set_interval(1 / 20, self.paint)
@@ -119,8 +118,8 @@ class DashboardScreen(Screen[None]):
                     f"{p['quantity']:g}",
                     str(p["average_cost"]),
                     str(p["mark"]),
-                    _amount(p["unrealized"], p.get("currency") or "USD"),
-                    _amount(p["realized"], p.get("currency") or "USD"),
+                    currency_amount(p["unrealized"], p.get("currency") or "USD"),
+                    currency_amount(p["realized"], p.get("currency") or "USD"),
                 )
                 for p in account.get("positions", [])
             ],
@@ -158,21 +157,14 @@ class DashboardScreen(Screen[None]):
         self._paint_alerts(alerts)
 
     def _paint_health(self, health: dict[str, str]) -> None:
-        strip = Text()
-        for name, state in health.items():
-            if state == "down" and name not in self._seen:
-                strip.append(f"○ {name} ", style="dim")  # never answered: not running here
-                continue
-            self._seen.add(name)
-            label = name if state == "ready" else f"{name} {state}"
-            strip.append(f"● {label} ", style=STATE_STYLE.get(state, "yellow"))
-        self.query_one("#health", Static).update(strip or "connecting…")
+        self.query_one("#health", HealthStrip).show(health)
 
     def _paint_watchlist(self, quotes: dict[str, tuple], stale: dict[str, bool]) -> None:
         self.query_one("#watchlist", Watchlist).show(quotes, stale)
 
     def _paint_account(self, account: dict[str, Any]) -> None:
-        self.query_one("#account", AccountStrip).show(account)
+        if account:
+            self.query_one("#account", AccountStrip).show(account)
 
     def _paint_table(self, selector: str, rows: list[tuple], keys: bool = False) -> None:
         if self._rows.get(selector) == rows:
@@ -239,69 +231,6 @@ class DashboardScreen(Screen[None]):
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
         app_of(self).confirm_kill()
-
-
-class AccountStrip(Static):
-    """The account's figures, laid out again whenever the strip's own width changes.
-
-    The screen is not resized when a side panel (help) opens beside the desk, so the
-    strip follows its own size rather than the screen's.
-    """
-
-    def __init__(self, id: str) -> None:
-        super().__init__("account: waiting for the portfolio…", id=id)
-        self._account: dict[str, Any] = {}
-
-    def show(self, account: dict[str, Any]) -> None:
-        """Show `account` (the portfolio's snapshot); nothing changes while it is empty."""
-        if account and account != self._account:
-            self._account = account
-            self._lay_out()
-
-    def on_resize(self) -> None:
-        self._lay_out()
-
-    def _lay_out(self) -> None:
-        if self._account:
-            self.update(account_strip(self._account, self.content_size.width or 80))
-
-
-def account_strip(account: dict[str, Any], width: int) -> Text:
-    """Equity, day, realized and unrealized P&L, every figure in sight at any width.
-
-    The figures keep their full digits; what gives way is words: full labels on one
-    row when they fit, then short labels, then two rows (equity and day P&L first).
-    """
-    base = account.get("base_currency") or "USD"
-    day = decimal_from_wire(account.get("day_pnl", 0))
-    figures = [
-        ("equity", "eq", _amount(account["equity"], base), "bold"),
-        ("day P&L", "day", ("+" if day >= 0 else "") + _amount(day, base),
-         "green" if day >= 0 else "red"),
-        ("realized", "real", _amount(account["realized"], base), ""),
-        ("unrealized", "unreal", _amount(account["unrealized"], base), ""),
-    ]  # fmt: skip
-    name = str(account.get("account", ""))
-
-    def row(items: list[tuple[str, str, str]], lead: str) -> Text:
-        text = Text(lead)
-        for label, value, style in items:
-            text.append(f"{'  ' if len(text) else ''}{label} ")
-            text.append(value, style)
-        return text
-
-    full = [(long, value, style) for long, _, value, style in figures]
-    short = [(brief, value, style) for _, brief, value, style in figures]
-    for items, lead in ((full, name), (short, name), (short, "")):
-        text = row(items, lead)
-        if len(text) <= width:
-            return text
-    return Text("\n").join([row(short[:2], name), row(short[2:], "")])
-
-
-def _amount(value: Any, currency: str) -> str:
-    """An amount from the portfolio (exact text) with its currency's decimals and ","."""
-    return rounded_text(decimal_from_wire(value), currency_places(currency), grouping=True)
 
 
 def _price(value: Any, symbol: str, desk: Desk) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bifrost.model.money import currency_places, decimal_from_wire, rounded_text
+
 
 def value_text(value: Any) -> str:
     """One parameter's value as it would be typed: 5, 0.5, true, AAPL MSFT."""
@@ -44,3 +46,8 @@ def amount_text(value: Any) -> str:
     if isinstance(value, Mapping):
         return params_text(value)
     return str(value)
+
+
+def currency_amount(value: Any, currency: str) -> str:
+    """An amount from the portfolio (exact text) with its currency's decimals and ","."""
+    return rounded_text(decimal_from_wire(value), currency_places(currency), grouping=True)
