@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from typing import Any
 
 from bifrost.bus import methods, topics
@@ -48,6 +49,8 @@ VENUE_ANSWER_WAIT_S = 2.0
 execution 3 s)."""
 APPLY_EVERY_S = 1.0
 """How often the journal's durable rows are fed to DuckDB (reads feed it first too)."""
+ORDER_TRACES_KEPT = 10_000
+"""Trace contexts of the latest order entries kept for their fills, when tracing is on."""
 
 
 class ExecutionDaemon(Daemon):
@@ -84,6 +87,8 @@ class ExecutionDaemon(Daemon):
         recovered = self.engine.recover()
         self.log.info("execution.recovered", open_orders=recovered)
         self.awaiting_venue: dict[str, tuple[Deferred, float]] = {}
+        self.order_traces: OrderedDict[str, str] = OrderedDict()
+        """cid -> the traceparent its order was entered (or replaced) under."""
         self.venues.start()
         for name, reconciler in self.venues.reconcilers.items():
             self.every(self.config.venues[name].reconcile_seconds, reconciler.run)
@@ -141,7 +146,14 @@ class ExecutionDaemon(Daemon):
         assert self.publisher is not None
         venue = self.venues.venue_of(body["symbol"])
         topic = topics.order(venue) if kind == "order" else topics.fill(venue)
-        self.publisher.publish(topic, kind, body, cid)
+        if kind == "fill" and self.tracing is not None:
+            # The fill is the order's next hop: a span in its trace, which the fill carries
+            # on to the services that book it.
+            parent = self.order_traces.get(cid)
+            with self.tracing.producing("order.fill", topic, parent, cid, body) as traceparent:
+                self.publisher.publish(topic, kind, {**body, "traceparent": traceparent}, cid)
+        else:
+            self.publisher.publish(topic, kind, body, cid)
         if kind == "order" and self.awaiting_venue:
             self._venue_answered(body)
         self.log.info(
@@ -169,6 +181,7 @@ class ExecutionDaemon(Daemon):
         real venue is answered when the venue first answers (accepted, filled or
         rejected with its reason), or as SUBMITTED after VENUE_ANSWER_WAIT_S."""
         command = SubmitOrder.from_wire(params)
+        self._remember_trace(ctx.cid)
         if self.venues.venue_of(command.symbol) not in self.venues.remote:
             return self._after_commit(ctx, self.engine.submit, command)
         try:
@@ -181,6 +194,17 @@ class ExecutionDaemon(Daemon):
         deadline = time.monotonic() + VENUE_ANSWER_WAIT_S
         self.awaiting_venue[command.client_order_id] = (deferred, deadline)
         return deferred
+
+    def _remember_trace(self, cid: str) -> None:
+        """Keep the current span's traceparent under `cid`, for the fills to come."""
+        if self.tracing is None or not cid:
+            return
+        traceparent = self.tracing.current_traceparent()
+        if traceparent is not None:
+            self.order_traces[cid] = traceparent
+            self.order_traces.move_to_end(cid)
+            if len(self.order_traces) > ORDER_TRACES_KEPT:
+                self.order_traces.popitem(last=False)
 
     def _venue_answered(self, body: dict[str, Any]) -> None:
         """An order event: answer the submit that waits for the venue's word on it."""
@@ -211,6 +235,7 @@ class ExecutionDaemon(Daemon):
 
     def replace(self, params: dict[str, Any], ctx: CallContext) -> Deferred:
         """`order.replace`: cancel and re-enter with changes."""
+        self._remember_trace(ctx.cid)
         return self._after_commit(ctx, self.engine.replace, ReplaceOrder.from_wire(params))
 
     def cancel_all(self, params: dict[str, Any], ctx: CallContext) -> Deferred:

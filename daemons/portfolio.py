@@ -98,7 +98,12 @@ class PortfolioDaemon(Daemon):
         return booked
 
     def _fill(self, event: Any) -> None:
-        self._book(event.body, event.cid)
+        traceparent = event.body.get("traceparent")
+        if self.tracing is None or type(traceparent) is not str:
+            self._book(event.body, event.cid)
+            return
+        with self.tracing.consuming("fill.book", event.topic, traceparent, event.cid, event.body):
+            self._book(event.body, event.cid)
 
     def _book(self, body: dict[str, Any], cid: str) -> int:
         fill = {**body, "cid": cid}

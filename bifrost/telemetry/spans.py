@@ -14,6 +14,10 @@ that comes later (bifrost.bus.pending_calls) ends the CLIENT span, and its callb
 in the caller's context again, so the next hop of a deferred order is a child of the
 same SERVER span.
 
+An event that is an order's hop (its fill) is a PRODUCER span where it is published, the
+child of the span its order was entered under, and a CONSUMER span where it is handled;
+the event's body carries the PRODUCER span's `traceparent` from one to the other.
+
 The SDK's own warnings (a collector that does not answer) go to the daemon's JSON log
 as `telemetry.problem` lines, not as plain text on stderr.
 """
@@ -164,6 +168,49 @@ class Tracing:
         )
         return ClientSpan(span, caller)
 
+    def current_traceparent(self) -> str | None:
+        """The W3C traceparent naming the current span; None outside a recording one."""
+        span = trace.get_current_span()
+        return _traceparent_of(span) if span.is_recording() else None
+
+    @contextmanager
+    def producing(
+        self, name: str, topic: str, parent: str | None, cid: str, body: dict[str, Any]
+    ) -> Iterator[str | None]:
+        """A PRODUCER span for an event about an order published on `topic`, the child of
+        `parent` (a new trace without one). Yields the traceparent the event carries, so
+        the services that handle it continue the order's trace."""
+        span = self.tracer.start_span(
+            name,
+            context=_propagator.extract({"traceparent": parent} if parent else {}),
+            kind=SpanKind.PRODUCER,
+            attributes=_event_attributes(self.service, "publish", topic, cid, body),
+        )
+        try:
+            yield _traceparent_of(span)
+        finally:
+            _finish(span, OK)
+
+    @contextmanager
+    def consuming(
+        self, name: str, topic: str, traceparent: str, cid: str, body: dict[str, Any]
+    ) -> Iterator[None]:
+        """A CONSUMER span, current inside the block, for handling an event that carried
+        `traceparent`; it ends in error when the block raises."""
+        span = self.tracer.start_span(
+            name,
+            context=_propagator.extract({"traceparent": traceparent}),
+            kind=SpanKind.CONSUMER,
+            attributes=_event_attributes(self.service, "process", topic, cid, body),
+        )
+        code = "INTERNAL"
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                yield
+            code = OK
+        finally:
+            _finish(span, code)
+
     def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
         """Send the spans still waiting and stop; gives up after `timeout_s` (a collector
         that is down must not hold a stopping daemon). True when it finished in time; an
@@ -204,6 +251,31 @@ def _attributes(service: str, method: str, cid: str, params: dict[str, Any]) -> 
     if type(client_order_id) is str:
         attributes["bifrost.client_order_id"] = client_order_id
     return attributes
+
+
+def _event_attributes(
+    service: str, operation: str, topic: str, cid: str, body: dict[str, Any]
+) -> dict[str, str]:
+    """What a span of an event says: the service, publish or process, the topic, the
+    correlation id, and the order and trade the event is about."""
+    attributes = {
+        "messaging.system": "bifrost",
+        "messaging.operation": operation,
+        "messaging.destination.name": topic,
+        "bifrost.service": service,
+    }
+    if cid:
+        attributes["bifrost.cid"] = cid
+    for field in ("client_order_id", "trade_id"):
+        if type(body.get(field)) is str:
+            attributes[f"bifrost.{field}"] = body[field]
+    return attributes
+
+
+def _traceparent_of(span: trace.Span) -> str | None:
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier, trace.set_span_in_context(span))
+    return carrier.get("traceparent")
 
 
 def _finish(span: trace.Span, code: str) -> None:

@@ -21,6 +21,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 SERVER = Span.SpanKind.SPAN_KIND_SERVER
 CLIENT = Span.SpanKind.SPAN_KIND_CLIENT
+PRODUCER = Span.SpanKind.SPAN_KIND_PRODUCER
+CONSUMER = Span.SpanKind.SPAN_KIND_CONSUMER
 
 
 @dataclass(frozen=True)

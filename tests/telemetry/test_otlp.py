@@ -24,7 +24,14 @@ from bifrost.model.commands import SubmitOrder
 from bifrost.telemetry.spans import Tracing
 from tests.bifrost.conftest import services_running
 from tests.conftest import write_config
-from tests.telemetry.otlp_receiver import CLIENT, SERVER, OtlpReceiver, ReceivedSpan
+from tests.telemetry.otlp_receiver import (
+    CLIENT,
+    CONSUMER,
+    PRODUCER,
+    SERVER,
+    OtlpReceiver,
+    ReceivedSpan,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -128,7 +135,8 @@ def test_every_span_of_an_order_names_its_service_method_cid_and_order(
     trace = trace_of(spans, desk).values()
     assert {s.attributes["bifrost.cid"] for s in trace} == {desk.attributes["bifrost.cid"]}
     assert {s.attributes.get("bifrost.client_order_id") for s in trace} == {"traced-1"}
-    assert {s.attributes["rpc.method"] for s in trace} == {"order.submit", "compliance.check"}
+    calls = [s for s in trace if s.kind in (CLIENT, SERVER)]
+    assert {s.attributes["rpc.method"] for s in calls} == {"order.submit", "compliance.check"}
     servers = {s.service: s.attributes["rpc.service"] for s in trace if s.kind == SERVER}
     assert servers == {
         "bifrost-risk": "risk",
@@ -137,6 +145,21 @@ def test_every_span_of_an_order_names_its_service_method_cid_and_order(
     }
     assert not any(s.error for s in trace)
     assert {s.attributes["bifrost.code"] for s in trace} == {"OK"}
+
+
+def test_the_fill_is_a_hop_of_its_order_from_execution_to_the_portfolio_that_books_it(
+    spans: list[ReceivedSpan],
+) -> None:
+    desk = one(spans, service="bifrost-desk", kind=CLIENT, order="traced-1")
+    trace = list(trace_of(spans, desk).values())
+    entered = one(trace, service="bifrost-execution", kind=SERVER)
+    fill = one(trace, service="bifrost-execution", kind=PRODUCER)
+    booked = one(trace, service="bifrost-portfolio", kind=CONSUMER)
+    assert (fill.name, fill.parent_id) == ("order.fill", entered.span_id)
+    assert (booked.name, booked.parent_id) == ("fill.book", fill.span_id)
+    for span in (fill, booked):
+        assert span.attributes["messaging.destination.name"].startswith("fill.")
+        assert span.attributes["bifrost.trade_id"]
 
 
 def test_order_from_an_untraced_client_starts_its_trace_at_risk(
