@@ -291,7 +291,10 @@ class ComplianceDaemon(Daemon):
         )
 
     def _fill(self, event: Any) -> None:
-        self._record_fill(event.body, event.cid, "")
+        # The trail keeps the fill as execution journals it; the trace context it may
+        # carry belongs to the telemetry, not to the record.
+        fill = {key: value for key, value in event.body.items() if key != "traceparent"}
+        self._record_fill(fill, event.cid, "")
 
     def _record_fill(self, fill: dict[str, Any], cid: str, via: str) -> int:
         self.engine.on_fill(fill, fill["ts"])

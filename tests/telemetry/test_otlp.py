@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import zmq
@@ -40,9 +42,18 @@ RULES = '[compliance]\nrestricted = ["BTC-USD"]\n'
 BOGUS_TRACEPARENT = "00-not-a-trace-context-at-all"
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """What the scenario in the module doc left: the spans the collector received and
+    compliance's trail of the day."""
+
+    spans: list[ReceivedSpan]
+    trail: list[dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def spans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ReceivedSpan]]:
-    """Every span the collector received from the scenario in the module doc."""
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """The scenario in the module doc, run once."""
     base = tmp_path_factory.mktemp("otlp")
     home = base / "home"
     home.mkdir()
@@ -64,11 +75,18 @@ def spans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ReceivedSpa
                 for _ in range(3):
                     plain.health("risk")
                 risk_state_with_traceparent(plain, BOGUS_TRACEPARENT)
+                trail = plain.call("compliance", methods.COMPLIANCE_REPORT, {})["records"]
         finally:
             assert desk.close(), "the desk's spans did not reach the collector"
-        yield receiver.received()
+        yield Scenario(receiver.received(), trail)
     finally:
         receiver.close()
+
+
+@pytest.fixture
+def spans(scenario: Scenario) -> list[ReceivedSpan]:
+    """Every span the collector received."""
+    return scenario.spans
 
 
 def buy(symbol: str, client_order_id: str) -> dict[str, object]:
@@ -160,6 +178,18 @@ def test_the_fill_is_a_hop_of_its_order_from_execution_to_the_portfolio_that_boo
     for span in (fill, booked):
         assert span.attributes["messaging.destination.name"].startswith("fill.")
         assert span.attributes["bifrost.trade_id"]
+
+
+def test_the_compliance_trail_keeps_the_fill_without_its_trace_context(
+    scenario: Scenario,
+) -> None:
+    fills = [
+        r["body"]
+        for r in scenario.trail
+        if r["kind"] == "fill" and r["body"]["client_order_id"] == "traced-1"
+    ]
+    assert len(fills) == 1 and fills[0]["trade_id"]
+    assert "traceparent" not in fills[0]
 
 
 def test_order_from_an_untraced_client_starts_its_trace_at_risk(
