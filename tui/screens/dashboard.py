@@ -68,7 +68,10 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         tables = {
             "#positions": ("symbol", "qty", "avg cost", "mark", "unrealized", "realized"),
-            "#orders": ("id", "symbol", "side", "qty", "type", "price", "status", "filled"),
+            # What a trader reads first comes first; the id, which is long, comes last
+            # (the table scrolls sideways where it does not fit; cancel and replace take
+            # the id of the row under the cursor).
+            "#orders": ("symbol", "side", "qty", "price", "status", "filled", "type", "id"),
             "#fills": ("time", "symbol", "side", "qty", "price"),
         }
         for selector, columns in tables.items():
@@ -128,18 +131,18 @@ class DashboardScreen(Screen[None]):
             "#orders",
             [
                 (
-                    o["client_order_id"],
                     o["symbol"],
                     o["side"],
                     f"{o['quantity']:g}",
-                    o["type"],
                     _price(o.get("limit_price") or o.get("stop_price"), o["symbol"], desk),
                     o["status"],
                     f"{o['filled']:g}",
+                    o["type"],
+                    o["client_order_id"],
                 )
                 for o in desk.open_orders()
             ],
-            keys=True,
+            keyed_by_last=True,
         )
         self._paint_table(
             "#fills",
@@ -166,7 +169,7 @@ class DashboardScreen(Screen[None]):
         if account:
             self.query_one("#account", AccountStrip).show(account)
 
-    def _paint_table(self, selector: str, rows: list[tuple], keys: bool = False) -> None:
+    def _paint_table(self, selector: str, rows: list[tuple], keyed_by_last: bool = False) -> None:
         if self._rows.get(selector) == rows:
             return
         self._rows[selector] = rows
@@ -174,7 +177,7 @@ class DashboardScreen(Screen[None]):
         cursor = table.cursor_row
         table.clear()
         for row in rows:
-            table.add_row(*row, key=row[0] if keys else None)
+            table.add_row(*row, key=row[-1] if keyed_by_last else None)
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
 
@@ -198,11 +201,10 @@ class DashboardScreen(Screen[None]):
         from tui.screens.risk import ConfirmScreen
         from tui.screens.ticket import cancel_order
 
-        table = self.query_one("#orders", DataTable)
-        if not table.row_count:
+        client_order_id = self._order_under_cursor()
+        if client_order_id is None:
             return
         app = app_of(self)
-        client_order_id = str(table.get_row_at(table.cursor_row)[0])
         order = app.desk.orders.get(client_order_id, {})
         what = " ".join(
             f"{order[k]:g}" if k == "quantity" else str(order[k])
@@ -220,13 +222,20 @@ class DashboardScreen(Screen[None]):
         """Cancel/replace the order under the cursor of the open-orders table."""
         from tui.screens.ticket import ReplaceOrder
 
-        table = self.query_one("#orders", DataTable)
-        if not table.row_count:
+        client_order_id = self._order_under_cursor()
+        if client_order_id is None:
             return
-        client_order_id = str(table.get_row_at(table.cursor_row)[0])
         order = app_of(self).desk.orders.get(client_order_id)
         if order is not None:
             self.app.push_screen(ReplaceOrder(order))
+
+    def _order_under_cursor(self) -> str | None:
+        """The client order id of the open order under the table's cursor (its row key)."""
+        table = self.query_one("#orders", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value)
 
     def action_kill(self) -> None:
         """Halt trading (asks to confirm)."""
