@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from bifrost.config import BifrostConfig
 
 CONNECT_TIMEOUT_S = 10.0
+LOCAL_START_TIMEOUT_S = 60.0
+"""Longest a local cluster may take until all its workers run (a loaded machine)."""
 WORKER_SETTINGS = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
@@ -88,7 +90,16 @@ class ResearchCluster:
                 worker_dashboard_address="127.0.0.1:0",
                 silence_logs=logging.ERROR,
             )
-        return cls(Client(local, set_as_default=False), local)
+        client = Client(local, set_as_default=False)
+        try:
+            # A worker still registering is not yet one the scheduler hands data or work
+            # to: a first scatter would miss it, and its tasks would fetch the bars.
+            client.wait_for_workers(workers, timeout=LOCAL_START_TIMEOUT_S)
+        except BaseException:
+            client.close()
+            local.close()
+            raise
+        return cls(client, local)
 
     @classmethod
     def connect(cls, settings: ResearchConfig, tls: dict[str, Path]) -> ResearchCluster:
