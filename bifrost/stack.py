@@ -18,6 +18,10 @@ from bifrost.config import BifrostConfig
 from bifrost.errors import BifrostError, Unavailable
 from bifrost.supervisor import StackPaths, alive, read_pid, read_state
 
+HEALTH_TIMEOUT_MS = 2000
+"""How long `status --all-hosts` waits for a service that listens to answer `health`: a
+busy service is slow, not down (one that does not listen is down at once)."""
+
 
 def reports_ready(client: BifrostClient, service: str) -> bool:
     """True when `service` answers `health` at once with the state `ready`."""
@@ -58,7 +62,7 @@ def service_rows(
         elif pid is not None:
             row["state"] = "starting"
             try:
-                health = client.health(spec.name, timeout_ms=500)
+                health = client.health(spec.name, timeout_ms=HEALTH_TIMEOUT_MS, fail_fast=True)
             except BifrostError:
                 health = {}
             if health.get("pid") == pid:
