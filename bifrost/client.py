@@ -38,6 +38,9 @@ READ_METHODS = frozenset(
     }
 )
 """Methods that only read, so retrying them is always safe."""
+BUSY_SERVICE_WAIT_MS = 2000
+"""How long a service that listens gets to answer `health` before it counts as down: a
+busy service is slow, not down (one that does not listen counts as down at once)."""
 
 
 class BifrostClient:
@@ -121,8 +124,14 @@ class BifrostClient:
         )
         return result
 
-    def answers(self, service: str, timeout_ms: int = 300) -> bool:
-        """True when `service` is part of this config and answers `health` quickly."""
+    def answers(self, service: str, timeout_ms: int = BUSY_SERVICE_WAIT_MS) -> bool:
+        """True when `service` is part of this config and answers `health`: at once False
+        when nothing listens at its endpoint, else within `timeout_ms`.
+
+        A command picks its route by this answer, so a running service that is slow for
+        a moment (a loaded machine) must not be taken for one that is down: the command
+        would go to the file the service holds.
+        """
         if service not in self.config.services:
             return False
         try:

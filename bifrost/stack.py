@@ -13,14 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bifrost.client import BifrostClient
+from bifrost.client import BUSY_SERVICE_WAIT_MS, BifrostClient
 from bifrost.config import BifrostConfig
 from bifrost.errors import BifrostError, Unavailable
 from bifrost.supervisor import StackPaths, alive, read_pid, read_state
-
-HEALTH_TIMEOUT_MS = 2000
-"""How long `status --all-hosts` waits for a service that listens to answer `health`: a
-busy service is slow, not down (one that does not listen is down at once)."""
 
 
 def reports_ready(client: BifrostClient, service: str) -> bool:
@@ -62,7 +58,7 @@ def service_rows(
         elif pid is not None:
             row["state"] = "starting"
             try:
-                health = client.health(spec.name, timeout_ms=HEALTH_TIMEOUT_MS, fail_fast=True)
+                health = client.health(spec.name, timeout_ms=BUSY_SERVICE_WAIT_MS, fail_fast=True)
             except BifrostError:
                 health = {}
             if health.get("pid") == pid:
