@@ -57,10 +57,7 @@ def service_rows(
             row["state"] = "not built"
         elif pid is not None:
             row["state"] = "starting"
-            try:
-                health = client.health(spec.name, timeout_ms=BUSY_SERVICE_WAIT_MS, fail_fast=True)
-            except BifrostError:
-                health = {}
+            health = health_or_nothing(client, spec.name)
             if health.get("pid") == pid:
                 row["state"] = health.get("state", "unknown")
                 row["uptime_s"] = health.get("uptime_s")
@@ -130,10 +127,7 @@ def all_host_rows(
         if spec.name not in built:
             row["state"] = "not built"
         else:
-            try:
-                health = client.health(spec.name, timeout_ms=500)
-            except BifrostError:
-                health = {}
+            health = health_or_nothing(client, spec.name)
             if health:
                 row.update(
                     state=health.get("state", "unknown"),
@@ -142,6 +136,15 @@ def all_host_rows(
                 )
         rows.append(row)
     return rows
+
+
+def health_or_nothing(client: BifrostClient, service: str) -> dict[str, Any]:
+    """`service`'s health, or {} when it does not answer: at once when nothing listens,
+    after BUSY_SERVICE_WAIT_MS when it listens but stays silent (busy is not down)."""
+    try:
+        return client.health(service, timeout_ms=BUSY_SERVICE_WAIT_MS, fail_fast=True)
+    except BifrostError:
+        return {}
 
 
 def port_taken(log: Path) -> str | None:
