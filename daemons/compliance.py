@@ -31,6 +31,7 @@ from bifrost.errors import Rejected
 from bifrost.model.commands import SUBMIT_FIELDS, SubmitOrder
 from bifrost.model.instrument import Instrument
 from bifrost.store.schema import COMPLIANCE
+from bifrost.telemetry import TRACEPARENT
 
 CHECK = Schema("compliance.check params", SUBMIT_FIELDS)
 SET_RULE = Schema("compliance.set_rule params", {"rule": str, "value": object})
@@ -293,7 +294,7 @@ class ComplianceDaemon(Daemon):
     def _fill(self, event: Any) -> None:
         # The trail keeps the fill as execution journals it; the trace context it may
         # carry belongs to the telemetry, not to the record.
-        fill = {key: value for key, value in event.body.items() if key != "traceparent"}
+        fill = {key: value for key, value in event.body.items() if key != TRACEPARENT}
         self._record_fill(fill, event.cid, "")
 
     def _record_fill(self, fill: dict[str, Any], cid: str, via: str) -> int:

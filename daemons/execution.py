@@ -39,6 +39,7 @@ from bifrost.model.market import Quote
 from bifrost.model.orders import OrderStatus, OrderType
 from bifrost.store.orders import OrderJournal
 from bifrost.store.schema import EXECUTION
+from bifrost.telemetry import TRACEPARENT
 
 ONE_ORDER = Schema("order.get params", {"client_order_id": str})
 LIST = Schema("orders.list params", {"open_only": Optional(bool), "limit": Optional(int)})
@@ -151,7 +152,7 @@ class ExecutionDaemon(Daemon):
             # on to the services that book it.
             parent = self.order_traces.get(cid)
             with self.tracing.producing("order.fill", topic, parent, cid, body) as traceparent:
-                self.publisher.publish(topic, kind, {**body, "traceparent": traceparent}, cid)
+                self.publisher.publish(topic, kind, {**body, TRACEPARENT: traceparent}, cid)
         else:
             self.publisher.publish(topic, kind, body, cid)
         if kind == "order" and self.awaiting_venue:

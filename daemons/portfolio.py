@@ -20,6 +20,7 @@ from bifrost.model.money import amount_text, exact_mid, mid_on_tick
 from bifrost.portfolio.ledger import Entry, Ledger
 from bifrost.store.ledger import append_entries, first_equity_since, load_entries, save_snapshot
 from bifrost.store.schema import PORTFOLIO
+from bifrost.telemetry import TRACEPARENT
 
 DAY_NS = 86_400_000_000_000
 PNL_EVERY_S = 1.0
@@ -98,7 +99,7 @@ class PortfolioDaemon(Daemon):
         return booked
 
     def _fill(self, event: Any) -> None:
-        traceparent = event.body.get("traceparent")
+        traceparent = event.body.get(TRACEPARENT)
         if self.tracing is None or type(traceparent) is not str:
             self._book(event.body, event.cid)
             return

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from bifrost.telemetry.config import TelemetryConfig
 
+TRACEPARENT = "traceparent"
+"""The field of an event body (a fill) that carries the W3C trace context of its hop."""
+
 if TYPE_CHECKING:
     from bifrost.logs import JsonLogger
     from bifrost.telemetry.spans import Tracing

@@ -85,9 +85,7 @@ class ClientSpan:
     def __init__(self, span: trace.Span, caller: otel_context.Context) -> None:
         self._span = span
         self._caller = caller
-        carrier: dict[str, str] = {}
-        _propagator.inject(carrier, trace.set_span_in_context(span, caller))
-        self.traceparent: str | None = carrier.get("traceparent")
+        self.traceparent: str | None = _traceparent_of(span)
         """The W3C trace context the request carries, naming this span as the parent."""
 
     def within(self) -> AbstractContextManager[object]:
@@ -142,8 +140,7 @@ class Tracing:
         without one or when it does not parse)."""
         if traceparent is None and method in QUIET_METHODS:
             return UNTRACED
-        carrier = {"traceparent": traceparent} if traceparent else {}
-        parent = _propagator.extract(carrier)
+        parent = _context_of(traceparent)
         span = self.tracer.start_span(
             method,
             context=parent,
@@ -182,7 +179,7 @@ class Tracing:
         the services that handle it continue the order's trace."""
         span = self.tracer.start_span(
             name,
-            context=_propagator.extract({"traceparent": parent} if parent else {}),
+            context=_context_of(parent),
             kind=SpanKind.PRODUCER,
             attributes=_event_attributes(self.service, "publish", topic, cid, body),
         )
@@ -199,7 +196,7 @@ class Tracing:
         `traceparent`; it ends in error when the block raises."""
         span = self.tracer.start_span(
             name,
-            context=_propagator.extract({"traceparent": traceparent}),
+            context=_context_of(traceparent),
             kind=SpanKind.CONSUMER,
             attributes=_event_attributes(self.service, "process", topic, cid, body),
         )
@@ -270,6 +267,12 @@ def _event_attributes(
         if type(body.get(field)) is str:
             attributes[f"bifrost.{field}"] = body[field]
     return attributes
+
+
+def _context_of(traceparent: str | None) -> otel_context.Context:
+    """The context whose parent is `traceparent`; an empty one (a new trace) without one
+    or when it does not parse."""
+    return _propagator.extract({"traceparent": traceparent} if traceparent else {})
 
 
 def _traceparent_of(span: trace.Span) -> str | None:

@@ -14,7 +14,7 @@ from bifrost.model.money import price_text
 from tui.app import app_of
 from tui.desk import Desk
 from tui.widgets.cells import currency_amount
-from tui.widgets.strips import AccountStrip, HealthStrip
+from tui.widgets.strips import FittedStrip, HealthStrip, account_strip
 from tui.widgets.watchlist import Watchlist
 
 WIDTHS = {
@@ -57,7 +57,8 @@ class DashboardScreen(Screen[None]):
                 yield Static("Positions", classes="title")
                 yield DataTable(id="positions", cursor_type="row")
             with Vertical(classes="column"):
-                yield AccountStrip(id="account")
+                waiting = "account: waiting for the portfolio…"
+                yield FittedStrip(waiting, account_strip, id="account")
                 yield Static("Open orders", classes="title")
                 yield DataTable(id="orders", cursor_type="row")
                 yield Static("Fills", classes="title")
@@ -167,7 +168,7 @@ class DashboardScreen(Screen[None]):
 
     def _paint_account(self, account: dict[str, Any]) -> None:
         if account:
-            self.query_one("#account", AccountStrip).show(account)
+            self.query_one("#account", FittedStrip).show(account)
 
     def _paint_table(self, selector: str, rows: list[tuple], keyed_by_last: bool = False) -> None:
         if self._rows.get(selector) == rows:

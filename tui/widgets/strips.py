@@ -7,6 +7,7 @@ strip laid out by the screen's width would keep a layout that no longer fits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from rich.text import Text
@@ -22,10 +23,14 @@ Shown = TypeVar("Shown")
 
 
 class FittedStrip(Static, Generic[Shown]):
-    """A strip that lays out what it shows for its own width (see the module)."""
+    """A strip that lays out what it shows for its own width (see the module) with
+    `lay_out(value, width)`."""
 
-    def __init__(self, waiting: str, *, id: str) -> None:
+    def __init__(
+        self, waiting: str, lay_out: Callable[[Shown, int], Text], *, id: str
+    ) -> None:
         super().__init__(waiting, id=id)
+        self._lay_out_for = lay_out
         self._shown: Shown | None = None
 
     def show(self, value: Shown) -> None:
@@ -39,11 +44,7 @@ class FittedStrip(Static, Generic[Shown]):
 
     def _lay_out(self) -> None:
         if self._shown is not None:
-            self.update(self.lay_out(self._shown, self.content_size.width or 80))
-
-    def lay_out(self, value: Shown, width: int) -> Text:
-        """`value` as text that fits `width` cells."""
-        raise NotImplementedError
+            self.update(self._lay_out_for(self._shown, self.content_size.width or 80))
 
 
 class HealthStrip(FittedStrip[dict[str, str]]):
@@ -51,7 +52,7 @@ class HealthStrip(FittedStrip[dict[str, str]]):
     shown apart, as not running here, until it does."""
 
     def __init__(self, *, id: str) -> None:
-        super().__init__("connecting…", id=id)
+        super().__init__("connecting…", health_strip, id=id)
         self._seen: set[str] = set()
 
     def show(self, value: dict[str, str]) -> None:
@@ -62,19 +63,6 @@ class HealthStrip(FittedStrip[dict[str, str]]):
             states[name] = ABSENT if state == "down" and name not in self._seen else state
         if states:
             super().show(states)
-
-    def lay_out(self, value: dict[str, str], width: int) -> Text:
-        return health_strip(value, width)
-
-
-class AccountStrip(FittedStrip[dict[str, Any]]):
-    """The account's equity and P&L (see `account_strip`)."""
-
-    def __init__(self, *, id: str) -> None:
-        super().__init__("account: waiting for the portfolio…", id=id)
-
-    def lay_out(self, value: dict[str, Any], width: int) -> Text:
-        return account_strip(value, width)
 
 
 def health_strip(states: dict[str, str], width: int) -> Text:
