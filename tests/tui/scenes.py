@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
+from tests.tui.fake_bus import recorded_app
 from tui.app import BifrostApp
 
 FOLLOWERS = frozenset({"bus", "micro", "ml-signals", "compliance-events"})
@@ -218,3 +220,17 @@ async def play(pilot: Pilot[Any], scene: Scene, timeout: float) -> None:
     """Wait for the desk, then play `scene`."""
     await desk_filled(pilot, timeout)
     await scene(pilot, timeout)
+
+
+SCENE_TIMEOUT_S = 20.0
+"""Longest a scene may take to settle."""
+
+
+def matches_snapshot(snap_compare: Any, tmp_path: Path, scene: str, size: str) -> bool:
+    """`scene` played over the recorded replies at `size`, compared with its SVG."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await play(pilot, SCENES[scene], SCENE_TIMEOUT_S)
+
+    app = recorded_app(tmp_path)
+    return bool(snap_compare(app, terminal_size=SIZES[size], run_before=run_before))

@@ -9,21 +9,14 @@ Regenerate after a deliberate change with `pytest tests/tui --snapshot-update`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.tui.fake_bus import recorded_app
-from tests.tui.scenes import SCENES, SIZES, play
+from tests.tui.scenes import SCENES, matches_snapshot
 
 pytestmark = pytest.mark.timeout(60)
-SCENE_TIMEOUT_S = 20.0
 
 
 @pytest.mark.parametrize("scene", SCENES)
 def test_screen_at_160x48(snap_compare, tmp_path: Path, scene: str) -> None:
-    async def run_before(pilot: Any) -> None:
-        await play(pilot, SCENES[scene], SCENE_TIMEOUT_S)
-
-    app = recorded_app(tmp_path)
-    assert snap_compare(app, terminal_size=SIZES["160x48"], run_before=run_before)
+    assert matches_snapshot(snap_compare, tmp_path, scene, "160x48")
